@@ -1,0 +1,52 @@
+"""Named failures shared by the CLI, the activities and the workflow.
+
+``RuleRefusal`` is a business rule saying no (CLI exit 3, a non-retryable
+``ApplicationError`` in Temporal, its ``type`` the class name); ``InputError`` is a
+malformed request (CLI exit 2). Messages start with the rule they cite ("R14: ...")
+or the field they blame ("amount: ...").
+"""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Malformed input: the message names the field and why."""
+
+    def __init__(self, field: str, why: str) -> None:
+        super().__init__(f"{field}: {why}")
+        self.field = field
+        self.why = why
+
+
+class RuleRefusal(Exception):
+    """A business rule refuses the request; ``rule`` is e.g. ``"R14"``."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(f"{rule}: {message}")
+        self.rule = rule
+        self.message = message
+
+    @property
+    def error_type(self) -> str:
+        """The ``ApplicationError`` type this refusal travels as."""
+        return type(self).__name__
+
+
+class AccountNotEligible(RuleRefusal):
+    """R1/R2: not verified, frozen, closed, or someone else's account."""
+
+
+class InsufficientWithdrawable(RuleRefusal):
+    """R12/R14: more than the account or the order has."""
+
+
+class RouteNotAllowed(RuleRefusal):
+    """R8/R9: original route expired, or a designated route without a fitting reason."""
+
+
+class NotFound(RuleRefusal):
+    """An unknown account, order, withdrawal or branch."""
+
+
+class HoldConflict(RuleRefusal):
+    """A hold id reused for a different amount or account, or resolved the other way."""
