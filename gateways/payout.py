@@ -1,0 +1,84 @@
+"""The payout provider interface: one class per real bank or Alipay adapter.
+
+The withdrawal id is the idempotency key of every transfer: submitting the same key
+twice must never move money twice, and a key whose submit outcome is unknown is
+looked up before anything else is tried.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from pydantic import BaseModel
+
+from models.domain import Channel, Payee, Route
+from models.money import Money
+
+
+class TransferState(StrEnum):
+    PROCESSING = "processing"  # accepted, not settled yet
+    SUCCEEDED = "succeeded"  # money arrived (R18 提现成功)
+    FAILED = "failed"  # refused or bounced; ``reason`` says why (R18 提现失败)
+
+
+class OriginalRoute(BaseModel):
+    """Where the recharge came from, for an original-route refund (R7, R8)."""
+
+    order_id: str
+    channel: Channel
+    bank: str | None = None
+    paid_at: datetime
+
+
+class TransferRequest(BaseModel):
+    idempotency_key: str  # the withdrawal id
+    amount: Money
+    route: Route
+    payee: Payee | None = None  # designated routes (R9)
+    original: OriginalRoute | None = None  # original route (R7)
+    callback_url: str | None = None
+
+
+class Transfer(BaseModel):
+    """The provider's view of one transfer."""
+
+    idempotency_key: str
+    state: TransferState
+    amount: Money
+    reason: str | None = None
+    provider_reference: str | None = None
+    updated_at: datetime | None = None
+
+
+class ProviderError(Exception):
+    """Base of provider failures."""
+
+
+class TransientProviderError(ProviderError):
+    """Timeout, 5xx, dropped connection: the outcome is unknown and may be retried
+    (after a look-up) under the same idempotency key."""
+
+
+class TransferRejected(ProviderError):
+    """The provider refused the request for good (wrong account details, closed
+    account, original route past its deadline, key reused with other details)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class PayoutProvider(Protocol):
+    async def submit(self, request: TransferRequest) -> Transfer:
+        """Accept the transfer (or return the first result for a known key)."""
+        ...
+
+    async def lookup(self, idempotency_key: str) -> Transfer | None:
+        """The transfer under this key, or None if the provider never saw it."""
+        ...
+
+    def parse_callback(self, body: bytes) -> Transfer:
+        """A provider notification, as the provider sent it."""
+        ...

@@ -1,0 +1,15 @@
+"""The SMS provider interface (R15 verification codes go through it)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class SmsError(Exception):
+    """The SMS provider failed or timed out; sending may be retried."""
+
+
+class SmsProvider(Protocol):
+    async def send(self, phone: str, text: str, *, idempotency_key: str) -> None:
+        """Deliver ``text`` to ``phone``; the same key twice delivers once."""
+        ...
