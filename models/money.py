@@ -7,6 +7,7 @@ sizes are refused with a ``MoneyError`` that says which.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -17,6 +18,9 @@ FEN_PER_YUAN = 100
 # 10^12 yuan is far beyond any cloud balance; a bigger number is a typo or an attack.
 MAX_AMOUNT_FEN = 10**12 * FEN_PER_YUAN
 TWO_PLACES = Decimal("0.01")
+# Plain ASCII digits, an optional point and at most two decimals: no exponent, sign,
+# underscore or full-width digit, each of which Decimal() would quietly accept.
+AMOUNT_TEXT = re.compile(r"[0-9]{1,13}(\.[0-9]{1,2})?")
 
 
 class MoneyError(ValueError):
@@ -62,9 +66,19 @@ class Money:
                 raise MoneyError(f"{field}: empty amount")
             if len(text) > 32:
                 raise MoneyError(f"{field}: amount is larger than any account can hold")
+            if text.lstrip("+-").lower() in {"nan", "snan", "inf", "infinity"}:
+                raise MoneyError(f"{field}: {text} is not a finite amount")
+            if text.startswith("-"):
+                raise MoneyError(f"{field}: amount must not be negative, got {text}")
+            if not AMOUNT_TEXT.fullmatch(text):
+                if re.fullmatch(r"[0-9]+\.[0-9]{3,}", text):
+                    raise MoneyError(f"{field}: at most two decimals (fen), got {text}")
+                if re.fullmatch(r"[0-9]{14,}(\.[0-9]*)?", text):
+                    raise MoneyError(f"{field}: amount is larger than any account can hold")
+                raise MoneyError(f'{field}: {value!r} is not a number like "12.34"')
             try:
                 number = Decimal(text)
-            except InvalidOperation:
+            except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
                 raise MoneyError(f"{field}: {value!r} is not a number") from None
         elif isinstance(value, Decimal):
             number = value
