@@ -1,0 +1,106 @@
+"""Who may withdraw what, where (R1, R2, R5, R6, R8, R9, R14, R17), read from the ledger.
+
+The ``withdraw`` command runs this before starting a workflow, so a bad request is
+refused before anything is frozen; ``open_withdrawal`` runs it again inside the
+transaction that freezes the money, because only that one is authoritative.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from ledger import tables
+from models.business_days import ArrivalEstimate, expected_arrival
+from models.domain import AccountStatus, AccountType, Channel, Kind, WithdrawalRequest
+from models.errors import AccountNotEligible, InputError, NotFound, RouteNotAllowed
+from models.payee import payee_problem
+from models.review import designated_reason_problem, review_reasons
+from models.routes import original_route_deadline
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    account: tables.Account
+    order: tables.RechargeOrder | None
+    review_reasons: list[str]
+    arrival: ArrivalEstimate
+
+    @property
+    def channel(self) -> Channel | None:
+        return Channel(self.order.channel) if self.order else None
+
+
+def check_eligibility(session: Session, request: WithdrawalRequest, now: datetime) -> Eligibility:
+    """Raise a named ``RuleRefusal``/``InputError`` or say how the withdrawal proceeds.
+
+    Amount limits (R12, R14) are checked by the ledger's reserve under the account lock.
+    """
+    account = session.get(tables.Account, request.account_id)
+    if account is None:
+        raise NotFound("R1", f"unknown account {request.account_id}")
+    _check_account(account, request)
+    order = _check_order(session, account, request)
+    deadline = (
+        original_route_deadline(Channel(order.channel), order.bank, order.paid_at)
+        if order is not None
+        else None
+    )
+    problem = designated_reason_problem(
+        kind=request.kind,
+        route=request.route,
+        reason=request.reason,
+        account_type=AccountType(account.type),
+        order_channel=Channel(order.channel) if order else None,
+        original_route_open=(now <= deadline) if deadline is not None else None,
+        original_route_deadline=deadline,
+    )
+    if problem is not None:
+        raise RouteNotAllowed(problem.split(":", 1)[0], problem.split(":", 1)[1].strip())
+    problem = payee_problem(request.route, request.payee, request.proofs)
+    if problem is not None:
+        field, why = problem.split(":", 1)
+        raise InputError(field, why.strip())
+    from ledger.accounts import same_identity_overdue
+
+    reasons = review_reasons(
+        request.kind, request.route, same_identity_overdue(session, account.id)
+    )
+    channel = Channel(order.channel) if order else None
+    return Eligibility(
+        account=account,
+        order=order,
+        review_reasons=reasons,
+        arrival=expected_arrival(request.route, channel, now),
+    )
+
+
+def _check_account(account: tables.Account, request: WithdrawalRequest) -> None:
+    if not account.real_name_verified:
+        raise AccountNotEligible("R1", "the account has not passed real-name verification")
+    if account.status != AccountStatus.NORMAL:
+        raise AccountNotEligible("R1", f"the account is {account.status}")
+    actor = request.actor
+    if actor != account.id and actor != account.master_account_id:
+        raise AccountNotEligible(
+            "R2", "only the account itself or its enterprise master account may withdraw"
+        )
+
+
+def _check_order(
+    session: Session, account: tables.Account, request: WithdrawalRequest
+) -> tables.RechargeOrder | None:
+    if request.kind is Kind.NON_RECHARGE:
+        if request.order_id is not None:
+            raise InputError("order", "a non-recharge application (R6) draws on no order")
+        return None
+    if request.order_id is None:
+        raise InputError("order", "a recharge-based withdrawal (R5) names its order")
+    order = session.get(tables.RechargeOrder, request.order_id)
+    if order is None:
+        raise NotFound("R5", f"unknown recharge order {request.order_id}")
+    if order.account_id != account.id:
+        raise AccountNotEligible("R5", f"order {order.id} belongs to another account")
+    return order

@@ -1,0 +1,128 @@
+"""Inputs and outputs of the withdrawal activities, updates and signals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.domain import Channel, Status, WithdrawalRequest
+from models.limits import CODE_DIGITS
+from models.money import Money
+
+
+class Opened(BaseModel):
+    """What ``open_withdrawal`` learned while recording, checking and freezing."""
+
+    review_reasons: list[str] = Field(default_factory=list)
+    channel: Channel | None = None  # the order's channel, for the R7 arrival estimate
+    destination_masked: str
+    hold_amount: Money
+    arrival_text: str
+    arrival_latest: datetime
+
+
+class CodeRequest(BaseModel):
+    """Workflow time decides expiry, so it holds under replay and time skipping."""
+
+    request: WithdrawalRequest
+    sent_at: datetime
+    expires_at: datetime
+
+
+class CodeSent(BaseModel):
+    sent_at: datetime
+    expires_at: datetime
+
+
+class CodeSubmission(BaseModel):
+    """The ``submit_code`` update's argument. The update's validator refuses a
+    malformed code, so it never reaches history."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+
+    def problem(self) -> str | None:
+        if len(self.code) != CODE_DIGITS or not self.code.isascii() or not self.code.isdigit():
+            return f"code: {CODE_DIGITS} digits expected"
+        return None
+
+
+class CodeVerdict(StrEnum):
+    VERIFIED = "verified"
+    WRONG = "wrong"
+    EXPIRED = "expired"
+
+
+class CodeResult(BaseModel):
+    verdict: CodeVerdict
+    attempts_left: int
+    status: Status
+
+
+class CodeCheck(BaseModel):
+    withdrawal_id: str
+    code: str
+    at: datetime  # workflow time of the attempt
+
+
+class ResendResult(BaseModel):
+    sent_at: datetime
+    expires_at: datetime
+
+
+class ReviewDecisionKind(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+class ReviewDecision(BaseModel):
+    """The ``approve``/``reject`` signals' argument."""
+
+    reviewer_id: str
+    comment: str = ""
+
+
+class RecordedDecision(BaseModel):
+    decision: ReviewDecisionKind
+    reviewer_id: str
+    comment: str
+    at: datetime
+    accepted: bool
+    why: str  # why it was accepted or ignored
+
+
+class ReviewerCheck(BaseModel):
+    withdrawal_id: str
+    reviewer_id: str
+    decision: ReviewDecisionKind
+
+
+class ReviewerVerdict(BaseModel):
+    allowed: bool
+    why: str
+
+
+class CancelRequest(BaseModel):
+    by: str | None = None
+
+
+class StatusChange(BaseModel):
+    withdrawal_id: str
+    status: Status
+    note: str = ""
+    reason: str | None = None
+    review_overdue: bool | None = None
+    provider_reference: str | None = None
+
+
+class Settlement(BaseModel):
+    """The one place a hold is resolved: posted on success, voided otherwise (R19)."""
+
+    withdrawal_id: str
+    status: Status
+    note: str = ""
+    reason: str | None = None
+    provider_reference: str | None = None

@@ -1,0 +1,127 @@
+"""A typed client for backends: start a withdrawal and drive it.
+
+```python
+client = await WithdrawalClient.connect()
+withdrawal_id = await client.start(request)
+result = await client.submit_code(withdrawal_id, "123456")
+doc = await client.status(withdrawal_id)
+```
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.service import RPCError
+
+from models.domain import WithdrawalRequest, WithdrawalStatusDoc
+from models.messages import (
+    CancelRequest,
+    CodeResult,
+    CodeSubmission,
+    RecordedDecision,
+    ResendResult,
+    ReviewDecision,
+    ReviewDecisionKind,
+)
+from service import settings
+from service.temporal_client import connect
+from workflows.search_attributes import initial_search_attributes
+from workflows.withdrawal import WithdrawalWorkflow
+
+WORKFLOW_ID_PREFIX = "withdrawal-"
+DECISION_WAIT_SECONDS = 10.0
+DECISION_POLL_SECONDS = 0.1
+
+
+def workflow_id(withdrawal_id: str) -> str:
+    """The withdrawal id is the workflow id: no personal data in it."""
+    return f"{WORKFLOW_ID_PREFIX}{withdrawal_id}"
+
+
+class WithdrawalClient:
+    def __init__(self, client: Client, task_queue: str | None = None) -> None:
+        self.temporal = client
+        self.task_queue = task_queue or settings.task_queue()
+
+    @classmethod
+    async def connect(cls) -> WithdrawalClient:
+        return cls(await connect())
+
+    def _handle(
+        self, withdrawal_id: str
+    ) -> WorkflowHandle[WithdrawalWorkflow, WithdrawalStatusDoc]:
+        return self.temporal.get_workflow_handle_for(
+            WithdrawalWorkflow.run, workflow_id(withdrawal_id)
+        )
+
+    async def start(self, request: WithdrawalRequest) -> str:
+        """Start, or attach to the withdrawal already running under this id."""
+        await self.temporal.start_workflow(
+            WithdrawalWorkflow.run,
+            request,
+            id=workflow_id(request.withdrawal_id),
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=initial_search_attributes(request),
+            static_summary=(
+                f"Withdrawal {request.withdrawal_id}: {request.amount} CNY, "
+                f"{request.kind.value}, route {request.route.value}"
+            ),
+        )
+        return request.withdrawal_id
+
+    async def submit_code(self, withdrawal_id: str, code: str) -> CodeResult:
+        return await self._handle(withdrawal_id).execute_update(
+            WithdrawalWorkflow.submit_code, CodeSubmission(code=code)
+        )
+
+    async def resend(self, withdrawal_id: str) -> ResendResult:
+        return await self._handle(withdrawal_id).execute_update(WithdrawalWorkflow.resend_code)
+
+    async def status(self, withdrawal_id: str) -> WithdrawalStatusDoc:
+        return await self._handle(withdrawal_id).query(WithdrawalWorkflow.status)
+
+    async def result(self, withdrawal_id: str) -> WithdrawalStatusDoc:
+        return await self._handle(withdrawal_id).result()
+
+    async def cancel(self, withdrawal_id: str, by: str | None = None) -> WithdrawalStatusDoc:
+        return await self._handle(withdrawal_id).execute_update(
+            WithdrawalWorkflow.cancel, CancelRequest(by=by)
+        )
+
+    async def decide(
+        self, withdrawal_id: str, kind: ReviewDecisionKind, reviewer_id: str, comment: str = ""
+    ) -> RecordedDecision | None:
+        """Send approve/reject and wait until the workflow has weighed it."""
+        handle = self._handle(withdrawal_id)
+        before = len(await handle.query(WithdrawalWorkflow.decisions))
+        signal = (
+            WithdrawalWorkflow.approve
+            if kind is ReviewDecisionKind.APPROVE
+            else (WithdrawalWorkflow.reject)
+        )
+        await handle.signal(signal, ReviewDecision(reviewer_id=reviewer_id, comment=comment))
+        deadline = asyncio.get_running_loop().time() + DECISION_WAIT_SECONDS
+        while asyncio.get_running_loop().time() < deadline:
+            try:
+                recorded = await handle.query(WithdrawalWorkflow.decisions)
+            except RPCError:
+                recorded = []
+            if len(recorded) > before:
+                return recorded[before]
+            await asyncio.sleep(DECISION_POLL_SECONDS)
+        return None
+
+    async def approve(
+        self, withdrawal_id: str, reviewer_id: str, comment: str = ""
+    ) -> RecordedDecision | None:
+        return await self.decide(withdrawal_id, ReviewDecisionKind.APPROVE, reviewer_id, comment)
+
+    async def reject(
+        self, withdrawal_id: str, reviewer_id: str, reason: str
+    ) -> RecordedDecision | None:
+        return await self.decide(withdrawal_id, ReviewDecisionKind.REJECT, reviewer_id, reason)

@@ -1,0 +1,83 @@
+"""Real Temporal servers for the workflow tests, started once per session."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from temporalio.testing import WorkflowEnvironment
+
+from activities.withdrawal import WithdrawalActivities
+from gateways.fakes import FakePayoutProvider, FakeSmsProvider
+from ledger.db import get_engine
+from service.client import WithdrawalClient
+from service.temporal_client import data_converter
+from tests.workflow.harness import Stack, load_test_accounts, register_search_attributes
+from worker import build_worker
+from workflows.search_attributes import ALL_KEYS
+
+BIN = Path(sys.executable).parent
+TEST_CODE_KEY = b"k" * 32
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server"),
+        data_converter=data_converter(),
+    )
+    await register_search_attributes(env.client)
+    async with env:
+        yield env
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"),
+        data_converter=data_converter(),
+        search_attributes=ALL_KEYS,
+        ui=False,
+    )
+    async with env:
+        yield env
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def fake_stack(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> AsyncIterator[Stack]:
+    """Time-skipping server, real SQLite ledger, in-process fake providers."""
+    engine = get_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    load_test_accounts(engine)
+    payout = FakePayoutProvider(auto_settle=True)
+    sms = FakeSmsProvider()
+    task_queue = f"withdrawals-{uuid.uuid4().hex[:8]}"
+    activities = WithdrawalActivities(engine, payout, sms, TEST_CODE_KEY)
+
+    async def read_code(phone: str) -> str | None:
+        return sms.last_code(phone)
+
+    worker = build_worker(time_skipping_env.client, activities, task_queue)
+    async with worker:
+        stack = Stack(
+            env=time_skipping_env,
+            client=WithdrawalClient(time_skipping_env.client, task_queue),
+            engine=engine,
+            payout=payout,
+            sms=sms,
+            read_code=read_code,
+        )
+        yield stack
+        await stack.terminate_leftovers()
+
+
+@pytest.fixture
+def fakes(fake_stack: Stack) -> tuple[FakePayoutProvider, FakeSmsProvider]:
+    assert isinstance(fake_stack.payout, FakePayoutProvider)
+    assert isinstance(fake_stack.sms, FakeSmsProvider)
+    return fake_stack.payout, fake_stack.sms

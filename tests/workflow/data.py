@@ -1,0 +1,105 @@
+"""Accounts and orders the workflow tests run against (fake phones and names)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+PHONES = {
+    "acct-auto": "+8613800000001",
+    "acct-risk": "+8613800000002",
+    "acct-risk-sibling": "+8613800000003",
+    "acct-ent": "+8613800000004",
+    "acct-frozen": "+8613800000005",
+    "acct-member": "+8613800000006",
+}
+PAYEE_NAME = "Zhang Sanfeng"
+BANK_ACCOUNT_NUMBER = "6222020200112233445"
+ALIPAY_ACCOUNT = "13912345678"
+
+
+def fixture(now: datetime | None = None) -> dict[str, Any]:
+    now = now or datetime.now(UTC)
+
+    def days_ago(days: int) -> str:
+        return (now - timedelta(days=days)).isoformat()
+
+    def account(account_id: str, **fields: Any) -> dict[str, Any]:
+        base: dict[str, Any] = {
+            "id": account_id,
+            "owner_name": f"Owner of {account_id}",
+            "type": "personal",
+            "real_name_verified": True,
+            "status": "normal",
+            "identity_id": f"id-{account_id}",
+            "security_phone": PHONES[account_id],
+            "master_account_id": None,
+            "cash": "0.00",
+        }
+        base.update(fields)
+        return base
+
+    return {
+        "accounts": [
+            account("acct-auto", cash="1000.00"),
+            account("acct-risk", cash="500.00", identity_id="id-risky"),
+            account("acct-risk-sibling", cash="10.00", overdue="50.00", identity_id="id-risky"),
+            account("acct-ent", type="enterprise", cash="800.00"),
+            account("acct-member", cash="300.00", master_account_id="acct-ent"),
+            account("acct-frozen", status="frozen", cash="100.00"),
+        ],
+        "recharge_orders": [
+            {
+                "id": "R-ALIPAY",
+                "account_id": "acct-auto",
+                "amount": "500.00",
+                "channel": "alipay",
+                "bank": None,
+                "paid_at": days_ago(3),
+            },
+            {
+                "id": "R-ICBC-OLD",
+                "account_id": "acct-auto",
+                "amount": "300.00",
+                "channel": "online_banking_personal",
+                "bank": "ICBC",
+                "paid_at": days_ago(40),
+            },
+            {
+                "id": "R-CARD",
+                "account_id": "acct-auto",
+                "amount": "200.00",
+                "channel": "bank_card",
+                "bank": "CCB",
+                "paid_at": days_ago(5),
+            },
+            {
+                "id": "R-RISK",
+                "account_id": "acct-risk",
+                "amount": "400.00",
+                "channel": "alipay",
+                "bank": None,
+                "paid_at": days_ago(2),
+            },
+            {
+                "id": "R-FROZEN",
+                "account_id": "acct-frozen",
+                "amount": "100.00",
+                "channel": "alipay",
+                "bank": None,
+                "paid_at": days_ago(2),
+            },
+            {
+                "id": "R-MEMBER",
+                "account_id": "acct-member",
+                "amount": "300.00",
+                "channel": "alipay",
+                "bank": None,
+                "paid_at": days_ago(2),
+            },
+        ],
+        "reviewers": [
+            {"id": "rev-1", "name": "Reviewer One"},
+            {"id": "rev-2", "name": "Reviewer Two"},
+        ],
+    }

@@ -1,0 +1,204 @@
+"""A withdrawal stack for tests: a real Temporal server, a real database, providers.
+
+The same ``Stack`` runs on the time-skipping test server with in-process fake
+providers, or on the dev server with the HTTP simulators, so each path's test reads
+the same on both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from gateways.payout import PayoutProvider
+from gateways.sms import SmsProvider
+from ledger import tables
+from ledger.db import session_scope
+from ledger.loading import load_fixture
+from models.domain import Kind, Payee, Route, Status, WithdrawalRequest, WithdrawalStatusDoc
+from models.fixtures import parse_fixture
+from models.money import Money
+from service.client import WithdrawalClient
+from tests.workflow import data
+from workflows.search_attributes import ALL_KEYS
+
+CODE_WAIT_SECONDS = 20.0
+POLL_SECONDS = 0.05
+
+
+async def register_search_attributes(client: Client) -> None:
+    """The time-skipping server knows no custom attributes until told."""
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=client.namespace,
+            search_attributes={
+                key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in ALL_KEYS
+            },
+        )
+    )
+
+
+def load_test_accounts(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        load_fixture(session, parse_fixture(data.fixture()))
+
+
+@dataclass
+class Stack:
+    env: WorkflowEnvironment
+    client: WithdrawalClient
+    engine: Engine
+    payout: PayoutProvider
+    sms: SmsProvider
+    read_code: Callable[[str], Awaitable[str | None]]  # phone -> latest code
+    started: list[str] = field(default_factory=list)
+
+    # ---- driving --------------------------------------------------------------------
+    async def start(self, **fields: Any) -> str:
+        request = make_request(**fields)
+        await self.client.start(request)
+        self.started.append(request.withdrawal_id)
+        return request.withdrawal_id
+
+    async def code_for(self, account_id: str, *, after: str | None = None) -> str:
+        """The newest code texted to the account's phone (different from ``after``)."""
+        phone = data.PHONES[account_id]
+        deadline = asyncio.get_running_loop().time() + CODE_WAIT_SECONDS
+        while asyncio.get_running_loop().time() < deadline:
+            code = await self.read_code(phone)
+            if code is not None and code != after:
+                return code
+            await asyncio.sleep(POLL_SECONDS)
+        raise AssertionError(f"no verification code reached {account_id}")
+
+    async def wait_status(self, withdrawal_id: str, status: Status) -> WithdrawalStatusDoc:
+        deadline = asyncio.get_running_loop().time() + CODE_WAIT_SECONDS
+        doc = await self.client.status(withdrawal_id)
+        while doc.status is not status:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{withdrawal_id} stuck in {doc.status}, wanted {status}")
+            await asyncio.sleep(POLL_SECONDS)
+            doc = await self.client.status(withdrawal_id)
+        return doc
+
+    async def wait_until(self, condition: Callable[[], bool]) -> None:
+        deadline = asyncio.get_running_loop().time() + CODE_WAIT_SECONDS
+        while not condition():
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError("condition not reached in time")
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def terminate_leftovers(self) -> None:
+        """A run left open would hold the shared time-skipping clock for the next test."""
+        for withdrawal_id in self.started:
+            handle = self.env.client.get_workflow_handle(f"withdrawal-{withdrawal_id}")
+            with contextlib.suppress(RPCError):  # already closed
+                await handle.terminate("test finished")
+
+    async def verify(self, withdrawal_id: str, account_id: str) -> None:
+        await self.wait_status(withdrawal_id, Status.AWAITING_CODE)
+        code = await self.code_for(account_id)
+        result = await self.client.submit_code(withdrawal_id, code)
+        assert result.verdict.value == "verified", result
+
+    # ---- reading the ledger ---------------------------------------------------------
+    def hold(self, withdrawal_id: str) -> tables.Hold | None:
+        with Session(self.engine) as session:
+            return session.get(tables.Hold, withdrawal_id)
+
+    def account(self, account_id: str) -> tables.Account:
+        with Session(self.engine) as session:
+            account = session.get(tables.Account, account_id)
+            assert account is not None
+            return account
+
+    def record(self, withdrawal_id: str) -> tables.Withdrawal:
+        with Session(self.engine) as session:
+            record = session.get(tables.Withdrawal, withdrawal_id)
+            assert record is not None
+            return record
+
+    def debits(self, withdrawal_id: str) -> list[tables.LedgerEntry]:
+        with Session(self.engine) as session:
+            return list(
+                session.exec(
+                    select(tables.LedgerEntry).where(
+                        tables.LedgerEntry.withdrawal_id == withdrawal_id
+                    )
+                )
+            )
+
+    def timeline_statuses(self, withdrawal_id: str) -> list[str]:
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(tables.WithdrawalEvent)
+                .where(tables.WithdrawalEvent.withdrawal_id == withdrawal_id)
+                .order_by(tables.WithdrawalEvent.id)  # type: ignore[arg-type]
+            )
+            return [row.status for row in rows]
+
+
+def make_request(
+    *,
+    account_id: str = "acct-auto",
+    amount: str = "100.00",
+    kind: Kind = Kind.RECHARGE,
+    route: Route = Route.ORIGINAL,
+    order_id: str | None = "R-ALIPAY",
+    reason: str | None = None,
+    payee: Payee | None = None,
+    proofs: list[str] | None = None,
+    requested_by: str | None = None,
+    withdrawal_id: str | None = None,
+) -> WithdrawalRequest:
+    return WithdrawalRequest.model_validate(
+        {
+            "withdrawal_id": withdrawal_id or f"w-{uuid.uuid4().hex[:12]}",
+            "account_id": account_id,
+            "amount": Money.yuan(amount),
+            "kind": kind,
+            "route": route,
+            "order_id": order_id if kind is Kind.RECHARGE else None,
+            "reason": reason,
+            "payee": payee,
+            "proofs": proofs if proofs is not None else ([] if payee is None else ["sha256:ab"]),
+            "requested_by": requested_by,
+        }
+    )
+
+
+def bank_payee(account_number: str = data.BANK_ACCOUNT_NUMBER) -> Payee:
+    return Payee(
+        account_number=account_number,
+        name=data.PAYEE_NAME,
+        branch_id="ICBC-110000-001",
+        bank="ICBC",
+        province="Beijing",
+        city="Beijing",
+        branch_name="ICBC Beijing Xidan Branch",
+    )
+
+
+def alipay_payee(account_number: str = data.ALIPAY_ACCOUNT) -> Payee:
+    return Payee(account_number=account_number, name=data.PAYEE_NAME)
+
+
+def fen(text: str) -> int:
+    return Money.yuan(text).fen
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
