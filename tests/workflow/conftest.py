@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -47,9 +48,12 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
 
 
+HISTORIES = Path(__file__).parent / "histories"
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def fake_stack(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[Stack]:
     """Time-skipping server, real SQLite ledger, in-process fake providers."""
     engine = get_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
@@ -73,6 +77,9 @@ async def fake_stack(
             read_code=read_code,
         )
         yield stack
+        if os.environ.get("SAVE_HISTORIES"):  # refresh with: SAVE_HISTORIES=1 pytest tests/workflow
+            name = request.node.name.replace("[", "-").replace("]", "")
+            await stack.save_histories(HISTORIES, name)
         await stack.terminate_leftovers()
 
 

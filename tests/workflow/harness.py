@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -107,6 +108,14 @@ class Stack:
             handle = self.env.client.get_workflow_handle(f"withdrawal-{withdrawal_id}")
             with contextlib.suppress(RPCError):  # already closed
                 await handle.terminate("test finished")
+
+    async def save_histories(self, folder: Path, name: str) -> None:
+        """Keep each finished run's history so replay tests can catch nondeterminism."""
+        folder.mkdir(parents=True, exist_ok=True)
+        for index, withdrawal_id in enumerate(dict.fromkeys(self.started)):
+            handle = self.env.client.get_workflow_handle(f"withdrawal-{withdrawal_id}")
+            history = await handle.fetch_history()
+            (folder / f"{name}-{index}.json").write_text(history.to_json())
 
     async def verify(self, withdrawal_id: str, account_id: str) -> None:
         await self.wait_status(withdrawal_id, Status.AWAITING_CODE)

@@ -1,0 +1,240 @@
+"""In-process fakes of the payout and SMS providers for workflow and activity tests.
+
+Plain Python with no I/O, safe to share between a test and a Temporal worker in the
+same process (a lock guards the state, in case an activity runs in a thread).
+``FakePayoutProvider`` follows the same magic payee rules as the HTTP simulator
+(``gateways.magic_payees``) and counts money movements per key, so a test can assert
+that a withdrawal moved money exactly once however often it was retried.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from gateways.magic_payees import (
+    CONFLICTING_KEY_REASON,
+    failure_after_accept,
+    refusal_at_submit,
+    same_details,
+)
+from gateways.payout import (
+    Transfer,
+    TransferRejected,
+    TransferRequest,
+    TransferState,
+    TransientProviderError,
+)
+from gateways.sms import SmsError
+from gateways.sms_messages import InboxMessage
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class _FakeTransfer:
+    request: TransferRequest
+    transfer: Transfer
+
+
+class FakePayoutProvider:
+    """A ``PayoutProvider`` that keeps transfers in a dict and settles when told to.
+
+    ``auto_settle=True`` settles every accepted transfer at once (success, or the magic
+    failure); otherwise transfers stay ``processing`` until ``settle``/``fail``.
+    """
+
+    def __init__(
+        self, *, auto_settle: bool = False, now: Callable[[], datetime] = _utc_now
+    ) -> None:
+        self.auto_settle = auto_settle
+        self._now = now
+        self._lock = threading.Lock()
+        self._transfers: dict[str, _FakeTransfer] = {}
+        self._moved: dict[str, int] = {}
+        self._failing_submits = 0
+        self._dropping_responses = 0
+        self._failing_lookups = 0
+        self.submit_calls = 0
+        self.lookup_calls = 0
+
+    # ---- scripting ----------------------------------------------------------------------
+    def fail_next_submits(self, count: int = 1) -> None:
+        """The next ``count`` submits raise ``TransientProviderError`` before storing."""
+        with self._lock:
+            self._failing_submits += count
+
+    def drop_next_responses(self, count: int = 1) -> None:
+        """Commit then raise: the next ``count`` submits store the transfer (money moves)
+        and then raise ``TransientProviderError``, like a response lost on the wire."""
+        with self._lock:
+            self._dropping_responses += count
+
+    def fail_next_lookups(self, count: int = 1) -> None:
+        with self._lock:
+            self._failing_lookups += count
+
+    # ---- PayoutProvider -----------------------------------------------------------------
+    async def submit(self, request: TransferRequest) -> Transfer:
+        with self._lock:
+            self.submit_calls += 1
+            if self._failing_submits > 0:
+                self._failing_submits -= 1
+                raise TransientProviderError("fake: injected failure before commit")
+            transfer = self._accept(request)
+            if self._dropping_responses > 0:
+                self._dropping_responses -= 1
+                raise TransientProviderError("fake: response dropped after commit")
+            return transfer
+
+    async def lookup(self, idempotency_key: str) -> Transfer | None:
+        with self._lock:
+            self.lookup_calls += 1
+            if self._failing_lookups > 0:
+                self._failing_lookups -= 1
+                raise TransientProviderError("fake: injected lookup failure")
+            known = self._transfers.get(idempotency_key)
+            return known.transfer if known else None
+
+    def parse_callback(self, body: bytes) -> Transfer:
+        return Transfer.model_validate_json(body)
+
+    # ---- settlement on demand -----------------------------------------------------------
+    def settle(self, key: str) -> Transfer:
+        """Settle a processing transfer: success, unless a magic payee fails it."""
+        with self._lock:
+            known = self._known(key)
+            return self._finish(key, failure_after_accept(known.request))
+
+    def fail(self, key: str, reason: str) -> Transfer:
+        """Fail a processing transfer after acceptance with ``reason``."""
+        with self._lock:
+            self._known(key)
+            return self._finish(key, reason)
+
+    def callback_body(self, key: str) -> bytes:
+        """The notification the HTTP simulator would POST for this transfer now."""
+        with self._lock:
+            return self._known(key).transfer.model_dump_json().encode("utf-8")
+
+    # ---- assertions ---------------------------------------------------------------------
+    def moved_count(self, key: str) -> int:
+        """How many times money moved under ``key``: 0 or 1, or the fake is broken."""
+        with self._lock:
+            return self._moved.get(key, 0)
+
+    def total_moved(self) -> int:
+        with self._lock:
+            return sum(self._moved.values())
+
+    def transfers(self) -> list[Transfer]:
+        with self._lock:
+            return [known.transfer for known in self._transfers.values()]
+
+    async def list_transfers(self, limit: int = 1000) -> list[Transfer]:
+        """Same as ``HttpPayoutProvider.list_transfers``, for reconciliation tests."""
+        return self.transfers()[:limit]
+
+    def request_for(self, key: str) -> TransferRequest | None:
+        with self._lock:
+            known = self._transfers.get(key)
+            return known.request if known else None
+
+    # ---- internals (called with the lock held) ------------------------------------------
+    def _accept(self, request: TransferRequest) -> Transfer:
+        key = request.idempotency_key
+        known = self._transfers.get(key)
+        if known is not None:
+            if not same_details(known.request, request):
+                raise TransferRejected(CONFLICTING_KEY_REASON)
+            return known.transfer  # the first result, never a second movement
+        refusal = refusal_at_submit(request, self._now())
+        if refusal is not None:
+            raise TransferRejected(refusal)
+        transfer = Transfer(
+            idempotency_key=key,
+            state=TransferState.PROCESSING,
+            amount=request.amount,
+            provider_reference=f"fake-{len(self._transfers) + 1:06d}",
+            updated_at=self._now(),
+        )
+        self._transfers[key] = _FakeTransfer(request=request, transfer=transfer)
+        self._moved[key] = self._moved.get(key, 0) + 1
+        assert self._moved[key] == 1, f"money moved twice under {key}"
+        if self.auto_settle:
+            return self._finish(key, failure_after_accept(request))
+        return transfer
+
+    def _known(self, key: str) -> _FakeTransfer:
+        known = self._transfers.get(key)
+        if known is None:
+            raise KeyError(f"fake payout provider never accepted {key!r}")
+        return known
+
+    def _finish(self, key: str, failure: str | None) -> Transfer:
+        known = self._transfers[key]
+        if known.transfer.state is not TransferState.PROCESSING:
+            return known.transfer  # settled transfers are immutable
+        known.transfer = known.transfer.model_copy(
+            update={
+                "state": TransferState.FAILED if failure else TransferState.SUCCEEDED,
+                "reason": failure,
+                "updated_at": self._now(),
+            }
+        )
+        return known.transfer
+
+
+@dataclass(frozen=True)
+class SentSms:
+    phone: str
+    text: str
+    at: datetime
+
+
+class FakeSmsProvider:
+    """An ``SmsProvider`` that records what it delivered, per phone."""
+
+    def __init__(self, *, now: Callable[[], datetime] = _utc_now) -> None:
+        self._now = now
+        self._lock = threading.Lock()
+        self._by_phone: dict[str, list[SentSms]] = {}
+        self._keys: set[str] = set()
+        self._failing_sends = 0
+        self.send_calls = 0
+
+    def fail_next_sends(self, count: int = 1) -> None:
+        """The next ``count`` sends raise ``SmsError`` and deliver nothing."""
+        with self._lock:
+            self._failing_sends += count
+
+    async def send(self, phone: str, text: str, *, idempotency_key: str) -> None:
+        with self._lock:
+            self.send_calls += 1
+            if self._failing_sends > 0:
+                self._failing_sends -= 1
+                raise SmsError("fake: injected SMS failure")
+            if idempotency_key in self._keys:
+                return  # same key delivers once
+            self._keys.add(idempotency_key)
+            self._by_phone.setdefault(phone, []).append(SentSms(phone, text, self._now()))
+
+    def sent(self, phone: str) -> list[SentSms]:
+        """Messages to ``phone``, newest first."""
+        with self._lock:
+            return list(reversed(self._by_phone.get(phone, [])))
+
+    def inbox(self, phone: str) -> list[InboxMessage]:
+        """What ``sms-inbox`` shows for ``phone``: newest first, code extracted."""
+        return [InboxMessage.of(sent.text, sent.at) for sent in self.sent(phone)]
+
+    def last_code(self, phone: str) -> str | None:
+        """The code in the newest message to ``phone`` that has one."""
+        for message in self.inbox(phone):
+            if message.code is not None:
+                return message.code
+        return None
