@@ -1,0 +1,168 @@
+"""Engines, sessions and transactions.
+
+Every command brings the database schema up to date on first use (CONTRACT.md), so
+``get_engine`` runs the Alembic migrations the first time a process opens a URL.
+Writers serialise on a real lock: ``SELECT … FOR UPDATE`` on PostgreSQL and, on SQLite,
+a write lock taken at ``BEGIN IMMEDIATE``; conflicts that remain (deadlocks,
+serialization failures, a busy SQLite file) are retried a bounded number of times.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlmodel import Session
+
+DEFAULT_DATABASE_URL = "sqlite:///.data/withdrawals.db"
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+TRANSACTION_MAX_ATTEMPTS = 8
+TRANSACTION_RETRY_BASE_SECONDS = 0.01
+TRANSACTION_RETRY_MAX_SECONDS = 0.5
+# PostgreSQL SQLSTATEs that mean "try the whole transaction again".
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def database_url() -> str:
+    """``DATABASE_URL`` or the local SQLite file, normalised for the drivers we ship."""
+    url = normalise_url(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    return url
+
+
+def normalise_url(url: str) -> str:
+    """``postgresql://`` means psycopg 3 here (psycopg2 is not installed)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """The process's engine for ``url`` (default ``database_url()``), schema at head."""
+    key = normalise_url(url) if url else database_url()
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = _create_engine(key)
+            # Imported here: migrations import the tables, which import this package.
+            from ledger.migrate import upgrade_to_head
+
+            upgrade_to_head(engine)
+            _engines[key] = engine
+        return engine
+
+
+def dispose_engine(url: str) -> None:
+    """Close and forget the engine of ``url`` (before its database is dropped)."""
+    with _engines_lock:
+        engine = _engines.pop(normalise_url(url), None)
+    if engine is not None:
+        engine.dispose()
+
+
+def dispose_engines() -> None:
+    """Forget every cached engine (tests drop their databases afterwards)."""
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+def _create_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL so readers never block the writer; BEGIN IMMEDIATE so writers queue at BEGIN.
+
+    With pysqlite's default deferred BEGIN, two transactions can both read the balance
+    and then race for the write lock: one of them fails instead of waiting, or worse,
+    both decide on stale numbers. Taking the lock at BEGIN makes reserve (R14) serial.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """One transaction: commit when the block ends, roll back if it raises."""
+    with Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+def is_retryable(error: BaseException) -> bool:
+    """A lock conflict worth retrying: never a business refusal or a constraint failure."""
+    if not isinstance(error, DBAPIError):
+        return False
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate in RETRYABLE_SQLSTATES:
+        return True
+    if isinstance(error, OperationalError):
+        text = str(error.orig).lower()
+        return "database is locked" in text or "database is busy" in text
+    return False
+
+
+def run_in_transaction(
+    engine: Engine,
+    fn: Callable[Concatenate[Session, P], T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """Run ``fn(session, *args, **kwargs)`` in one transaction, retrying lock conflicts.
+
+    ``fn`` must be safe to run again from scratch: everything it did in a failed attempt
+    was rolled back. Gives up after ``TRANSACTION_MAX_ATTEMPTS`` and re-raises.
+    """
+    for attempt in range(1, TRANSACTION_MAX_ATTEMPTS + 1):
+        try:
+            with session_scope(engine) as session:
+                return fn(session, *args, **kwargs)
+        except DBAPIError as error:
+            if attempt == TRANSACTION_MAX_ATTEMPTS or not is_retryable(error):
+                raise
+            delay = min(TRANSACTION_RETRY_MAX_SECONDS, TRANSACTION_RETRY_BASE_SECONDS * 2**attempt)
+            time.sleep(delay * random.uniform(0.5, 1.0))  # jitter: colliding retries spread out
+    raise AssertionError("unreachable: the last attempt returns or raises")

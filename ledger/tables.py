@@ -1,0 +1,242 @@
+"""Database tables of the ledger: money as integer fen, times as aware UTC.
+
+Tables never leave the ledger and the activities; boundaries use ``models.domain``.
+Every amount column carries a CHECK so a bug that would make money negative fails in
+the database instead of being stored. Enum-like strings are CHECKed against the
+values of the ``models.domain`` enums, so the two cannot drift apart silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from ledger.types import UTCDateTime
+from models.domain import AccountStatus, AccountType, Channel, Kind, Route, Status
+
+
+class HoldState(StrEnum):
+    """A hold is resolved exactly once: ``held`` → ``posted`` or ``held`` → ``voided``."""
+
+    HELD = "held"
+    POSTED = "posted"
+    VOIDED = "voided"
+
+
+class Direction(StrEnum):
+    DEBIT = "debit"
+    CREDIT = "credit"
+
+
+class EntryType(StrEnum):
+    """Types of transaction details (R20); ``withdrawal`` is the one users filter by."""
+
+    WITHDRAWAL = "withdrawal"
+
+
+def _one_of(column: str, values: Iterable[str], name: str) -> CheckConstraint:
+    allowed = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=name)
+
+
+def _not_negative(table: str, *columns: str) -> list[CheckConstraint]:
+    return [CheckConstraint(f"{c} >= 0", name=f"ck_{table}_{c}_not_negative") for c in columns]
+
+
+def _account_fk() -> ForeignKey:
+    return ForeignKey("account.id")
+
+
+# Fen columns are 64-bit: 32 bits stop at about 21 million yuan, which a large
+# enterprise balance can exceed (``models.money.MAX_AMOUNT_FEN`` is far larger).
+
+
+class Account(SQLModel, table=True):
+    """A cloud account and its R11 balance components.
+
+    ``held_fen`` is the running total of active holds, so R12 never scans history.
+    """
+
+    __tablename__ = "account"
+    __table_args__ = (
+        *_not_negative(
+            "account",
+            "cash_fen",
+            "transfer_in_fen",
+            "owed_invoice_fen",
+            "overdue_fen",
+            "unsettled_fen",
+            "held_fen",
+        ),
+        _one_of("type", [t.value for t in AccountType], "ck_account_type"),
+        _one_of("status", [s.value for s in AccountStatus], "ck_account_status"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    owner_name: str = Field(max_length=200)
+    type: str = Field(max_length=16)
+    real_name_verified: bool
+    status: str = Field(max_length=16)
+    identity_id: str = Field(index=True, max_length=64)  # same real name (R17)
+    security_phone: str = Field(max_length=32)  # R15
+    master_account_id: str | None = Field(default=None, max_length=64)  # R2
+    cash_fen: int = Field(default=0, sa_type=BigInteger)
+    transfer_in_fen: int = Field(default=0, sa_type=BigInteger)
+    owed_invoice_fen: int = Field(default=0, sa_type=BigInteger)
+    overdue_fen: int = Field(default=0, sa_type=BigInteger)
+    unsettled_fen: int = Field(default=0, sa_type=BigInteger)
+    held_fen: int = Field(default=0, sa_type=BigInteger)
+
+
+class PaygResource(SQLModel, table=True):
+    """A pay-as-you-go resource; while one is live or recently released, R11 reserves 100."""
+
+    __tablename__ = "payg_resource"
+
+    id: str = Field(primary_key=True, max_length=64)
+    account_id: str = Field(sa_column_args=[_account_fk()], index=True, max_length=64)
+    released_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class RechargeOrder(SQLModel, table=True):
+    """A recharge (R5): what withdrawals took (``withdrawn_fen``) or hold (``held_fen``)."""
+
+    __tablename__ = "recharge_order"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="ck_recharge_order_amount_positive"),
+        *_not_negative("recharge_order", "withdrawn_fen", "held_fen"),
+        CheckConstraint(
+            "withdrawn_fen + held_fen <= amount_fen", name="ck_recharge_order_not_overdrawn"
+        ),
+        _one_of("channel", [c.value for c in Channel], "ck_recharge_order_channel"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    account_id: str = Field(sa_column_args=[_account_fk()], index=True, max_length=64)
+    amount_fen: int = Field(sa_type=BigInteger)
+    channel: str = Field(max_length=32)
+    bank: str | None = Field(default=None, max_length=16)
+    paid_at: datetime = Field(sa_type=UTCDateTime)
+    withdrawn_fen: int = Field(default=0, sa_type=BigInteger)
+    held_fen: int = Field(default=0, sa_type=BigInteger)
+
+
+class Reviewer(SQLModel, table=True):
+    """Someone who may approve or reject a withdrawal under review (R17)."""
+
+    __tablename__ = "reviewer"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    role: str = Field(default="reviewer", max_length=32)
+
+
+class Withdrawal(SQLModel, table=True):
+    """The withdrawal record users list (R18, R20).
+
+    ``account_id`` has no foreign key on purpose: a request for an unknown account is
+    still recorded with the reason it was refused.
+    """
+
+    __tablename__ = "withdrawal"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="ck_withdrawal_amount_positive"),
+        _one_of("status", [s.value for s in Status], "ck_withdrawal_status"),
+        _one_of("kind", [k.value for k in Kind], "ck_withdrawal_kind"),
+        _one_of("route", [r.value for r in Route], "ck_withdrawal_route"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    account_id: str = Field(index=True, max_length=64)
+    kind: str = Field(max_length=16)
+    route: str = Field(max_length=16)
+    order_id: str | None = Field(default=None, max_length=64)
+    amount_fen: int = Field(sa_type=BigInteger)
+    status: str = Field(index=True, max_length=32)
+    reason: str | None = Field(default=None, sa_type=Text)  # why rejected, failed or refused
+    designated_reason: str | None = Field(default=None, max_length=32)  # R9
+    payee_json: str | None = Field(default=None, sa_type=Text)  # personal data: DB only
+    payee_masked: str | None = Field(default=None, max_length=32)
+    proofs_json: str = Field(default="[]", sa_type=Text)
+    requested_by: str | None = Field(default=None, max_length=64)  # R2
+    review_required: bool = False
+    review_overdue: bool = False
+    provider_reference: str | None = Field(default=None, max_length=128)
+    created_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class WithdrawalEvent(SQLModel, table=True):
+    """One step of a withdrawal's timeline; rows are only ever appended."""
+
+    __tablename__ = "withdrawal_event"
+    __table_args__ = (_one_of("status", [s.value for s in Status], "ck_withdrawal_event_status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    withdrawal_id: str = Field(
+        sa_column_args=[ForeignKey("withdrawal.id")], index=True, max_length=64
+    )
+    at: datetime = Field(sa_type=UTCDateTime)
+    status: str = Field(max_length=32)
+    note: str = Field(default="", sa_type=Text)
+
+
+class Hold(SQLModel, table=True):
+    """Money frozen for one withdrawal (R12 *beyond*, R14); the withdrawal id is the key."""
+
+    __tablename__ = "hold"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="ck_hold_amount_positive"),
+        _one_of("state", [s.value for s in HoldState], "ck_hold_state"),
+    )
+
+    withdrawal_id: str = Field(primary_key=True, max_length=64)
+    account_id: str = Field(sa_column_args=[_account_fk()], index=True, max_length=64)
+    order_id: str | None = Field(
+        default=None, sa_column_args=[ForeignKey("recharge_order.id")], max_length=64
+    )
+    amount_fen: int = Field(sa_type=BigInteger)
+    state: str = Field(default=HoldState.HELD.value, max_length=16)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LedgerEntry(SQLModel, table=True):
+    """An immutable transaction detail (R20); a correction is a new entry, never an edit."""
+
+    __tablename__ = "ledger_entry"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="ck_ledger_entry_amount_positive"),
+        CheckConstraint("balance_after_fen >= 0", name="ck_ledger_entry_balance_not_negative"),
+        _one_of("direction", [d.value for d in Direction], "ck_ledger_entry_direction"),
+        # A withdrawal moves money once: posting twice must fail here if anywhere.
+        UniqueConstraint("withdrawal_id", "type", name="uq_ledger_entry_withdrawal_type"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: str = Field(sa_column_args=[_account_fk()], index=True, max_length=64)
+    withdrawal_id: str | None = Field(default=None, max_length=64)
+    type: str = Field(max_length=32)
+    direction: str = Field(max_length=8)
+    amount_fen: int = Field(sa_type=BigInteger)
+    balance_after_fen: int = Field(sa_type=BigInteger)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+    note: str = Field(default="", sa_type=Text)
+
+
+class VerificationCode(SQLModel, table=True):
+    """R15: the current code of a withdrawal, stored only as a hash."""
+
+    __tablename__ = "verification_code"
+    __table_args__ = (CheckConstraint("send_count >= 0", name="ck_verification_code_sends"),)
+
+    withdrawal_id: str = Field(primary_key=True, max_length=64)
+    code_hash: str = Field(max_length=256)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime = Field(sa_type=UTCDateTime)
+    send_count: int = 0
+    used: bool = False

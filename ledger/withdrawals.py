@@ -1,0 +1,195 @@
+"""The withdrawal record and its timeline (R18, R20): what ``status`` and ``list`` show.
+
+The workflow owns the process; these functions only record what it decided. Ids are
+idempotency keys, and a final status (R18) never changes again.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from ledger.tables import LedgerEntry, Withdrawal, WithdrawalEvent
+from ledger.types import utc
+from models.domain import Status, WithdrawalRequest
+from models.errors import HoldConflict, NotFound
+
+MAX_LIST_LIMIT = 1000  # a page of records; a bigger listing is an export, not a query
+MAX_TRANSACTIONS = 10_000  # R20 details per query
+
+
+def get_withdrawal(session: Session, withdrawal_id: str) -> Withdrawal | None:
+    return session.get(Withdrawal, withdrawal_id)
+
+
+def _require(session: Session, withdrawal_id: str) -> Withdrawal:
+    withdrawal = session.get(Withdrawal, withdrawal_id)
+    if withdrawal is None:
+        raise NotFound("withdrawal", f"no withdrawal {withdrawal_id!r}")
+    return withdrawal
+
+
+def _append_event(
+    session: Session, withdrawal_id: str, at: datetime, status: Status, note: str
+) -> None:
+    session.add(WithdrawalEvent(withdrawal_id=withdrawal_id, at=at, status=status.value, note=note))
+
+
+def _matches(row: Withdrawal, request: WithdrawalRequest) -> bool:
+    return (row.account_id, row.amount_fen, row.kind, row.route, row.order_id) == (
+        request.account_id,
+        request.amount.fen,
+        request.kind.value,
+        request.route.value,
+        request.order_id,
+    )
+
+
+def create_withdrawal(
+    session: Session,
+    request: WithdrawalRequest,
+    now: datetime,
+    review_required: bool = False,
+) -> Withdrawal:
+    """Record a new withdrawal in ``verifying`` with its first timeline row.
+
+    The same id again returns the existing record; a different request under that id
+    raises ``HoldConflict``. The payee's details stay in this row only (masked elsewhere).
+    """
+    at = utc(now)
+    existing = session.get(Withdrawal, request.withdrawal_id)
+    if existing is not None:
+        if _matches(existing, request):
+            return existing
+        raise HoldConflict(
+            "idempotency",
+            f"withdrawal {request.withdrawal_id} exists for a different request",
+        )
+    withdrawal = Withdrawal(
+        id=request.withdrawal_id,
+        account_id=request.account_id,
+        kind=request.kind.value,
+        route=request.route.value,
+        order_id=request.order_id,
+        amount_fen=request.amount.fen,
+        status=Status.VERIFYING.value,
+        designated_reason=request.reason.value if request.reason else None,
+        payee_json=request.payee.model_dump_json() if request.payee else None,
+        payee_masked=request.payee.masked if request.payee else None,
+        proofs_json=json.dumps(list(request.proofs)),
+        requested_by=request.requested_by,
+        review_required=review_required,
+        created_at=at,
+        updated_at=at,
+    )
+    session.add(withdrawal)
+    session.flush()  # the event's foreign key needs the row
+    _append_event(session, withdrawal.id, at, Status.VERIFYING, "created")
+    session.flush()
+    return withdrawal
+
+
+def set_withdrawal_status(
+    session: Session,
+    withdrawal_id: str,
+    status: Status,
+    now: datetime,
+    note: str = "",
+    reason: str | None = None,
+) -> Withdrawal:
+    """Move a withdrawal to ``status`` and append a timeline row (R18).
+
+    Repeating the current status with the same note is a no-op, so a retried activity
+    does not duplicate the timeline. Leaving a final status raises ``HoldConflict``.
+    ``reason`` (why rejected, failed or refused) is kept once given.
+    """
+    at = utc(now)
+    withdrawal = _require(session, withdrawal_id)
+    current = Status(withdrawal.status)
+    if current == status and _last_note(session, withdrawal_id) == note:
+        return withdrawal
+    if current.is_final and status != current:
+        raise HoldConflict(
+            "R18", f"withdrawal {withdrawal_id} is {current.value}; a final status never changes"
+        )
+    withdrawal.status = status.value
+    withdrawal.updated_at = at
+    if reason is not None:
+        withdrawal.reason = reason
+    _append_event(session, withdrawal_id, at, status, note)
+    session.flush()
+    return withdrawal
+
+
+def _last_note(session: Session, withdrawal_id: str) -> str | None:
+    return session.exec(
+        select(WithdrawalEvent.note)
+        .where(WithdrawalEvent.withdrawal_id == withdrawal_id)
+        .order_by(col(WithdrawalEvent.id).desc())
+        .limit(1)
+    ).first()
+
+
+def mark_review_overdue(session: Session, withdrawal_id: str, overdue: bool) -> Withdrawal:
+    """Flag a review past its SLA for ops (R17 *beyond*); the status does not change."""
+    withdrawal = _require(session, withdrawal_id)
+    withdrawal.review_overdue = overdue
+    session.flush()
+    return withdrawal
+
+
+def set_provider_reference(session: Session, withdrawal_id: str, reference: str) -> Withdrawal:
+    """Remember the payout provider's reference (shown by ``status``)."""
+    withdrawal = _require(session, withdrawal_id)
+    withdrawal.provider_reference = reference
+    session.flush()
+    return withdrawal
+
+
+def timeline(session: Session, withdrawal_id: str) -> list[WithdrawalEvent]:
+    """The withdrawal's steps in the order they happened."""
+    _require(session, withdrawal_id)
+    return list(
+        session.exec(
+            select(WithdrawalEvent)
+            .where(WithdrawalEvent.withdrawal_id == withdrawal_id)
+            .order_by(col(WithdrawalEvent.id))
+        ).all()
+    )
+
+
+def list_withdrawals(
+    session: Session,
+    account_id: str | None = None,
+    status: Status | None = None,
+    limit: int = 100,
+) -> list[Withdrawal]:
+    """Withdrawal records, newest first (R20), at most ``MAX_LIST_LIMIT``."""
+    query = select(Withdrawal)
+    if account_id is not None:
+        query = query.where(Withdrawal.account_id == account_id)
+    if status is not None:
+        query = query.where(Withdrawal.status == status.value)
+    query = query.order_by(col(Withdrawal.created_at).desc(), col(Withdrawal.id).desc())
+    return list(session.exec(query.limit(max(1, min(limit, MAX_LIST_LIMIT)))).all())
+
+
+def transactions(
+    session: Session,
+    account_id: str,
+    type: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[LedgerEntry]:
+    """R20 transaction details, oldest first; ``since`` inclusive, ``until`` exclusive."""
+    query = select(LedgerEntry).where(LedgerEntry.account_id == account_id)
+    if type is not None:
+        query = query.where(LedgerEntry.type == type)
+    if since is not None:
+        query = query.where(col(LedgerEntry.at) >= utc(since))
+    if until is not None:
+        query = query.where(col(LedgerEntry.at) < utc(until))
+    query = query.order_by(col(LedgerEntry.at), col(LedgerEntry.id)).limit(MAX_TRANSACTIONS)
+    return list(session.exec(query).all())
