@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
@@ -48,6 +49,7 @@ class RunningServer:
     _stop: Callable[[], None] = field(repr=False)
     _stopped: bool = field(default=False, repr=False)
     _http: httpx.Client | None = field(default=None, repr=False)
+    pid: int | None = None  # subprocess mode: the simulator's process
 
     def stop(self) -> None:
         if not self._stopped:
@@ -98,17 +100,21 @@ def start_simulator(
     mode: Mode = "thread",
     host: str = LOCALHOST,
     port: int = 0,
+    log_file: Path | None = None,
     **settings: Any,
 ) -> RunningServer:
     """Start the ``kind`` simulator on ``port`` (0: a free one) and wait until it is ready.
 
     ``settings`` are the simulator's settings (``max_settle_seconds``, ``settle_scale``)
     and any fault by name (``error_rate=0.1``, ``seed=7``), or ``faults={...}``.
+    ``log_file`` (subprocess mode) appends the simulator's output there instead of this
+    terminal, and puts it in its own session so a terminal's Ctrl-C reaches only the
+    caller, which then stops it in its own order.
     """
     app_settings = _settings(kind, settings)
     if mode == "thread":
         return _start_thread(kind, app_settings, host, port)
-    return _start_subprocess(kind, app_settings, host, port)
+    return _start_subprocess(kind, app_settings, host, port, log_file)
 
 
 def _settings(kind: Kind, given: dict[str, Any]) -> PayoutSimulatorSettings | SmsSimulatorSettings:
@@ -169,7 +175,11 @@ def _free_port(host: str) -> int:
 
 
 def _start_subprocess(
-    kind: Kind, settings: PayoutSimulatorSettings | SmsSimulatorSettings, host: str, port: int
+    kind: Kind,
+    settings: PayoutSimulatorSettings | SmsSimulatorSettings,
+    host: str,
+    port: int,
+    log_file: Path | None = None,
 ) -> RunningServer:
     port = port or _free_port(host)
     command = [sys.executable, "-m", "gateways.simulators", kind, "--host", host]
@@ -178,7 +188,14 @@ def _start_subprocess(
         command += ["--max-settle-seconds", str(settings.max_settle_seconds)]
         if settings.settle_scale is not None:
             command += ["--settle-scale", str(settings.settle_scale)]
-    process = subprocess.Popen(command)
+    output = None if log_file is None else log_file.open("ab")
+    try:
+        process = subprocess.Popen(
+            command, stdout=output, stderr=output, start_new_session=output is not None
+        )
+    finally:
+        if output is not None:
+            output.close()  # the child holds its own copy of the descriptor
     url = f"http://{host}:{port}"
 
     def stop() -> None:
@@ -194,7 +211,7 @@ def _start_subprocess(
     except BaseException:
         stop()
         raise
-    return RunningServer(url=url, kind=kind, _stop=stop)
+    return RunningServer(url=url, kind=kind, _stop=stop, pid=process.pid)
 
 
 def _wait_ready(url: str, alive: Callable[[], bool]) -> None:

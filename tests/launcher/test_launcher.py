@@ -1,0 +1,244 @@
+"""``make run`` as a test: the launcher's own code starts the whole stack on free ports.
+
+One stack serves the module (starting it takes seconds); the tests run in file order and
+the last two stop it and start it again on the same data directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+import pytest
+import pytest_asyncio
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.operatorservice.v1 import RemoveSearchAttributesRequest
+from temporalio.client import WorkflowExecutionStatus
+
+from gateways.payout import Transfer, TransferState
+from models.domain import Kind, Route, Status, WithdrawalRequest
+from models.messages import CodeVerdict
+from models.money import Money
+from service import dev_server
+from service.callbacks import CALLBACK_PATH
+from service.client import WithdrawalClient, workflow_id
+from service.demo_data import read_fixture
+from service.launcher import DEFAULT_FIXTURE, Ports, Stack, StackConfig
+from workflows.search_attributes import ALL_KEYS, REVIEW_OVERDUE
+
+# The slowest simulated route settles in this many real seconds; original via Alipay
+# (1 hour of 15 business days) then takes a few milliseconds.
+SETTLE_SECONDS = 2.0
+WAIT_SECONDS = 30.0
+POLL_SECONDS = 0.1
+AUTOMATIC_ACCOUNT = "acct-personal"  # no overdue debt under its real name: no review (R16)
+AUTOMATIC_ORDER = "R-P-ALIPAY"
+
+T = TypeVar("T")
+
+
+async def eventually(check: Callable[[], Awaitable[T | None]], what: str) -> T:
+    """Poll ``check`` until it returns something, within ``WAIT_SECONDS``."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        found = await check()
+        if found is not None and found is not False:
+            return found
+        await asyncio.sleep(POLL_SECONDS)
+    raise AssertionError(f"not within {WAIT_SECONDS} s: {what}")
+
+
+def child_pids(parent: int) -> set[int]:
+    """Live (or unreaped) processes whose parent is ``parent``, from /proc."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it ended while we looked
+        if int(fields[1]) == parent:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def process_exists(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists()
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("stack")
+
+
+@pytest.fixture(scope="module")
+def children_before() -> set[int]:
+    return child_pids(os.getpid())
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def stack(data_dir: Path, children_before: set[int]) -> AsyncIterator[Stack]:
+    config = StackConfig.local(
+        data_dir,
+        Ports.free(),
+        max_settle_seconds=SETTLE_SECONDS,
+        worker_restart_backoff_seconds=0.2,
+    )
+    running = await Stack.start(config)
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def finished() -> dict[str, str]:
+    """What one test leaves for the next: the id of the withdrawal that succeeded."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def withdrawals(stack: Stack) -> WithdrawalClient:
+    assert stack.client is not None
+    return WithdrawalClient(stack.client, stack.config.task_queue)
+
+
+def security_phone(account_id: str) -> str:
+    accounts = read_fixture(DEFAULT_FIXTURE).accounts
+    return next(a.security_phone for a in accounts if a.id == account_id)
+
+
+async def latest_code(sms_url: str, phone: str) -> str | None:
+    async with httpx.AsyncClient() as http:
+        inbox = (await http.get(sms_url + "/messages", params={"phone": phone})).json()
+    return inbox[0]["code"] if inbox else None
+
+
+async def test_every_part_answers(stack: Stack) -> None:
+    assert stack.client is not None
+    registered = await dev_server.registered_search_attributes(stack.client, stack.config.namespace)
+    for key in ALL_KEYS:
+        assert key.name in registered
+    async with httpx.AsyncClient() as http:
+        for url in (stack.urls.payout, stack.urls.sms, stack.urls.callbacks):
+            assert (await http.get(url + "/health")).status_code == 200
+        assert (await http.get(stack.urls.ui)).status_code == 200
+    assert "Temporal Web UI" in stack.banner()
+    assert f"--account {AUTOMATIC_ACCOUNT}" in stack.banner()
+
+
+async def test_withdrawal_runs_through_worker_simulators_and_callback(
+    stack: Stack, withdrawals: WithdrawalClient, finished: dict[str, str]
+) -> None:
+    withdrawal_id = f"launcher-{uuid.uuid4().hex[:12]}"
+    await withdrawals.start(
+        WithdrawalRequest(
+            withdrawal_id=withdrawal_id,
+            account_id=AUTOMATIC_ACCOUNT,
+            amount=Money.yuan("10.00"),
+            kind=Kind.RECHARGE,
+            route=Route.ORIGINAL,
+            order_id=AUTOMATIC_ORDER,
+        )
+    )
+
+    async def awaiting_code() -> bool:
+        return (await withdrawals.status(withdrawal_id)).status is Status.AWAITING_CODE
+
+    await eventually(awaiting_code, "awaiting_code")
+    phone = security_phone(AUTOMATIC_ACCOUNT)
+    code = await eventually(lambda: latest_code(stack.urls.sms, phone), "the SMS code")
+    result = await withdrawals.submit_code(withdrawal_id, code)
+    assert result.verdict is CodeVerdict.VERIFIED
+
+    final = await asyncio.wait_for(withdrawals.result(withdrawal_id), WAIT_SECONDS)
+    assert final.status is Status.SUCCEEDED
+    # The simulator's settlement callback reached the workflow through the receiver.
+    history = await withdrawals.temporal.get_workflow_handle(
+        workflow_id(withdrawal_id)
+    ).fetch_history()
+    signals = [
+        e.workflow_execution_signaled_event_attributes.signal_name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    ]
+    assert "payout_update" in signals
+    finished["withdrawal_id"] = withdrawal_id
+
+
+async def post_callback(stack: Stack, body: bytes) -> httpx.Response:
+    async with httpx.AsyncClient() as http:
+        return await http.post(
+            stack.urls.callbacks + CALLBACK_PATH,
+            content=body,
+            headers={"content-type": "application/json"},
+        )
+
+
+def transfer_body(key: str) -> bytes:
+    transfer = Transfer(
+        idempotency_key=key, state=TransferState.SUCCEEDED, amount=Money.yuan("10.00")
+    )
+    return transfer.model_dump_json().encode()
+
+
+async def test_callback_receiver_answers_unknown_unreadable_and_late(
+    stack: Stack, finished: dict[str, str]
+) -> None:
+    unknown = await post_callback(stack, transfer_body(f"nobody-{uuid.uuid4().hex}"))
+    assert unknown.status_code == 404
+    unreadable = await post_callback(stack, b'{"state": "succeeded"}')
+    assert unreadable.status_code == 400
+    if "withdrawal_id" not in finished:
+        pytest.skip("needs the end-to-end withdrawal above")
+    late = await post_callback(stack, transfer_body(finished["withdrawal_id"]))
+    assert (late.status_code, late.json()["status"]) == (200, "already finished")
+
+
+async def test_killed_worker_is_restarted_and_polls_again(stack: Stack) -> None:
+    assert stack.worker is not None and stack.worker.pid is not None
+    killed = stack.worker.pid
+    os.kill(killed, signal.SIGKILL)
+
+    async def new_pid() -> int | None:
+        pid = stack.worker.pid if stack.worker is not None else None
+        return pid if pid != killed and stack.worker_restarts >= 1 else None
+
+    restarted = await eventually(new_pid, "a new worker process")
+    await stack.wait_for_worker(restarted, timeout_seconds=WAIT_SECONDS)
+
+
+async def test_stop_leaves_no_child_processes(stack: Stack, children_before: set[int]) -> None:
+    started = stack.pids()
+    assert len(started) == 5  # dev server, 2 simulators, receiver, worker
+    stack.stop()
+    assert [pid for pid in started if process_exists(pid)] == []
+    assert child_pids(os.getpid()) <= children_before
+
+
+async def test_restart_on_the_same_data_keeps_workflows_and_search_attributes(
+    stack: Stack, data_dir: Path, finished: dict[str, str]
+) -> None:
+    stack.stop()  # already stopped above; two servers must never share one state file
+    config = StackConfig.local(data_dir, Ports.free(), max_settle_seconds=SETTLE_SECONDS)
+    again = await Stack.start(config)
+    try:
+        assert again.client is not None
+        if "withdrawal_id" in finished:
+            handle = again.client.get_workflow_handle(workflow_id(finished["withdrawal_id"]))
+            assert (await handle.describe()).status is WorkflowExecutionStatus.COMPLETED
+        # The CLI ignores --search-attribute on a saved state; the launcher adds what lacks.
+        namespace = config.namespace
+        await again.client.operator_service.remove_search_attributes(
+            RemoveSearchAttributesRequest(
+                namespace=namespace, search_attributes=[REVIEW_OVERDUE.name]
+            )
+        )
+        added = await dev_server.ensure_search_attributes(again.client, namespace)
+        assert added == [REVIEW_OVERDUE.name]
+    finally:
+        again.stop()
