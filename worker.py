@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from temporalio.client import Client
@@ -46,7 +45,6 @@ def build_worker(
             activities.check_payout,
             activities.settle,
         ],
-        activity_executor=ThreadPoolExecutor(max_workers=8),
         max_cached_workflows=MAX_CACHED_WORKFLOWS,
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
         graceful_shutdown_timeout=timedelta(seconds=GRACEFUL_SHUTDOWN_SECONDS),

@@ -299,10 +299,11 @@ class WithdrawalWorkflow:
                     ) from error
                 return found
             raise WithdrawalEnded(Status.FAILED, reason) from error
-        self._transfer = transfer
+        self._accept_transfer(transfer)  # a callback may have brought the final word first
         self._add_timeline(Status.APPROVED_AWAITING_PAYOUT, "payout accepted by the provider")
         self._publish()
-        return transfer
+        assert self._transfer is not None
+        return self._transfer
 
     async def _await_settlement(self, transfer: Transfer) -> Transfer:
         """Wait for the provider's final word: callback signal or polling."""

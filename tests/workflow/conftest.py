@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.withdrawal import WithdrawalActivities
 from gateways.fakes import FakePayoutProvider, FakeSmsProvider
+from gateways.http_payout import HttpPayoutProvider
+from gateways.http_sms import HttpSmsProvider
+from gateways.simulators.runner import RunningServer, start_simulator
 from ledger.db import get_engine
 from service.client import WithdrawalClient
 from service.temporal_client import data_converter
@@ -80,6 +83,49 @@ async def fake_stack(
         if os.environ.get("SAVE_HISTORIES"):  # refresh with: SAVE_HISTORIES=1 pytest tests/workflow
             name = request.node.name.replace("[", "-").replace("]", "")
             await stack.save_histories(HISTORIES, name)
+        await stack.terminate_leftovers()
+
+
+@pytest.fixture(scope="session")
+def simulators() -> Iterator[tuple[RunningServer, RunningServer]]:
+    """The HTTP payout and SMS simulators, settling at once (R7/R9 scaled to zero)."""
+    with (
+        start_simulator("payout", max_settle_seconds=0) as payout,
+        start_simulator("sms") as sms,
+    ):
+        yield payout, sms
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def sim_stack(
+    dev_env: WorkflowEnvironment,
+    simulators: tuple[RunningServer, RunningServer],
+    tmp_path: Path,
+) -> AsyncIterator[Stack]:
+    """The dev server, a real SQLite ledger, and the HTTP simulators end to end."""
+    payout_server, sms_server = simulators
+    payout_server.set_faults()  # each test starts without faults
+    engine = get_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
+    load_test_accounts(engine)
+    payout = HttpPayoutProvider(payout_server.url)
+    sms = HttpSmsProvider(sms_server.url)
+    task_queue = f"withdrawals-{uuid.uuid4().hex[:8]}"
+    activities = WithdrawalActivities(engine, payout, sms, TEST_CODE_KEY)
+
+    async def read_code(phone: str) -> str | None:
+        inbox = await sms.inbox(phone)
+        return inbox[0].code if inbox else None
+
+    async with build_worker(dev_env.client, activities, task_queue):
+        stack = Stack(
+            env=dev_env,
+            client=WithdrawalClient(dev_env.client, task_queue),
+            engine=engine,
+            payout=payout,
+            sms=sms,
+            read_code=read_code,
+        )
+        yield stack
         await stack.terminate_leftovers()
 
 
