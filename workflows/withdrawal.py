@@ -371,6 +371,14 @@ class WithdrawalWorkflow:
     # ---- messages --------------------------------------------------------------------
     @workflow.update
     async def submit_code(self, submission: CodeSubmission) -> CodeResult:
+        # The SMS can reach a quick user before the send activity's completion reaches
+        # the workflow: wait for it rather than refuse a right code.
+        await workflow.wait_condition(lambda: self._status is not Status.VERIFYING)
+        if self._status is not Status.AWAITING_CODE and not self._code_verified:
+            raise ApplicationError(
+                f"no code is awaited: the withdrawal is {self._status.value}",
+                type="NoCodeAwaited",
+            )
         async with self._code_lock:
             if self._status is not Status.AWAITING_CODE or self._code_verified:
                 # A second update racing the first: answer without another attempt.
@@ -407,7 +415,8 @@ class WithdrawalWorkflow:
         problem = submission.problem()
         if problem is not None:
             raise ValueError(problem)
-        if self._status is not Status.AWAITING_CODE or self._code_verified:
+        code_phase = self._status in (Status.VERIFYING, Status.AWAITING_CODE)
+        if not code_phase or self._code_verified:
             raise ValueError(f"no code is awaited: the withdrawal is {self._status.value}")
         if self._code_attempts_left <= 0:
             raise ValueError("R15: no attempts left")
