@@ -123,6 +123,16 @@ def set_withdrawal_status(
     return withdrawal
 
 
+def is_repeat(session: Session, withdrawal_id: str, status: Status, note: str) -> bool:
+    """True when ``set_withdrawal_status`` would change nothing (a retried activity)."""
+    withdrawal = session.get(Withdrawal, withdrawal_id)
+    return (
+        withdrawal is not None
+        and withdrawal.status == status.value
+        and _last_note(session, withdrawal_id) == note
+    )
+
+
 def _last_note(session: Session, withdrawal_id: str) -> str | None:
     return session.exec(
         select(WithdrawalEvent.note)

@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None, context: Context | None = None) -> i
             return EXIT_BAD_INPUT
         result = args.run(args, context or Context())
         print(to_json(result.document) if args.json else result.text)
-        return EXIT_OK
+        return result.exit_status
     except SystemExit as exit_:  # --help
         return exit_.code if isinstance(exit_.code, int) else EXIT_OK
     except KeyboardInterrupt:

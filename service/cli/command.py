@@ -22,6 +22,9 @@ class Result:
 
     document: Any
     text: str
+    # A command whose answer is a finding rather than an error (``reconcile`` found
+    # mismatches) prints its document and still exits non-zero.
+    exit_status: int = 0
 
 
 @dataclass

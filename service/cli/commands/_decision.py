@@ -1,0 +1,112 @@
+"""What ``approve`` and ``reject`` share: send the decision, wait until it is weighed (R17).
+
+The workflow ignores a decision from someone who is not a registered reviewer, or from
+the applicant; that is a refusal (exit 3) and the money stays held. A decision is only
+sent while the withdrawal is under review: earlier it would wait unseen in the inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import NoReturn
+
+from temporalio.service import RPCError
+
+from models.domain import Status, WithdrawalStatusDoc
+from models.errors import RuleRefusal
+from models.messages import RecordedDecision, ReviewDecisionKind
+from service.cli.command import Context, Result
+from service.cli.records import status_label, status_with_reason
+from service.cli.temporal_calls import ended, fail, is_not_found, live_status, run_with_client
+from service.client import DECISION_WAIT_SECONDS, WithdrawalClient
+
+RULE = "R17"
+# After an accepted decision the workflow records the new status in a moment.
+STATUS_SETTLE_SECONDS = 5.0
+STATUS_POLL_SECONDS = 0.1
+
+
+async def _after_review(client: WithdrawalClient, withdrawal_id: str) -> WithdrawalStatusDoc | None:
+    deadline = asyncio.get_running_loop().time() + STATUS_SETTLE_SECONDS
+    doc = await live_status(client, withdrawal_id)
+    while doc is not None and doc.status is Status.UNDER_REVIEW:
+        if asyncio.get_running_loop().time() >= deadline:
+            break
+        await asyncio.sleep(STATUS_POLL_SECONDS)
+        doc = await live_status(client, withdrawal_id)
+    return doc
+
+
+async def _send(
+    client: WithdrawalClient,
+    withdrawal_id: str,
+    kind: ReviewDecisionKind,
+    reviewer_id: str,
+    comment: str,
+) -> tuple[WithdrawalStatusDoc | None, RecordedDecision | None]:
+    before = await live_status(client, withdrawal_id)
+    if before is None or before.status is not Status.UNDER_REVIEW:
+        return before, None
+    try:
+        recorded = await client.decide(withdrawal_id, kind, reviewer_id, comment)
+    except RPCError as error:
+        if is_not_found(error):  # it ended between the look and the signal
+            return None, None
+        raise
+    if recorded is None or not recorded.accepted:
+        return before, recorded
+    return await _after_review(client, withdrawal_id) or before, recorded
+
+
+def _not_under_review(
+    context: Context, withdrawal_id: str, doc: WithdrawalStatusDoc | None
+) -> NoReturn:
+    if doc is None:  # closed or gone: the record says how it ended
+        raise ended(context, withdrawal_id, RULE)
+    raise RuleRefusal(
+        RULE,
+        f"withdrawal {withdrawal_id} is {status_with_reason(doc.status, doc.reason)}, "
+        "not under review; there is nothing to decide",
+    )
+
+
+def decide(
+    context: Context,
+    withdrawal_id: str,
+    kind: ReviewDecisionKind,
+    reviewer_id: str,
+    comment: str,
+) -> Result:
+    doc, recorded = run_with_client(
+        lambda client: _send(client, withdrawal_id, kind, reviewer_id, comment)
+    )
+    if doc is None or (recorded is None and doc.status is not Status.UNDER_REVIEW):
+        _not_under_review(context, withdrawal_id, doc)
+    if recorded is None:
+        fail(
+            f"the workflow did not weigh the {kind.value} within {DECISION_WAIT_SECONDS:g} s "
+            f"(is the worker running?); see: starter.py status {withdrawal_id}"
+        )
+    if not recorded.accepted:
+        raise RuleRefusal(
+            RULE,
+            f"{kind.value} by {reviewer_id} ignored: {recorded.why}; "
+            f"the withdrawal stays {status_label(Status.UNDER_REVIEW)}, its money held",
+        )
+    assert doc is not None
+    document = {
+        "id": withdrawal_id,
+        "decision": recorded.decision,
+        "reviewer_id": recorded.reviewer_id,
+        "comment": recorded.comment,
+        "accepted": recorded.accepted,
+        "why": recorded.why,
+        "status": doc.status,
+        "status_zh": doc.status_zh,
+        "reason": doc.reason,
+    }
+    text = (
+        f"{kind.value} by {reviewer_id} accepted; withdrawal {withdrawal_id} is now "
+        f"{status_with_reason(doc.status, doc.reason)}"
+    )
+    return Result(document=document, text=text)

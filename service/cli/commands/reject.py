@@ -1,0 +1,39 @@
+"""``reject WITHDRAWAL_ID --reviewer R --reason TEXT``: reject a reviewed withdrawal (R17, R18).
+
+The reason is shown to the user with the ``rejected`` status (R18), and the frozen money
+returns to the withdrawable balance (R19).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from models.errors import InputError
+from models.messages import ReviewDecisionKind
+from service.cli.command import Command, Context, Result
+from service.cli.commands._decision import decide
+
+MAX_REASON_CHARS = 500
+
+
+def _configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("withdrawal_id", metavar="WITHDRAWAL_ID")
+    parser.add_argument("--reviewer", required=True, metavar="R", help="registered reviewer id")
+    parser.add_argument("--reason", required=True, metavar="TEXT", help="shown to the user (R18)")
+
+
+def _run(args: argparse.Namespace, context: Context) -> Result:
+    reason = " ".join(args.reason.split())
+    if not reason:
+        raise InputError("reason", "say why the withdrawal is rejected; the user sees it (R18)")
+    if len(reason) > MAX_REASON_CHARS:
+        raise InputError("reason", f"at most {MAX_REASON_CHARS} characters")
+    return decide(context, args.withdrawal_id, ReviewDecisionKind.REJECT, args.reviewer, reason)
+
+
+COMMAND = Command(
+    name="reject",
+    help="reject a withdrawal under review; prints the resulting status",
+    configure=_configure,
+    run=_run,
+)
