@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -54,16 +55,21 @@ def table(rows: Sequence[Sequence[str]], header: Sequence[str] | None = None) ->
     all_rows += [list(r) for r in rows]
     if not all_rows:
         return ""
-    widths = [max(len(r[i]) for r in all_rows) for i in range(len(all_rows[0]))]
+    widths = [max(display_width(r[i]) for r in all_rows) for i in range(len(all_rows[0]))]
 
     def line(row: list[str]) -> str:
-        cells = [
-            cell.rjust(w) if _numeric(cell) else cell.ljust(w)
-            for cell, w in zip(row, widths, strict=True)
-        ]
+        cells = []
+        for cell, width in zip(row, widths, strict=True):
+            padding = " " * (width - display_width(cell))
+            cells.append(padding + cell if _numeric(cell) else cell + padding)
         return "  ".join(cells).rstrip()
 
     return "\n".join(line(r) for r in all_rows)
+
+
+def display_width(text: str) -> int:
+    """Columns a terminal gives ``text``: Chinese status names take two each."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
 
 
 def _numeric(cell: str) -> bool:
