@@ -4,6 +4,10 @@ Every activity is idempotent under the withdrawal id: a retry or a duplicate
 delivery changes nothing twice. Business refusals leave as non-retryable
 ``ApplicationError``s whose ``type`` names the refusal; everything else is
 transient and retried by Temporal.
+
+Each change is written to the audit trail (``ledger.audit``) in the transaction that
+makes it, refusals included. Nothing personal goes into results, errors or logs: a
+payee appears masked, a verification code only in the SMS text handed to the provider.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -31,21 +35,24 @@ from gateways.payout import (
     TransferRequest,
 )
 from gateways.sms import SmsProvider
-from ledger import holds, tables, withdrawals
+from ledger import audit, holds, tables, withdrawals
 from ledger.db import run_in_transaction
+from models.authority import approvals_required, decision_problem
 from models.domain import Channel, Payee, Route, Status, WithdrawalRequest, mask_account_number
 from models.errors import InputError, RuleRefusal
-from models.limits import CODE_DIGITS
+from models.limits import CODE_DIGITS, FOUR_EYES_THRESHOLD_YUAN, MAX_CODE_ATTEMPTS
 from models.messages import (
     CodeCheck,
     CodeRequest,
     CodeSent,
     Opened,
+    ReviewDecisionKind,
     ReviewerCheck,
     ReviewerVerdict,
     Settlement,
     StatusChange,
 )
+from models.money import Money
 
 T = TypeVar("T")
 
@@ -66,6 +73,7 @@ class WithdrawalActivities:
         *,
         callback_url: str | None = None,
         clock: Callable[[], datetime] = utc_now,
+        four_eyes_threshold: Money | None = None,
     ) -> None:
         self._engine = engine
         self._payout = payout
@@ -73,6 +81,7 @@ class WithdrawalActivities:
         self._code_key = code_key
         self._callback_url = callback_url
         self._now = clock
+        self._four_eyes_threshold = four_eyes_threshold or Money.yuan(FOUR_EYES_THRESHOLD_YUAN)
 
     async def _in_transaction(self, fn: Callable[[Session], T]) -> T:
         return await asyncio.to_thread(run_in_transaction, self._engine, fn)
@@ -86,10 +95,26 @@ class WithdrawalActivities:
         written to the record in a second one so the user sees why.
         """
         now = self._now()
-        await self._in_transaction(lambda s: withdrawals.create_withdrawal(s, request, now))
+
+        def create(session: Session) -> None:
+            new = session.get(tables.Withdrawal, request.withdrawal_id) is None
+            withdrawals.create_withdrawal(session, request, now)
+            if new:
+                audit.append(
+                    session,
+                    actor=request.actor,
+                    action="withdrawal.request",
+                    subject=request.withdrawal_id,
+                    outcome="recorded",
+                    detail=_describe(request),
+                    at=now,
+                )
+
+        await self._in_transaction(create)
 
         def check_and_reserve(session: Session) -> Opened:
             eligibility = check_eligibility(session, request, now)
+            already_held = holds.get_hold(session, request.withdrawal_id) is not None
             hold = holds.reserve(
                 session,
                 withdrawal_id=request.withdrawal_id,
@@ -103,18 +128,47 @@ class WithdrawalActivities:
                 assert record is not None
                 record.review_required = True
                 session.add(record)
+            required = approvals_required(
+                request.amount, bool(eligibility.review_reasons), self._four_eyes_threshold
+            )
+            if not already_held:
+                review = "; ".join(eligibility.review_reasons) or "none (R16)"
+                audit.append(
+                    session,
+                    actor=request.actor,
+                    action="hold.reserve",
+                    subject=request.withdrawal_id,
+                    outcome="held",
+                    detail=f"{request.amount} frozen; review: {review}; "
+                    f"approvals required: {required}",
+                    at=now,
+                )
             return Opened(
                 review_reasons=eligibility.review_reasons,
                 channel=eligibility.channel,
                 destination_masked=_destination(request, eligibility.channel),
-                hold_amount=request.amount.__class__(hold.amount_fen),
+                hold_amount=Money(hold.amount_fen),
                 arrival_text=eligibility.arrival.text,
                 arrival_latest=eligibility.arrival.latest,
+                approvals_required=required,
             )
 
         try:
             return await self._in_transaction(check_and_reserve)
         except (RuleRefusal, InputError) as refusal:
+            # The checks' transaction rolled back; the refusal is recorded on its own.
+            why = str(refusal)
+            await self._in_transaction(
+                lambda s: audit.append(
+                    s,
+                    actor=request.actor,
+                    action="withdrawal.open",
+                    subject=request.withdrawal_id,
+                    outcome="refused",
+                    detail=why,
+                    at=now,
+                )
+            )
             raise ApplicationError(
                 str(refusal), type=type(refusal).__name__, non_retryable=True
             ) from None
@@ -144,6 +198,25 @@ class WithdrawalActivities:
             row.send_count += 1
             row.used = False
             session.add(row)
+            record = session.get(tables.Withdrawal, request.withdrawal_id)
+            if record is not None and record.status == Status.VERIFYING.value:
+                # What ``list`` shows: the user now holds a code (R18 *beyond*).
+                withdrawals.set_withdrawal_status(
+                    session,
+                    request.withdrawal_id,
+                    Status.AWAITING_CODE,
+                    now,
+                    note="verification code sent",
+                )
+            audit.append(
+                session,
+                actor=audit.SYSTEM_ACTOR,
+                action="code.send",
+                subject=request.withdrawal_id,
+                outcome="sent",
+                detail=f"code {row.send_count} valid until {expires_at.isoformat()}",
+                at=self._now(),
+            )
             return account.security_phone
 
         phone = await self._in_transaction(store)
@@ -163,52 +236,96 @@ class WithdrawalActivities:
 
     @activity.defn
     async def check_code(self, check: CodeCheck) -> bool:
-        """True once for the right, unexpired code; a used code never verifies again."""
+        """True once for the right, unexpired code; a used code never verifies again.
+
+        The ledger counts attempts too (R15), so the limit holds even if a workflow's
+        count were lost; ``check.attempt`` makes a retried check answer as the first.
+        """
+        now = self._now()
 
         def verify(session: Session) -> bool:
             row = session.get(tables.VerificationCode, check.withdrawal_id)
             record = session.get(tables.Withdrawal, check.withdrawal_id)
-            if row is None or record is None or row.used or check.at >= row.expires_at:
+            if row is None or record is None:
                 return False
-            expected = self._code_hash(_request_of(record), check.code)
-            if not hmac.compare_digest(expected, row.code_hash):
-                return False
-            row.used = True
+            if 0 < check.attempt <= row.attempts:  # a retry of a counted attempt
+                return row.used and check.attempt == row.attempts
+            outcome = self._code_outcome(row, record, check)
+            row.attempts += 1
+            row.used = row.used or outcome == "verified"
             session.add(row)
-            return True
+            audit.append(
+                session,
+                actor=record.requested_by or record.account_id,
+                action="code.check",
+                subject=check.withdrawal_id,
+                outcome=outcome,
+                detail=f"attempt {row.attempts} of {MAX_CODE_ATTEMPTS}",
+                at=now,
+            )
+            return outcome == "verified"
 
         return await self._in_transaction(verify)
 
+    def _code_outcome(
+        self, row: tables.VerificationCode, record: tables.Withdrawal, check: CodeCheck
+    ) -> str:
+        if row.attempts >= MAX_CODE_ATTEMPTS:
+            return "locked"
+        if row.used:
+            return "used"
+        if check.at >= row.expires_at:
+            return "expired"
+        expected = self._code_hash(_request_of(record), check.code)
+        return "verified" if hmac.compare_digest(expected, row.code_hash) else "wrong"
+
     def _code_hash(self, request: WithdrawalRequest, code: str) -> str:
-        # Bound to amount and payee: changing either invalidates the code.
-        payee = request.payee.account_number if request.payee else "original"
-        message = f"{request.withdrawal_id}|{code}|{request.amount.fen}|{payee}".encode()
+        """Keyed (HMAC-SHA256), and bound to the withdrawal, its amount and its payee:
+        a code shown for one payout cannot confirm another (changing either fails)."""
+        payee = request.payee
+        bound = [request.withdrawal_id, code, str(request.amount.fen), request.route.value]
+        bound += [payee.account_number, payee.name] if payee else ["original"]
+        message = json.dumps(bound, separators=(",", ":"), ensure_ascii=False).encode()
         return hmac.new(self._code_key, message, hashlib.sha256).hexdigest()
 
     # ---- R17 review ---------------------------------------------------------------------
     @activity.defn
-    async def check_reviewer(self, check: ReviewerCheck) -> ReviewerVerdict:
-        """Only a registered reviewer who is not the applicant may decide."""
+    async def review_decision(self, check: ReviewerCheck) -> ReviewerVerdict:
+        """Weigh one approve/reject (``models.authority``) and record it: the decision
+        row, the timeline and the audit trail, in one transaction. Idempotent under
+        ``(withdrawal, sequence)``: a retry returns the verdict recorded first."""
+        now = self._now()
 
-        def verdict(session: Session) -> ReviewerVerdict:
-            reviewer = session.get(tables.Reviewer, check.reviewer_id)
+        def weigh(session: Session) -> ReviewerVerdict:
+            existing = session.exec(
+                select(tables.ReviewDecisionRecord).where(
+                    tables.ReviewDecisionRecord.withdrawal_id == check.withdrawal_id,
+                    tables.ReviewDecisionRecord.sequence == check.sequence,
+                )
+            ).first()
+            if existing is not None:
+                return ReviewerVerdict(
+                    allowed=existing.accepted, why=existing.why, role=existing.role
+                )
             record = session.get(tables.Withdrawal, check.withdrawal_id)
-            if reviewer is None:
-                return ReviewerVerdict(allowed=False, why="not a registered reviewer")
             if record is None:
-                return ReviewerVerdict(allowed=False, why="unknown withdrawal")
-            applicants = {record.account_id, record.requested_by}
-            if check.reviewer_id in applicants:
-                return ReviewerVerdict(allowed=False, why="the applicant cannot review")
-            return ReviewerVerdict(allowed=True, why=f"reviewer {reviewer.id}")
+                raise ApplicationError(
+                    f"unknown withdrawal {check.withdrawal_id}", type="NotFound", non_retryable=True
+                )
+            verdict = _weigh(session, record, check)
+            _record_decision(session, check, verdict, at=check.at or now)
+            return verdict
 
-        return await self._in_transaction(verdict)
+        return await self._in_transaction(weigh)
 
     @activity.defn
     async def record_status(self, change: StatusChange) -> None:
         now = self._now()
 
         def write(session: Session) -> None:
+            repeat = withdrawals.is_repeat(
+                session, change.withdrawal_id, change.status, change.note
+            )
             withdrawals.set_withdrawal_status(
                 session,
                 change.withdrawal_id,
@@ -221,6 +338,16 @@ class WithdrawalActivities:
                 withdrawals.mark_review_overdue(
                     session, change.withdrawal_id, change.review_overdue
                 )
+            if not repeat:
+                audit.append(
+                    session,
+                    actor=change.actor,
+                    action=f"status.{change.status.value}",
+                    subject=change.withdrawal_id,
+                    outcome="recorded",
+                    detail=_note(change.note, change.reason),
+                    at=now,
+                )
 
         await self._in_transaction(write)
 
@@ -231,14 +358,44 @@ class WithdrawalActivities:
         moved the money already, and must never be treated as "not sent"."""
         existing = await self._payout.lookup(request.withdrawal_id)
         if existing is not None:
+            await self._audit_payout(request, existing, "found")
             return existing
         transfer = await self._in_transaction(lambda s: self._transfer_request(s, request))
         try:
-            return await self._payout.submit(transfer)
+            accepted = await self._payout.submit(transfer)
         except TransferRejected as rejected:
+            await self._audit_payout(request, None, "refused", rejected.reason)
             raise ApplicationError(
                 rejected.reason, type="TransferRejected", non_retryable=True
             ) from None
+        await self._audit_payout(request, accepted, "submitted")
+        return accepted
+
+    async def _audit_payout(
+        self,
+        request: WithdrawalRequest,
+        transfer: Transfer | None,
+        outcome: str,
+        why: str = "",
+    ) -> None:
+        """The provider call is the change; its record follows in its own transaction."""
+        state = f"provider state {transfer.state.value}" if transfer else why
+        reference = transfer.provider_reference if transfer else None
+        detail = f"{request.amount} via {request.route.value}; {state}"
+        if reference:
+            detail += f"; reference {reference}"
+        now = self._now()
+        await self._in_transaction(
+            lambda s: audit.append(
+                s,
+                actor=audit.SYSTEM_ACTOR,
+                action="payout.submit",
+                subject=request.withdrawal_id,
+                outcome=outcome,
+                detail=detail,
+                at=now,
+            )
+        )
 
     def _transfer_request(self, session: Session, request: WithdrawalRequest) -> TransferRequest:
         original = None
@@ -292,6 +449,16 @@ class WithdrawalActivities:
                 note=settlement.note,
                 reason=settlement.reason,
             )
+            resolved = "no hold" if hold is None else hold.state
+            audit.append(
+                session,
+                actor=settlement.actor,
+                action=f"status.{settlement.status.value}",
+                subject=settlement.withdrawal_id,
+                outcome=resolved,
+                detail=_note(settlement.note, settlement.reason),
+                at=now,
+            )
 
         try:
             await self._in_transaction(resolve)
@@ -300,6 +467,86 @@ class WithdrawalActivities:
             raise ApplicationError(
                 str(conflict), type=type(conflict).__name__, non_retryable=True
             ) from None
+
+
+def _describe(request: WithdrawalRequest) -> str:
+    """A request for the audit trail: amount, kind, route, order, masked payee."""
+    text = f"{request.amount} {request.kind.value} via {request.route.value}"
+    if request.order_id:
+        text += f" from order {request.order_id}"
+    if request.payee is not None:
+        text += f" to {request.payee.masked}"
+    return text
+
+
+def _note(note: str, reason: str | None) -> str:
+    return f"{note} (reason: {reason})" if reason and reason != note else note
+
+
+def _weigh(session: Session, record: tables.Withdrawal, check: ReviewerCheck) -> ReviewerVerdict:
+    reviewer = session.get(tables.Reviewer, check.reviewer_id)
+    account = session.get(tables.Account, record.account_id)
+    conflicted = {record.account_id, record.requested_by}
+    if account is not None:
+        conflicted.add(account.master_account_id)
+    approving = check.decision is ReviewDecisionKind.APPROVE
+    role = reviewer.role if reviewer is not None else None
+    problem = decision_problem(
+        reviewer_id=check.reviewer_id,
+        role=role,
+        conflicted=conflicted,
+        approving=approving,
+        approved_by=check.approvals_so_far,
+    )
+    if problem is not None:
+        return ReviewerVerdict(allowed=False, why=problem, role=role)
+    if not approving:
+        return ReviewerVerdict(
+            allowed=True, why=f"rejected by {role} {check.reviewer_id}", role=role
+        )
+    count = len(set(check.approvals_so_far)) + 1
+    why = f"approval {count} of {check.approvals_required} by {role} {check.reviewer_id}"
+    return ReviewerVerdict(allowed=True, why=why, role=role)
+
+
+def _record_decision(
+    session: Session, check: ReviewerCheck, verdict: ReviewerVerdict, at: datetime
+) -> None:
+    kind = check.decision.value
+    session.add(
+        tables.ReviewDecisionRecord(
+            withdrawal_id=check.withdrawal_id,
+            sequence=check.sequence,
+            reviewer_id=check.reviewer_id,
+            role=verdict.role,
+            decision=kind,
+            accepted=verdict.allowed,
+            why=verdict.why,
+            comment=check.comment,
+            at=at,
+        )
+    )
+    # An accepted rejection reaches the timeline through ``settle``; the rest here.
+    if verdict.allowed and check.decision is ReviewDecisionKind.REJECT:
+        note = ""
+    elif verdict.allowed:
+        note = f"{verdict.why}"
+    else:
+        note = f"{kind} by {check.reviewer_id} ignored: {verdict.why}"
+    if note:
+        withdrawals.set_withdrawal_status(
+            session, check.withdrawal_id, Status.UNDER_REVIEW, at, note
+        )
+    detail = verdict.why + (f"; comment: {check.comment}" if check.comment else "")
+    audit.append(
+        session,
+        actor=check.reviewer_id,
+        action=f"review.{kind}",
+        subject=check.withdrawal_id,
+        outcome="accepted" if verdict.allowed else "ignored",
+        detail=detail,
+        at=at,
+    )
 
 
 def _destination(request: WithdrawalRequest, channel: Channel | None) -> str:
@@ -319,7 +566,6 @@ def _order_channel(session: Session, request: WithdrawalRequest) -> Channel | No
 def _request_of(record: tables.Withdrawal) -> WithdrawalRequest:
     """Rebuild the hash inputs from the record, so a changed amount or payee fails."""
     from models.domain import Kind
-    from models.money import Money
 
     payee = Payee.model_validate_json(record.payee_json) if record.payee_json else None
     return WithdrawalRequest(

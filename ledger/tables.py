@@ -240,3 +240,57 @@ class VerificationCode(SQLModel, table=True):
     sent_at: datetime = Field(sa_type=UTCDateTime)
     send_count: int = 0
     used: bool = False
+    attempts: int = 0  # codes checked against this row, right or wrong (R15 attempt limit)
+
+
+class ReviewDecisionRecord(SQLModel, table=True):
+    """One approve/reject signal as the workflow weighed it (R17): who, when, why, and
+    whether it counted. ``sequence`` is the workflow's count of decisions before this
+    one, so a retried activity finds its row instead of writing a second."""
+
+    __tablename__ = "review_decision"
+    __table_args__ = (
+        UniqueConstraint("withdrawal_id", "sequence", name="uq_review_decision_sequence"),
+        _one_of("decision", ["approve", "reject"], "ck_review_decision_decision"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    withdrawal_id: str = Field(
+        sa_column_args=[ForeignKey("withdrawal.id")], index=True, max_length=64
+    )
+    sequence: int
+    reviewer_id: str = Field(max_length=64)
+    role: str | None = Field(default=None, max_length=32)
+    decision: str = Field(max_length=16)
+    accepted: bool
+    why: str = Field(default="", sa_type=Text)  # why it counted or was ignored
+    comment: str = Field(default="", sa_type=Text)  # the reviewer's reason
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only, hash-chained audit log (see ``ledger.audit``).
+
+    ``seq`` counts from 1 without gaps; ``hash`` is SHA-256 over the row's canonical
+    form, which includes ``prev_hash``, the hash of row ``seq - 1``. A unique
+    ``prev_hash`` means the chain cannot fork; triggers refuse UPDATE and DELETE.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        UniqueConstraint("prev_hash", name="uq_audit_log_prev_hash"),
+        UniqueConstraint("hash", name="uq_audit_log_hash"),
+        CheckConstraint("seq > 0", name="ck_audit_log_seq_positive"),
+    )
+
+    seq: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    at: datetime = Field(sa_type=UTCDateTime)
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=64)
+    subject: str | None = Field(default=None, index=True, max_length=64)
+    outcome: str = Field(max_length=32)
+    detail: str = Field(default="", sa_type=Text)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)

@@ -91,7 +91,11 @@ class Channel(StrEnum):
 
 
 def mask_account_number(number: str) -> str:
-    """Only the last four digits are ever shown to people (logs, UI, SMS)."""
+    """Only the last four digits are ever shown to people (logs, UI, SMS); an
+    e-mail style Alipay account keeps its first letter and its domain instead."""
+    if "@" in number:
+        local, _, domain = number.partition("@")
+        return f"{local[:1]}***@{domain}"
     tail = number[-4:] if len(number) >= 4 else number
     return f"****{tail}"
 
@@ -160,4 +164,5 @@ class WithdrawalStatusDoc(BaseModel):
     expected_arrival: datetime | None = None
     provider_reference: str | None = None
     approvals: list[str] = Field(default_factory=list)
+    approvals_required: int = 1  # two different reviewers above the four-eyes threshold
     timeline: list[TimelineEntry] = Field(default_factory=list)

@@ -8,10 +8,14 @@ CODE_TTL_SECONDS = 10 * 60
 MAX_CODE_ATTEMPTS = 5
 CODE_RESEND_COOLDOWN_SECONDS = 60
 MAX_CODE_SENDS = 5
+SMS_SEND_TOTAL_SECONDS = 2 * 60  # an SMS provider down longer than this ends the withdrawal
 
 # R17 manual review: past this the withdrawal stays in review but is flagged for ops.
 REVIEW_SLA_HOURS = 48
 MAX_REVIEW_DECISIONS_RECORDED = 100  # ignored decisions beyond this are dropped from state
+# Four-eyes: above this amount (env FOUR_EYES_THRESHOLD) two different reviewers approve.
+FOUR_EYES_THRESHOLD_YUAN = "10000.00"
+APPROVALS_ABOVE_FOUR_EYES_THRESHOLD = 2
 
 # Payout: transient provider failures retry with backoff, bounded by total time.
 PAYOUT_RETRY_INITIAL_SECONDS = 1

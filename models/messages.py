@@ -21,6 +21,9 @@ class Opened(BaseModel):
     hold_amount: Money
     arrival_text: str
     arrival_latest: datetime
+    # Four-eyes: how many different reviewers must approve, decided when the money was
+    # frozen (the threshold is configuration; the workflow must not read it itself).
+    approvals_required: int = 1
 
 
 class CodeRequest(BaseModel):
@@ -66,6 +69,7 @@ class CodeCheck(BaseModel):
     withdrawal_id: str
     code: str
     at: datetime  # workflow time of the attempt
+    attempt: int = 0  # 1-based count of this withdrawal's checks; 0: not counted (old runs)
 
 
 class ResendResult(BaseModel):
@@ -92,17 +96,27 @@ class RecordedDecision(BaseModel):
     at: datetime
     accepted: bool
     why: str  # why it was accepted or ignored
+    role: str | None = None  # the reviewer's role when the decision was weighed
 
 
 class ReviewerCheck(BaseModel):
+    """A decision to weigh and record (R17): ``sequence`` is the number of decisions the
+    workflow weighed before this one, the idempotency key of its ``review_decision`` row."""
+
     withdrawal_id: str
     reviewer_id: str
     decision: ReviewDecisionKind
+    comment: str = ""
+    at: datetime | None = None  # workflow time the signal arrived
+    sequence: int = 0
+    approvals_so_far: list[str] = Field(default_factory=list)  # accepted approvers
+    approvals_required: int = 1
 
 
 class ReviewerVerdict(BaseModel):
     allowed: bool
     why: str
+    role: str | None = None
 
 
 class CancelRequest(BaseModel):
@@ -116,6 +130,7 @@ class StatusChange(BaseModel):
     reason: str | None = None
     review_overdue: bool | None = None
     provider_reference: str | None = None
+    actor: str | None = None  # who caused the change, for the audit trail; None: the system
 
 
 class Settlement(BaseModel):
@@ -126,3 +141,4 @@ class Settlement(BaseModel):
     note: str = ""
     reason: str | None = None
     provider_reference: str | None = None
+    actor: str | None = None  # who ended it (canceller, rejecting reviewer); None: the system

@@ -24,6 +24,7 @@ from temporalio.api.operatorservice.v1 import (
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, DescribeTaskQueueRequest
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 from temporalio.service import RPCError
 
 from service.temporal_client import data_converter
@@ -63,9 +64,16 @@ def command(port: int, ui_port: int, db_file: Path, namespace: str) -> list[str]
 
 
 async def wait_until_ready(
-    address: str, namespace: str, alive: Callable[[], bool], timeout_seconds: float
+    address: str,
+    namespace: str,
+    alive: Callable[[], bool],
+    timeout_seconds: float,
+    converter: DataConverter | None = None,
 ) -> Client:
-    """A client once the frontend answers for ``namespace``; raises if the server died."""
+    """A client once the frontend answers for ``namespace``; raises if the server died.
+
+    ``converter`` defaults to ``data_converter()``; the launcher passes one built from
+    its stack's keys, which may differ from this process's environment."""
     deadline = time.monotonic() + timeout_seconds
     problem = "no answer yet"
     while time.monotonic() < deadline:
@@ -73,7 +81,7 @@ async def wait_until_ready(
             raise DevServerError("the Temporal dev server exited during start-up")
         try:
             client = await Client.connect(
-                address, namespace=namespace, data_converter=data_converter()
+                address, namespace=namespace, data_converter=converter or data_converter()
             )
             await client.workflow_service.describe_namespace(
                 DescribeNamespaceRequest(namespace=namespace)

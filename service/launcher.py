@@ -1,8 +1,9 @@
 """``make run``: the whole stack in the foreground, stopped cleanly by Ctrl-C.
 
-Starts, in order: the Temporal dev server (state in ``<data dir>/temporal.db``), the payout
-and SMS simulators, the payout callback receiver, the database schema and demo accounts,
-then the worker, which is restarted if it dies. Ctrl-C or SIGTERM stops everything in the
+Starts, in order: the Temporal dev server (state in ``<data dir>/temporal.db``; its Web UI
+decrypts payloads through the codec server), the payout and SMS simulators, the payout
+callback receiver, the codec server, the database schema and demo accounts, then the
+worker, which is restarted if it dies. Ctrl-C or SIGTERM stops everything in the
 reverse order. Child output goes to ``<data dir>/logs/``; the terminal gets a banner and the
 events that matter.
 
@@ -12,12 +13,20 @@ Tests start the same stack on free ports through the same code::
     ... stack.urls.temporal_address ...
     stack.stop()
 
+``await stack.restart_temporal()`` stops and starts only the dev server, on the same state
+file (fault tests); the worker and the callback receiver reconnect by themselves.
+
 Flags and environment (defaults follow CONTRACT.md): ``--temporal-port``/``TEMPORAL_PORT``
 7233, ``--ui-port``/``TEMPORAL_UI_PORT`` 8233, ``--payout-port``/``PAYOUT_SIMULATOR_PORT``
 8801, ``--sms-port``/``SMS_SIMULATOR_PORT`` 8802, ``--callback-port``/``PAYOUT_CALLBACK_PORT``
-8803, ``--data-dir``/``WITHDRAWALS_DATA_DIR`` ``.data``, ``--max-settle-seconds``/
-``SIM_MAX_SETTLE_SECONDS`` 10; ``DATABASE_URL``, ``TEMPORAL_NAMESPACE`` and
-``TEMPORAL_TASK_QUEUE`` as everywhere else.
+8803, ``--codec-port``/``CODEC_SERVER_PORT`` 8804, ``--data-dir``/``WITHDRAWALS_DATA_DIR``
+``.data``, ``--max-settle-seconds``/``SIM_MAX_SETTLE_SECONDS`` 10; ``DATABASE_URL``,
+``TEMPORAL_NAMESPACE`` and ``TEMPORAL_TASK_QUEUE`` as everywhere else.
+
+Payload keys: ``PAYLOAD_KEYS`` or ``PAYLOAD_KEY_FILE`` when set, else a dev key file in the
+data directory, handed to every child (and to the CLI through the banner's exports) so
+they all read each other's payloads. The codec server's token: ``CODEC_SERVER_TOKEN``, else
+a dev token in ``<data dir>/codec-server.token``.
 """
 
 from __future__ import annotations
@@ -49,7 +58,10 @@ from models.errors import InputError
 from service import dev_server, settings
 from service.callbacks import CALLBACK_PATH
 from service.child_process import ChildProcess
+from service.codec_server import ui_endpoint
 from service.demo_data import DemoHints, demo_hints, load_missing_demo_data
+from service.encryption import DEV_KEY_FILE_NAME, KeyRing, ensure_dev_key_file
+from service.temporal_client import data_converter
 
 log = logging.getLogger("launcher")
 
@@ -73,6 +85,9 @@ WORKER_HEALTHY_UPTIME_SECONDS = 60.0
 MAX_WORKER_QUICK_RESTARTS = 10
 # Client settings that make no sense for the local dev server (it has no TLS or API key).
 REMOTE_ONLY_ENV_PREFIXES = ("TEMPORAL_TLS", "TEMPORAL_API_KEY")
+# Secrets the stack decides itself (``StackSecrets``); never inherited unchosen.
+SECRET_ENV = ("PAYLOAD_KEYS", "PAYLOAD_KEY_FILE", "CODEC_SERVER_TOKEN", "CODEC_SERVER_ORIGINS")
+CODEC_TOKEN_FILE_NAME = "codec-server.token"
 
 
 class LaunchError(RuntimeError):
@@ -86,11 +101,12 @@ class Ports:
     payout: int = 8801
     sms: int = 8802
     callbacks: int = 8803
+    codec: int = settings.DEFAULT_CODEC_SERVER_PORT
 
     @classmethod
     def free(cls) -> Ports:
         """Ports nobody listens on right now (for tests running beside a ``make run``)."""
-        return cls(*_free_ports(5))
+        return cls(*_free_ports(6))
 
     def named(self) -> dict[str, int]:
         return {
@@ -99,6 +115,7 @@ class Ports:
             "payout simulator": self.payout,
             "SMS simulator": self.sms,
             "callback receiver": self.callbacks,
+            "codec server": self.codec,
         }
 
 
@@ -112,6 +129,10 @@ class StackConfig:
     max_settle_seconds: float = DEFAULT_MAX_SETTLE_SECONDS  # CONTRACT: within 10 s
     fixture: Path | None = DEFAULT_FIXTURE
     worker_restart_backoff_seconds: float = WORKER_RESTART_FIRST_BACKOFF_SECONDS
+    # None: a dev key file / token under data_dir (what tests want); make run passes env.
+    payload_keys: str | None = None
+    payload_key_file: Path | None = None
+    codec_token: str | None = None
 
     @classmethod
     def local(
@@ -146,6 +167,32 @@ class StackUrls:
     callbacks: str
     database_url: str
     logs_dir: Path
+    codec: str = ""
+
+
+@dataclass(frozen=True)
+class StackSecrets:
+    """The payload keys every part uses, and the codec server's token."""
+
+    key_env: dict[str, str]  # PAYLOAD_KEYS or PAYLOAD_KEY_FILE, for the children
+    codec_token: str
+
+    @classmethod
+    def of(cls, config: StackConfig) -> StackSecrets:
+        if config.payload_keys:
+            key_env = {"PAYLOAD_KEYS": config.payload_keys}
+        else:
+            key_file = config.payload_key_file or ensure_dev_key_file(
+                config.data_dir / DEV_KEY_FILE_NAME
+            )
+            key_env = {"PAYLOAD_KEY_FILE": str(key_file)}
+        token = config.codec_token or settings.dev_secret(config.data_dir / CODEC_TOKEN_FILE_NAME)
+        return cls(key_env=key_env, codec_token=token)
+
+    def keys(self) -> KeyRing:
+        if "PAYLOAD_KEYS" in self.key_env:
+            return KeyRing.parse(self.key_env["PAYLOAD_KEYS"])
+        return KeyRing.parse(Path(self.key_env["PAYLOAD_KEY_FILE"]).read_text())
 
 
 @dataclass
@@ -155,17 +202,21 @@ class Stack:
     config: StackConfig
     urls: StackUrls
     echo: Callable[[str], None]
+    secrets: StackSecrets
     temporal: ChildProcess | None = None
     simulators: list[RunningServer] = field(default_factory=list)
     callbacks: ChildProcess | None = None
+    codec: ChildProcess | None = None
     worker: ChildProcess | None = None
     client: Client | None = None
     worker_restarts: int = 0
+    temporal_restarts: int = 0
     failure: str | None = None  # set when a part died that the launcher cannot bring back
     failed: asyncio.Event = field(default_factory=asyncio.Event)
     demo: DemoHints | None = None
     _supervisor: asyncio.Task[None] | None = None
     _stopped: bool = False
+    _temporal_restarting: bool = False  # the supervisor must not take it for a crash
 
     # ---- start ------------------------------------------------------------------------
     @classmethod
@@ -174,13 +225,19 @@ class Stack:
 
         ``foreground`` prints events for a person at a terminal; otherwise they are logged.
         """
-        stack = cls(config=config, urls=_urls(config), echo=_say if foreground else log.info)
+        _check_ports_free(config.ports)
+        config.logs_dir.mkdir(parents=True, exist_ok=True)
+        stack = cls(
+            config=config,
+            urls=_urls(config),
+            echo=_say if foreground else log.info,
+            secrets=StackSecrets.of(config),
+        )
         try:
-            _check_ports_free(config.ports)
-            config.logs_dir.mkdir(parents=True, exist_ok=True)
             await stack._start_temporal()
             stack._start_simulators()
             await stack._start_callbacks()
+            await stack._start_codec_server()
             stack._prepare_database()
             await stack._start_worker()
         except BaseException:
@@ -194,18 +251,29 @@ class Stack:
         config = self.config
         self.temporal = self._child(
             "temporal",
-            dev_server.command(
-                config.ports.temporal, config.ports.ui, self.temporal_db, config.namespace
-            ),
+            [
+                *dev_server.command(
+                    config.ports.temporal, config.ports.ui, self.temporal_db, config.namespace
+                ),
+                "--ui-codec-endpoint",
+                self.ui_codec_endpoint,
+            ],
             SERVICE_STOP_TIMEOUT_SECONDS,
         )
         self.temporal.spawn()
+        await self._await_temporal()
+
+    async def _await_temporal(self) -> None:
+        """Until the frontend answers with every search attribute, and the UI is up."""
+        config = self.config
+        assert self.temporal is not None
         try:
             self.client = await dev_server.wait_until_ready(
                 self.urls.temporal_address,
                 config.namespace,
                 self.temporal.running,
                 TEMPORAL_READY_TIMEOUT_SECONDS,
+                converter=data_converter(self.secrets.keys()),
             )
             added = await dev_server.ensure_search_attributes(self.client, config.namespace)
         except dev_server.DevServerError as error:
@@ -235,6 +303,24 @@ class Stack:
         self.callbacks = self._child("callbacks", command, SERVICE_STOP_TIMEOUT_SECONDS)
         self.callbacks.spawn()
         await _wait_http(self.urls.callbacks + "/health", self.callbacks)
+
+    async def _start_codec_server(self) -> None:
+        command = [sys.executable, "-m", "service.codec_server"]
+        command += ["--host", LOCALHOST, "--port", str(self.config.ports.codec)]
+        self.codec = self._child("codec-server", command, SERVICE_STOP_TIMEOUT_SECONDS)
+        origins = [self.urls.ui, self.urls.ui.replace("localhost", LOCALHOST)]
+        self.codec.env = {
+            **self.codec.env,
+            "CODEC_SERVER_TOKEN": self.secrets.codec_token,
+            "CODEC_SERVER_ORIGINS": ",".join(origins),
+        }
+        self.codec.spawn()
+        await _wait_http(self.urls.codec + "/health", self.codec)
+
+    @property
+    def ui_codec_endpoint(self) -> str:
+        """The codec server as the dev server's Web UI calls it (token in the path)."""
+        return ui_endpoint(self.urls.codec, self.secrets.codec_token)
 
     def _prepare_database(self) -> None:
         """Schema at head (the worker would do it too) and the demo accounts, once."""
@@ -298,7 +384,7 @@ class Stack:
         env = {
             key: value
             for key, value in os.environ.items()
-            if not key.startswith(REMOTE_ONLY_ENV_PREFIXES)
+            if not key.startswith(REMOTE_ONLY_ENV_PREFIXES) and key not in SECRET_ENV
         }
         env.update(self.client_env())
         env["PYTHONUNBUFFERED"] = "1"  # log lines reach the file as they happen
@@ -315,6 +401,7 @@ class Stack:
             "SMS_GATEWAY_URL": urls.sms,
             "PAYOUT_CALLBACK_URL": urls.callbacks + CALLBACK_PATH,
             "WITHDRAWALS_DATA_DIR": str(self.config.data_dir),
+            **self.secrets.key_env,
         }
 
     @property
@@ -322,6 +409,26 @@ class Stack:
         return self.config.data_dir / "temporal.db"
 
     # ---- while running ----------------------------------------------------------------
+    async def restart_temporal(self, down_seconds: float = 0.0) -> None:
+        """Stop the dev server and start it again on the same state file and ports.
+
+        For tests of a server restart (the worker, the receiver and clients reconnect by
+        themselves). The server gets SIGTERM, the way an operator or an orchestrator
+        stops it; what it had committed to its file must survive.
+        """
+        if self.temporal is None or self._stopped:
+            raise LaunchError("the stack is not running")
+        self._temporal_restarting = True
+        try:
+            await asyncio.to_thread(self.temporal.stop)
+            self.echo("Temporal dev server stopped; starting it again on the same state")
+            await asyncio.sleep(down_seconds)
+            self.temporal.spawn()
+            await self._await_temporal()
+            self.temporal_restarts += 1
+        finally:
+            self._temporal_restarting = False
+
     async def _supervise(self) -> None:
         """Restart a dead worker with backoff; a dead server or receiver ends the stack."""
         backoff = self.config.worker_restart_backoff_seconds
@@ -343,7 +450,8 @@ class Stack:
             backoff = min(backoff * 2, WORKER_RESTART_MAX_BACKOFF_SECONDS)
 
     def _essential_part_died(self) -> bool:
-        for part in (self.temporal, self.callbacks):
+        temporal = None if self._temporal_restarting else self.temporal
+        for part in (temporal, self.callbacks, self.codec):
             if not self._stopped and part is not None and part.exit_code() is not None:
                 self._fail(f"{part.name} exited (code {part.exit_code()})", part)
                 return True
@@ -382,7 +490,7 @@ class Stack:
         if self._supervisor is not None:
             self._supervisor.cancel()
         # The worker first: it finishes its activities while Temporal is still there.
-        for child in (self.worker, self.callbacks):
+        for child in (self.worker, self.callbacks, self.codec):
             self._stop_child(child)
         for simulator in reversed(self.simulators):
             simulator.stop()
@@ -395,7 +503,8 @@ class Stack:
 
     def pids(self) -> list[int]:
         """Every process this stack started (the worker's latest incarnation)."""
-        children = [c.pid for c in (self.temporal, self.callbacks, self.worker) if c is not None]
+        parts = (self.temporal, self.callbacks, self.codec, self.worker)
+        children = [c.pid for c in parts if c is not None]
         return [pid for pid in [*children, *(s.pid for s in self.simulators)] if pid is not None]
 
     # ---- the banner -------------------------------------------------------------------
@@ -416,6 +525,9 @@ class Stack:
             f"{config.max_settle_seconds:g} s)",
             f"  SMS simulator      {urls.sms}",
             f"  payout callbacks   {urls.callbacks}{CALLBACK_PATH}",
+            f"  codec server       {urls.codec}  (decrypts payloads for the Web UI and CLI)",
+            "",
+            *self._codec_lines(),
             "",
             f"Try, in another terminal, from {REPO_ROOT}:",
             *self._example_commands(),
@@ -423,6 +535,17 @@ class Stack:
             "Ctrl-C stops everything.",
         ]
         return "\n".join(lines)
+
+    def _codec_lines(self) -> list[str]:
+        """Payloads are encrypted: how to see them in clear, for whoever holds the token."""
+        token = self.secrets.codec_token
+        return [
+            "Payloads in Temporal are encrypted. The Web UI above decrypts them through the",
+            "codec server; a Temporal UI started elsewhere needs the dev server flag",
+            f"  --ui-codec-endpoint {self.ui_codec_endpoint}",
+            "and the temporal CLI needs",
+            f"  --codec-endpoint {self.urls.codec} --codec-auth 'Bearer {token}'",
+        ]
 
     def _example_commands(self) -> list[str]:
         exports = [
@@ -459,7 +582,8 @@ _CLI_DEFAULTS = {
     "PAYOUT_GATEWAY_URL": DEFAULT_PAYOUT_GATEWAY_URL,
     "SMS_GATEWAY_URL": DEFAULT_SMS_GATEWAY_URL,
 }
-_WORKER_ONLY_ENV = frozenset({"WITHDRAWALS_DATA_DIR", "PAYOUT_CALLBACK_URL"})
+_CLI_DEFAULTS["PAYLOAD_KEY_FILE"] = str(REPO_ROOT / ".data" / DEV_KEY_FILE_NAME)
+_WORKER_ONLY_ENV = frozenset({"WITHDRAWALS_DATA_DIR", "PAYOUT_CALLBACK_URL", "PAYLOAD_KEYS"})
 
 
 def _say(text: str) -> None:
@@ -476,6 +600,7 @@ def _urls(config: StackConfig) -> StackUrls:
         callbacks=f"http://{LOCALHOST}:{ports.callbacks}",
         database_url=config.database_url,
         logs_dir=config.logs_dir,
+        codec=f"http://localhost:{ports.codec}",
     )
 
 
@@ -558,6 +683,7 @@ def _parser() -> argparse.ArgumentParser:
         ("--payout-port", "PAYOUT_SIMULATOR_PORT", defaults.payout),
         ("--sms-port", "SMS_SIMULATOR_PORT", defaults.sms),
         ("--callback-port", "PAYOUT_CALLBACK_PORT", defaults.callbacks),
+        ("--codec-port", "CODEC_SERVER_PORT", defaults.codec),
     ]
     for flag, env, default in port_flags:
         parser.add_argument(flag, type=int, default=_env_int(env, default), help=f"env {env}")
@@ -583,8 +709,14 @@ def _parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> StackConfig:
     data_dir = args.data_dir.resolve()
     ports = Ports(
-        args.temporal_port, args.ui_port, args.payout_port, args.sms_port, args.callback_port
+        args.temporal_port,
+        args.ui_port,
+        args.payout_port,
+        args.sms_port,
+        args.callback_port,
+        args.codec_port,
     )
+    key_file = os.environ.get("PAYLOAD_KEY_FILE")
     return StackConfig(
         ports=ports,
         data_dir=data_dir,
@@ -593,6 +725,9 @@ def config_from_args(args: argparse.Namespace) -> StackConfig:
         task_queue=settings.task_queue(),
         max_settle_seconds=args.max_settle_seconds,
         fixture=None if args.no_fixture else args.fixture,
+        payload_keys=os.environ.get("PAYLOAD_KEYS") or None,
+        payload_key_file=Path(key_file).resolve() if key_file else None,
+        codec_token=os.environ.get("CODEC_SERVER_TOKEN") or None,
     )
 
 

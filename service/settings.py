@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from models.money import Money
+
 DEFAULT_TEMPORAL_ADDRESS = "localhost:7233"
 DEFAULT_NAMESPACE = "default"
 DEFAULT_TASK_QUEUE = "withdrawals"
 DATA_DIR = Path(os.environ.get("WITHDRAWALS_DATA_DIR", ".data"))
+DEFAULT_UI_ORIGIN = "http://localhost:8233"
+DEFAULT_CODEC_SERVER_PORT = 8804
 
 
 def task_queue() -> str:
@@ -36,3 +40,44 @@ def code_key() -> bytes:
 
 def payout_callback_url() -> str | None:
     return os.environ.get("PAYOUT_CALLBACK_URL") or None
+
+
+def four_eyes_threshold() -> Money:
+    """Above this amount two different reviewers must approve (``FOUR_EYES_THRESHOLD``)."""
+    from models.limits import FOUR_EYES_THRESHOLD_YUAN
+
+    return Money.yuan(os.environ.get("FOUR_EYES_THRESHOLD") or FOUR_EYES_THRESHOLD_YUAN)
+
+
+def codec_server_token() -> str:
+    """The bearer token the codec server asks for (``CODEC_SERVER_TOKEN``).
+
+    A dev token is generated under ``.data/`` on first use, like the code key.
+    """
+    configured = os.environ.get("CODEC_SERVER_TOKEN")
+    if configured:
+        return configured
+    return dev_secret(DATA_DIR / "codec-server.token")
+
+
+def codec_server_origins(default_ui: str = DEFAULT_UI_ORIGIN) -> list[str]:
+    """Browser origins allowed to call the codec server (``CODEC_SERVER_ORIGINS``,
+    comma-separated): the Temporal Web UI only."""
+    configured = os.environ.get("CODEC_SERVER_ORIGINS") or default_ui
+    return [origin.strip().rstrip("/") for origin in configured.split(",") if origin.strip()]
+
+
+def dev_secret(path: Path) -> str:
+    """Read ``path``, creating it with a random token first; a racing process's token wins."""
+    if not path.exists():
+        import contextlib
+        import secrets
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        temporary.write_text(secrets.token_urlsafe(32))
+        temporary.chmod(0o600)
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, path)
+        temporary.unlink(missing_ok=True)
+    return path.read_text().strip()

@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         REVIEW_SLA_HOURS,
         SETTLEMENT_POLL_FIRST_SECONDS,
         SETTLEMENT_POLL_MAX_SECONDS,
+        SMS_SEND_TOTAL_SECONDS,
     )
     from models.messages import (
         CancelRequest,
@@ -77,11 +78,14 @@ PAYOUT_RETRY = RetryPolicy(
 class WithdrawalEnded(Exception):
     """Control flow: the withdrawal ends here with ``status`` (never paid out)."""
 
-    def __init__(self, status: Status, reason: str, note: str = "") -> None:
+    def __init__(
+        self, status: Status, reason: str, note: str = "", actor: str | None = None
+    ) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
         self.note = note or reason
+        self.actor = actor  # who ended it, for the audit trail; None: the system
 
 
 @workflow.defn
@@ -101,10 +105,13 @@ class WithdrawalWorkflow:
         self._code_sent_at: datetime | None = None
         self._code_expires_at: datetime | None = None
         self._code_sends = 0
+        self._code_checks = 0  # every check, right or wrong: the ledger's attempt key
         self._code_lock = asyncio.Lock()
         # R17 review state
         self._decision_inbox: list[tuple[ReviewDecisionKind, ReviewDecision, datetime]] = []
         self._decisions: list[RecordedDecision] = []
+        self._decisions_weighed = 0  # including those beyond MAX_REVIEW_DECISIONS_RECORDED
+        self._approvers: list[str] = []  # accepted approvals, each reviewer once (four-eyes)
         self._review_outcome: RecordedDecision | None = None
         self._review_overdue = False
         # cancel and payout state
@@ -125,6 +132,7 @@ class WithdrawalWorkflow:
             await self._verify_code()
             if self._opened.review_reasons:
                 await self._await_review()
+            self._check_authorised()
             await self._set_status(Status.APPROVED_AWAITING_PAYOUT, "approved, paying out")
             transfer = await self._pay_out()
             transfer = await self._await_settlement(transfer)
@@ -134,7 +142,7 @@ class WithdrawalWorkflow:
                 Status.SUCCEEDED, "money sent", reason=None, reference=transfer.provider_reference
             )
         except WithdrawalEnded as end:
-            await self._finish(end.status, end.note, reason=end.reason)  # R19
+            await self._finish(end.status, end.note, reason=end.reason, actor=end.actor)  # R19
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._document()
 
@@ -155,7 +163,13 @@ class WithdrawalWorkflow:
 
     async def _verify_code(self) -> None:
         """R15: wait for the right code; too many wrong codes or expiry cancel."""
-        await self._send_code()
+        try:
+            await self._send_code()
+        except ActivityError as error:
+            # No code, no withdrawal: the money goes back (R19) rather than stay frozen.
+            raise WithdrawalEnded(
+                Status.FAILED, "R15: the verification code could not be sent; try again later"
+            ) from error
         self._status = Status.AWAITING_CODE
         self._add_timeline(Status.AWAITING_CODE, "verification code sent")
         self._publish()
@@ -192,7 +206,8 @@ class WithdrawalWorkflow:
                 expires_at=now + timedelta(seconds=CODE_TTL_SECONDS),
             ),
             start_to_close_timeout=timedelta(seconds=PROVIDER_CALL_TIMEOUT_SECONDS),
-            retry_policy=RetryPolicy(maximum_attempts=5),
+            schedule_to_close_timeout=timedelta(seconds=SMS_SEND_TOTAL_SECONDS),
+            retry_policy=RetryPolicy(maximum_attempts=0),  # bounded by total time
             summary="send SMS verification code (R15)",
         )
         self._code_sends += 1
@@ -220,24 +235,34 @@ class WithdrawalWorkflow:
         outcome = self._review_outcome
         if outcome.decision is ReviewDecisionKind.REJECT:
             raise WithdrawalEnded(
-                Status.REJECTED, outcome.comment or "rejected", f"rejected by {outcome.reviewer_id}"
+                Status.REJECTED,
+                outcome.comment or "rejected",
+                f"rejected by {outcome.reviewer_id}",
+                actor=outcome.reviewer_id,
             )
-        self._add_timeline(Status.UNDER_REVIEW, f"approved by {outcome.reviewer_id}")
+        self._add_timeline(Status.UNDER_REVIEW, f"approved by {', '.join(self._approvers)}")
 
     async def _consider(
         self, kind: ReviewDecisionKind, decision: ReviewDecision, at: datetime
     ) -> None:
+        """Weigh one decision; the activity records it (decision row, timeline, audit)."""
         verdict = await workflow.execute_activity_method(
-            WithdrawalActivities.check_reviewer,
+            WithdrawalActivities.review_decision,
             ReviewerCheck(
                 withdrawal_id=self._request.withdrawal_id,
                 reviewer_id=decision.reviewer_id,
                 decision=kind,
+                comment=decision.comment,
+                at=at,
+                sequence=self._decisions_weighed,
+                approvals_so_far=list(self._approvers),
+                approvals_required=self._approvals_required(),
             ),
             start_to_close_timeout=DATABASE_TIMEOUT,
             retry_policy=DATABASE_RETRY,
-            summary=f"check reviewer for {kind.value}",
+            summary=f"weigh and record {kind.value}",
         )
+        self._decisions_weighed += 1
         recorded = RecordedDecision(
             decision=kind,
             reviewer_id=decision.reviewer_id,
@@ -245,15 +270,42 @@ class WithdrawalWorkflow:
             at=at,
             accepted=verdict.allowed,
             why=verdict.why,
+            role=verdict.role,
         )
         if len(self._decisions) < MAX_REVIEW_DECISIONS_RECORDED:
             self._decisions.append(recorded)
-        if verdict.allowed:
-            self._review_outcome = recorded
-        else:
+        if not verdict.allowed:
             note = f"{kind.value} by {decision.reviewer_id} ignored: {verdict.why}"
             self._add_timeline(Status.UNDER_REVIEW, note)
-            await self._record(Status.UNDER_REVIEW, note)
+            return
+        if kind is ReviewDecisionKind.REJECT:
+            self._review_outcome = recorded  # any authorised rejection ends it
+            return
+        if decision.reviewer_id not in self._approvers:
+            self._approvers.append(decision.reviewer_id)
+        self._add_timeline(Status.UNDER_REVIEW, verdict.why)
+        if len(self._approvers) >= self._approvals_required():
+            self._review_outcome = recorded
+        else:
+            self._publish()
+
+    def _approvals_required(self) -> int:
+        return self._opened.approvals_required if self._opened else 1
+
+    def _check_authorised(self) -> None:
+        """Invariant before money moves: a reviewed withdrawal has enough different
+        approvers. A broken invariant stops the run loudly, the money still held."""
+        if not self._review_reasons():
+            return
+        approvers = set(self._approvers)
+        applicants = {self._request.account_id, self._request.actor}
+        if len(approvers) < self._approvals_required() or approvers & applicants:
+            raise ApplicationError(
+                f"payout with approvals {self._approvers} of {self._approvals_required()} "
+                "required, applicant excluded",
+                type="ReviewInvariantBroken",
+                non_retryable=True,
+            )
 
     async def _mark_review_overdue(self) -> None:
         self._review_overdue = True
@@ -347,7 +399,13 @@ class WithdrawalWorkflow:
         return result
 
     async def _finish(
-        self, status: Status, note: str, *, reason: str | None, reference: str | None = None
+        self,
+        status: Status,
+        note: str,
+        *,
+        reason: str | None,
+        reference: str | None = None,
+        actor: str | None = None,
     ) -> None:
         """The single place the hold is resolved: post on success, void otherwise."""
         await workflow.execute_activity_method(
@@ -358,6 +416,7 @@ class WithdrawalWorkflow:
                 note=note,
                 reason=reason,
                 provider_reference=reference,
+                actor=actor,
             ),
             start_to_close_timeout=DATABASE_TIMEOUT,
             retry_policy=DATABASE_RETRY,
@@ -388,12 +447,14 @@ class WithdrawalWorkflow:
             assert self._code_expires_at is not None
             if workflow.now() >= self._code_expires_at:
                 return self._code_result(CodeVerdict.EXPIRED)
+            self._code_checks += 1
             ok = await workflow.execute_activity_method(
                 WithdrawalActivities.check_code,
                 CodeCheck(
                     withdrawal_id=self._request.withdrawal_id,
                     code=submission.code,
                     at=workflow.now(),
+                    attempt=self._code_checks,
                 ),
                 start_to_close_timeout=DATABASE_TIMEOUT,
                 retry_policy=DATABASE_RETRY,
@@ -424,7 +485,13 @@ class WithdrawalWorkflow:
     @workflow.update
     async def resend_code(self) -> ResendResult:
         async with self._code_lock:
-            await self._send_code()
+            try:
+                await self._send_code()
+            except ActivityError as error:  # the old code stays valid
+                raise ApplicationError(
+                    "R15: the new code could not be sent; the previous one still works",
+                    type="CodeNotSent",
+                ) from error
             self._add_timeline(Status.AWAITING_CODE, "verification code re-sent")
             assert self._code_sent_at is not None and self._code_expires_at is not None
             return ResendResult(sent_at=self._code_sent_at, expires_at=self._code_expires_at)
@@ -490,7 +557,9 @@ class WithdrawalWorkflow:
     def _cancellation(self) -> WithdrawalEnded:
         assert self._cancel_requested is not None
         by = self._cancel_requested.by or self._request.actor
-        return WithdrawalEnded(Status.CANCELLED, "cancelled by the user", f"cancelled by {by}")
+        return WithdrawalEnded(
+            Status.CANCELLED, "cancelled by the user", f"cancelled by {by}", actor=by
+        )
 
     def _review_reasons(self) -> list[str]:
         return self._opened.review_reasons if self._opened else []
@@ -538,6 +607,8 @@ class WithdrawalWorkflow:
             f"**{self._status.value}** {STATUS_LABELS_ZH[self._status]}",
             f"amount {self._request.amount} · route {self._request.route.value}",
         ]
+        if self._review_reasons() and self._status is Status.UNDER_REVIEW:
+            details.append(f"approvals {len(self._approvers)} of {self._approvals_required()}")
         if self._review_overdue:
             details.append("review overdue")
         if self._reason:
@@ -562,11 +633,8 @@ class WithdrawalWorkflow:
             code_attempts_left=self._code_attempts_left,
             expected_arrival=self._opened.arrival_latest if self._opened else None,
             provider_reference=self._transfer.provider_reference if self._transfer else None,
-            approvals=[
-                d.reviewer_id
-                for d in self._decisions
-                if d.accepted and d.decision is ReviewDecisionKind.APPROVE
-            ],
+            approvals=list(self._approvers),
+            approvals_required=self._approvals_required(),
             timeline=list(self._timeline),
         )
 

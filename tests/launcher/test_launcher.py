@@ -18,6 +18,8 @@ from typing import TypeVar
 import httpx
 import pytest
 import pytest_asyncio
+from google.protobuf import json_format
+from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.operatorservice.v1 import RemoveSearchAttributesRequest
 from temporalio.client import WorkflowExecutionStatus
@@ -30,6 +32,7 @@ from service import dev_server
 from service.callbacks import CALLBACK_PATH
 from service.client import WithdrawalClient, workflow_id
 from service.demo_data import read_fixture
+from service.encryption import EncryptionCodec
 from service.launcher import DEFAULT_FIXTURE, Ports, Stack, StackConfig
 from workflows.search_attributes import ALL_KEYS, REVIEW_OVERDUE
 
@@ -131,6 +134,21 @@ async def test_every_part_answers(stack: Stack) -> None:
     assert f"--account {AUTOMATIC_ACCOUNT}" in stack.banner()
 
 
+async def test_codec_server_decrypts_for_the_web_ui_with_the_token(stack: Stack) -> None:
+    sealed = EncryptionCodec(stack.secrets.keys()).encrypt(
+        Payload(metadata={"encoding": b"json/plain"}, data=b'"hello"')
+    )
+    body = json_format.MessageToJson(Payloads(payloads=[sealed]))
+    async with httpx.AsyncClient() as http:
+        ui_settings = (await http.get(stack.urls.ui + "/api/v1/settings")).text
+        assert stack.ui_codec_endpoint in ui_settings  # the dev server's UI was pointed at it
+        decoded = await http.post(stack.ui_codec_endpoint + "/decode", content=body)
+        refused = await http.post(stack.urls.codec + "/decode", content=body)
+    assert decoded.status_code == 200 and '"data": "ImhlbGxvIg=="' in decoded.text
+    assert refused.status_code == 401
+    assert "--ui-codec-endpoint" in stack.banner()
+
+
 async def test_withdrawal_runs_through_worker_simulators_and_callback(
     stack: Stack, withdrawals: WithdrawalClient, finished: dict[str, str]
 ) -> None:
@@ -214,7 +232,7 @@ async def test_killed_worker_is_restarted_and_polls_again(stack: Stack) -> None:
 
 async def test_stop_leaves_no_child_processes(stack: Stack, children_before: set[int]) -> None:
     started = stack.pids()
-    assert len(started) == 5  # dev server, 2 simulators, receiver, worker
+    assert len(started) == 6  # dev server, 2 simulators, receiver, codec server, worker
     stack.stop()
     assert [pid for pid in started if process_exists(pid)] == []
     assert child_pids(os.getpid()) <= children_before

@@ -18,21 +18,25 @@ from gateways.http_payout import HttpPayoutProvider
 from gateways.http_sms import HttpSmsProvider
 from gateways.simulators.runner import RunningServer, start_simulator
 from ledger.db import get_engine
+from models.money import Money
 from service.client import WithdrawalClient
 from service.temporal_client import data_converter
 from tests.workflow.harness import Stack, load_test_accounts, register_search_attributes
+from tests.workflow.keys import TEST_KEYS
 from worker import build_worker
 from workflows.search_attributes import ALL_KEYS
 
 BIN = Path(sys.executable).parent
 TEST_CODE_KEY = b"k" * 32
+# Low enough that a test account can cross it (four-eyes), above every other path's amount.
+FOUR_EYES_TEST_THRESHOLD = Money.yuan("500.00")
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
-        data_converter=data_converter(),
+        data_converter=data_converter(TEST_KEYS),
     )
     await register_search_attributes(env.client)
     async with env:
@@ -43,7 +47,7 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
-        data_converter=data_converter(),
+        data_converter=data_converter(TEST_KEYS),
         search_attributes=ALL_KEYS,
         ui=False,
     )
@@ -64,7 +68,9 @@ async def fake_stack(
     payout = FakePayoutProvider(auto_settle=True)
     sms = FakeSmsProvider()
     task_queue = f"withdrawals-{uuid.uuid4().hex[:8]}"
-    activities = WithdrawalActivities(engine, payout, sms, TEST_CODE_KEY)
+    activities = WithdrawalActivities(
+        engine, payout, sms, TEST_CODE_KEY, four_eyes_threshold=FOUR_EYES_TEST_THRESHOLD
+    )
 
     async def read_code(phone: str) -> str | None:
         return sms.last_code(phone)
@@ -110,7 +116,9 @@ async def sim_stack(
     payout = HttpPayoutProvider(payout_server.url)
     sms = HttpSmsProvider(sms_server.url)
     task_queue = f"withdrawals-{uuid.uuid4().hex[:8]}"
-    activities = WithdrawalActivities(engine, payout, sms, TEST_CODE_KEY)
+    activities = WithdrawalActivities(
+        engine, payout, sms, TEST_CODE_KEY, four_eyes_threshold=FOUR_EYES_TEST_THRESHOLD
+    )
 
     async def read_code(phone: str) -> str | None:
         inbox = await sms.inbox(phone)

@@ -20,6 +20,7 @@ from models.limits import (
     CODE_TTL_SECONDS,
     MAX_CODE_ATTEMPTS,
     REVIEW_SLA_HOURS,
+    SMS_SEND_TOTAL_SECONDS,
 )
 from models.messages import CodeVerdict
 from tests.workflow.harness import Stack, alipay_payee, bank_payee, fen
@@ -416,3 +417,49 @@ async def _update_events(handle: WorkflowHandle[Any, Any]) -> int:
             if e.HasField("workflow_execution_update_accepted_event_attributes")
         ]
     )
+
+
+async def test_four_eyes_above_threshold_needs_two_different_reviewers(
+    fake_stack: Stack, fakes: Fakes
+) -> None:
+    payout, _ = fakes
+    wid = await fake_stack.start(
+        account_id="acct-ent",
+        amount="600.00",  # above the test stack's four-eyes threshold of 500.00
+        kind=Kind.NON_RECHARGE,
+        route=Route.BANK,
+        payee=bank_payee(),
+    )
+    await fake_stack.verify(wid, "acct-ent")
+    doc = await fake_stack.wait_status(wid, Status.UNDER_REVIEW)
+    assert doc.approvals_required == 2
+
+    first = await fake_stack.client.approve(wid, "rev-1", "proof matches")
+    again = await fake_stack.client.approve(wid, "rev-1", "still fine")
+    assert first is not None and first.accepted and "1 of 2" in first.why
+    assert again is not None and not again.accepted  # the same eyes twice count once
+    doc = await fake_stack.client.status(wid)
+    assert doc.status is Status.UNDER_REVIEW and doc.approvals == ["rev-1"]
+    assert payout.moved_count(wid) == 0
+    assert fake_stack.account("acct-ent").held_fen == fen("600.00")
+
+    second = await fake_stack.client.approve(wid, "rev-2", "agreed")
+    assert second is not None and second.accepted
+    doc = await fake_stack.client.result(wid)
+    assert doc.status is Status.SUCCEEDED
+    assert doc.approvals == ["rev-1", "rev-2"]
+    assert payout.moved_count(wid) == 1
+    assert_paid(fake_stack, wid, "acct-ent", "200.00")
+
+
+async def test_r19_sms_provider_down_fails_and_releases(fake_stack: Stack, fakes: Fakes) -> None:
+    payout, sms = fakes
+    sms.fail_next_sends(1_000)  # down for longer than the send may take
+    wid = await fake_stack.start(amount="45.00")
+    await fake_stack.env.sleep(SMS_SEND_TOTAL_SECONDS + 5)
+    doc = await fake_stack.wait_status(wid, Status.FAILED)
+
+    assert doc.status is Status.FAILED
+    assert doc.reason is not None and "could not be sent" in doc.reason
+    assert payout.moved_count(wid) == 0
+    assert_released(fake_stack, wid, "acct-auto", "1000.00")

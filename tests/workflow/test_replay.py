@@ -10,6 +10,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from service.temporal_client import data_converter
+from tests.workflow.keys import TEST_KEYS
 from workflows.withdrawal import WithdrawalWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -31,6 +32,7 @@ def test_saved_histories_cover_every_path() -> None:
         "test_permanent_payout_refusal_fails_and_releases",
         "test_failure_reported_after_acceptance_fails_and_releases",
         "test_review_sla_marks_withdrawal_overdue_and_keeps_it_in_review",
+        "test_four_eyes_above_threshold_needs_two_different_reviewers",
     ):
         assert path_test in names, f"no saved history for {path_test}"
 
@@ -38,5 +40,6 @@ def test_saved_histories_cover_every_path() -> None:
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_saved_history_replays_deterministically(path: Path) -> None:
     history = WorkflowHistory.from_json(f"withdrawal-{path.stem}", path.read_text())
-    replayer = Replayer(workflows=[WithdrawalWorkflow], data_converter=data_converter())
+    # The histories were saved encrypted under the committed test key: replay decrypts.
+    replayer = Replayer(workflows=[WithdrawalWorkflow], data_converter=data_converter(TEST_KEYS))
     await replayer.replay_workflow(history)

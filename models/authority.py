@@ -1,0 +1,51 @@
+"""Who may decide a withdrawal under review (R17), and how many must approve: pure rules.
+
+- Only a registered reviewer whose role may decide (``DECIDING_ROLES``) counts; anyone
+  else's signal is recorded and ignored.
+- Nobody approves their own withdrawal: not the account, not the account that applied
+  for it (R2), not the account's enterprise master account.
+- Four-eyes: above the threshold (``FOUR_EYES_THRESHOLD``, default 10000.00) two
+  *different* reviewers must approve before payout. The same reviewer approving twice
+  counts once. A rejection by any authorised reviewer ends the withdrawal.
+
+*Interpretation:* four-eyes applies to withdrawals that need review at all (R17); an
+original-route withdrawal without risk stays automatic (R16), whatever its amount.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from models.limits import APPROVALS_ABOVE_FOUR_EYES_THRESHOLD
+from models.money import Money
+
+REVIEWER = "reviewer"
+SENIOR_REVIEWER = "senior_reviewer"
+LEAD = "lead"
+DECIDING_ROLES = frozenset({REVIEWER, SENIOR_REVIEWER, LEAD})
+
+
+def approvals_required(amount: Money, needs_review: bool, threshold: Money) -> int:
+    if needs_review and amount > threshold:
+        return APPROVALS_ABOVE_FOUR_EYES_THRESHOLD
+    return 1
+
+
+def decision_problem(
+    *,
+    reviewer_id: str,
+    role: str | None,
+    conflicted: Collection[str | None],
+    approving: bool,
+    approved_by: Collection[str],
+) -> str | None:
+    """Why this reviewer's decision cannot count, or None when it does."""
+    if reviewer_id in conflicted:
+        return "the applicant cannot review their own withdrawal"
+    if role is None:
+        return "not a registered reviewer"
+    if role not in DECIDING_ROLES:
+        return f"role {role!r} may not decide withdrawals"
+    if approving and reviewer_id in approved_by:
+        return "already approved by this reviewer; four-eyes needs a different reviewer"
+    return None
