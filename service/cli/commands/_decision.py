@@ -55,6 +55,9 @@ async def _send(
         raise
     if recorded is None or not recorded.accepted:
         return before, recorded
+    now = await live_status(client, withdrawal_id)
+    if now is not None and len(now.approvals) < now.approvals_required:
+        return now, recorded  # four-eyes: it stays under review until a second reviewer
     return await _after_review(client, withdrawal_id) or before, recorded
 
 
@@ -65,7 +68,8 @@ def _not_under_review(
         raise ended(context, withdrawal_id, RULE)
     raise RuleRefusal(
         RULE,
-        f"withdrawal {withdrawal_id} is {status_with_reason(doc.status, doc.reason)}, "
+        f"withdrawal {withdrawal_id} is {'already ' if doc.status.is_final else ''}"
+        f"{status_with_reason(doc.status, doc.reason)}, "
         "not under review; there is nothing to decide",
     )
 
@@ -104,9 +108,14 @@ def decide(
         "status": doc.status,
         "status_zh": doc.status_zh,
         "reason": doc.reason,
+        "approvals": doc.approvals,
+        "approvals_required": doc.approvals_required,
     }
+    waiting = ""
+    if doc.status is Status.UNDER_REVIEW and len(doc.approvals) < doc.approvals_required:
+        waiting = f" ({len(doc.approvals)} of {doc.approvals_required} approvals)"
     text = (
         f"{kind.value} by {reviewer_id} accepted; withdrawal {withdrawal_id} is now "
-        f"{status_with_reason(doc.status, doc.reason)}"
+        f"{status_with_reason(doc.status, doc.reason)}{waiting}"
     )
     return Result(document=document, text=text)
