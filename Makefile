@@ -28,5 +28,19 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
+# Throughput and latency against Temporal's own ceiling, then withdrawable vs ledger size
+# (README, Performance). BENCH_ARGS passes flags, e.g. BENCH_ARGS="--mode burst --count 1000".
+bench: install
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.withdrawable
+
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
+
+# The fault runs at the size the issue asks for (200 withdrawals, more kills and
+# restarts); `make test` runs the same tests small. Figures print in the summary.
+.PHONY: soak
+soak: install
+	FAULT_BATCH=200 FAULT_KILLS=8 FAULT_RESTART_BATCH=200 FAULT_SERVER_RESTARTS=3 \
+	FAULT_PER_KIND_BATCH=20 FAULT_MIXED_BATCH=100 FAULT_SPREAD_SECONDS=60 \
+	FAULT_DEADLINE_SECONDS=900 $(BIN)/python -m pytest tests/faults tests/reconcile

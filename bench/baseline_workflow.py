@@ -1,0 +1,78 @@
+"""Temporal's own ceiling for the auto path's shape: the same steps, activities that do nothing.
+
+The shape is read off a real auto-path history (``bench.run`` keeps both histories' event
+types in its JSON, so a drift shows): six activities (``open_withdrawal``, ``send_code``,
+``check_code`` inside the ``submit_code`` update, ``record_status``, ``submit_payout``,
+``settle``), one code-expiry timer cancelled by the right code, and four search-attribute
+upserts. Payloads are the real input types, through the same data converter (pydantic,
+encrypted); the worker (``bench.baseline_worker``) has the same tuning as ``worker.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from bench.baseline_activities import (
+        CodeCourier,
+        check_code,
+        open_withdrawal,
+        record_status,
+        settle,
+        submit_payout,
+    )
+    from models.domain import Status, WithdrawalRequest
+    from models.limits import CODE_TTL_SECONDS, DATABASE_ACTIVITY_TIMEOUT_SECONDS
+    from models.messages import CodeResult, CodeSubmission, CodeVerdict
+    from workflows.search_attributes import WITHDRAWAL_STATUS
+
+ACTIVITY_TIMEOUT = timedelta(seconds=DATABASE_ACTIVITY_TIMEOUT_SECONDS)
+
+
+@workflow.defn(name="BaselineWithdrawal")
+class BaselineWorkflow:
+    @workflow.init
+    def __init__(self, request: WithdrawalRequest) -> None:
+        self._request = request
+        self._status = Status.VERIFYING
+        self._verified = False
+
+    @workflow.run
+    async def run(self, request: WithdrawalRequest) -> Status:
+        await self._step(open_withdrawal)
+        await workflow.execute_activity_method(
+            CodeCourier.send_code, request, start_to_close_timeout=ACTIVITY_TIMEOUT
+        )
+        self._publish(Status.AWAITING_CODE)
+        await workflow.wait_condition(
+            lambda: self._verified, timeout=timedelta(seconds=CODE_TTL_SECONDS)
+        )
+        await self._step(record_status)
+        self._publish(Status.APPROVED_AWAITING_PAYOUT)
+        await self._step(submit_payout)
+        self._publish(Status.APPROVED_AWAITING_PAYOUT)
+        await self._step(settle)
+        self._publish(Status.SUCCEEDED)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._status
+
+    @workflow.update
+    async def submit_code(self, submission: CodeSubmission) -> CodeResult:
+        await workflow.wait_condition(lambda: self._status is not Status.VERIFYING)
+        await workflow.execute_activity(
+            check_code, submission, start_to_close_timeout=ACTIVITY_TIMEOUT
+        )
+        self._verified = True
+        return CodeResult(verdict=CodeVerdict.VERIFIED, attempts_left=0, status=self._status)
+
+    async def _step(self, step: Callable[[WithdrawalRequest], Awaitable[None]]) -> None:
+        await workflow.execute_activity(
+            step, self._request, start_to_close_timeout=ACTIVITY_TIMEOUT
+        )
+
+    def _publish(self, status: Status) -> None:
+        self._status = status
+        workflow.upsert_search_attributes([WITHDRAWAL_STATUS.value_set(status.value)])

@@ -1,0 +1,158 @@
+"""The benchmark's stack on free ports: dev server, simulators, ledger, one worker at a time.
+
+The dev server is started exactly as ``make run`` starts it (``service.dev_server.command``:
+SQLite file in WAL mode, the search attributes), the simulators in instant mode (the payout
+settles before ``submit`` answers, so the auto path never polls). Each measured phase gets
+its own worker process on its own task queue, so that process's CPU and peak memory belong
+to that phase alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from temporalio.client import Client
+
+from gateways.simulators.runner import RunningServer, start_simulator
+from service import dev_server
+from service.child_process import ChildProcess
+from service.encryption import new_key_line
+from service.launcher import REPO_ROOT, Ports
+
+WorkerKind = Literal["real", "baseline"]
+
+TEMPORAL_READY_TIMEOUT_SECONDS = 60.0
+WORKER_READY_TIMEOUT_SECONDS = 60.0
+WORKER_POLL_INTERVAL_SECONDS = 0.1
+STOP_TIMEOUT_SECONDS = 30.0
+CODE_KEY_BYTES = 32
+
+
+@dataclass
+class BenchStack:
+    data_dir: Path
+    ports: Ports
+    temporal: ChildProcess
+    client: Client
+    simulators: dict[str, RunningServer]
+    secrets_env: dict[str, str]
+    workers: list[ChildProcess] = field(default_factory=list)
+
+    @classmethod
+    async def start(cls, data_dir: Path) -> BenchStack:
+        """Server first, then simulators; on any failure stop what started."""
+        data_dir.mkdir(parents=True, exist_ok=True)
+        ports = Ports.free()
+        # One payload key and one code key for every process of this run (driver included):
+        # the driver must read what the workers encrypt.
+        secrets_env = {
+            "PAYLOAD_KEYS": new_key_line("bench"),
+            "CODE_HASH_KEY": secrets.token_hex(CODE_KEY_BYTES),
+            "WITHDRAWALS_DATA_DIR": str(data_dir),
+        }
+        os.environ.update(secrets_env)
+        temporal = ChildProcess(
+            name="temporal",
+            command=dev_server.command(
+                ports.temporal, ports.ui, data_dir / "temporal.db", dev_server.DEFAULT_NAMESPACE
+            ),
+            env=dict(os.environ),
+            log_path=data_dir / "logs" / "temporal.log",
+            cwd=REPO_ROOT,
+            stop_timeout_seconds=STOP_TIMEOUT_SECONDS,
+        )
+        temporal.spawn()
+        simulators: dict[str, RunningServer] = {}
+        try:
+            address = f"127.0.0.1:{ports.temporal}"
+            client = await dev_server.wait_until_ready(
+                address,
+                dev_server.DEFAULT_NAMESPACE,
+                temporal.running,
+                TEMPORAL_READY_TIMEOUT_SECONDS,
+            )
+            await dev_server.ensure_search_attributes(client, dev_server.DEFAULT_NAMESPACE)
+            logs = data_dir / "logs"
+            simulators["payout"] = start_simulator(
+                "payout",
+                mode="subprocess",
+                port=ports.payout,
+                log_file=logs / "payout.log",
+                max_settle_seconds=0,
+            )
+            simulators["sms"] = start_simulator(
+                "sms", mode="subprocess", port=ports.sms, log_file=logs / "sms.log"
+            )
+        except BaseException:
+            for simulator in simulators.values():
+                simulator.stop()
+            temporal.stop()
+            raise
+        return cls(data_dir, ports, temporal, client, simulators, secrets_env)
+
+    @property
+    def temporal_address(self) -> str:
+        return f"127.0.0.1:{self.ports.temporal}"
+
+    def worker_env(self, task_queue: str, database_url: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(self.secrets_env)
+        env.update(
+            {
+                "TEMPORAL_ADDRESS": self.temporal_address,
+                "TEMPORAL_NAMESPACE": dev_server.DEFAULT_NAMESPACE,
+                "TEMPORAL_TASK_QUEUE": task_queue,
+                "DATABASE_URL": database_url,
+                "PAYOUT_GATEWAY_URL": self.simulators["payout"].url,
+                "SMS_GATEWAY_URL": self.simulators["sms"].url,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.pop("PAYOUT_CALLBACK_URL", None)  # instant settlement: no callbacks to receive
+        return env
+
+    async def start_worker(
+        self, kind: WorkerKind, task_queue: str, database_url: str
+    ) -> ChildProcess:
+        """The production ``worker.py`` (real) or ``bench.baseline_worker`` (no-op activities),
+        once it polls ``task_queue``."""
+        module = ["worker.py"] if kind == "real" else ["-m", "bench.baseline_worker"]
+        worker = ChildProcess(
+            name=f"worker-{task_queue}",
+            command=[sys.executable, *module],
+            env=self.worker_env(task_queue, database_url),
+            log_path=self.data_dir / "logs" / f"worker-{task_queue}.log",
+            cwd=REPO_ROOT,
+            stop_timeout_seconds=STOP_TIMEOUT_SECONDS,
+        )
+        pid = worker.spawn()
+        self.workers.append(worker)
+        deadline = time.monotonic() + WORKER_READY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if not worker.running():
+                raise RuntimeError(f"worker exited during start-up:\n{worker.log_tail()}")
+            pollers = await dev_server.task_queue_pollers(
+                self.client, dev_server.DEFAULT_NAMESPACE, task_queue
+            )
+            if any(identity.startswith(f"{pid}@") for identity in pollers):
+                return worker
+            await asyncio.sleep(WORKER_POLL_INTERVAL_SECONDS)
+        raise RuntimeError(f"worker did not poll within {WORKER_READY_TIMEOUT_SECONDS} s")
+
+    @property
+    def simulator_pids(self) -> list[int]:
+        return [s.pid for s in self.simulators.values() if s.pid is not None]
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        for simulator in self.simulators.values():
+            simulator.stop()
+        self.temporal.stop()

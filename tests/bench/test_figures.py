@@ -1,0 +1,65 @@
+"""The benchmark's arithmetic, without servers: percentiles, load shapes, the ratio."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from bench import load
+from bench.measure import percentile
+from bench.run import ratios
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 0.50) == 50.0
+    assert percentile(values, 0.99) == 99.0
+    assert percentile([7.0], 0.99) == 7.0
+    assert percentile([], 0.5) == 0.0
+
+
+def test_latency_leaves_out_the_users_typing_time() -> None:
+    sample = load.Sample(started=10.0, finished=12.5, user_seconds=2.0, status="succeeded")
+    assert sample.raw_latency == 2.5
+    assert sample.latency == 0.5
+
+
+async def _instant(i: int) -> load.Sample:
+    now = time.monotonic()
+    return load.Sample(now, now, 0.0, "succeeded")
+
+
+async def test_burst_never_runs_more_than_its_concurrency_at_once() -> None:
+    running = 0
+    most = 0
+
+    async def driver(i: int) -> load.Sample:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.001)
+        running -= 1
+        return await _instant(i)
+
+    result = await load.burst(driver, count=20, concurrency=4)
+    assert len(result.samples) == 20 and most == 4 and result.failures == []
+
+
+async def test_open_loop_offers_its_rate_and_counts_failures() -> None:
+    async def failing_on_three(i: int) -> load.Sample:
+        if i == 3:
+            raise RuntimeError("boom")
+        return await _instant(i)
+
+    result = await load.open_loop(failing_on_three, rate=100.0, seconds=0.1)
+    assert len(result.samples) == 9 and len(result.failures) == 1
+    assert 0.05 <= result.seconds < 1.0  # ten starts spread over about 0.1 s
+
+
+def test_ratio_is_real_over_baseline_in_burst_mode_only() -> None:
+    results = [
+        {"phase": "baseline", "path": "baseline", "mode": "burst", "per_second": 20.0},
+        {"phase": "auto", "path": "auto", "mode": "burst", "per_second": 15.0},
+        {"phase": "auto", "path": "auto", "mode": "open", "per_second": 20.0},
+    ]
+    assert ratios(results) == {"auto": 0.75}
