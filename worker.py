@@ -12,10 +12,12 @@ import signal
 from datetime import timedelta
 from typing import TypedDict
 
+import httpx
 from temporalio.client import Client
 from temporalio.worker import PollerBehavior, PollerBehaviorSimpleMaximum, Worker
 
 from activities.withdrawal import WithdrawalActivities
+from gateways.http_common import DEFAULT_TIMEOUT, new_client
 from gateways.http_payout import payout_provider_from_env
 from gateways.http_sms import sms_provider_from_env
 from ledger.db import get_engine
@@ -81,11 +83,12 @@ def build_worker(
     )
 
 
-def activities_from_env() -> WithdrawalActivities:
+def activities_from_env(http: httpx.AsyncClient | None = None) -> WithdrawalActivities:
+    """``http`` pools provider connections for the worker's life (its event loop)."""
     return WithdrawalActivities(
         get_engine(),
-        payout_provider_from_env(),
-        sms_provider_from_env(),
+        payout_provider_from_env(client=http),
+        sms_provider_from_env(client=http),
         settings.code_key(),
         callback_url=settings.payout_callback_url(),
     )
@@ -94,15 +97,16 @@ def activities_from_env() -> WithdrawalActivities:
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     client = await connect()
-    worker = build_worker(client, activities_from_env())
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    async with worker:
-        logging.info("worker polling task queue %s", settings.task_queue())
-        await stop.wait()
-        logging.info("shutting down: finishing running activities")
+    async with new_client(DEFAULT_TIMEOUT) as http:
+        worker = build_worker(client, activities_from_env(http))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        async with worker:
+            logging.info("worker polling task queue %s", settings.task_queue())
+            await stop.wait()
+            logging.info("shutting down: finishing running activities")
 
 
 if __name__ == "__main__":

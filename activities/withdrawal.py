@@ -110,9 +110,8 @@ class WithdrawalActivities:
                     at=now,
                 )
 
-        await self._in_transaction(create)
-
         def check_and_reserve(session: Session) -> Opened:
+            create(session)  # one transaction on the happy path: record, check, freeze
             eligibility = check_eligibility(session, request, now)
             already_held = holds.get_hold(session, request.withdrawal_id) is not None
             hold = holds.reserve(
@@ -158,9 +157,11 @@ class WithdrawalActivities:
         except (RuleRefusal, InputError) as refusal:
             # The checks' transaction rolled back; the refusal is recorded on its own.
             why = str(refusal)
-            await self._in_transaction(
-                lambda s: audit.append(
-                    s,
+
+            def record_refusal(session: Session) -> None:
+                create(session)
+                audit.append(
+                    session,
                     actor=request.actor,
                     action="withdrawal.open",
                     subject=request.withdrawal_id,
@@ -168,7 +169,8 @@ class WithdrawalActivities:
                     detail=why,
                     at=now,
                 )
-            )
+
+            await self._in_transaction(record_refusal)
             raise ApplicationError(
                 str(refusal), type=type(refusal).__name__, non_retryable=True
             ) from None
@@ -182,7 +184,7 @@ class WithdrawalActivities:
         code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
         code_hash = self._code_hash(request, code)
 
-        def store(session: Session) -> str:
+        def store(session: Session) -> tuple[str, Channel | None]:
             account = session.get(tables.Account, request.account_id)
             if account is None:
                 raise ApplicationError("R1: unknown account", non_retryable=True)
@@ -217,10 +219,9 @@ class WithdrawalActivities:
                 detail=f"code {row.send_count} valid until {expires_at.isoformat()}",
                 at=self._now(),
             )
-            return account.security_phone
+            return account.security_phone, _order_channel(session, request)
 
-        phone = await self._in_transaction(store)
-        channel = await self._in_transaction(lambda s: _order_channel(s, request))
+        phone, channel = await self._in_transaction(store)
         text = (
             f"Your withdrawal verification code is {code}, valid for "
             f"{(expires_at - now).seconds // 60} minutes. Withdrawal of {request.amount} CNY to "

@@ -157,7 +157,11 @@ def _refusal_or_transient(response: httpx.Response) -> ProviderError:
     return TransferRejected(_reason(response) or f"payout provider refused: HTTP {status}")
 
 
-def payout_provider_from_env(environ: Mapping[str, str] | None = None) -> HttpPayoutProvider:
+def payout_provider_from_env(
+    environ: Mapping[str, str] | None = None, client: httpx.AsyncClient | None = None
+) -> HttpPayoutProvider:
     """The provider at ``PAYOUT_GATEWAY_URL`` (default: the local simulator)."""
     env = os.environ if environ is None else environ
-    return HttpPayoutProvider(env.get(PAYOUT_GATEWAY_URL_ENV) or DEFAULT_PAYOUT_GATEWAY_URL)
+    return HttpPayoutProvider(
+        env.get(PAYOUT_GATEWAY_URL_ENV) or DEFAULT_PAYOUT_GATEWAY_URL, client=client
+    )

@@ -28,11 +28,22 @@ _INBOX = TypeAdapter(list[InboxMessage])
 
 
 class HttpSmsProvider:
-    """The SMS simulator's HTTP API as an ``SmsProvider`` (one short-lived client a call)."""
+    """The SMS simulator's HTTP API as an ``SmsProvider``.
 
-    def __init__(self, base_url: str, *, timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> None:
+    Without a ``client`` each call opens a short-lived one (usable from any event loop);
+    the worker passes a pooled client so a busy run does not pay a connection per code.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self._client = client
 
     async def send(self, phone: str, text: str, *, idempotency_key: str) -> None:
         body = {"phone": phone, "text": text, "idempotency_key": idempotency_key}
@@ -65,16 +76,23 @@ class HttpSmsProvider:
         json: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
     ) -> httpx.Response:
+        url = self.base_url + path
         try:
+            if self._client is not None:
+                return await self._client.request(
+                    method, url, json=json, params=params, timeout=self.timeout
+                )
             async with new_client(self.timeout) as client:
-                return await client.request(method, self.base_url + path, json=json, params=params)
+                return await client.request(method, url, json=json, params=params)
         except httpx.TimeoutException as error:
             raise SmsError(f"SMS gateway timed out ({type(error).__name__})") from None
         except httpx.RequestError as error:
             raise SmsError(f"SMS gateway unreachable ({type(error).__name__})") from None
 
 
-def sms_provider_from_env(environ: Mapping[str, str] | None = None) -> HttpSmsProvider:
+def sms_provider_from_env(
+    environ: Mapping[str, str] | None = None, client: httpx.AsyncClient | None = None
+) -> HttpSmsProvider:
     """The gateway at ``SMS_GATEWAY_URL`` (default: the local simulator)."""
     env = os.environ if environ is None else environ
-    return HttpSmsProvider(env.get(SMS_GATEWAY_URL_ENV) or DEFAULT_SMS_GATEWAY_URL)
+    return HttpSmsProvider(env.get(SMS_GATEWAY_URL_ENV) or DEFAULT_SMS_GATEWAY_URL, client=client)

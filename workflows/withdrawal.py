@@ -118,6 +118,8 @@ class WithdrawalWorkflow:
         self._cancel_requested: CancelRequest | None = None
         self._payout_sent = False
         self._transfer: Transfer | None = None
+        # what the search attributes say now; the client set these at start
+        self._published: tuple[Status, bool, bool] = (Status.VERIFYING, False, False)
 
     # ---- the process -----------------------------------------------------------------
     @workflow.run
@@ -311,7 +313,7 @@ class WithdrawalWorkflow:
         self._review_overdue = True
         note = f"review SLA of {REVIEW_SLA_HOURS} hours passed"
         self._add_timeline(Status.UNDER_REVIEW, note)
-        await workflow.execute_activity_method(
+        await workflow.execute_local_activity_method(
             WithdrawalActivities.record_status,
             StatusChange(
                 withdrawal_id=self._request.withdrawal_id,
@@ -448,7 +450,7 @@ class WithdrawalWorkflow:
             if workflow.now() >= self._code_expires_at:
                 return self._code_result(CodeVerdict.EXPIRED)
             self._code_checks += 1
-            ok = await workflow.execute_activity_method(
+            ok = await workflow.execute_local_activity_method(
                 WithdrawalActivities.check_code,
                 CodeCheck(
                     withdrawal_id=self._request.withdrawal_id,
@@ -578,7 +580,7 @@ class WithdrawalWorkflow:
     async def _record(self, status: Status, note: str, reason: str | None = None) -> None:
         self._status = status
         self._reason = reason if reason is not None else self._reason
-        await workflow.execute_activity_method(
+        await workflow.execute_local_activity_method(
             WithdrawalActivities.record_status,
             StatusChange(
                 withdrawal_id=self._request.withdrawal_id, status=status, note=note, reason=reason
@@ -596,13 +598,16 @@ class WithdrawalWorkflow:
 
     def _publish(self) -> None:
         """Search attributes and current details for ops in the Web UI."""
-        workflow.upsert_search_attributes(
-            [
-                WITHDRAWAL_STATUS.value_set(self._status.value),
-                REVIEW_REQUIRED.value_set(bool(self._review_reasons())),
-                REVIEW_OVERDUE.value_set(self._review_overdue),
-            ]
-        )
+        published = (self._status, bool(self._review_reasons()), self._review_overdue)
+        if published != self._published:  # an unchanged upsert is one more event for nothing
+            self._published = published
+            workflow.upsert_search_attributes(
+                [
+                    WITHDRAWAL_STATUS.value_set(self._status.value),
+                    REVIEW_REQUIRED.value_set(bool(self._review_reasons())),
+                    REVIEW_OVERDUE.value_set(self._review_overdue),
+                ]
+            )
         details = [
             f"**{self._status.value}** {STATUS_LABELS_ZH[self._status]}",
             f"amount {self._request.amount} · route {self._request.route.value}",

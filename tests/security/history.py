@@ -7,16 +7,31 @@ from collections.abc import Iterable, Iterator
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
+from temporalio.api.history.v1 import MarkerRecordedEventAttributes
 from temporalio.client import WorkflowHistory
 
 # Search attributes are indexed by the server, so never encoded: they carry ids only.
 UNENCODED_FIELDS = frozenset({"search_attributes"})
 
 
+# A local activity's marker carries, beside its encrypted result, the SDK's own
+# bookkeeping (activity id and type, attempt, times) as plain JSON: no payload of ours.
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
+LOCAL_ACTIVITY_BOOKKEEPING = "data"
+
+
 def payloads_in(message: Message) -> Iterator[Payload]:
     """Every ``Payload`` inside ``message`` (inputs, results, failures, headers, summaries)."""
     if isinstance(message, Payload):
         yield message
+        return
+    if isinstance(message, MarkerRecordedEventAttributes):
+        for key, payloads in message.details.items():
+            if message.marker_name == LOCAL_ACTIVITY_MARKER and key == LOCAL_ACTIVITY_BOOKKEEPING:
+                continue
+            yield from payloads.payloads
+        if message.HasField("failure"):
+            yield from payloads_in(message.failure)
         return
     for field, value in message.ListFields():
         if field.type != FieldDescriptor.TYPE_MESSAGE or field.name in UNENCODED_FIELDS:
