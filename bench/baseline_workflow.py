@@ -3,9 +3,11 @@
 The shape is read off a real auto-path history (``bench.run`` keeps both histories' event
 types in its JSON, so a drift shows): six activities (``open_withdrawal``, ``send_code``,
 ``check_code`` inside the ``submit_code`` update, ``record_status``, ``submit_payout``,
-``settle``), one code-expiry timer cancelled by the right code, and four search-attribute
-upserts. Payloads are the real input types, through the same data converter (pydantic,
-encrypted); the worker (``bench.baseline_worker``) has the same tuning as ``worker.py``.
+``settle``), of which ``check_code`` and ``record_status`` run as local activities as in
+the real workflow, one code-expiry timer cancelled by the right code, and three
+search-attribute upserts (the real workflow upserts only on change). Payloads are the
+real input types, through the same data converter (pydantic, encrypted); the worker
+(``bench.baseline_worker``) has the same tuning as ``worker.py``.
 """
 
 from __future__ import annotations
@@ -50,10 +52,11 @@ class BaselineWorkflow:
         await workflow.wait_condition(
             lambda: self._verified, timeout=timedelta(seconds=CODE_TTL_SECONDS)
         )
-        await self._step(record_status)
+        await workflow.execute_local_activity(
+            record_status, self._request, start_to_close_timeout=ACTIVITY_TIMEOUT
+        )
         self._publish(Status.APPROVED_AWAITING_PAYOUT)
         await self._step(submit_payout)
-        self._publish(Status.APPROVED_AWAITING_PAYOUT)
         await self._step(settle)
         self._publish(Status.SUCCEEDED)
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -62,7 +65,7 @@ class BaselineWorkflow:
     @workflow.update
     async def submit_code(self, submission: CodeSubmission) -> CodeResult:
         await workflow.wait_condition(lambda: self._status is not Status.VERIFYING)
-        await workflow.execute_activity(
+        await workflow.execute_local_activity(
             check_code, submission, start_to_close_timeout=ACTIVITY_TIMEOUT
         )
         self._verified = True
