@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ssl
 from functools import cache
+from typing import Any
 
 import httpx
 
@@ -33,3 +34,20 @@ def shared_tls_context() -> ssl.SSLContext:
 
 def new_client(timeout: httpx.Timeout) -> httpx.AsyncClient:
     return httpx.AsyncClient(timeout=timeout, verify=shared_tls_context())
+
+
+async def request(
+    client: httpx.AsyncClient | None,
+    timeout: httpx.Timeout,
+    method: str,
+    url: str,
+    *,
+    json: Any = None,
+    params: dict[str, Any] | None = None,
+) -> httpx.Response:
+    """One call through the pooled ``client`` if there is one, else a short-lived one;
+    httpx's timeout and connection errors are left for the caller to name."""
+    if client is not None:
+        return await client.request(method, url, json=json, params=params, timeout=timeout)
+    async with new_client(timeout) as own:
+        return await own.request(method, url, json=json, params=params)

@@ -22,7 +22,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import ValidationError
 
-from gateways.http_common import DEFAULT_TIMEOUT, new_client
+from gateways.http_common import DEFAULT_TIMEOUT, request
 from gateways.payout import (
     ProviderError,
     Transfer,
@@ -117,12 +117,7 @@ class HttpPayoutProvider:
     ) -> httpx.Response:
         url = self.base_url + path
         try:
-            if self._client is not None:
-                return await self._client.request(
-                    method, url, json=json, params=params, timeout=self.timeout
-                )
-            async with new_client(self.timeout) as client:
-                return await client.request(method, url, json=json, params=params)
+            return await request(self._client, self.timeout, method, url, json=json, params=params)
         except httpx.TimeoutException as error:
             problem = f"payout provider timed out ({type(error).__name__})"
             raise TransientProviderError(problem) from error

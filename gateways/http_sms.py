@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
-from gateways.http_common import DEFAULT_TIMEOUT, new_client
+from gateways.http_common import DEFAULT_TIMEOUT, request
 from gateways.sms import SmsError, SmsRejected
 from gateways.sms_messages import InboxMessage
 
@@ -78,12 +78,7 @@ class HttpSmsProvider:
     ) -> httpx.Response:
         url = self.base_url + path
         try:
-            if self._client is not None:
-                return await self._client.request(
-                    method, url, json=json, params=params, timeout=self.timeout
-                )
-            async with new_client(self.timeout) as client:
-                return await client.request(method, url, json=json, params=params)
+            return await request(self._client, self.timeout, method, url, json=json, params=params)
         except httpx.TimeoutException as error:
             raise SmsError(f"SMS gateway timed out ({type(error).__name__})") from None
         except httpx.RequestError as error:
