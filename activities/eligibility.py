@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from ledger import tables
+from ledger.accounts import same_identity_overdue
 from models.business_days import ArrivalEstimate, expected_arrival
 from models.domain import AccountStatus, AccountType, Channel, Kind, WithdrawalRequest
 from models.errors import AccountNotEligible, InputError, NotFound, RouteNotAllowed
@@ -63,8 +64,6 @@ def check_eligibility(session: Session, request: WithdrawalRequest, now: datetim
     if problem is not None:
         field, why = problem.split(":", 1)
         raise InputError(field, why.strip())
-    from ledger.accounts import same_identity_overdue
-
     reasons = review_reasons(
         request.kind, request.route, same_identity_overdue(session, account.id)
     )

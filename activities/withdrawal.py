@@ -38,7 +38,15 @@ from gateways.sms import SmsProvider
 from ledger import audit, holds, tables, withdrawals
 from ledger.db import run_in_transaction
 from models.authority import approvals_required, decision_problem
-from models.domain import Channel, Payee, Route, Status, WithdrawalRequest, mask_account_number
+from models.domain import (
+    Channel,
+    Kind,
+    Payee,
+    Route,
+    Status,
+    WithdrawalRequest,
+    mask_account_number,
+)
 from models.errors import InputError, RuleRefusal
 from models.limits import CODE_DIGITS, FOUR_EYES_THRESHOLD_YUAN, MAX_CODE_ATTEMPTS
 from models.messages import (
@@ -566,8 +574,6 @@ def _order_channel(session: Session, request: WithdrawalRequest) -> Channel | No
 
 def _request_of(record: tables.Withdrawal) -> WithdrawalRequest:
     """Rebuild the hash inputs from the record, so a changed amount or payee fails."""
-    from models.domain import Kind
-
     payee = Payee.model_validate_json(record.payee_json) if record.payee_json else None
     return WithdrawalRequest(
         withdrawal_id=record.id,
