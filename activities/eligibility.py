@@ -59,7 +59,8 @@ def check_eligibility(session: Session, request: WithdrawalRequest, now: datetim
         original_route_deadline=deadline,
     )
     if problem is not None:
-        raise RouteNotAllowed(problem.split(":", 1)[0], problem.split(":", 1)[1].strip())
+        rule, message = problem.split(":", 1)
+        raise RouteNotAllowed(rule, message.strip())
     problem = payee_problem(request.route, request.payee, request.proofs)
     if problem is not None:
         field, why = problem.split(":", 1)

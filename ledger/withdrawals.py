@@ -37,7 +37,8 @@ def _append_event(
     session.add(WithdrawalEvent(withdrawal_id=withdrawal_id, at=at, status=status.value, note=note))
 
 
-def _matches(row: Withdrawal, request: WithdrawalRequest) -> bool:
+def matches_request(row: Withdrawal, request: WithdrawalRequest) -> bool:
+    """The recorded withdrawal is this request again (an idempotent retry of its id)."""
     return (row.account_id, row.amount_fen, row.kind, row.route, row.order_id) == (
         request.account_id,
         request.amount.fen,
@@ -61,7 +62,7 @@ def create_withdrawal(
     at = utc(now)
     existing = session.get(Withdrawal, request.withdrawal_id)
     if existing is not None:
-        if _matches(existing, request):
+        if matches_request(existing, request):
             return existing
         raise HoldConflict(
             "idempotency",

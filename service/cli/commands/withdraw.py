@@ -23,6 +23,7 @@ from gateways.sms_messages import mask_phone
 from ledger.accounts import balance_breakdown, get_account, remaining_of
 from ledger.db import session_scope
 from ledger.tables import Withdrawal
+from ledger.withdrawals import matches_request
 from models.domain import DesignatedReason, Route, Status, WithdrawalRequest, WithdrawalStatusDoc
 from models.errors import HoldConflict, InsufficientWithdrawable
 from service.cli.command import Command, Context, Result
@@ -68,16 +69,6 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--by", metavar="USER", help="acting account: itself or its master (R2)")
 
 
-def _same_request(row: Withdrawal, request: WithdrawalRequest) -> bool:
-    return (row.account_id, row.amount_fen, row.kind, row.route, row.order_id) == (
-        request.account_id,
-        request.amount.fen,
-        request.kind.value,
-        request.route.value,
-        request.order_id,
-    )
-
-
 def _precheck(session: Session, request: WithdrawalRequest, context: Context) -> list[str]:
     """Refuse before anything is frozen; the R17 review reasons if it may go ahead.
 
@@ -86,7 +77,7 @@ def _precheck(session: Session, request: WithdrawalRequest, context: Context) ->
     """
     existing = session.get(Withdrawal, request.withdrawal_id)
     if existing is not None:
-        if not _same_request(existing, request):
+        if not matches_request(existing, request):
             raise HoldConflict(
                 "idempotency",
                 f"withdrawal {request.withdrawal_id} exists for a different request",
