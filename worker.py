@@ -21,6 +21,11 @@ from gateways.http_common import DEFAULT_TIMEOUT, new_client
 from gateways.http_payout import payout_provider_from_env
 from gateways.http_sms import sms_provider_from_env
 from ledger.db import get_engine
+from observability import gauges
+from observability.logs import configure_logging
+from observability.metrics import WithdrawalMetrics
+from observability.runtime import start_telemetry
+from observability.tracing import start_tracing, stop_tracing
 from service import settings
 from service.temporal_client import connect
 from workflows.withdrawal import WithdrawalWorkflow
@@ -83,7 +88,9 @@ def build_worker(
     )
 
 
-def activities_from_env(http: httpx.AsyncClient | None = None) -> WithdrawalActivities:
+def activities_from_env(
+    http: httpx.AsyncClient | None = None, metrics: WithdrawalMetrics | None = None
+) -> WithdrawalActivities:
     """``http`` pools provider connections for the worker's life (its event loop)."""
     return WithdrawalActivities(
         get_engine(),
@@ -91,22 +98,35 @@ def activities_from_env(http: httpx.AsyncClient | None = None) -> WithdrawalActi
         sms_provider_from_env(client=http),
         settings.code_key(),
         callback_url=settings.payout_callback_url(),
+        metrics=metrics,
     )
 
 
 async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    configure_logging()
+    # Before the client connects: its runtime serves the SDK's metrics and ours on
+    # METRICS_PORT, and its interceptors carry traces (OTEL_EXPORTER_OTLP_ENDPOINT).
+    telemetry = start_telemetry()
+    if telemetry.metrics_url:
+        logging.info("metrics at %s", telemetry.metrics_url)
+    start_tracing("withdrawal-worker")
     client = await connect()
     async with new_client(DEFAULT_TIMEOUT) as http:
-        worker = build_worker(client, activities_from_env(http))
+        activities = activities_from_env(http, telemetry.metrics)
+        worker = build_worker(client, activities)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        async with worker:
-            logging.info("worker polling task queue %s", settings.task_queue())
-            await stop.wait()
-            logging.info("shutting down: finishing running activities")
+        levels = asyncio.create_task(gauges.keep_fresh(get_engine(), telemetry.metrics))
+        try:
+            async with worker:
+                logging.info("worker polling task queue %s", settings.task_queue())
+                await stop.wait()
+                logging.info("shutting down: finishing running activities")
+        finally:
+            levels.cancel()
+            stop_tracing()
 
 
 if __name__ == "__main__":

@@ -17,7 +17,8 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -61,6 +62,7 @@ from models.messages import (
     StatusChange,
 )
 from models.money import Money
+from observability.metrics import PROVIDER_PAYOUT, PROVIDER_SMS, WithdrawalMetrics
 
 T = TypeVar("T")
 
@@ -82,6 +84,7 @@ class WithdrawalActivities:
         callback_url: str | None = None,
         clock: Callable[[], datetime] = utc_now,
         four_eyes_threshold: Money | None = None,
+        metrics: WithdrawalMetrics | None = None,
     ) -> None:
         self._engine = engine
         self._payout = payout
@@ -90,6 +93,7 @@ class WithdrawalActivities:
         self._callback_url = callback_url
         self._now = clock
         self._four_eyes_threshold = four_eyes_threshold or Money.yuan(FOUR_EYES_THRESHOLD_YUAN)
+        self._metrics = metrics or WithdrawalMetrics()
 
     async def _in_transaction(self, fn: Callable[[Session], T]) -> T:
         return await asyncio.to_thread(run_in_transaction, self._engine, fn)
@@ -103,6 +107,7 @@ class WithdrawalActivities:
         written to the record in a second one so the user sees why.
         """
         now = self._now()
+        newly_held = False
 
         def create(session: Session) -> None:
             new = session.get(tables.Withdrawal, request.withdrawal_id) is None
@@ -119,6 +124,7 @@ class WithdrawalActivities:
                 )
 
         def check_and_reserve(session: Session) -> Opened:
+            nonlocal newly_held
             create(session)  # one transaction on the happy path: record, check, freeze
             eligibility = check_eligibility(session, request, now)
             already_held = holds.get_hold(session, request.withdrawal_id) is not None
@@ -138,6 +144,7 @@ class WithdrawalActivities:
             required = approvals_required(
                 request.amount, bool(eligibility.review_reasons), self._four_eyes_threshold
             )
+            newly_held = not already_held
             if not already_held:
                 review = "; ".join(eligibility.review_reasons) or "none (R16)"
                 audit.append(
@@ -161,7 +168,7 @@ class WithdrawalActivities:
             )
 
         try:
-            return await self._in_transaction(check_and_reserve)
+            opened = await self._in_transaction(check_and_reserve)
         except (RuleRefusal, InputError) as refusal:
             # The checks' transaction rolled back; the refusal is recorded on its own.
             why = str(refusal)
@@ -182,6 +189,9 @@ class WithdrawalActivities:
             raise ApplicationError(
                 str(refusal), type=type(refusal).__name__, non_retryable=True
             ) from None
+        if newly_held:  # counted once: a retry finds the hold and counts nothing
+            self._metrics.withdrawal_started(route=request.route.value, kind=request.kind.value)
+        return opened
 
     # ---- R15 verification code ----------------------------------------------------------
     @activity.defn
@@ -236,11 +246,16 @@ class WithdrawalActivities:
             f"{_destination(request, channel)}. Never share this code."
         )
         info = activity.info()
-        await self._sms.send(
-            phone,
-            text,
-            idempotency_key=f"{request.withdrawal_id}:{info.activity_id}:{info.attempt}",
-        )
+        try:
+            await self._sms.send(
+                phone,
+                text,
+                idempotency_key=f"{request.withdrawal_id}:{info.activity_id}:{info.attempt}",
+            )
+        except Exception as error:
+            self._metrics.provider_error(provider=PROVIDER_SMS, error=error)
+            raise
+        self._metrics.sms_sent()
         return CodeSent(sent_at=now, expires_at=expires_at)
 
     @activity.defn
@@ -304,6 +319,7 @@ class WithdrawalActivities:
         row, the timeline and the audit trail, in one transaction. Idempotent under
         ``(withdrawal, sequence)``: a retry returns the verdict recorded first."""
         now = self._now()
+        review_began: datetime | None = None
 
         def weigh(session: Session) -> ReviewerVerdict:
             existing = session.exec(
@@ -323,15 +339,25 @@ class WithdrawalActivities:
                 )
             verdict = _weigh(session, record, check)
             _record_decision(session, check, verdict, at=check.at or now)
+            if _decides_review(check, verdict):
+                nonlocal review_began
+                review_began = withdrawals.entered_status_at(
+                    session, check.withdrawal_id, Status.UNDER_REVIEW
+                )
             return verdict
 
-        return await self._in_transaction(weigh)
+        verdict = await self._in_transaction(weigh)
+        if review_began is not None:
+            self._metrics.review_decided(
+                decision=check.decision.value, waited=(check.at or now) - review_began
+            )
+        return verdict
 
     @activity.defn
     async def record_status(self, change: StatusChange) -> None:
         now = self._now()
 
-        def write(session: Session) -> None:
+        def write(session: Session) -> tuple[str, str] | None:
             repeat = withdrawals.is_repeat(
                 session, change.withdrawal_id, change.status, change.note
             )
@@ -347,31 +373,37 @@ class WithdrawalActivities:
                 withdrawals.mark_review_overdue(
                     session, change.withdrawal_id, change.review_overdue
                 )
-            if not repeat:
-                audit.append(
-                    session,
-                    actor=change.actor,
-                    action=f"status.{change.status.value}",
-                    subject=change.withdrawal_id,
-                    outcome="recorded",
-                    detail=_note(change.note, change.reason),
-                    at=now,
-                )
+            if repeat:
+                return None
+            audit.append(
+                session,
+                actor=change.actor,
+                action=f"status.{change.status.value}",
+                subject=change.withdrawal_id,
+                outcome="recorded",
+                detail=_note(change.note, change.reason),
+                at=now,
+            )
+            record = session.get(tables.Withdrawal, change.withdrawal_id)
+            return (record.route, record.kind) if record is not None else None
 
-        await self._in_transaction(write)
+        written = await self._in_transaction(write)
+        if written is not None and change.status.is_final:  # a refusal at opening
+            route, kind = written
+            self._metrics.withdrawal_finished(status=change.status.value, route=route, kind=kind)
 
     # ---- payout ---------------------------------------------------------------------
     @activity.defn
     async def submit_payout(self, request: WithdrawalRequest) -> Transfer:
         """Look the key up first: an earlier attempt whose answer was lost may have
         moved the money already, and must never be treated as "not sent"."""
-        existing = await self._payout.lookup(request.withdrawal_id)
+        existing = await self._provider_call(self._payout.lookup(request.withdrawal_id))
         if existing is not None:
             await self._audit_payout(request, existing, "found")
             return existing
         transfer = await self._in_transaction(lambda s: self._transfer_request(s, request))
         try:
-            accepted = await self._payout.submit(transfer)
+            accepted = await self._provider_call(self._payout.submit(transfer))
         except TransferRejected as rejected:
             await self._audit_payout(request, None, "refused", rejected.reason)
             raise ApplicationError(
@@ -428,7 +460,15 @@ class WithdrawalActivities:
 
     @activity.defn
     async def check_payout(self, withdrawal_id: str) -> Transfer | None:
-        return await self._payout.lookup(withdrawal_id)
+        return await self._provider_call(self._payout.lookup(withdrawal_id))
+
+    async def _provider_call(self, call: Awaitable[T]) -> T:
+        """A payout provider call, its failures counted by kind (ops alert on them)."""
+        try:
+            return await call
+        except Exception as error:
+            self._metrics.provider_error(provider=PROVIDER_PAYOUT, error=error)
+            raise
 
     # ---- settlement -------------------------------------------------------------------
     @activity.defn
@@ -437,7 +477,7 @@ class WithdrawalActivities:
         status, in one transaction. Running it twice changes nothing."""
         now = self._now()
 
-        def resolve(session: Session) -> None:
+        def resolve(session: Session) -> Finished | None:
             hold = holds.get_hold(session, settlement.withdrawal_id)
             if hold is not None:
                 if settlement.status is Status.SUCCEEDED:
@@ -446,7 +486,7 @@ class WithdrawalActivities:
                     holds.void_hold(session, settlement.withdrawal_id, now)
             record = session.get(tables.Withdrawal, settlement.withdrawal_id)
             if record is not None and record.status == settlement.status.value:
-                return  # a retry after the commit: already written
+                return None  # a retry after the commit: already written
             if settlement.provider_reference and record is not None:
                 record.provider_reference = settlement.provider_reference
                 session.add(record)
@@ -468,14 +508,54 @@ class WithdrawalActivities:
                 detail=_note(settlement.note, settlement.reason),
                 at=now,
             )
+            if record is None:
+                return None
+            return Finished(record.route, record.kind, _payout_submitted_at(session, record.id))
 
         try:
-            await self._in_transaction(resolve)
+            finished = await self._in_transaction(resolve)
         except RuleRefusal as conflict:
             # A hold resolved the other way is a broken invariant: stop loudly.
             raise ApplicationError(
                 str(conflict), type=type(conflict).__name__, non_retryable=True
             ) from None
+        if finished is not None:  # counted once: a retry finds the status written
+            status = settlement.status.value
+            self._metrics.withdrawal_finished(
+                status=status, route=finished.route, kind=finished.kind
+            )
+            if finished.payout_submitted_at is not None:
+                self._metrics.payout_finished(
+                    route=finished.route,
+                    status=status,
+                    latency=now - finished.payout_submitted_at,
+                )
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What the metrics need of a withdrawal ``settle`` just ended (no ids, nothing personal)."""
+
+    route: str
+    kind: str
+    payout_submitted_at: datetime | None
+
+
+def _payout_submitted_at(session: Session, withdrawal_id: str) -> datetime | None:
+    """When the provider first took the transfer (the audit trail's payout row)."""
+    for entry in audit.entries(session, subject=withdrawal_id):
+        if entry.action == "payout.submit" and entry.outcome in ("submitted", "found"):
+            return entry.at
+    return None
+
+
+def _decides_review(check: ReviewerCheck, verdict: ReviewerVerdict) -> bool:
+    """This decision ends the review: an accepted rejection, or the last approval needed."""
+    if not verdict.allowed:
+        return False
+    if check.decision is ReviewDecisionKind.REJECT:
+        return True
+    return len(set(check.approvals_so_far)) + 1 >= check.approvals_required
 
 
 def _describe(request: WithdrawalRequest) -> str:

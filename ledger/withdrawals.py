@@ -134,6 +134,19 @@ def is_repeat(session: Session, withdrawal_id: str, status: Status, note: str) -
     )
 
 
+def entered_status_at(session: Session, withdrawal_id: str, status: Status) -> datetime | None:
+    """When the timeline first reached ``status`` (e.g. the start of a review)."""
+    at = session.exec(
+        select(WithdrawalEvent.at)
+        .where(
+            WithdrawalEvent.withdrawal_id == withdrawal_id, WithdrawalEvent.status == status.value
+        )
+        .order_by(col(WithdrawalEvent.id))
+        .limit(1)
+    ).first()
+    return utc(at) if at is not None else None
+
+
 def _last_note(session: Session, withdrawal_id: str) -> str | None:
     return session.exec(
         select(WithdrawalEvent.note)

@@ -18,6 +18,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.envconfig import ClientConfig
 
+from observability.tracing import tracing_interceptors
 from service.encryption import EncryptionCodec, KeyRing
 from service.settings import DEFAULT_NAMESPACE, DEFAULT_TEMPORAL_ADDRESS
 
@@ -59,4 +60,9 @@ async def connect(
         options["target_host"] = target_host
     if namespace:
         options["namespace"] = namespace
-    return await Client.connect(data_converter=converter or data_converter(), **options)
+    # Tracing is on only where the process started it (OTEL_EXPORTER_OTLP_ENDPOINT).
+    return await Client.connect(
+        data_converter=converter or data_converter(),
+        interceptors=tracing_interceptors(),
+        **options,
+    )

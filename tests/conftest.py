@@ -21,6 +21,10 @@ from sqlalchemy import Engine
 
 from ledger.db import dispose_engine, get_engine
 
+# Workers the tests spawn serve metrics on a port of their own (0: any free one), never
+# on make run's 9464 (a test that scrapes sets METRICS_PORT to a port it chose).
+os.environ.setdefault("METRICS_PORT", "0")
+
 POSTGRES_ADMIN_DSN = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )

@@ -1,0 +1,1 @@
+"""What ops see: Prometheus metrics, OpenTelemetry traces, structured logs, the attention list."""

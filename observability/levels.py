@@ -1,0 +1,109 @@
+"""What the database says needs watching now: the gauges' and the attention list's source.
+
+Plain functions of a session (no I/O beyond it), each bounded by a named limit so a
+backlog never turns a scrape or ``attention`` into a full table scan of its rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from ledger import tables
+from ledger.tables import HoldState
+from ledger.types import utc
+from models.business_days import expected_arrival
+from models.domain import Channel, Route, Status
+
+# Rows one listing reads at most; the counts are exact, the listings are the oldest first.
+MAX_LISTED_ROWS = 1000
+
+NOT_FINAL = [s.value for s in Status if not s.is_final]
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """One withdrawal that has waited too long, and since when."""
+
+    withdrawal_id: str
+    since: datetime
+    route: str
+    amount_fen: int
+
+
+def money_held_fen(session: Session) -> int:
+    total = session.exec(
+        select(func.coalesce(func.sum(tables.Hold.amount_fen), 0)).where(
+            tables.Hold.state == HoldState.HELD.value
+        )
+    ).one()
+    return int(total)
+
+
+def in_flight_by_status(session: Session) -> dict[str, int]:
+    rows = session.exec(
+        select(tables.Withdrawal.status, func.count())
+        .where(col(tables.Withdrawal.status).in_(NOT_FINAL))
+        .group_by(tables.Withdrawal.status)
+    )
+    counts = dict.fromkeys(NOT_FINAL, 0)
+    counts.update({status: int(count) for status, count in rows})
+    return counts
+
+
+def review_queue(session: Session) -> tuple[int, int]:
+    """(waiting for review, of which past the SLA) (R17)."""
+    under_review = tables.Withdrawal.status == Status.UNDER_REVIEW.value
+    waiting = session.exec(select(func.count()).where(under_review)).one()
+    overdue = session.exec(
+        select(func.count()).where(under_review, col(tables.Withdrawal.review_overdue))
+    ).one()
+    return int(waiting), int(overdue)
+
+
+def overdue_reviews(session: Session) -> list[Waiting]:
+    """Reviews the workflow flagged past their SLA, oldest first (R17)."""
+    rows = session.exec(
+        select(tables.Withdrawal)
+        .where(
+            tables.Withdrawal.status == Status.UNDER_REVIEW.value,
+            col(tables.Withdrawal.review_overdue),
+        )
+        .order_by(col(tables.Withdrawal.created_at))
+        .limit(MAX_LISTED_ROWS)
+    )
+    return [
+        Waiting(row.id, utc(row.created_at), row.route, row.amount_fen)
+        for row in rows  # since the request: the SLA counts from there
+    ]
+
+
+def late_settlements(session: Session, now: datetime) -> list[Waiting]:
+    """Payouts still unsettled after their expected arrival (R7 original, R9 designated),
+    latest arrival first passed first. The estimate is the one ``open_withdrawal`` gave
+    the user, recomputed from the same inputs (route, order channel, request time)."""
+    rows = session.exec(
+        select(tables.Withdrawal, tables.RechargeOrder.channel)
+        .join(
+            tables.RechargeOrder,
+            col(tables.RechargeOrder.id) == col(tables.Withdrawal.order_id),
+            isouter=True,
+        )
+        .where(tables.Withdrawal.status == Status.APPROVED_AWAITING_PAYOUT.value)
+        .order_by(col(tables.Withdrawal.created_at))
+        .limit(MAX_LISTED_ROWS)
+    )
+    late = []
+    for record, channel in rows:
+        route = Route(record.route)
+        if route is Route.ORIGINAL and channel is None:
+            continue  # no estimate without the recharge's channel
+        arrival = expected_arrival(
+            route, Channel(channel) if channel else None, utc(record.created_at)
+        )
+        if utc(now) > arrival.latest:
+            late.append(Waiting(record.id, arrival.latest, record.route, record.amount_fen))
+    return sorted(late, key=lambda waiting: waiting.since)

@@ -1,0 +1,59 @@
+"""OpenTelemetry traces: one withdrawal is one trace, from the request through every activity.
+
+Off unless ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set; then spans go out by OTLP over HTTP
+(the standard ``OTEL_EXPORTER_OTLP_*`` variables apply). The Temporal SDK's
+``TracingInterceptor`` on the client carries the context into workflows and activities
+(a worker inherits its client's interceptors); the HTTP service is instrumented by
+``observability.http``. Span attributes are the SDK's: workflow and activity ids and
+types, never payloads, so nothing personal leaves in a trace.
+"""
+
+from __future__ import annotations
+
+import os
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from temporalio.client import Interceptor
+from temporalio.contrib.opentelemetry import TracingInterceptor
+
+OTLP_ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"
+TRACER_NAME = "withdrawals"
+
+_provider: TracerProvider | None = None
+
+
+def tracing_enabled() -> bool:
+    return _provider is not None
+
+
+def start_tracing(service_name: str) -> TracerProvider | None:
+    """Export spans by OTLP if the endpoint is set (once per process); None otherwise."""
+    global _provider
+    if _provider is not None or not os.environ.get(OTLP_ENDPOINT_ENV):
+        return _provider
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service_name}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+    _provider = provider
+    return provider
+
+
+def stop_tracing() -> None:
+    """Flush what is buffered; call at process exit."""
+    global _provider
+    if _provider is not None:
+        _provider.shutdown()
+        _provider = None
+
+
+def tracing_interceptors(provider: trace.TracerProvider | None = None) -> list[Interceptor]:
+    """The client interceptors: none when tracing is off (no headers, no cost)."""
+    provider = provider or _provider
+    if provider is None:
+        return []
+    return [TracingInterceptor(tracer=provider.get_tracer(TRACER_NAME))]
