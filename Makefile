@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean promtool
 
 install: $(STAMP)
 
@@ -17,11 +17,18 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/python -m service.launcher
 
-test: install
+test: install promtool
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 	$(BIN)/python -m pytest
+
+# deploy/'s alert rules are checked and unit-tested with promtool (Debian's prometheus
+# package). Installed here when missing and we are root; otherwise the test says how.
+promtool:
+	@command -v promtool >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus) >/dev/null 2>&1; } \
+		|| echo "promtool missing: run 'apt-get install -y prometheus' (the deploy/ tests will fail without it)"
 
 lint: install
 	$(BIN)/ruff check .

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from dataclasses import dataclass
 
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
@@ -22,6 +23,8 @@ DEFAULT_METRICS_HOST = "127.0.0.1"
 
 log = logging.getLogger(__name__)
 
+_current: Telemetry | None = None
+
 
 @dataclass(frozen=True)
 class Telemetry:
@@ -34,6 +37,15 @@ class Telemetry:
     @property
     def metrics_url(self) -> str | None:
         return f"http://{self.metrics_address}/metrics" if self.metrics_address else None
+
+
+def free_loopback_address() -> str:
+    """A loopback port nobody listens on now: for a process whose runtime metrics are
+    read back by itself (the HTTP service's /metrics), not scraped directly."""
+    with socket.socket() as probe:
+        probe.bind((DEFAULT_METRICS_HOST, 0))
+        port = probe.getsockname()[1]
+    return f"{DEFAULT_METRICS_HOST}:{port}"
 
 
 def metrics_address_from_env() -> str:
@@ -67,8 +79,16 @@ def start_telemetry(address: str | None = None, *, set_default: bool = True) -> 
         log.warning("metrics endpoint %s not started (%s); running without it", address, error)
         runtime = Runtime(telemetry=TelemetryConfig())
         served = None
-    if set_default:
-        Runtime.set_default(runtime, error_if_already_set=False)
-    return Telemetry(
+    telemetry = Telemetry(
         runtime=runtime, metrics=WithdrawalMetrics(runtime.metric_meter), metrics_address=served
     )
+    if set_default:
+        global _current
+        Runtime.set_default(runtime, error_if_already_set=False)
+        _current = telemetry
+    return telemetry
+
+
+def current_telemetry() -> Telemetry | None:
+    """What ``start_telemetry`` set up for this process, if anything."""
+    return _current

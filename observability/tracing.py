@@ -25,8 +25,9 @@ TRACER_NAME = "withdrawals"
 _provider: TracerProvider | None = None
 
 
-def tracing_enabled() -> bool:
-    return _provider is not None
+def current_provider() -> TracerProvider | None:
+    """The provider ``start_tracing`` set up; None while tracing is off."""
+    return _provider
 
 
 def start_tracing(service_name: str) -> TracerProvider | None:
