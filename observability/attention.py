@@ -1,0 +1,139 @@
+"""Everything that needs a person now, most urgent first (``starter.py attention``).
+
+Each source is one small function returning ``AttentionItem``s; ``collect`` runs them
+and ``rank`` orders the result: a broken audit chain and books that disagree before
+money that is late, before people who are late. A source that cannot be read is itself
+an item: a check that did not run must not look like a clean one.
+
+Not yet sources here (they land with their own features): payouts whose outcome is
+unknown and webhook deliveries failing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from ledger import audit
+from ledger.db import session_scope
+from models.limits import REVIEW_SLA_HOURS
+from models.money import Money
+from observability import levels
+from service.reconcile import Report
+
+
+class AttentionKind(StrEnum):
+    """In order of urgency (``rank``)."""
+
+    AUDIT_CHAIN_BROKEN = "audit_chain_broken"
+    RECONCILE_MISMATCH = "reconcile_mismatch"
+    CHECK_NOT_RUN = "check_not_run"
+    SETTLEMENT_PAST_ARRIVAL = "settlement_past_arrival"
+    REVIEW_PAST_SLA = "review_past_sla"
+
+
+URGENCY = {kind: rank for rank, kind in enumerate(AttentionKind)}
+
+
+@dataclass(frozen=True)
+class AttentionItem:
+    kind: AttentionKind
+    withdrawal_id: str | None
+    since: datetime | None  # when it started to need attention (oldest first within a kind)
+    detail: str  # ids, amounts, routes and rule numbers only: nothing personal
+
+
+Source = Callable[[Session, datetime], list[AttentionItem]]
+
+
+def reviews_past_sla(session: Session, now: datetime) -> list[AttentionItem]:
+    return [
+        AttentionItem(
+            AttentionKind.REVIEW_PAST_SLA,
+            waiting.withdrawal_id,
+            waiting.since,
+            f"R17: {Money(waiting.amount_fen)} via {waiting.route} waiting for review "
+            f"longer than {REVIEW_SLA_HOURS} hours",
+        )
+        for waiting in levels.overdue_reviews(session)
+    ]
+
+
+def settlements_past_arrival(session: Session, now: datetime) -> list[AttentionItem]:
+    return [
+        AttentionItem(
+            AttentionKind.SETTLEMENT_PAST_ARRIVAL,
+            late.withdrawal_id,
+            late.since,
+            f"R7/R9: {Money(late.amount_fen)} via {late.route} not settled; expected by "
+            f"{late.since.isoformat()}",
+        )
+        for late in levels.late_settlements(session, now)
+    ]
+
+
+def audit_chain(session: Session, now: datetime) -> list[AttentionItem]:
+    found = audit.verify(session)
+    if found.broken is None:
+        return []
+    return [
+        AttentionItem(
+            AttentionKind.AUDIT_CHAIN_BROKEN,
+            None,
+            None,
+            f"audit chain broken at row {found.broken.seq}: {found.broken.problem}",
+        )
+    ]
+
+
+DATABASE_SOURCES: tuple[Source, ...] = (audit_chain, settlements_past_arrival, reviews_past_sla)
+
+
+def reconcile_mismatches(report: Report) -> list[AttentionItem]:
+    return [
+        AttentionItem(
+            AttentionKind.RECONCILE_MISMATCH,
+            mismatch.withdrawal_id,
+            None,
+            f"{mismatch.kind.value}: {mismatch.detail}",
+        )
+        for mismatch in report.mismatches
+    ]
+
+
+def check_not_run(check: str, error: BaseException) -> AttentionItem:
+    return AttentionItem(
+        AttentionKind.CHECK_NOT_RUN,
+        None,
+        None,
+        f"{check} could not run: {type(error).__name__}",
+    )
+
+
+def from_database(
+    engine: Engine, now: datetime, sources: Iterable[Source] = DATABASE_SOURCES
+) -> list[AttentionItem]:
+    """Every database source, each in its own read so one failing leaves the others."""
+    items: list[AttentionItem] = []
+    for source in sources:
+        try:
+            with session_scope(engine) as session:
+                items += source(session, now)
+        except Exception as error:
+            items.append(check_not_run(source.__name__, error))
+    return items
+
+
+def rank(items: Iterable[AttentionItem]) -> list[AttentionItem]:
+    """Most urgent kind first; within a kind, the oldest first."""
+
+    def key(item: AttentionItem) -> tuple[int, float, str]:
+        since = item.since.timestamp() if item.since else float("-inf")
+        return URGENCY[item.kind], since, item.withdrawal_id or ""
+
+    return sorted(items, key=key)

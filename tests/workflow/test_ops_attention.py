@@ -1,0 +1,127 @@
+"""Ops after a payout-provider outage and an overdue review, on the time-skipping server.
+
+``starter.py attention`` lists both, most urgent first, and exits 4 (CONTRACT.md); the
+worker's metrics count the provider's failures and the gauges show the late payout
+and the overdue review (R7, R17).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from temporalio.testing import WorkflowEnvironment
+
+from activities.withdrawal import WithdrawalActivities
+from gateways.fakes import FakePayoutProvider, FakeSmsProvider
+from ledger.db import get_engine
+from models.domain import Kind, Route, Status
+from models.limits import REVIEW_SLA_HOURS
+from observability import gauges
+from observability.runtime import Telemetry, free_loopback_address, start_telemetry
+from service.cli.app import main as cli
+from service.cli.command import Context
+from service.client import WithdrawalClient
+from tests.observability.scrape import parse, total
+from tests.workflow.conftest import FOUR_EYES_TEST_THRESHOLD, TEST_CODE_KEY
+from tests.workflow.harness import Stack, alipay_payee, load_test_accounts
+from worker import build_worker
+
+OUTAGE_CALLS = 100_000  # longer than the test: every provider call fails
+HOUR_SECONDS = 3600
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def metered(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> AsyncIterator[tuple[Stack, Telemetry, str]]:
+    """Like ``fake_stack``, with the worker's business metrics on a Prometheus endpoint."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    engine = get_engine(url)
+    load_test_accounts(engine)
+    telemetry = start_telemetry(free_loopback_address(), set_default=False)
+    payout, sms = FakePayoutProvider(auto_settle=True), FakeSmsProvider()
+    activities = WithdrawalActivities(
+        engine,
+        payout,
+        sms,
+        TEST_CODE_KEY,
+        four_eyes_threshold=FOUR_EYES_TEST_THRESHOLD,
+        metrics=telemetry.metrics,
+    )
+    task_queue = f"withdrawals-{uuid.uuid4().hex[:8]}"
+
+    async def read_code(phone: str) -> str | None:
+        return sms.last_code(phone)
+
+    async with build_worker(time_skipping_env.client, activities, task_queue):
+        stack = Stack(
+            env=time_skipping_env,
+            client=WithdrawalClient(time_skipping_env.client, task_queue),
+            engine=engine,
+            payout=payout,
+            sms=sms,
+            read_code=read_code,
+        )
+        yield stack, telemetry, url
+        await stack.terminate_leftovers()
+
+
+def attention(
+    url: str, now: datetime, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, dict[str, Any]]:
+    status = cli(
+        ["attention", "--json", "--no-reconcile"], Context(database_url=url, clock=lambda: now)
+    )
+    return status, json.loads(capsys.readouterr().out)
+
+
+async def test_attention_lists_a_late_payout_before_an_overdue_review_and_exits_4(
+    metered: tuple[Stack, Telemetry, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack, telemetry, url = metered
+    assert isinstance(stack.payout, FakePayoutProvider)
+    now = await stack.env.get_current_time()
+    status, document = attention(url, now, capsys)
+    assert (status, document["count"]) == (0, 0)  # nothing yet: exit 0
+
+    review = await stack.start(
+        account_id="acct-ent",
+        amount="20.00",
+        kind=Kind.NON_RECHARGE,
+        route=Route.ALIPAY,
+        payee=alipay_payee(),
+    )
+    await stack.verify(review, "acct-ent")
+    await stack.wait_status(review, Status.UNDER_REVIEW)
+    await stack.env.sleep((REVIEW_SLA_HOURS - 1) * HOUR_SECONDS)
+
+    stack.payout.fail_next_lookups(OUTAGE_CALLS)  # the provider goes down
+    stack.payout.fail_next_submits(OUTAGE_CALLS)
+    late = await stack.start(amount="100.00")  # Alipay recharge: within 1 hour (R7)
+    await stack.verify(late, "acct-auto")
+    await stack.wait_status(late, Status.APPROVED_AWAITING_PAYOUT)
+    await stack.env.sleep(2 * HOUR_SECONDS)
+
+    now = await stack.env.get_current_time()
+    status, document = attention(url, now, capsys)
+    assert status == 4
+    listed = [(item["kind"], item["withdrawal_id"]) for item in document["items"]]
+    assert listed == [("settlement_past_arrival", late), ("review_past_sla", review)]
+    assert "R17" in document["items"][1]["detail"]
+
+    levels = await gauges.refresh(stack.engine, telemetry.metrics, clock=lambda: now)
+    assert (levels.review_waiting, levels.review_overdue, levels.settlements_late) == (1, 1, 1)
+    assert telemetry.metrics_url is not None
+    samples = parse(httpx.get(telemetry.metrics_url, timeout=5).text)
+    assert total(samples, "withdrawal_provider_errors_total", provider="payout") >= 10
+    assert total(samples, "withdrawal_review_overdue") == 1
+    assert total(samples, "withdrawal_settlement_past_arrival") == 1
+    assert total(samples, "withdrawal_money_held_fen") == 12000  # 20.00 + 100.00 frozen
