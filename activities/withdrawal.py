@@ -191,6 +191,12 @@ class WithdrawalActivities:
             ) from None
         if newly_held:  # counted once: a retry finds the hold and counts nothing
             self._metrics.withdrawal_started(route=request.route.value, kind=request.kind.value)
+            activity.logger.info(
+                "opened: %s frozen, route %s, review %s",
+                opened.hold_amount,
+                request.route.value,
+                "required" if opened.review_reasons else "not required",
+            )
         return opened
 
     # ---- R15 verification code ----------------------------------------------------------
@@ -521,6 +527,7 @@ class WithdrawalActivities:
             ) from None
         if finished is not None:  # counted once: a retry finds the status written
             status = settlement.status.value
+            activity.logger.info("finished: %s", status)
             self._metrics.withdrawal_finished(
                 status=status, route=finished.route, kind=finished.kind
             )

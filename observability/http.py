@@ -17,6 +17,7 @@ import time
 
 import httpx
 from fastapi import FastAPI, Request, Response
+from opentelemetry.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
@@ -78,6 +79,7 @@ def instrument_app(
     app: FastAPI,
     registry: CollectorRegistry | None = None,
     telemetry: runtime.Telemetry | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> CollectorRegistry:
     """Mount ``/metrics`` and the request metrics (and tracing when on) on ``app``.
 
@@ -106,7 +108,7 @@ def instrument_app(
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     app.add_route(METRICS_PATH, metrics, methods=["GET"], include_in_schema=False)
-    provider = tracing.current_provider()
+    provider = tracer_provider or tracing.current_provider()
     if provider is not None:
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 

@@ -17,6 +17,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from temporalio import activity, workflow
+
 LOG_FORMAT_ENV = "LOG_FORMAT"
 LOG_LEVEL_ENV = "LOG_LEVEL"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -85,8 +87,13 @@ def configure_logging(level: int | str | None = None) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if os.environ.get(LOG_FORMAT_ENV, "").lower() == "json":
         handler.setFormatter(JsonFormatter())
+        # The ids become fields; the SDK need not repeat them inside the message.
+        activity.logger.activity_info_on_message = False
+        workflow.logger.workflow_info_on_message = False
     else:
         handler.setFormatter(MaskingFormatter(TEXT_FORMAT))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level or os.environ.get(LOG_LEVEL_ENV, "INFO").upper())
+    # One line per provider call would drown the rest; metrics count those calls.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -12,7 +12,14 @@ import os
 import socket
 from dataclasses import dataclass
 
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    PrometheusConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 
 from observability.metrics import HISTOGRAM_BUCKETS, WithdrawalMetrics
 
@@ -62,7 +69,15 @@ def prometheus_runtime(address: str) -> Runtime:
         durations_as_seconds=True,
         histogram_bucket_overrides=dict(HISTOGRAM_BUCKETS),
     )
-    return Runtime(telemetry=TelemetryConfig(metrics=config))
+    return Runtime(telemetry=TelemetryConfig(logging=forwarded_core_logs(), metrics=config))
+
+
+def forwarded_core_logs() -> LoggingConfig:
+    """The SDK core's own log lines through Python logging, so LOG_FORMAT=json covers them."""
+    return LoggingConfig(
+        filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+        forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+    )
 
 
 def start_telemetry(address: str | None = None, *, set_default: bool = True) -> Telemetry:
@@ -77,7 +92,7 @@ def start_telemetry(address: str | None = None, *, set_default: bool = True) -> 
         served: str | None = address
     except ValueError as error:
         log.warning("metrics endpoint %s not started (%s); running without it", address, error)
-        runtime = Runtime(telemetry=TelemetryConfig())
+        runtime = Runtime(telemetry=TelemetryConfig(logging=forwarded_core_logs()))
         served = None
     telemetry = Telemetry(
         runtime=runtime, metrics=WithdrawalMetrics(runtime.metric_meter), metrics_address=served

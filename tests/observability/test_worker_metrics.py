@@ -8,6 +8,7 @@ the scrape must move with them.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import time
 import uuid
@@ -66,6 +67,18 @@ async def wait_for(url: str, ok: Callable[[Samples], bool]) -> Samples:
         await asyncio.sleep(0.5)
 
 
+def assert_json_logs(path: Path, withdrawal_ids: set[str]) -> None:
+    """LOG_FORMAT=json: every line one JSON object; activity lines carry the ids as fields,
+    and no phone number appears anywhere."""
+    text = path.read_text()
+    lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+    finished = [line for line in lines if str(line["message"]).startswith("finished:")]
+    assert withdrawal_ids <= {line.get("withdrawal_id") for line in finished}
+    for line in finished:
+        assert line["activity_type"] == "settle" and line["workflow_id"].startswith("withdrawal-")
+    assert PHONE.removeprefix("+86") not in text
+
+
 @pytest.mark.slow
 async def test_worker_metrics_move_as_withdrawals_do(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -73,6 +86,7 @@ async def test_worker_metrics_move_as_withdrawals_do(
     port = free_port()
     monkeypatch.setenv("METRICS_PORT", str(port))  # the stack's worker inherits both
     monkeypatch.setenv("METRICS_GAUGE_INTERVAL_SECONDS", GAUGE_INTERVAL_SECONDS)
+    monkeypatch.setenv("LOG_FORMAT", "json")
     url = f"http://127.0.0.1:{port}/metrics"
     stack = await Stack.start(StackConfig.local(tmp_path, Ports.free(), max_settle_seconds=0.2))
     try:
@@ -112,6 +126,7 @@ async def test_worker_metrics_move_as_withdrawals_do(
     assert moved("withdrawal_payout_latency_seconds_count", route="original") == 2
     assert total(after, "withdrawal_money_held_fen") == 0  # R19: the cancel released it
     assert "temporal_workflow_completed_total" in names(after)
+    assert_json_logs(stack.config.logs_dir / "worker.log", {wanted.withdrawal_id})
     # Bounded labels: no series carries an id.
     for (_, labels), _value in after.items():
         assert not any("w-metrics" in v or "acct-" in v for _, v in labels)
