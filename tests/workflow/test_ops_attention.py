@@ -125,3 +125,11 @@ async def test_attention_lists_a_late_payout_before_an_overdue_review_and_exits_
     assert total(samples, "withdrawal_review_overdue") == 1
     assert total(samples, "withdrawal_settlement_past_arrival") == 1
     assert total(samples, "withdrawal_money_held_fen") == 12000  # 20.00 + 100.00 frozen
+
+    # The reviewer finally decides: time in review is observed once, past the SLA.
+    decision = await stack.client.approve(review, "rev-1")
+    assert decision is not None and decision.accepted
+    samples = parse(httpx.get(telemetry.metrics_url, timeout=5).text)
+    name = "withdrawal_review_time_seconds"
+    assert total(samples, f"{name}_count", decision="approve") == 1
+    assert total(samples, f"{name}_sum", decision="approve") > REVIEW_SLA_HOURS * HOUR_SECONDS
