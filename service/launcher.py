@@ -55,6 +55,7 @@ from gateways.simulators.runner import RunningServer, start_simulator
 from ledger.db import dispose_engine, get_engine, run_in_transaction
 from ledger.loading import LoadSummary
 from models.errors import InputError
+from observability.runtime import metrics_address_from_env
 from service import dev_server, settings
 from service.callbacks import CALLBACK_PATH
 from service.child_process import ChildProcess
@@ -526,6 +527,8 @@ class Stack:
             f"  SMS simulator      {urls.sms}",
             f"  payout callbacks   {urls.callbacks}{CALLBACK_PATH}",
             f"  codec server       {urls.codec}  (decrypts payloads for the Web UI and CLI)",
+            f"  worker metrics     http://{metrics_address_from_env()}/metrics  (Prometheus; "
+            "alert rules and a dashboard in deploy/)",
             "",
             *self._codec_lines(),
             "",
@@ -566,6 +569,7 @@ class Stack:
             ]
         lines += [f"{cli} code WITHDRAWAL_ID CODE", f"{cli} status WITHDRAWAL_ID"]
         lines.append(f"{cli} reviews")
+        lines.append(f"{cli} attention   # what needs a person now (exit 4 if anything)")
         if demo is not None and demo.reviewer_id is not None:
             lines.append(f"{cli} approve WITHDRAWAL_ID --reviewer {demo.reviewer_id}")
         lines += [f"{cli} demo", "  make test"]
