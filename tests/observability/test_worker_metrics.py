@@ -96,7 +96,7 @@ async def test_worker_metrics_move_as_withdrawals_do(
         text, before = scrape(url)
         assert "temporal_" in text  # the SDK's own metrics, same endpoint
 
-        # Two paid out, one cancelled by the user while waiting for the code.
+        # Two paid out, one refused at opening, one cancelled while waiting for the code.
         last_code = None
         for amount in ("10.00", "20.00"):
             wanted = request(amount)
@@ -104,6 +104,9 @@ async def test_worker_metrics_move_as_withdrawals_do(
             last_code = await code_for(sms, last_code)
             await client.submit_code(wanted.withdrawal_id, last_code)
             assert (await client.result(wanted.withdrawal_id)).status is Status.SUCCEEDED
+        refused = request("99999.00")  # beyond what is withdrawable (R12): refused at opening
+        await client.start(refused)
+        assert (await client.result(refused.withdrawal_id)).status is Status.FAILED
         cancelled = request("30.00")
         await client.start(cancelled)
         last_code = await code_for(sms, last_code)  # frozen, code sent: money held now
@@ -122,6 +125,7 @@ async def test_worker_metrics_move_as_withdrawals_do(
     assert moved("withdrawals_started_total", route="original", kind="recharge") == 3
     assert moved("withdrawals_finished_total", status="succeeded") == 2
     assert moved("withdrawals_finished_total", status="cancelled") == 1
+    assert moved("withdrawals_finished_total", status="failed") == 1  # started: never frozen
     assert moved("withdrawal_sms_sent_total") == 3
     assert moved("withdrawal_payout_latency_seconds_count", route="original") == 2
     assert total(after, "withdrawal_money_held_fen") == 0  # R19: the cancel released it
