@@ -22,10 +22,9 @@ from gateways.http_payout import payout_provider_from_env
 from gateways.http_sms import sms_provider_from_env
 from ledger.db import get_engine
 from observability import gauges
-from observability.logs import configure_logging
 from observability.metrics import WithdrawalMetrics
-from observability.runtime import start_telemetry
-from observability.tracing import start_tracing, stop_tracing
+from observability.process import start_observability
+from observability.tracing import stop_tracing
 from service import settings
 from service.temporal_client import connect
 from workflows.withdrawal import WithdrawalWorkflow
@@ -103,13 +102,11 @@ def activities_from_env(
 
 
 async def main() -> None:
-    configure_logging()
     # Before the client connects: its runtime serves the SDK's metrics and ours on
     # METRICS_PORT, and its interceptors carry traces (OTEL_EXPORTER_OTLP_ENDPOINT).
-    telemetry = start_telemetry()
+    telemetry = start_observability("withdrawal-worker")
     if telemetry.metrics_url:
         logging.info("metrics at %s", telemetry.metrics_url)
-    start_tracing("withdrawal-worker")
     client = await connect()
     async with new_client(DEFAULT_TIMEOUT) as http:
         activities = activities_from_env(http, telemetry.metrics)

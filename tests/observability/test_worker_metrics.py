@@ -110,7 +110,13 @@ async def test_worker_metrics_move_as_withdrawals_do(
         cancelled = request("30.00")
         await client.start(cancelled)
         last_code = await code_for(sms, last_code)  # frozen, code sent: money held now
-        held = await wait_for(url, lambda s: total(s, "withdrawal_money_held_fen") == 3000)
+        held = await wait_for(
+            url,
+            lambda s: (
+                total(s, "withdrawal_money_held_fen") == 3000
+                and total(s, "withdrawals_in_flight", status="awaiting_code") == 1
+            ),
+        )
         assert total(held, "withdrawal_money_held_fen") == 3000  # 30.00 yuan frozen (R14)
         assert total(held, "withdrawals_in_flight", status="awaiting_code") == 1
         await client.cancel(cancelled.withdrawal_id, by="acct-personal")
