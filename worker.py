@@ -40,7 +40,7 @@ GRACEFUL_SHUTDOWN_SECONDS = 30
 
 
 class WorkerTuning(TypedDict):
-    """Worker options measured by ``bench/`` (README, Performance); the baseline uses them."""
+    """Worker options measured by ``bench/`` (bench/README.md); the baseline uses them."""
 
     max_cached_workflows: int
     max_concurrent_activities: int
