@@ -1,6 +1,6 @@
 """The withdrawal worker: runs ``WithdrawalWorkflow`` and its activities.
 
-Connection and task queue come from the environment (CONTRACT.md); SIGTERM and
+Connection and task queue come from the environment (docs/interface.md); SIGTERM and
 SIGINT shut it down gracefully, letting running activities finish.
 """
 

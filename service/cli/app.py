@@ -1,4 +1,4 @@
-"""``python starter.py COMMAND …``: parse, run one command, print, exit with the CONTRACT status.
+"""``python starter.py COMMAND …``: parse, run one command, print, exit (docs/interface.md).
 
 Exit 0 ok, 2 bad input, 3 refused by a business rule, 1 anything else; errors go to
 stderr one line each, with a traceback only under ``--debug``.

@@ -39,7 +39,7 @@ class Context:
 
     @cached_property
     def engine(self) -> Engine:
-        from ledger.db import get_engine  # migrations run on first use (CONTRACT.md)
+        from ledger.db import get_engine  # migrations run on first use (docs/interface.md)
 
         return get_engine(self.database_url)
 

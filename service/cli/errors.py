@@ -1,4 +1,4 @@
-"""One line per problem, naming the field and why (CONTRACT.md), with the exit status."""
+"""One line per problem, naming the field and why (docs/interface.md), with the exit status."""
 
 from __future__ import annotations
 

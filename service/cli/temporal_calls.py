@@ -1,7 +1,7 @@
 """Calling the withdrawal workflow from a command: one connection, failures as exit statuses.
 
 Commands are synchronous; each call here runs one ``asyncio`` loop for the whole command.
-What Temporal answers is translated into the CONTRACT.md vocabulary: an update's validator
+What Temporal answers is translated into the docs/interface.md vocabulary: an update's validator
 refusing (``R15: a new code can be sent in 42 seconds``) is a ``RuleRefusal`` (exit 3), an
 unknown workflow is ``NotFound`` (exit 2), an unreachable server is exit 1 with one line.
 """
