@@ -69,3 +69,10 @@ def test_a_database_command_never_imports_the_temporal_client(tmp_path: Path) ->
     assert [m for m in loaded if m.startswith("service.cli.commands.")] == [
         "service.cli.commands.withdrawable"
     ]
+
+
+def test_a_command_that_only_talks_to_temporal_loads_neither_database_nor_workflow() -> None:
+    loaded = _modules_loaded_by(["code", "--help"])
+    assert "service.client" in loaded
+    assert [m for m in loaded if m.startswith(("sqlalchemy", "sqlmodel", "ledger"))] == []
+    assert [m for m in loaded if m.startswith(("workflows.withdrawal", "activities"))] == []
