@@ -1,4 +1,4 @@
-"""The HTTP service's ``/metrics`` (no key needed, CONTRACT.md) and its request metrics.
+"""The HTTP service's ``/metrics`` (no key needed, docs/interface.md) and its request metrics.
 
 ``instrument_app(app)`` adds, to any FastAPI app:
 - request counts and latency by method, route *template* and status (bounded labels:

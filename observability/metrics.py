@@ -20,7 +20,7 @@ from temporalio.common import MetricMeter
 from gateways.payout import TransferRejected
 from gateways.sms import SmsRejected
 
-# Metric names (CONTRACT.md: ``withdrawals_finished_total`` by ``status``). Counters get
+# Metric names (docs/interface.md: ``withdrawals_finished_total`` by ``status``). Counters get
 # ``_total`` from the exporter (``counters_total_suffix``).
 WITHDRAWALS_STARTED = "withdrawals_started"
 WITHDRAWALS_FINISHED = "withdrawals_finished"

@@ -65,7 +65,7 @@ def prometheus_runtime(address: str) -> Runtime:
     """A runtime exporting to ``http://ADDRESS/metrics``; ValueError if it cannot bind."""
     config = PrometheusConfig(
         bind_address=address,
-        counters_total_suffix=True,  # withdrawals_finished_total (CONTRACT.md)
+        counters_total_suffix=True,  # withdrawals_finished_total (docs/interface.md)
         durations_as_seconds=True,
         histogram_bucket_overrides=dict(HISTOGRAM_BUCKETS),
     )

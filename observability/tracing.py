@@ -6,18 +6,20 @@ Off unless ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set; then spans go out by OTLP ove
 (a worker inherits its client's interceptors); the HTTP service is instrumented by
 ``observability.http``. Span attributes are the SDK's: workflow and activity ids and
 types, never payloads, so nothing personal leaves in a trace.
+
+The OpenTelemetry SDK is imported only when tracing is on: a CLI command connecting to
+Temporal pays nothing for it (docs/architecture.md, quick commands).
 """
 
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-from opentelemetry import trace
-from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from temporalio.client import Interceptor
-from temporalio.contrib.opentelemetry import TracingInterceptor
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.trace import TracerProvider as AnyTracerProvider
+    from temporalio.client import Interceptor
 
 OTLP_ENDPOINT_ENV = "OTEL_EXPORTER_OTLP_ENDPOINT"
 TRACER_NAME = "withdrawals"
@@ -35,7 +37,11 @@ def start_tracing(service_name: str) -> TracerProvider | None:
     global _provider
     if _provider is not None or not os.environ.get(OTLP_ENDPOINT_ENV):
         return _provider
+    from opentelemetry import trace
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service_name}))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
@@ -52,9 +58,11 @@ def stop_tracing() -> None:
         _provider = None
 
 
-def tracing_interceptors(provider: trace.TracerProvider | None = None) -> list[Interceptor]:
+def tracing_interceptors(provider: AnyTracerProvider | None = None) -> list[Interceptor]:
     """The client interceptors: none when tracing is off (no headers, no cost)."""
     provider = provider or _provider
     if provider is None:
         return []
+    from temporalio.contrib.opentelemetry import TracingInterceptor
+
     return [TracingInterceptor(tracer=provider.get_tracer(TRACER_NAME))]

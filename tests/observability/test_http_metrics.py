@@ -1,4 +1,4 @@
-"""The HTTP service's /metrics (CONTRACT.md: no key needed) on any FastAPI app."""
+"""The HTTP service's /metrics (docs/interface.md: no key needed) on any FastAPI app."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ def test_counters_carry_the_contract_name_and_bounded_labels() -> None:
     telemetry.metrics.withdrawal_finished(status="failed", route="alipay", kind="non_recharge")
     telemetry.metrics.withdrawal_started(route="alipay", kind="non_recharge")
     samples = parse(httpx.get(telemetry.metrics_url, timeout=5).text)
-    # CONTRACT.md: withdrawals_finished_total by status.
+    # docs/interface.md: withdrawals_finished_total by status.
     assert total(samples, "withdrawals_finished_total", status="failed") == 1
     assert total(samples, "withdrawals_started_total", route="alipay") == 1
 

@@ -1,4 +1,4 @@
-"""The worker's Prometheus endpoint during an end-to-end run (CONTRACT.md, Metrics).
+"""The worker's Prometheus endpoint during an end-to-end run (docs/interface.md, Metrics).
 
 The real stack as ``make run`` starts it (dev server, simulators, ``worker.py``) on
 free ports, ``METRICS_PORT`` among them; withdrawals run through the simulators and

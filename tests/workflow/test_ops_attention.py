@@ -1,6 +1,6 @@
 """Ops after a payout-provider outage and an overdue review, on the time-skipping server.
 
-``starter.py attention`` lists both, most urgent first, and exits 4 (CONTRACT.md); the
+``starter.py attention`` lists both, most urgent first, and exits 4 (docs/interface.md); the
 worker's metrics count the provider's failures and the gauges show the late payout
 and the overdue review (R7, R17).
 """

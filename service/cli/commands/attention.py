@@ -86,7 +86,7 @@ def _run(args: argparse.Namespace, context: Context) -> Result:
 
 COMMAND = Command(
     name="attention",
-    help=f"what needs a person now, most urgent first (exit {EXIT_NEEDS_ATTENTION} if anything)",
+    help="what needs a person now, most urgent first (exit 4 if anything)",
     configure=_configure,
     run=_run,
 )
