@@ -22,6 +22,7 @@ from gateways.http_payout import payout_provider_from_env
 from gateways.http_sms import sms_provider_from_env
 from ledger.db import get_engine
 from service import settings
+from service.log_filter import install_personal_data_filter
 from service.temporal_client import connect
 from workflows.withdrawal import WithdrawalWorkflow
 
@@ -74,6 +75,7 @@ def build_worker(
             activities.send_code,
             activities.check_code,
             activities.review_decision,
+            activities.authorize_cancel,
             activities.record_status,
             activities.submit_payout,
             activities.check_payout,
@@ -91,11 +93,15 @@ def activities_from_env(http: httpx.AsyncClient | None = None) -> WithdrawalActi
         sms_provider_from_env(client=http),
         settings.code_key(),
         callback_url=settings.payout_callback_url(),
+        review_verify_key=settings.review_verify_key(),  # the public key only
     )
 
 
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    install_personal_data_filter()
+    # Production: a missing key stops the worker here, before it takes any task.
+    settings.check_production_secrets(settings.code_key, settings.review_verify_key)
     client = await connect()
     async with new_client(DEFAULT_TIMEOUT) as http:
         worker = build_worker(client, activities_from_env(http))

@@ -33,9 +33,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import logging
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -45,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 from temporalio.client import Client
 
@@ -54,12 +57,13 @@ from gateways.simulators.payout_app import DEFAULT_MAX_SETTLE_SECONDS
 from gateways.simulators.runner import RunningServer, start_simulator
 from ledger.db import dispose_engine, get_engine, run_in_transaction
 from ledger.loading import LoadSummary
+from models.decision_proof import public_key_text
 from models.errors import InputError
 from service import dev_server, settings
 from service.callbacks import CALLBACK_PATH
 from service.child_process import ChildProcess
 from service.codec_server import ui_endpoint
-from service.demo_data import DemoHints, demo_hints, load_missing_demo_data
+from service.demo_data import DemoHints, demo_hints, demo_reviewers, load_missing_demo_data
 from service.encryption import DEV_KEY_FILE_NAME, KeyRing, ensure_dev_key_file
 from service.temporal_client import data_converter
 
@@ -86,7 +90,15 @@ MAX_WORKER_QUICK_RESTARTS = 10
 # Client settings that make no sense for the local dev server (it has no TLS or API key).
 REMOTE_ONLY_ENV_PREFIXES = ("TEMPORAL_TLS", "TEMPORAL_API_KEY")
 # Secrets the stack decides itself (``StackSecrets``); never inherited unchosen.
-SECRET_ENV = ("PAYLOAD_KEYS", "PAYLOAD_KEY_FILE", "CODEC_SERVER_TOKEN", "CODEC_SERVER_ORIGINS")
+SECRET_ENV = (
+    "PAYLOAD_KEYS",
+    "PAYLOAD_KEY_FILE",
+    "CODEC_SERVER_TOKEN",
+    "CODEC_SERVER_ORIGINS",
+    "REVIEW_SIGNING_KEY",
+    "REVIEW_VERIFY_KEY",
+    "PAYOUT_CALLBACK_SECRET",
+)
 CODEC_TOKEN_FILE_NAME = "codec-server.token"
 
 
@@ -176,6 +188,10 @@ class StackSecrets:
 
     key_env: dict[str, str]  # PAYLOAD_KEYS or PAYLOAD_KEY_FILE, for the children
     codec_token: str
+    # The public key only: the worker verifies decisions, the signing key stays with the
+    # faces where reviewers sign in (the CLI reads it under the data directory).
+    review_verify_key: str = ""
+    callback_secret: str = ""  # the simulator signs callbacks with it, the receiver checks
 
     @classmethod
     def of(cls, config: StackConfig) -> StackSecrets:
@@ -187,7 +203,17 @@ class StackSecrets:
             )
             key_env = {"PAYLOAD_KEY_FILE": str(key_file)}
         token = config.codec_token or settings.dev_secret(config.data_dir / CODEC_TOKEN_FILE_NAME)
-        return cls(key_env=key_env, codec_token=token)
+        signing = settings.dev_review_signing_key(config.data_dir)
+        callback_secret = os.environ.get("PAYOUT_CALLBACK_SECRET") or settings.dev_secret(
+            config.data_dir / "payout-callback.secret",
+            lambda: "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        )
+        return cls(
+            key_env=key_env,
+            codec_token=token,
+            review_verify_key=public_key_text(signing.public_key()),
+            callback_secret=callback_secret,
+        )
 
     def keys(self) -> KeyRing:
         if "PAYLOAD_KEYS" in self.key_env:
@@ -214,6 +240,7 @@ class Stack:
     failure: str | None = None  # set when a part died that the launcher cannot bring back
     failed: asyncio.Event = field(default_factory=asyncio.Event)
     demo: DemoHints | None = None
+    demo_reviewers: list[tuple[str, str, str]] = field(default_factory=list)
     _supervisor: asyncio.Task[None] | None = None
     _stopped: bool = False
     _temporal_restarting: bool = False  # the supervisor must not take it for a crash
@@ -290,6 +317,7 @@ class Stack:
             port=ports.payout,
             log_file=logs / "payout-simulator.log",
             max_settle_seconds=self.config.max_settle_seconds,
+            callback_secret=self.secrets.callback_secret,
         )
         self.simulators.append(payout)
         sms = start_simulator(
@@ -301,6 +329,10 @@ class Stack:
         command = [sys.executable, "-m", "service.callbacks"]
         command += ["--host", LOCALHOST, "--port", str(self.config.ports.callbacks)]
         self.callbacks = self._child("callbacks", command, SERVICE_STOP_TIMEOUT_SECONDS)
+        self.callbacks.env = {
+            **self.callbacks.env,
+            "PAYOUT_CALLBACK_SECRET": self.secrets.callback_secret,
+        }
         self.callbacks.spawn()
         await _wait_http(self.urls.callbacks + "/health", self.callbacks)
 
@@ -316,6 +348,11 @@ class Stack:
         }
         self.codec.spawn()
         await _wait_http(self.urls.codec + "/health", self.codec)
+
+    def review_signing_key(self) -> Ed25519PrivateKey:
+        """The dev signing key under the data directory, for the faces that sign reviewers'
+        decisions (the CLI, a test driver); never given to the worker."""
+        return settings.dev_review_signing_key(self.config.data_dir)
 
     @property
     def ui_codec_endpoint(self) -> str:
@@ -334,6 +371,7 @@ class Stack:
                 self.echo(f"no demo data: {fixture} is missing (load one with starter.py load)")
                 return
             self.demo = demo_hints(fixture)
+            self.demo_reviewers = demo_reviewers(fixture)
             summary = run_in_transaction(engine, load_missing_demo_data, fixture)
             self.echo(_demo_message(fixture, summary))
         except InputError as error:
@@ -387,6 +425,7 @@ class Stack:
             if not key.startswith(REMOTE_ONLY_ENV_PREFIXES) and key not in SECRET_ENV
         }
         env.update(self.client_env())
+        env["REVIEW_VERIFY_KEY"] = self.secrets.review_verify_key  # public: workers verify
         env["PYTHONUNBUFFERED"] = "1"  # log lines reach the file as they happen
         return env
 
@@ -568,6 +607,10 @@ class Stack:
         lines.append(f"{cli} reviews")
         if demo is not None and demo.reviewer_id is not None:
             lines.append(f"{cli} approve WITHDRAWAL_ID --reviewer {demo.reviewer_id}")
+            lines.append("    (asks for the reviewer's password; or set REVIEWER_PASSWORD)")
+        if self.demo_reviewers:
+            lines.append("  demo reviewers (id, role, password):")
+            lines += [f"    {rid:<10} {role:<16} {pw}" for rid, role, pw in self.demo_reviewers]
         lines += [f"{cli} demo", "  make test"]
         return lines
 
