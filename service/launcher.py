@@ -65,6 +65,7 @@ from service.child_process import ChildProcess
 from service.codec_server import ui_endpoint
 from service.demo_data import DemoHints, demo_hints, demo_reviewers, load_missing_demo_data
 from service.encryption import DEV_KEY_FILE_NAME, KeyRing, ensure_dev_key_file
+from service.log_filter import install_personal_data_filter
 from service.temporal_client import data_converter
 
 log = logging.getLogger("launcher")
@@ -813,6 +814,7 @@ async def run_foreground(config: StackConfig) -> int:
 def main(argv: list[str] | None = None) -> int:
     # Warnings only from libraries (httpx logs every readiness probe, alembic every step);
     # the launcher's own events reach the terminal through print.
+    install_personal_data_filter()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     config = config_from_args(_parser().parse_args(argv))
     return asyncio.run(run_foreground(config))

@@ -15,9 +15,10 @@ import re
 import traceback
 from typing import Any
 
-# 8+ digits standing alone (phones, bank cards, Alipay numbers), with an optional +, or a
-# card number written in groups of four.
+# 8+ digits standing alone (phones, bank cards, Alipay numbers), with an optional + (or a
+# URL-encoded %2B), or a card number written in groups of four.
 _DIGITS = re.compile(r"(?<![\w.:-])\+?\d{8,}(?![\w])|(?<![\w.:-])\d{4}(?: \d{2,4}){2,}(?![\w])")
+_ENCODED_PLUS = re.compile(r"%2[Bb](\d{8,})(?![\w])")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 KEEP_LAST_DIGITS = 4
 
@@ -30,6 +31,7 @@ def _mask_digits(match: re.Match[str]) -> str:
 
 
 def mask_personal_data(text: str) -> str:
+    text = _ENCODED_PLUS.sub(lambda m: "%2B" + _mask_digits(m), text)
     return _EMAIL.sub("***@***", _DIGITS.sub(_mask_digits, text))
 
 
