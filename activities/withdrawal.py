@@ -38,7 +38,7 @@ from gateways.payout import (
 from gateways.sms import SmsProvider
 from ledger import audit, holds, tables, withdrawals
 from ledger.db import run_in_transaction
-from models import decision_proof
+from ledger.decision_nonces import spend_decision_proof
 from models.authority import (
     CANCELLING_ROLES,
     applicants,
@@ -371,43 +371,17 @@ class WithdrawalActivities:
         comment: str,
         received_at: datetime,
     ) -> str | None:
-        """Why the decision does not carry a valid proof, or None once its nonce is spent.
-
-        The signature is checked with the public key; the claims must name this
-        withdrawal, reviewer, decision and comment; freshness is judged at the time the
-        workflow received the decision; a nonce counts once, ever (the database).
-        """
-        if proof is None:
-            return "no proof of an authenticated reviewer (sign in: approve/reject)"
-        if self._review_verify_key is None:
-            return "this worker has no REVIEW_VERIFY_KEY; no decision can be verified"
-        try:
-            claims = decision_proof.verify(proof, self._review_verify_key)
-        except decision_proof.ProofError as error:
-            return str(error)
-        problem = decision_proof.claims_problem(
-            claims,
+        return spend_decision_proof(
+            session,
+            proof,
+            self._review_verify_key,
             withdrawal_id=withdrawal_id,
             reviewer_id=reviewer_id,
             decision=decision,
             comment=comment,
             received_at=received_at,
+            now=self._now(),
         )
-        if problem is not None:
-            return problem
-        if session.get(tables.SpentProofNonce, claims.nonce) is not None:
-            return "proof already used"
-        session.add(
-            tables.SpentProofNonce(
-                nonce=claims.nonce,
-                withdrawal_id=withdrawal_id,
-                reviewer_id=reviewer_id,
-                decision=decision,
-                spent_at=self._now(),
-            )
-        )
-        session.flush()  # a racing spend of the same nonce fails here, not later
-        return None
 
     # ---- R2/R18 cancel --------------------------------------------------------------
     @activity.defn

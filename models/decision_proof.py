@@ -5,7 +5,7 @@ A decision counts only with a proof issued after the reviewer authenticated
 (``alg`` ``EdDSA``, RFC 8037) over these claims:
 
 - ``wid`` the withdrawal id, ``rid`` the reviewer id, ``dec`` the decision
-  (``approve``, ``reject`` or ``cancel``);
+  (``approve``, ``reject``, ``cancel``, ``resolve_paid`` or ``resolve_not_paid``);
 - ``cmt`` the SHA-256 of the comment, so a proof cannot carry another comment;
 - ``iat`` the issue time (seconds since the epoch), ``nonce`` 128 random bits.
 
@@ -39,7 +39,8 @@ from models.limits import (
 )
 
 HEADER = {"alg": "EdDSA", "typ": "review-decision+jws"}
-DECISIONS = frozenset({"approve", "reject", "cancel"})
+# What a proof may name: review decisions, a reviewer's cancel, resolving an unknown payout.
+DECISIONS = frozenset({"approve", "reject", "cancel", "resolve_paid", "resolve_not_paid"})
 NONCE_HEX_CHARS = 32
 
 

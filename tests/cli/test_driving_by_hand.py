@@ -157,6 +157,12 @@ def test_cancel_before_payout_releases_the_money(cli: Cli) -> None:
         "withdraw", "--account", PERSONAL, "--order", "R-P-CARD", "--amount", "70.00",
         "--id", withdrawal_id,
     )  # fmt: skip
+    # R2: --by is the caller's assertion, honoured only for the applicant or its master.
+    stranger = cli.refused("cancel", withdrawal_id, "--by", "acct-r13")
+    assert stranger.startswith("R2: acct-r13 is neither the applicant nor its master account")
+    reviewer = cli.as_reviewer(DEMO_PASSWORDS["rev-1"])  # signed in, but not ops or lead
+    assert "may not cancel" in reviewer.refused("cancel", withdrawal_id, "--reviewer", "rev-1")
+    assert cli.held(PERSONAL) != before  # still held
     cancelled = cli.json("cancel", withdrawal_id, "--by", PERSONAL)
     assert (cancelled["status"], cancelled["reason"]) == ("cancelled", "cancelled by the user")
     assert cli.held(PERSONAL) == before  # R19: held, remainder and withdrawable restored
