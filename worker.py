@@ -22,6 +22,7 @@ from gateways.http_payout import payout_provider_from_env
 from gateways.http_sms import sms_provider_from_env
 from ledger.db import get_engine
 from service import settings
+from service.encryption import KeyRing
 from service.log_filter import install_personal_data_filter
 from service.temporal_client import connect
 from workflows.withdrawal import WithdrawalWorkflow
@@ -101,7 +102,9 @@ async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     install_personal_data_filter()
     # Production: a missing key stops the worker here, before it takes any task.
-    settings.check_production_secrets(settings.code_key, settings.review_verify_key)
+    settings.check_production_secrets(
+        settings.code_key, settings.review_verify_key, KeyRing.from_env
+    )
     client = await connect()
     async with new_client(DEFAULT_TIMEOUT) as http:
         worker = build_worker(client, activities_from_env(http))

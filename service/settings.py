@@ -41,6 +41,10 @@ def is_production() -> bool:
     return environment() == "production"
 
 
+def _random_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
 def _configured_or_dev(name: str, file_name: str, make: Callable[[], str]) -> str:
     """``name`` from the environment; in production nothing else will do, in dev a value
     created once, atomically, under the data directory and shared by every process."""
@@ -144,10 +148,7 @@ def codec_server_token() -> str:
 
     A dev token is generated under ``.data/`` on first use, like the code key.
     """
-    configured = os.environ.get("CODEC_SERVER_TOKEN")
-    if configured:
-        return configured
-    return dev_secret(DATA_DIR / "codec-server.token")
+    return _configured_or_dev("CODEC_SERVER_TOKEN", "codec-server.token", _random_token)
 
 
 def codec_server_origins(default_ui: str = DEFAULT_UI_ORIGIN) -> list[str]:

@@ -141,16 +141,29 @@ def test_production_refuses_to_start_without_its_keys(
     assert not list(tmp_path.glob("*.key")) and not list(tmp_path.glob("*.secret"))
 
 
-def test_production_worker_needs_the_verify_key_too(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "given, missing",
+    [
+        ({"CODE_HASH_KEY": "ab" * 32}, "REVIEW_VERIFY_KEY"),
+        ({"CODE_HASH_KEY": "ab" * 32, "REVIEW_VERIFY_KEY": "x", "PAYLOAD_KEYS": ""}, "PAYLOAD"),
+    ],
+)
+def test_production_worker_needs_every_key(
+    tmp_path: Path, given: dict[str, str], missing: str
+) -> None:
+    if "REVIEW_VERIFY_KEY" in given:
+        given["REVIEW_VERIFY_KEY"] = public_key_text(review_verify_key())
     result = subprocess.run(
         [sys.executable, "worker.py"],
         cwd=REPO,
-        env=_production_env(tmp_path, CODE_HASH_KEY="ab" * 32),
+        env=_production_env(tmp_path, **given),
         capture_output=True,
         text=True,
         timeout=START_TIMEOUT_SECONDS,
     )
-    assert result.returncode != 0 and "REVIEW_VERIFY_KEY is not set" in result.stderr
+    assert result.returncode != 0 and f"{missing}" in result.stderr
+    assert "is not set" in result.stderr
+    assert not list(tmp_path.glob("payload-keys")) and not list(tmp_path.glob("*.key"))
 
 
 async def test_a_worker_with_only_the_public_key_verifies_decisions(
