@@ -617,7 +617,7 @@ class Stack:
 
 
 # What the CLI assumes when a variable is unset (CONTRACT.md); the banner exports the rest.
-# WITHDRAWALS_DATA_DIR and the callback URL matter to the worker only.
+# The callback URL matters to the worker only.
 _CLI_DEFAULTS = {
     "TEMPORAL_ADDRESS": settings.DEFAULT_TEMPORAL_ADDRESS,
     "TEMPORAL_NAMESPACE": settings.DEFAULT_NAMESPACE,
@@ -627,7 +627,9 @@ _CLI_DEFAULTS = {
     "SMS_GATEWAY_URL": DEFAULT_SMS_GATEWAY_URL,
 }
 _CLI_DEFAULTS["PAYLOAD_KEY_FILE"] = str(REPO_ROOT / ".data" / DEV_KEY_FILE_NAME)
-_WORKER_ONLY_ENV = frozenset({"WITHDRAWALS_DATA_DIR", "PAYOUT_CALLBACK_URL", "PAYLOAD_KEYS"})
+# The CLI reads the dev review signing key under the data directory: export it too.
+_CLI_DEFAULTS["WITHDRAWALS_DATA_DIR"] = str(REPO_ROOT / ".data")
+_WORKER_ONLY_ENV = frozenset({"PAYOUT_CALLBACK_URL", "PAYLOAD_KEYS"})
 
 
 def _say(text: str) -> None:

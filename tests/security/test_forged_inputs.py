@@ -317,3 +317,40 @@ async def test_2000_forged_approvals_then_the_real_one_pays(
         ).all()
     assert len(refused) == MAX_REFUSED_DECISIONS_RECORDED
     assert all(len(r.reviewer_id) <= 64 and len(r.comment) <= 200 for r in refused)
+
+
+async def test_freshness_is_judged_when_the_workflow_received_the_decision(
+    fake_stack: Stack,
+) -> None:
+    """A worker outage between receipt and verification must not refuse a valid approval:
+    the activity runs two hours later and still accepts a proof that was fresh on arrival."""
+    wid = await under_review(fake_stack)
+    received = await fake_stack.workflow_now()
+    token = issue_decision_proof(
+        signed_in(fake_stack, "rev-1"),
+        wid,
+        APPROVE,
+        "ok",
+        signing_key=review_signing_key(),
+        now=received - timedelta(minutes=1),
+    )
+    two_hours_later = received + timedelta(hours=2)
+    activities = WithdrawalActivities(
+        fake_stack.engine,
+        FakePayoutProvider(),
+        FakeSmsProvider(),
+        b"k" * 32,
+        clock=lambda: two_hours_later,
+        review_verify_key=review_verify_key(),
+    )
+    check = ReviewerCheck(
+        withdrawal_id=wid,
+        reviewer_id="rev-1",
+        decision=APPROVE,
+        comment="ok",
+        at=received,
+        sequence=500,
+        proof=token,
+    )
+    verdict = await ActivityEnvironment().run(activities.review_decision, check)
+    assert verdict.allowed, verdict.why
