@@ -15,16 +15,15 @@ from models.domain import DesignatedReason, Kind, Route, Status
 from models.money import Money
 from models.passwords import hash_password
 from service import settings
-from tests.workflow import data
 from tests.workflow.harness import Stack, alipay_payee, bank_payee, fen
 
 Fakes = tuple[FakePayoutProvider, FakeSmsProvider]
 
 
 def add_reviewer(stack: Stack, reviewer_id: str, role: str) -> None:
-    """A reviewer who can sign in (``data.PASSWORDS``), so what is refused is the role or
-    the conflict, not the missing authentication."""
-    password = data.PASSWORDS.setdefault(reviewer_id, f"{reviewer_id} passphrase")
+    """A reviewer who can sign in (``stack.passwords``), so what is refused is the role or
+    the conflict, not the missing authentication (this test's stack only)."""
+    password = stack.passwords.setdefault(reviewer_id, f"{reviewer_id} passphrase")
     with Session(stack.engine) as session:
         session.add(
             tables.Reviewer(

@@ -69,6 +69,8 @@ class Stack:
     sms: SmsProvider
     read_code: Callable[[str], Awaitable[str | None]]  # phone -> latest code
     started: list[str] = field(default_factory=list)
+    # Who can sign in, and with what: the fixture's reviewers, plus any a test adds.
+    passwords: dict[str, str] = field(default_factory=lambda: dict(data.PASSWORDS))
 
     # ---- driving --------------------------------------------------------------------
     async def start(self, **fields: Any) -> str:
@@ -135,9 +137,9 @@ class Stack:
         self, withdrawal_id: str, kind: ReviewDecisionKind, reviewer_id: str, comment: str = ""
     ) -> RecordedDecision | None:
         """As a reviewer at the CLI or console: authenticate, then send with a proof. Someone
-        who cannot sign in (no password in ``data.PASSWORDS``) can only send the raw signal,
+        who cannot sign in (no password in ``passwords``) can only send the raw signal,
         as anyone with namespace access could."""
-        password = data.PASSWORDS.get(reviewer_id)
+        password = self.passwords.get(reviewer_id)
         if password is None:
             return await self.client.decide(withdrawal_id, kind, reviewer_id, comment)
         reviewer = authenticate(self.engine, reviewer_id, password)
