@@ -26,6 +26,8 @@ from observability.metrics import WithdrawalMetrics
 from observability.process import start_observability
 from observability.tracing import stop_tracing
 from service import settings
+from service.encryption import KeyRing
+from service.log_filter import install_personal_data_filter
 from service.temporal_client import connect
 from workflows.withdrawal import WithdrawalWorkflow
 
@@ -78,6 +80,7 @@ def build_worker(
             activities.send_code,
             activities.check_code,
             activities.review_decision,
+            activities.authorize_cancel,
             activities.record_status,
             activities.submit_payout,
             activities.check_payout,
@@ -98,6 +101,7 @@ def activities_from_env(
         settings.code_key(),
         callback_url=settings.payout_callback_url(),
         metrics=metrics,
+        review_verify_key=settings.review_verify_key(),  # the public key only
     )
 
 
@@ -105,6 +109,11 @@ async def main() -> None:
     # Before the client connects: its runtime serves the SDK's metrics and ours on
     # METRICS_PORT, and its interceptors carry traces (OTEL_EXPORTER_OTLP_ENDPOINT).
     telemetry = start_observability("withdrawal-worker")
+    install_personal_data_filter()
+    # Production: a missing key stops the worker here, before it takes any task.
+    settings.check_production_secrets(
+        settings.code_key, settings.review_verify_key, KeyRing.from_env
+    )
     if telemetry.metrics_url:
         logging.info("metrics at %s", telemetry.metrics_url)
     client = await connect()

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio import activity
@@ -38,7 +39,13 @@ from gateways.payout import (
 from gateways.sms import SmsProvider
 from ledger import audit, holds, tables, withdrawals
 from ledger.db import run_in_transaction
-from models.authority import approvals_required, decision_problem
+from ledger.decision_nonces import spend_decision_proof
+from models.authority import (
+    CANCELLING_ROLES,
+    applicants,
+    approvals_required,
+    decision_problem,
+)
 from models.domain import (
     Channel,
     Kind,
@@ -51,6 +58,8 @@ from models.domain import (
 from models.errors import InputError, RuleRefusal
 from models.limits import CODE_DIGITS, FOUR_EYES_THRESHOLD_YUAN, MAX_CODE_ATTEMPTS
 from models.messages import (
+    CancelCheck,
+    CancelVerdict,
     CodeCheck,
     CodeRequest,
     CodeSent,
@@ -85,6 +94,7 @@ class WithdrawalActivities:
         clock: Callable[[], datetime] = utc_now,
         four_eyes_threshold: Money | None = None,
         metrics: WithdrawalMetrics | None = None,
+        review_verify_key: Ed25519PublicKey | None = None,
     ) -> None:
         self._engine = engine
         self._payout = payout
@@ -94,6 +104,9 @@ class WithdrawalActivities:
         self._now = clock
         self._four_eyes_threshold = four_eyes_threshold or Money.yuan(FOUR_EYES_THRESHOLD_YUAN)
         self._metrics = metrics or WithdrawalMetrics()
+        # Only the public key: this process can check a reviewer's decision, never make
+        # one. Without it no decision counts.
+        self._review_verify_key = review_verify_key
 
     async def _in_transaction(self, fn: Callable[[Session], T]) -> T:
         return await asyncio.to_thread(run_in_transaction, self._engine, fn)
@@ -165,6 +178,11 @@ class WithdrawalActivities:
                 arrival_text=eligibility.arrival.text,
                 arrival_latest=eligibility.arrival.latest,
                 approvals_required=required,
+                applicants=sorted(
+                    applicants(
+                        request.account_id, request.actor, eligibility.account.master_account_id
+                    )
+                ),
             )
 
         try:
@@ -343,7 +361,22 @@ class WithdrawalActivities:
                 raise ApplicationError(
                     f"unknown withdrawal {check.withdrawal_id}", type="NotFound", non_retryable=True
                 )
-            verdict = _weigh(session, record, check)
+            if check.refused is not None:
+                verdict = ReviewerVerdict(allowed=False, why=check.refused, refused=True)
+            else:
+                problem = self._spend_proof(
+                    session,
+                    check.proof,
+                    withdrawal_id=check.withdrawal_id,
+                    reviewer_id=check.reviewer_id,
+                    decision=check.decision.value,
+                    comment=check.comment,
+                    received_at=check.at or now,
+                )
+                if problem is None:
+                    verdict = _weigh(session, record, check)
+                else:
+                    verdict = ReviewerVerdict(allowed=False, why=problem, refused=True)
             _record_decision(session, check, verdict, at=check.at or now)
             if _decides_review(check, verdict):
                 nonlocal review_began
@@ -358,6 +391,106 @@ class WithdrawalActivities:
                 decision=check.decision.value, waited=(check.at or now) - review_began
             )
         return verdict
+
+    def _spend_proof(
+        self,
+        session: Session,
+        proof: str | None,
+        *,
+        withdrawal_id: str,
+        reviewer_id: str,
+        decision: str,
+        comment: str,
+        received_at: datetime,
+    ) -> str | None:
+        return spend_decision_proof(
+            session,
+            proof,
+            self._review_verify_key,
+            withdrawal_id=withdrawal_id,
+            reviewer_id=reviewer_id,
+            decision=decision,
+            comment=comment,
+            received_at=received_at,
+            now=self._now(),
+        )
+
+    # ---- R2/R18 cancel --------------------------------------------------------------
+    @activity.defn
+    async def authorize_cancel(self, check: CancelCheck) -> CancelVerdict:
+        """Whether this cancel may go ahead, recorded in the audit trail either way.
+
+        ``by`` is asserted by the caller (the operator at the CLI, a backend's API key) and
+        recorded as asserted: it counts only for the applicant or its master account (R2).
+        A reviewer's cancel needs a proof of an authenticated ``ops`` or ``lead`` reviewer.
+        """
+        now = self._now()
+
+        def decide(session: Session) -> CancelVerdict:
+            record = session.get(tables.Withdrawal, check.withdrawal_id)
+            if record is None:
+                raise ApplicationError(
+                    f"unknown withdrawal {check.withdrawal_id}", type="NotFound", non_retryable=True
+                )
+            request = check.request
+            if request.reviewer_id is not None or request.proof is not None:
+                verdict = self._reviewer_cancel(session, check)
+            else:
+                account = session.get(tables.Account, record.account_id)
+                allowed = applicants(
+                    record.account_id,
+                    record.requested_by,
+                    account.master_account_id if account else None,
+                )
+                by = (request.by or record.requested_by or record.account_id)[:64]
+                if by in allowed:
+                    verdict = CancelVerdict(
+                        allowed=True, why=f"cancel asserted by {by}, the applicant (R2)", actor=by
+                    )
+                else:
+                    verdict = CancelVerdict(
+                        allowed=False,
+                        why=f"R2: {by} is neither the applicant nor its master account; "
+                        "only they, or an ops or lead reviewer, may cancel",
+                        actor=by,
+                    )
+            audit.append(
+                session,
+                actor=verdict.actor,
+                action="withdrawal.cancel",
+                subject=check.withdrawal_id,
+                outcome="authorised" if verdict.allowed else "refused",
+                detail=verdict.why,
+                at=now,
+            )
+            return verdict
+
+        return await self._in_transaction(decide)
+
+    def _reviewer_cancel(self, session: Session, check: CancelCheck) -> CancelVerdict:
+        reviewer_id = (check.request.reviewer_id or "unknown")[:64]
+        problem = self._spend_proof(
+            session,
+            check.request.proof,
+            withdrawal_id=check.withdrawal_id,
+            reviewer_id=reviewer_id,
+            decision="cancel",
+            comment="",
+            received_at=check.at,
+        )
+        reviewer = session.get(tables.Reviewer, reviewer_id)
+        role = reviewer.role if reviewer is not None else None
+        if problem is None and role not in CANCELLING_ROLES:
+            problem = f"role {role!r} may not cancel; ops or lead may"
+        if problem is not None:
+            return CancelVerdict(
+                allowed=False,
+                why=f"R18: cancel by {reviewer_id} refused: {problem}",
+                actor=reviewer_id,
+            )
+        return CancelVerdict(
+            allowed=True, why=f"cancel by {role} {reviewer_id}, authenticated", actor=reviewer_id
+        )
 
     @activity.defn
     async def record_status(self, change: StatusChange) -> None:
@@ -582,9 +715,9 @@ def _note(note: str, reason: str | None) -> str:
 def _weigh(session: Session, record: tables.Withdrawal, check: ReviewerCheck) -> ReviewerVerdict:
     reviewer = session.get(tables.Reviewer, check.reviewer_id)
     account = session.get(tables.Account, record.account_id)
-    conflicted = {record.account_id, record.requested_by}
-    if account is not None:
-        conflicted.add(account.master_account_id)
+    conflicted = applicants(
+        record.account_id, record.requested_by, account.master_account_id if account else None
+    )
     approving = check.decision is ReviewDecisionKind.APPROVE
     role = reviewer.role if reviewer is not None else None
     problem = decision_problem(
@@ -593,6 +726,7 @@ def _weigh(session: Session, record: tables.Withdrawal, check: ReviewerCheck) ->
         conflicted=conflicted,
         approving=approving,
         approved_by=check.approvals_so_far,
+        same_person=_same_person(session, reviewer, conflicted),
     )
     if problem is not None:
         return ReviewerVerdict(allowed=False, why=problem, role=role)
@@ -603,6 +737,19 @@ def _weigh(session: Session, record: tables.Withdrawal, check: ReviewerCheck) ->
     count = len(set(check.approvals_so_far)) + 1
     why = f"approval {count} of {check.approvals_required} by {role} {check.reviewer_id}"
     return ReviewerVerdict(allowed=True, why=why, role=role)
+
+
+def _same_person(
+    session: Session, reviewer: tables.Reviewer | None, conflicted: frozenset[str]
+) -> bool:
+    """R17: the reviewer's real-name identity is one of the applicant accounts'."""
+    if reviewer is None or reviewer.identity_id is None:
+        return False
+    for account_id in conflicted:
+        account = session.get(tables.Account, account_id)
+        if account is not None and account.identity_id == reviewer.identity_id:
+            return True
+    return False
 
 
 def _record_decision(
@@ -639,7 +786,7 @@ def _record_decision(
         actor=check.reviewer_id,
         action=f"review.{kind}",
         subject=check.withdrawal_id,
-        outcome="accepted" if verdict.allowed else "ignored",
+        outcome="accepted" if verdict.allowed else ("refused" if verdict.refused else "ignored"),
         detail=detail,
         at=at,
     )

@@ -20,17 +20,20 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
+from application.reviews import AuthenticatedReviewer, issue_decision_proof
 from bench import accounts
 from bench.baseline_workflow import BaselineWorkflow
 from gateways.sms_messages import InboxMessage
 from models.domain import Status
-from models.messages import CodeSubmission, ReviewDecision
+from models.messages import CodeSubmission, ReviewDecision, ReviewDecisionKind
 from service.client import WithdrawalClient, workflow_id
 from workflows.search_attributes import initial_search_attributes
 from workflows.withdrawal import WithdrawalWorkflow
@@ -86,8 +89,22 @@ class Waiter:
 class Drivers:
     """One coroutine per path; each runs one withdrawal, index ``i``, to its end."""
 
-    def __init__(self, client: Client, sms_url: str, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        client: Client,
+        sms_url: str,
+        http: httpx.AsyncClient,
+        signing_key: Ed25519PrivateKey | None = None,
+    ) -> None:
         self._client = client
+        # The bench plays the reviewer's face: it holds the stack's dev signing key.
+        self._signing_key = signing_key
+        self._reviewer = AuthenticatedReviewer(
+            reviewer_id=accounts.REVIEWERS[0],
+            name=accounts.REVIEWERS[0],
+            role="reviewer",
+            authenticated_at=datetime.now(UTC),
+        )
         self._sms_url = sms_url
         self._http = http
         self._codes = Waiter()
@@ -156,9 +173,16 @@ class Drivers:
         handle = self._client.get_workflow_handle_for(
             WithdrawalWorkflow.run, workflow_id(withdrawal_id)
         )
+        proof = issue_decision_proof(
+            self._reviewer,
+            withdrawal_id,
+            ReviewDecisionKind.APPROVE,
+            "bench",
+            signing_key=self._signing_key,
+        )
         await handle.signal(
             WithdrawalWorkflow.approve,
-            ReviewDecision(reviewer_id=accounts.REVIEWERS[0], comment="bench"),
+            ReviewDecision(reviewer_id=accounts.REVIEWERS[0], comment="bench", proof=proof),
         )
 
 

@@ -48,6 +48,7 @@ from bench.measure import (
 )
 from bench.stack import BenchStack
 from ledger.db import normalise_url
+from service import settings as settings_module
 from service.client import workflow_id
 
 RESULTS_DIR = Path(__file__).parent / "results"
@@ -129,7 +130,12 @@ async def run_group(
     kind: Literal["real", "baseline"] = "baseline" if group.path == "baseline" else "real"
     worker = await stack.start_worker(kind, task_queue, database_url)
     assert worker.pid is not None
-    drivers = load.Drivers(stack.client, stack.simulators["sms"].url, http)
+    drivers = load.Drivers(
+        stack.client,
+        stack.simulators["sms"].url,
+        http,
+        settings_module.dev_review_signing_key(stack.data_dir),
+    )
     driver = (
         drivers.baseline(tag, task_queue)
         if group.path == "baseline"

@@ -18,6 +18,7 @@ from ledger.types import utc
 from models.errors import InputError
 from models.fixtures import Fixture, FixtureAccount, FixtureRechargeOrder
 from models.money import Money
+from models.passwords import hash_password, password_matches
 
 
 class UpsertCounts(BaseModel):
@@ -152,7 +153,15 @@ def load_fixture(session: Session, fixture: Fixture) -> LoadSummary:
     for order in fixture.recharge_orders:
         _upsert(session, RechargeOrder, order.id, _order_values(order), summary.recharge_orders)
     for reviewer in fixture.reviewers:
-        values = {"name": reviewer.name, "role": reviewer.role}
-        _upsert(session, Reviewer, reviewer.id, values, summary.reviewers)
+        reviewer_values: dict[str, Any] = {
+            "name": reviewer.name,
+            "role": reviewer.role,
+            "identity_id": reviewer.identity_id,
+        }
+        existing = session.get(Reviewer, reviewer.id)
+        stored = existing.password_hash if existing is not None else None
+        if reviewer.password is not None and not password_matches(reviewer.password, stored):
+            reviewer_values["password_hash"] = hash_password(reviewer.password)  # never plain
+        _upsert(session, Reviewer, reviewer.id, reviewer_values, summary.reviewers)
     session.flush()
     return summary

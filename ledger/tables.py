@@ -133,6 +133,12 @@ class Reviewer(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     name: str = Field(max_length=200)
     role: str = Field(default="reviewer", max_length=32)
+    # A slow salted hash (``models.passwords``); None: the reviewer cannot sign in.
+    password_hash: str | None = Field(default=None, max_length=256)
+    # Ties the reviewer to accounts under the same real name (R17): never theirs to decide.
+    identity_id: str | None = Field(default=None, max_length=64)
+    failed_logins: int = 0  # failures in a row; five lock the reviewer (``locked_until``)
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Withdrawal(SQLModel, table=True):
@@ -266,6 +272,29 @@ class ReviewDecisionRecord(SQLModel, table=True):
     why: str = Field(default="", sa_type=Text)  # why it counted or was ignored
     comment: str = Field(default="", sa_type=Text)  # the reviewer's reason
     at: datetime = Field(sa_type=UTCDateTime)
+
+
+class SpentProofNonce(SQLModel, table=True):
+    """A decision proof's nonce, spent once (``models.decision_proof``): a replayed
+    proof, even for the same withdrawal, never counts twice."""
+
+    __tablename__ = "spent_proof_nonce"
+
+    nonce: str = Field(primary_key=True, max_length=64)
+    withdrawal_id: str = Field(max_length=64)
+    reviewer_id: str = Field(max_length=64)
+    decision: str = Field(max_length=16)
+    spent_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CallbackReceipt(SQLModel, table=True):
+    """A payout callback's ``webhook-id``, remembered so a replay is refused (401) even
+    after the receiver restarts."""
+
+    __tablename__ = "callback_receipt"
+
+    webhook_id: str = Field(primary_key=True, max_length=128)
+    received_at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
 class AuditEntry(SQLModel, table=True):

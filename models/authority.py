@@ -22,7 +22,18 @@ from models.money import Money
 REVIEWER = "reviewer"
 SENIOR_REVIEWER = "senior_reviewer"
 LEAD = "lead"
+OPS = "ops"
 DECIDING_ROLES = frozenset({REVIEWER, SENIOR_REVIEWER, LEAD})
+CANCELLING_ROLES = frozenset({OPS, LEAD})  # a reviewer's cancel (CONTRACT.md)
+
+
+def applicants(
+    account_id: str, requested_by: str | None, master_account_id: str | None
+) -> frozenset[str]:
+    """The one definition of "the applicant" (R2, R17): the account, the account that
+    applied for it, and its enterprise master account. Nobody in this set reviews the
+    withdrawal; only they may cancel it by assertion."""
+    return frozenset(i for i in (account_id, requested_by, master_account_id) if i)
 
 
 def approvals_required(amount: Money, needs_review: bool, threshold: Money) -> int:
@@ -38,10 +49,13 @@ def decision_problem(
     conflicted: Collection[str | None],
     approving: bool,
     approved_by: Collection[str],
+    same_person: bool = False,
 ) -> str | None:
     """Why this reviewer's decision cannot count, or None when it does."""
     if reviewer_id in conflicted:
         return "the applicant cannot review their own withdrawal"
+    if same_person:
+        return "the reviewer is the applicant under the same real name (R17)"
     if role is None:
         return "not a registered reviewer"
     if role not in DECIDING_ROLES:

@@ -50,3 +50,15 @@ class NotFound(RuleRefusal):
 
 class HoldConflict(RuleRefusal):
     """A hold id reused for a different amount or account, or resolved the other way."""
+
+
+class AuthenticationFailed(RuleRefusal):
+    """A reviewer's sign-in failed: wrong password, unknown reviewer or locked. The
+    message says nothing more, so it tells a guesser nothing (CLI exit 3)."""
+
+    MESSAGE = "authentication failed"
+
+    def __init__(self) -> None:
+        Exception.__init__(self, self.MESSAGE)
+        self.rule = "R17"
+        self.message = self.MESSAGE

@@ -108,6 +108,11 @@ class FixtureReviewer(BaseModel):
     id: Identifier
     name: Name
     role: Annotated[str, StringConstraints(min_length=1, max_length=32)] = "reviewer"
+    # Stored only as a slow salted hash; a reviewer without one cannot decide anything.
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1024)] | None = Field(
+        default=None, repr=False
+    )
+    identity_id: Identifier | None = None  # same real name as these accounts (R17)
 
 
 def _duplicates(ids: list[str]) -> list[str]:

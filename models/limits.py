@@ -13,6 +13,19 @@ SMS_SEND_TOTAL_SECONDS = 2 * 60  # an SMS provider down longer than this ends th
 # R17 manual review: past this the withdrawal stays in review but is flagged for ops.
 REVIEW_SLA_HOURS = 48
 MAX_REVIEW_DECISIONS_RECORDED = 100  # ignored decisions beyond this are dropped from state
+
+# Trust boundaries: what outside input may cost a withdrawal (README, Trust model).
+REVIEW_PROOF_TTL_SECONDS = 5 * 60  # a decision proof counts if received this soon after issue
+REVIEW_PROOF_CLOCK_SKEW_SECONDS = 60  # an issuer's clock may run this far ahead
+MAX_DECISION_PROOF_CHARS = 1024  # a proof is ~400 characters; more is not a proof
+MAX_REVIEW_COMMENT_CHARS = 2000
+MAX_DECISIONS_WAITING = 20  # signed decisions queued for the verifying activity
+MAX_DECISIONS_VERIFIED = 50  # signed decisions a withdrawal verifies; ~2 is the real need
+MAX_REFUSED_DECISIONS_RECORDED = 10  # refused decisions written to the ledger; the rest counted
+MAX_CANCEL_REFUSALS = 10  # refused cancel attempts checked and audited; later ones refused at once
+# Reviewer sign-in: five failures in a row lock the reviewer for 15 minutes.
+MAX_LOGIN_FAILURES = 5
+LOGIN_LOCK_MINUTES = 15
 # Four-eyes: above this amount (env FOUR_EYES_THRESHOLD) two different reviewers approve.
 FOUR_EYES_THRESHOLD_YUAN = "10000.00"
 APPROVALS_ABOVE_FOUR_EYES_THRESHOLD = 2

@@ -24,6 +24,9 @@ class Opened(BaseModel):
     # Four-eyes: how many different reviewers must approve, decided when the money was
     # frozen (the threshold is configuration; the workflow must not read it itself).
     approvals_required: int = 1
+    # ``models.authority.applicants``: excluded from review, allowed to cancel. Empty in
+    # runs opened before it was recorded (the workflow then falls back to its request).
+    applicants: list[str] = Field(default_factory=list)
 
 
 class CodeRequest(BaseModel):
@@ -83,10 +86,13 @@ class ReviewDecisionKind(StrEnum):
 
 
 class ReviewDecision(BaseModel):
-    """The ``approve``/``reject`` signals' argument."""
+    """The ``approve``/``reject`` signals' argument. It counts only with ``proof``, a
+    signed decision issued after the reviewer authenticated (``models.decision_proof``);
+    anything else is outside input, refused and recorded."""
 
     reviewer_id: str
     comment: str = ""
+    proof: str | None = None
 
 
 class RecordedDecision(BaseModel):
@@ -97,6 +103,7 @@ class RecordedDecision(BaseModel):
     accepted: bool
     why: str  # why it was accepted or ignored
     role: str | None = None  # the reviewer's role when the decision was weighed
+    nonce: str | None = None  # the proof's nonce: a sender finds its own decision by it
 
 
 class ReviewerCheck(BaseModel):
@@ -111,16 +118,38 @@ class ReviewerCheck(BaseModel):
     sequence: int = 0
     approvals_so_far: list[str] = Field(default_factory=list)  # accepted approvers
     approvals_required: int = 1
+    proof: str | None = None  # the signed decision; without a valid one nothing counts
+    refused: str | None = None  # refused by the workflow already: only record why
+    applicants: list[str] = Field(default_factory=list)  # as the workflow excludes them
 
 
 class ReviewerVerdict(BaseModel):
     allowed: bool
     why: str
     role: str | None = None
+    refused: bool = False  # no valid proof of an authenticated reviewer: not even weighed
 
 
 class CancelRequest(BaseModel):
+    """Who cancels: ``by`` an account as asserted by the caller (the applicant or its
+    master account, R2), or an authenticated reviewer (``reviewer_id`` with ``proof``)."""
+
     by: str | None = None
+    reviewer_id: str | None = None
+    proof: str | None = None
+
+
+class CancelCheck(BaseModel):
+    withdrawal_id: str
+    request: CancelRequest
+    at: datetime  # workflow time the cancel arrived: a proof's freshness is judged here
+    applicants: list[str] = Field(default_factory=list)
+
+
+class CancelVerdict(BaseModel):
+    allowed: bool
+    why: str
+    actor: str
 
 
 class StatusChange(BaseModel):

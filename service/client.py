@@ -22,6 +22,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
+from models import decision_proof
 from models.domain import WithdrawalRequest, WithdrawalStatusDoc
 from models.messages import (
     CancelRequest,
@@ -49,6 +50,15 @@ SIGNAL_APPROVE = "approve"
 SIGNAL_REJECT = "reject"
 DECISION_WAIT_SECONDS = 10.0
 DECISION_POLL_SECONDS = 0.1
+
+
+def _nonce(proof: str | None) -> str | None:
+    if proof is None:
+        return None
+    try:
+        return decision_proof.parse_claims(proof).nonce
+    except decision_proof.ProofError:
+        return None
 
 
 def workflow_id(withdrawal_id: str) -> str:
@@ -106,26 +116,54 @@ class WithdrawalClient:
     async def result(self, withdrawal_id: str) -> WithdrawalStatusDoc:
         return await self._handle(withdrawal_id).result()
 
-    async def cancel(self, withdrawal_id: str, by: str | None = None) -> WithdrawalStatusDoc:
+    async def cancel(
+        self,
+        withdrawal_id: str,
+        by: str | None = None,
+        *,
+        reviewer_id: str | None = None,
+        proof: str | None = None,
+    ) -> WithdrawalStatusDoc:
+        """Cancel ``by`` an account as the caller asserts it (R2), or as an authenticated
+        reviewer (``application.reviews.cancel_as_reviewer`` makes the proof)."""
         return await self._handle(withdrawal_id).execute_update(
-            UPDATE_CANCEL, CancelRequest(by=by), result_type=WithdrawalStatusDoc
+            UPDATE_CANCEL,
+            CancelRequest(by=by, reviewer_id=reviewer_id, proof=proof),
+            result_type=WithdrawalStatusDoc,
         )
 
     async def decide(
-        self, withdrawal_id: str, kind: ReviewDecisionKind, reviewer_id: str, comment: str = ""
+        self,
+        withdrawal_id: str,
+        kind: ReviewDecisionKind,
+        reviewer_id: str,
+        comment: str = "",
+        *,
+        proof: str | None = None,
     ) -> RecordedDecision | None:
-        """Send approve/reject and wait until the workflow has weighed it."""
+        """Send approve/reject and wait until the workflow has weighed it.
+
+        Without ``proof`` (``application.reviews`` issues one) the decision is refused.
+        With one, the answer is the decision carrying the proof's nonce, whatever else
+        arrives meanwhile."""
         handle = self._handle(withdrawal_id)
         before = len(await self._decisions(handle))
         signal = SIGNAL_APPROVE if kind is ReviewDecisionKind.APPROVE else SIGNAL_REJECT
-        await handle.signal(signal, ReviewDecision(reviewer_id=reviewer_id, comment=comment))
+        await handle.signal(
+            signal, ReviewDecision(reviewer_id=reviewer_id, comment=comment, proof=proof)
+        )
+        nonce = _nonce(proof)
         deadline = asyncio.get_running_loop().time() + DECISION_WAIT_SECONDS
         while asyncio.get_running_loop().time() < deadline:
             try:
                 recorded = await self._decisions(handle)
             except RPCError:
                 recorded = []
-            if len(recorded) > before:
+            if nonce is not None:
+                mine = [d for d in recorded if d.nonce == nonce]
+                if mine:
+                    return mine[0]
+            elif len(recorded) > before:
                 return recorded[before]
             await asyncio.sleep(DECISION_POLL_SECONDS)
         return None

@@ -34,6 +34,7 @@ from temporalio.api.common.v1 import Payloads
 
 from service import settings
 from service.encryption import EncryptionCodec, KeyRing, UnknownKeyError
+from service.log_filter import install_personal_data_filter
 
 log = logging.getLogger("service.codec_server")
 
@@ -128,6 +129,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
+    install_personal_data_filter()
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     keys = KeyRing.from_env()
     origins = args.ui_origin or settings.codec_server_origins()

@@ -19,9 +19,10 @@ from typing import Protocol, TypeVar
 
 from temporalio.service import RPCError
 
+from application.reviews import AuthenticatedReviewer, send_decision
 from gateways.sms_messages import InboxMessage
 from models.domain import Kind, Route, Status, WithdrawalStatusDoc
-from models.messages import CodeVerdict
+from models.messages import CodeVerdict, ReviewDecisionKind
 from models.money import Money
 from service.client import WithdrawalClient, workflow_id
 from service.demo_paths import REJECTION_REASON, DemoPath, Review
@@ -79,7 +80,7 @@ class DemoRunner:
         client: WithdrawalClient,
         sms: Inbox,
         phones: Mapping[str, str],
-        reviewer_id: str,
+        reviewer: AuthenticatedReviewer,
         ui_url: str,
         say: Callable[[str], None],
         run_id: str | None = None,
@@ -87,7 +88,8 @@ class DemoRunner:
         self.client = client
         self.sms = sms
         self.phones = phones
-        self.reviewer_id = reviewer_id
+        self.reviewer = reviewer  # signed in: each decision carries a fresh proof
+        self.reviewer_id = reviewer.reviewer_id
         self.ui_url = ui_url.rstrip("/")
         self.say = say
         self.run_id = run_id or new_run_id()
@@ -180,9 +182,10 @@ class DemoRunner:
             return
         self._progress(path, f"under review ({doc.status.label_zh})")
         if path.review is Review.APPROVE:
-            decision = await self.client.approve(withdrawal_id, self.reviewer_id, "demo")
+            kind, comment = ReviewDecisionKind.APPROVE, "demo"
         else:
-            decision = await self.client.reject(withdrawal_id, self.reviewer_id, REJECTION_REASON)
+            kind, comment = ReviewDecisionKind.REJECT, REJECTION_REASON
+        decision = await send_decision(self.client, self.reviewer, withdrawal_id, kind, comment)
         if decision is None or not decision.accepted:
             why = decision.why if decision else "no answer"
             raise DemoStepFailed(f"{path.review.value} by {self.reviewer_id} not taken: {why}")

@@ -119,10 +119,15 @@ class KeyRing:
         key_file = os.environ.get("PAYLOAD_KEY_FILE")
         if key_file:
             return cls.parse(Path(key_file).read_text())
-        if data_dir is None:
-            from service.settings import DATA_DIR
+        from service import settings
 
-            data_dir = DATA_DIR
+        if settings.is_production():
+            raise settings.MissingSecret(
+                "PAYLOAD_KEYS or PAYLOAD_KEY_FILE is not set; "
+                "WITHDRAWALS_ENV=production has no dev default"
+            )
+        if data_dir is None:
+            data_dir = settings.DATA_DIR
         return cls.parse(ensure_dev_key_file(data_dir / DEV_KEY_FILE_NAME).read_text())
 
 

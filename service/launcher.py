@@ -33,9 +33,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import logging
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -45,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 from temporalio.client import Client
 
@@ -54,14 +57,16 @@ from gateways.simulators.payout_app import DEFAULT_MAX_SETTLE_SECONDS
 from gateways.simulators.runner import RunningServer, start_simulator
 from ledger.db import dispose_engine, get_engine, run_in_transaction
 from ledger.loading import LoadSummary
+from models.decision_proof import public_key_text
 from models.errors import InputError
 from observability.runtime import metrics_address_from_env
 from service import dev_server, settings
 from service.callbacks import CALLBACK_PATH
 from service.child_process import ChildProcess
 from service.codec_server import ui_endpoint
-from service.demo_data import DemoHints, demo_hints, load_missing_demo_data
+from service.demo_data import DemoHints, demo_hints, demo_reviewers, load_missing_demo_data
 from service.encryption import DEV_KEY_FILE_NAME, KeyRing, ensure_dev_key_file
+from service.log_filter import install_personal_data_filter
 from service.temporal_client import data_converter
 
 log = logging.getLogger("launcher")
@@ -87,7 +92,15 @@ MAX_WORKER_QUICK_RESTARTS = 10
 # Client settings that make no sense for the local dev server (it has no TLS or API key).
 REMOTE_ONLY_ENV_PREFIXES = ("TEMPORAL_TLS", "TEMPORAL_API_KEY")
 # Secrets the stack decides itself (``StackSecrets``); never inherited unchosen.
-SECRET_ENV = ("PAYLOAD_KEYS", "PAYLOAD_KEY_FILE", "CODEC_SERVER_TOKEN", "CODEC_SERVER_ORIGINS")
+SECRET_ENV = (
+    "PAYLOAD_KEYS",
+    "PAYLOAD_KEY_FILE",
+    "CODEC_SERVER_TOKEN",
+    "CODEC_SERVER_ORIGINS",
+    "REVIEW_SIGNING_KEY",
+    "REVIEW_VERIFY_KEY",
+    "PAYOUT_CALLBACK_SECRET",
+)
 CODEC_TOKEN_FILE_NAME = "codec-server.token"
 
 
@@ -177,6 +190,10 @@ class StackSecrets:
 
     key_env: dict[str, str]  # PAYLOAD_KEYS or PAYLOAD_KEY_FILE, for the children
     codec_token: str
+    # The public key only: the worker verifies decisions, the signing key stays with the
+    # faces where reviewers sign in (the CLI reads it under the data directory).
+    review_verify_key: str = ""
+    callback_secret: str = ""  # the simulator signs callbacks with it, the receiver checks
 
     @classmethod
     def of(cls, config: StackConfig) -> StackSecrets:
@@ -188,7 +205,17 @@ class StackSecrets:
             )
             key_env = {"PAYLOAD_KEY_FILE": str(key_file)}
         token = config.codec_token or settings.dev_secret(config.data_dir / CODEC_TOKEN_FILE_NAME)
-        return cls(key_env=key_env, codec_token=token)
+        signing = settings.dev_review_signing_key(config.data_dir)
+        callback_secret = os.environ.get("PAYOUT_CALLBACK_SECRET") or settings.dev_secret(
+            config.data_dir / "payout-callback.secret",
+            lambda: "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        )
+        return cls(
+            key_env=key_env,
+            codec_token=token,
+            review_verify_key=public_key_text(signing.public_key()),
+            callback_secret=callback_secret,
+        )
 
     def keys(self) -> KeyRing:
         if "PAYLOAD_KEYS" in self.key_env:
@@ -215,6 +242,7 @@ class Stack:
     failure: str | None = None  # set when a part died that the launcher cannot bring back
     failed: asyncio.Event = field(default_factory=asyncio.Event)
     demo: DemoHints | None = None
+    demo_reviewers: list[tuple[str, str, str]] = field(default_factory=list)
     _supervisor: asyncio.Task[None] | None = None
     _stopped: bool = False
     _temporal_restarting: bool = False  # the supervisor must not take it for a crash
@@ -291,6 +319,7 @@ class Stack:
             port=ports.payout,
             log_file=logs / "payout-simulator.log",
             max_settle_seconds=self.config.max_settle_seconds,
+            callback_secret=self.secrets.callback_secret,
         )
         self.simulators.append(payout)
         sms = start_simulator(
@@ -302,6 +331,10 @@ class Stack:
         command = [sys.executable, "-m", "service.callbacks"]
         command += ["--host", LOCALHOST, "--port", str(self.config.ports.callbacks)]
         self.callbacks = self._child("callbacks", command, SERVICE_STOP_TIMEOUT_SECONDS)
+        self.callbacks.env = {
+            **self.callbacks.env,
+            "PAYOUT_CALLBACK_SECRET": self.secrets.callback_secret,
+        }
         self.callbacks.spawn()
         await _wait_http(self.urls.callbacks + "/health", self.callbacks)
 
@@ -317,6 +350,11 @@ class Stack:
         }
         self.codec.spawn()
         await _wait_http(self.urls.codec + "/health", self.codec)
+
+    def review_signing_key(self) -> Ed25519PrivateKey:
+        """The dev signing key under the data directory, for the faces that sign reviewers'
+        decisions (the CLI, a test driver); never given to the worker."""
+        return settings.dev_review_signing_key(self.config.data_dir)
 
     @property
     def ui_codec_endpoint(self) -> str:
@@ -335,6 +373,7 @@ class Stack:
                 self.echo(f"no demo data: {fixture} is missing (load one with starter.py load)")
                 return
             self.demo = demo_hints(fixture)
+            self.demo_reviewers = demo_reviewers(fixture)
             summary = run_in_transaction(engine, load_missing_demo_data, fixture)
             self.echo(_demo_message(fixture, summary))
         except InputError as error:
@@ -388,6 +427,7 @@ class Stack:
             if not key.startswith(REMOTE_ONLY_ENV_PREFIXES) and key not in SECRET_ENV
         }
         env.update(self.client_env())
+        env["REVIEW_VERIFY_KEY"] = self.secrets.review_verify_key  # public: workers verify
         env["PYTHONUNBUFFERED"] = "1"  # log lines reach the file as they happen
         return env
 
@@ -572,12 +612,16 @@ class Stack:
         lines.append(f"{cli} attention   # what needs a person now (exit 4 if anything)")
         if demo is not None and demo.reviewer_id is not None:
             lines.append(f"{cli} approve WITHDRAWAL_ID --reviewer {demo.reviewer_id}")
+            lines.append("    (asks for the reviewer's password; or set REVIEWER_PASSWORD)")
+        if self.demo_reviewers:
+            lines.append("  demo reviewers (id, role, password):")
+            lines += [f"    {rid:<10} {role:<16} {pw}" for rid, role, pw in self.demo_reviewers]
         lines += [f"{cli} demo", "  make test"]
         return lines
 
 
 # What the CLI assumes when a variable is unset (docs/interface.md); the banner exports the rest.
-# WITHDRAWALS_DATA_DIR and the callback URL matter to the worker only.
+# The callback URL matters to the worker only.
 _CLI_DEFAULTS = {
     "TEMPORAL_ADDRESS": settings.DEFAULT_TEMPORAL_ADDRESS,
     "TEMPORAL_NAMESPACE": settings.DEFAULT_NAMESPACE,
@@ -587,7 +631,9 @@ _CLI_DEFAULTS = {
     "SMS_GATEWAY_URL": DEFAULT_SMS_GATEWAY_URL,
 }
 _CLI_DEFAULTS["PAYLOAD_KEY_FILE"] = str(REPO_ROOT / ".data" / DEV_KEY_FILE_NAME)
-_WORKER_ONLY_ENV = frozenset({"WITHDRAWALS_DATA_DIR", "PAYOUT_CALLBACK_URL", "PAYLOAD_KEYS"})
+# The CLI reads the dev review signing key under the data directory: export it too.
+_CLI_DEFAULTS["WITHDRAWALS_DATA_DIR"] = str(REPO_ROOT / ".data")
+_WORKER_ONLY_ENV = frozenset({"PAYOUT_CALLBACK_URL", "PAYLOAD_KEYS"})
 
 
 def _say(text: str) -> None:
@@ -774,6 +820,7 @@ async def run_foreground(config: StackConfig) -> int:
 def main(argv: list[str] | None = None) -> int:
     # Warnings only from libraries (httpx logs every readiness probe, alembic every step);
     # the launcher's own events reach the terminal through print.
+    install_personal_data_filter()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     config = config_from_args(_parser().parse_args(argv))
     return asyncio.run(run_foreground(config))

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import os
+import secrets
+from collections.abc import Callable
 from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 
 from models.money import Money
 
@@ -19,23 +28,108 @@ def task_queue() -> str:
     return os.environ.get("TEMPORAL_TASK_QUEUE", DEFAULT_TASK_QUEUE)
 
 
-def code_key() -> bytes:
-    """The HMAC key for verification-code hashes (R15).
+class MissingSecret(RuntimeError):
+    """A key or secret a production process needs is not configured: it stops at start."""
 
-    From ``CODE_HASH_KEY`` (hex) in production; a dev key is generated under
-    ``.data/`` on first use so a fresh clone just works.
-    """
-    configured = os.environ.get("CODE_HASH_KEY")
+
+def environment() -> str:
+    """``WITHDRAWALS_ENV``: ``dev`` (default) or ``production``."""
+    return os.environ.get("WITHDRAWALS_ENV", "dev").strip().lower() or "dev"
+
+
+def is_production() -> bool:
+    return environment() == "production"
+
+
+def _random_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def _configured_or_dev(name: str, file_name: str, make: Callable[[], str]) -> str:
+    """``name`` from the environment; in production nothing else will do, in dev a value
+    created once, atomically, under the data directory and shared by every process."""
+    configured = os.environ.get(name)
     if configured:
-        return bytes.fromhex(configured)
-    path = DATA_DIR / "code-hash.key"
-    if not path.exists():
-        import secrets
+        return configured.strip()
+    if is_production():
+        raise MissingSecret(f"{name} is not set; WITHDRAWALS_ENV=production has no dev default")
+    return dev_secret(DATA_DIR / file_name, make)
 
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return bytes.fromhex(path.read_text().strip())
+
+def code_key() -> bytes:
+    """The HMAC key for verification-code hashes (R15), the same for every worker.
+
+    From ``CODE_HASH_KEY`` (hex); in dev a key is created atomically under ``.data/`` on
+    first use (a racing process's key wins), so a fresh clone just works.
+    """
+    text = _configured_or_dev("CODE_HASH_KEY", "code-hash.key", lambda: secrets.token_hex(32))
+    try:
+        key = bytes.fromhex(text)
+    except ValueError:
+        raise MissingSecret("CODE_HASH_KEY: hex expected") from None
+    if len(key) < 16:
+        raise MissingSecret("CODE_HASH_KEY: at least 16 bytes (32 hex) expected")
+    return key
+
+
+def payout_callback_secret() -> str:
+    """The Standard Webhooks secret (``whsec_<base64>``) payout callbacks are signed with."""
+    return _configured_or_dev(
+        "PAYOUT_CALLBACK_SECRET",
+        "payout-callback.secret",
+        lambda: "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
+    )
+
+
+def review_signing_key() -> Ed25519PrivateKey:
+    """The private key that signs authenticated decisions: only where reviewers sign in."""
+    from models.decision_proof import private_key_from_text, private_key_text
+
+    text = _configured_or_dev(
+        "REVIEW_SIGNING_KEY",
+        "review-signing.key",
+        lambda: private_key_text(Ed25519PrivateKey.generate()),
+    )
+    return private_key_from_text(text)
+
+
+def dev_review_signing_key(data_dir: Path) -> Ed25519PrivateKey:
+    """The dev signing key under ``data_dir`` (created atomically), for a stack a test or
+    bench started: whoever holds it can sign decisions, so workers never get it."""
+    from models.decision_proof import private_key_from_text, private_key_text
+
+    return private_key_from_text(
+        dev_secret(
+            data_dir / "review-signing.key",
+            lambda: private_key_text(Ed25519PrivateKey.generate()),
+        )
+    )
+
+
+def review_verify_key() -> Ed25519PublicKey:
+    """The public key workers verify decisions with (``REVIEW_VERIFY_KEY``). In dev it is
+    derived from the dev signing key; a worker never needs the private key."""
+    from models.decision_proof import public_key_from_text, public_key_text
+
+    configured = os.environ.get("REVIEW_VERIFY_KEY")
+    if configured:
+        return public_key_from_text(configured)
+    if is_production():
+        raise MissingSecret(
+            "REVIEW_VERIFY_KEY is not set; WITHDRAWALS_ENV=production has no dev default"
+        )
+    text = dev_secret(
+        DATA_DIR / "review-verify.key",
+        lambda: public_key_text(review_signing_key().public_key()),
+    )
+    return public_key_from_text(text)
+
+
+def check_production_secrets(*getters: Callable[[], object]) -> None:
+    """Call each getter now, so a missing secret stops the process at start (production)
+    rather than at the first withdrawal that needs it."""
+    for getter in getters:
+        getter()
 
 
 def payout_callback_url() -> str | None:
@@ -54,10 +148,7 @@ def codec_server_token() -> str:
 
     A dev token is generated under ``.data/`` on first use, like the code key.
     """
-    configured = os.environ.get("CODEC_SERVER_TOKEN")
-    if configured:
-        return configured
-    return dev_secret(DATA_DIR / "codec-server.token")
+    return _configured_or_dev("CODEC_SERVER_TOKEN", "codec-server.token", _random_token)
 
 
 def codec_server_origins(default_ui: str = DEFAULT_UI_ORIGIN) -> list[str]:
@@ -67,17 +158,22 @@ def codec_server_origins(default_ui: str = DEFAULT_UI_ORIGIN) -> list[str]:
     return [origin.strip().rstrip("/") for origin in configured.split(",") if origin.strip()]
 
 
-def dev_secret(path: Path) -> str:
-    """Read ``path``, creating it with a random token first; a racing process's token wins."""
-    if not path.exists():
-        import contextlib
-        import secrets
+def dev_secret(path: Path, make: Callable[[], str] | None = None) -> str:
+    """Read ``path``, creating it first with ``make()`` (a random token by default).
 
+    Written to a private temporary file and hard-linked into place, which fails if a
+    racing process got there first: then its value is used, never a second one (two
+    workers with different code keys could not check each other's codes).
+    """
+    if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        temporary.write_text(secrets.token_urlsafe(32))
-        temporary.chmod(0o600)
-        with contextlib.suppress(FileExistsError):
-            os.link(temporary, path)
-        temporary.unlink(missing_ok=True)
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write((make or (lambda: secrets.token_urlsafe(32)))())
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
     return path.read_text().strip()

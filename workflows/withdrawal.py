@@ -17,6 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.withdrawal import WithdrawalActivities
     from gateways.payout import Transfer, TransferState
+    from models import decision_proof
     from models.domain import (
         STATUS_LABELS_ZH,
         Status,
@@ -28,8 +29,14 @@ with workflow.unsafe.imports_passed_through():
         CODE_RESEND_COOLDOWN_SECONDS,
         CODE_TTL_SECONDS,
         DATABASE_ACTIVITY_TIMEOUT_SECONDS,
+        MAX_CANCEL_REFUSALS,
         MAX_CODE_ATTEMPTS,
         MAX_CODE_SENDS,
+        MAX_DECISION_PROOF_CHARS,
+        MAX_DECISIONS_VERIFIED,
+        MAX_DECISIONS_WAITING,
+        MAX_REFUSED_DECISIONS_RECORDED,
+        MAX_REVIEW_COMMENT_CHARS,
         MAX_REVIEW_DECISIONS_RECORDED,
         PAYOUT_RETRY_INITIAL_SECONDS,
         PAYOUT_RETRY_MAX_INTERVAL_SECONDS,
@@ -41,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         SMS_SEND_TOTAL_SECONDS,
     )
     from models.messages import (
+        CancelCheck,
         CancelRequest,
         CodeCheck,
         CodeRequest,
@@ -57,6 +65,15 @@ with workflow.unsafe.imports_passed_through():
         StatusChange,
     )
     from workflows.search_attributes import REVIEW_OVERDUE, REVIEW_REQUIRED, WITHDRAWAL_STATUS
+
+# Behaviour added after histories were committed (``workflow.patched``; old runs replay
+# the old branch). Review proofs: a decision is pre-checked in its signal handler and a
+# refused one costs no activity past the first few; authorised cancel: a cancel runs the
+# ``authorize_cancel`` activity before it counts.
+PATCH_REVIEW_PROOFS = "review-decision-proofs"
+PATCH_AUTHORISED_CANCEL = "authorised-cancel"
+MAX_IDENTIFIER_CHARS = 64
+MAX_RECORDED_COMMENT_CHARS = 200
 
 DATABASE_TIMEOUT = timedelta(seconds=DATABASE_ACTIVITY_TIMEOUT_SECONDS)
 # Database activities retry until they succeed: their only failures are transient
@@ -109,6 +126,16 @@ class WithdrawalWorkflow:
         self._code_lock = asyncio.Lock()
         # R17 review state
         self._decision_inbox: list[tuple[ReviewDecisionKind, ReviewDecision, datetime]] = []
+        # Outside input is bounded (README, Trust model): refused decisions are counted,
+        # the first few recorded; proofs in flight and nonces seen are capped.
+        self._checks_proofs: bool | None = None  # PATCH_REVIEW_PROOFS, decided once
+        self._refusals_pending: list[tuple[ReviewDecisionKind, ReviewDecision, datetime, str]] = []
+        self._refusals_queued = 0
+        self._decisions_refused = 0
+        self._proofs_accepted = 0
+        self._nonces_seen: set[str] = set()
+        self._cancel_refusals = 0
+        self._cancel_checking = False
         self._decisions: list[RecordedDecision] = []
         self._decisions_weighed = 0  # including those beyond MAX_REVIEW_DECISIONS_RECORDED
         self._approvers: list[str] = []  # accepted approvals, each reviewer once (four-eyes)
@@ -223,17 +250,25 @@ class WithdrawalWorkflow:
         while self._review_outcome is None:
             if self._cancel_requested is not None:
                 raise self._cancellation()
+            if self._refusals_pending:
+                await self._record_refusal(*self._refusals_pending.pop(0))
+                continue
             if self._decision_inbox:
                 await self._consider(*self._decision_inbox.pop(0))
                 continue
             timeout = None if self._review_overdue else deadline - workflow.now()
             try:
                 await workflow.wait_condition(
-                    lambda: bool(self._decision_inbox) or self._cancel_requested is not None,
+                    lambda: (
+                        bool(self._decision_inbox)
+                        or bool(self._refusals_pending)
+                        or self._cancel_requested is not None
+                    ),
                     timeout=timeout,
                 )
             except TimeoutError:
                 await self._mark_review_overdue()
+        await self._note_unrecorded_refusals()
         outcome = self._review_outcome
         if outcome.decision is ReviewDecisionKind.REJECT:
             raise WithdrawalEnded(
@@ -259,10 +294,12 @@ class WithdrawalWorkflow:
                 sequence=self._decisions_weighed,
                 approvals_so_far=list(self._approvers),
                 approvals_required=self._approvals_required(),
+                proof=decision.proof,
+                applicants=sorted(self._applicants()),
             ),
             start_to_close_timeout=DATABASE_TIMEOUT,
             retry_policy=DATABASE_RETRY,
-            summary=f"weigh and record {kind.value}",
+            summary=f"verify, weigh and record {kind.value}",
         )
         self._decisions_weighed += 1
         recorded = RecordedDecision(
@@ -273,6 +310,7 @@ class WithdrawalWorkflow:
             accepted=verdict.allowed,
             why=verdict.why,
             role=verdict.role,
+            nonce=_nonce_of(decision.proof),
         )
         if len(self._decisions) < MAX_REVIEW_DECISIONS_RECORDED:
             self._decisions.append(recorded)
@@ -291,6 +329,67 @@ class WithdrawalWorkflow:
         else:
             self._publish()
 
+    async def _record_refusal(
+        self, kind: ReviewDecisionKind, decision: ReviewDecision, at: datetime, why: str
+    ) -> None:
+        """Record a decision the signal handler refused: the ledger's decisions and audit
+        trail say who tried what. Only the first few are recorded (``_refuse``)."""
+        await workflow.execute_activity_method(
+            WithdrawalActivities.review_decision,
+            ReviewerCheck(
+                withdrawal_id=self._request.withdrawal_id,
+                reviewer_id=decision.reviewer_id,
+                decision=kind,
+                comment=decision.comment,
+                at=at,
+                sequence=self._decisions_weighed,
+                refused=why,
+            ),
+            start_to_close_timeout=DATABASE_TIMEOUT,
+            retry_policy=DATABASE_RETRY,
+            summary=f"record refused {kind.value}",
+        )
+        self._decisions_weighed += 1
+        self._add_timeline(
+            Status.UNDER_REVIEW, f"{kind.value} by {decision.reviewer_id} refused: {why}"
+        )
+        if len(self._decisions) < MAX_REVIEW_DECISIONS_RECORDED:
+            self._decisions.append(
+                RecordedDecision(
+                    decision=kind,
+                    reviewer_id=decision.reviewer_id,
+                    comment=decision.comment,
+                    at=at,
+                    accepted=False,
+                    why=why,
+                    nonce=_nonce_of(decision.proof),
+                )
+            )
+
+    async def _note_unrecorded_refusals(self) -> None:
+        """One line for every refused decision past the recorded few."""
+        unrecorded = self._decisions_refused - (self._refusals_queued - len(self._refusals_pending))
+        if unrecorded <= 0:
+            return
+        note = f"{unrecorded} more decisions without a valid proof refused (counted only)"
+        self._add_timeline(Status.UNDER_REVIEW, note)
+        await workflow.execute_local_activity_method(
+            WithdrawalActivities.record_status,
+            StatusChange(
+                withdrawal_id=self._request.withdrawal_id, status=Status.UNDER_REVIEW, note=note
+            ),
+            start_to_close_timeout=DATABASE_TIMEOUT,
+            retry_policy=DATABASE_RETRY,
+            summary="count refused decisions",
+        )
+
+    def _applicants(self) -> set[str]:
+        """``models.authority.applicants`` as recorded at open; runs opened before it was
+        recorded fall back to what their request names."""
+        if self._opened is not None and self._opened.applicants:
+            return set(self._opened.applicants)
+        return {i for i in (self._request.account_id, self._request.actor) if i}
+
     def _approvals_required(self) -> int:
         return self._opened.approvals_required if self._opened else 1
 
@@ -300,7 +399,7 @@ class WithdrawalWorkflow:
         if not self._review_reasons():
             return
         approvers = set(self._approvers)
-        applicants = {self._request.account_id, self._request.actor}
+        applicants = self._applicants()
         if len(approvers) < self._approvals_required() or approvers & applicants:
             raise ApplicationError(
                 f"payout with approvals {self._approvers} of {self._approvals_required()} "
@@ -512,9 +611,41 @@ class WithdrawalWorkflow:
 
     @workflow.update
     async def cancel(self, request: CancelRequest) -> WithdrawalStatusDoc:
+        if workflow.patched(PATCH_AUTHORISED_CANCEL):
+            request = await self._authorise_cancel(request)
         self._cancel_requested = request
         await workflow.wait_condition(lambda: self._status.is_final)
         return self._document()
+
+    async def _authorise_cancel(self, request: CancelRequest) -> CancelRequest:
+        """R2/R18: who may cancel is decided (and audited) by the ``authorize_cancel``
+        activity, so every face (CLI, HTTP API) gets the same answer."""
+        self._cancel_checking = True
+        try:
+            await workflow.wait_condition(lambda: self._opened is not None or self._status.is_final)
+            verdict = await workflow.execute_activity_method(
+                WithdrawalActivities.authorize_cancel,
+                CancelCheck(
+                    withdrawal_id=self._request.withdrawal_id,
+                    request=request,
+                    at=workflow.now(),
+                    applicants=sorted(self._applicants()),
+                ),
+                start_to_close_timeout=DATABASE_TIMEOUT,
+                retry_policy=DATABASE_RETRY,
+                summary="authorise and audit cancel (R2)",
+            )
+        finally:
+            self._cancel_checking = False
+        if not verdict.allowed:
+            self._cancel_refusals += 1
+            raise ApplicationError(verdict.why, type="CancelNotAuthorised")
+        if self._status.is_final or self._payout_sent:
+            raise ApplicationError(
+                "R18: the payout has been sent; it can no longer be cancelled",
+                type="CancelTooLate",
+            )
+        return CancelRequest(by=verdict.actor)
 
     @cancel.validator
     def _validate_cancel(self, request: CancelRequest) -> None:
@@ -522,16 +653,86 @@ class WithdrawalWorkflow:
             raise ValueError(f"the withdrawal is already {self._status.value}")
         if self._payout_sent:
             raise ValueError("the payout has been sent; it can no longer be cancelled")
-        if self._cancel_requested is not None:
+        if self._cancel_requested is not None or self._cancel_checking:
             raise ValueError("a cancellation is already under way")
+        if self._cancel_refusals >= MAX_CANCEL_REFUSALS:
+            raise ValueError(f"R2: {MAX_CANCEL_REFUSALS} cancel attempts were refused already")
 
     @workflow.signal
     def approve(self, decision: ReviewDecision) -> None:
-        self._decision_inbox.append((ReviewDecisionKind.APPROVE, decision, workflow.now()))
+        self._receive_decision(ReviewDecisionKind.APPROVE, decision)
 
     @workflow.signal
     def reject(self, decision: ReviewDecision) -> None:
-        self._decision_inbox.append((ReviewDecisionKind.REJECT, decision, workflow.now()))
+        self._receive_decision(ReviewDecisionKind.REJECT, decision)
+
+    def _receive_decision(self, kind: ReviewDecisionKind, decision: ReviewDecision) -> None:
+        """Anyone with namespace access can send this signal: a decision without a proof
+        that fits is refused here, costing no activity past the first few recorded."""
+        at = workflow.now()
+        if self._checks_proofs is None:
+            self._checks_proofs = workflow.patched(PATCH_REVIEW_PROOFS)
+        if not self._checks_proofs:
+            self._decision_inbox.append((kind, decision, at))
+            return
+        problem = self._decision_problem(kind, decision, at)
+        if problem is not None:
+            self._refuse(kind, decision, at, problem)
+            return
+        nonce = _nonce_of(decision.proof)
+        assert nonce is not None
+        self._nonces_seen.add(nonce)
+        self._proofs_accepted += 1
+        self._decision_inbox.append((kind, decision, at))
+
+    def _decision_problem(
+        self, kind: ReviewDecisionKind, decision: ReviewDecision, at: datetime
+    ) -> str | None:
+        """What is wrong with a decision that needs no key to see: the signature itself
+        is checked by the ``review_decision`` activity (the worker holds the key)."""
+        if decision.proof is None:
+            return "no proof of an authenticated reviewer"
+        if (
+            len(decision.reviewer_id) > MAX_IDENTIFIER_CHARS
+            or len(decision.comment) > MAX_REVIEW_COMMENT_CHARS
+        ):
+            return "reviewer id or comment too long"
+        try:
+            claims = decision_proof.parse_claims(decision.proof)
+        except decision_proof.ProofError as error:
+            return str(error)
+        problem = decision_proof.claims_problem(
+            claims,
+            withdrawal_id=self._request.withdrawal_id,
+            reviewer_id=decision.reviewer_id,
+            decision=kind.value,
+            comment=decision.comment,
+            received_at=at,
+        )
+        if problem is not None:
+            return problem
+        if claims.nonce in self._nonces_seen:
+            return "proof already used"
+        if len(self._decision_inbox) >= MAX_DECISIONS_WAITING:
+            return f"{MAX_DECISIONS_WAITING} decisions already waiting"
+        if self._proofs_accepted >= MAX_DECISIONS_VERIFIED:
+            return f"{MAX_DECISIONS_VERIFIED} signed decisions already weighed"
+        return None
+
+    def _refuse(
+        self, kind: ReviewDecisionKind, decision: ReviewDecision, at: datetime, why: str
+    ) -> None:
+        self._decisions_refused += 1
+        if self._refusals_queued >= MAX_REFUSED_DECISIONS_RECORDED:
+            return  # counted, and summed up in one line when the review ends
+        self._refusals_queued += 1
+        proof = decision.proof
+        bounded = ReviewDecision(
+            reviewer_id=decision.reviewer_id[:MAX_IDENTIFIER_CHARS],
+            comment=decision.comment[:MAX_RECORDED_COMMENT_CHARS],
+            proof=proof if proof is not None and len(proof) <= MAX_DECISION_PROOF_CHARS else None,
+        )
+        self._refusals_pending.append((kind, bounded, at, why))
 
     @workflow.signal
     def payout_update(self, transfer: Transfer) -> None:
@@ -642,6 +843,15 @@ class WithdrawalWorkflow:
             approvals_required=self._approvals_required(),
             timeline=list(self._timeline),
         )
+
+
+def _nonce_of(proof: str | None) -> str | None:
+    if proof is None:
+        return None
+    try:
+        return decision_proof.parse_claims(proof).nonce
+    except decision_proof.ProofError:
+        return None
 
 
 def _business_failure(error: ActivityError) -> str | None:

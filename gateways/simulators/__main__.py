@@ -18,6 +18,7 @@ from gateways.simulators.payout_app import (
     create_payout_app,
 )
 from gateways.simulators.sms_app import SmsSimulatorSettings, create_sms_app
+from service.log_filter import install_personal_data_filter
 
 DEFAULT_PAYOUT_PORT = 8801
 DEFAULT_SMS_PORT = 8802
@@ -51,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
+    install_personal_data_filter()
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
     if args.kind == "payout":
         app = create_payout_app(

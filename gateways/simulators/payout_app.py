@@ -25,6 +25,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import time
+import uuid
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -36,6 +39,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from gateways import webhook_signature
 from gateways.magic_payees import LONGEST_NOMINAL_SETTLE_DELAY, nominal_settle_delay
 from gateways.payout import Transfer, TransferRequest
 from gateways.simulators.dropped import DroppedResponse, hide_injected_drop_errors
@@ -62,6 +66,9 @@ class PayoutSimulatorSettings(BaseModel):
     # Real seconds per simulated second; when given it wins over max_settle_seconds.
     settle_scale: float | None = Field(default=None, ge=0.0)
     faults: PayoutFaults = Field(default_factory=PayoutFaults)
+    # Standard Webhooks secret (``whsec_…``) its callbacks are signed with; None: the
+    # ``PAYOUT_CALLBACK_SECRET`` environment variable, else unsigned (a receiver refuses).
+    callback_secret: str | None = Field(default=None, repr=False)
 
     def real_delay_seconds(self, nominal: timedelta) -> float:
         scale = (
@@ -133,13 +140,17 @@ class _Simulator:
     async def _post(self, url: str, transfer: Transfer) -> None:
         if self.http is None:
             self.http = httpx.AsyncClient(timeout=CALLBACK_TIMEOUT_SECONDS)
-        body = transfer.model_dump_json()
+        body = transfer.model_dump_json().encode()
+        webhook_id = f"msg_{uuid.uuid4().hex}"  # the same on every retry of this callback
+        secret = self.settings.callback_secret or os.environ.get("PAYOUT_CALLBACK_SECRET")
         wait = CALLBACK_RETRY_FIRST_SECONDS
         for attempt in range(1, MAX_CALLBACK_ATTEMPTS + 1):
+            headers = {"content-type": "application/json"}
+            if secret:  # signed afresh on each attempt, with that attempt's time
+                stamp = int(time.time())
+                headers.update(webhook_signature.signed_headers(secret, webhook_id, stamp, body))
             try:
-                response = await self.http.post(
-                    url, content=body, headers={"content-type": "application/json"}
-                )
+                response = await self.http.post(url, content=body, headers=headers)
                 if response.status_code < 500:
                     self.dice.count("callbacks_delivered")
                     return

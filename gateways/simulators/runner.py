@@ -10,6 +10,7 @@ Readiness is a poll of ``GET /health`` with a deadline, never a guessed sleep.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -188,10 +189,13 @@ def _start_subprocess(
         command += ["--max-settle-seconds", str(settings.max_settle_seconds)]
         if settings.settle_scale is not None:
             command += ["--settle-scale", str(settings.settle_scale)]
+    env = dict(os.environ)
+    if isinstance(settings, PayoutSimulatorSettings) and settings.callback_secret:
+        env["PAYOUT_CALLBACK_SECRET"] = settings.callback_secret  # not on the command line
     output = None if log_file is None else log_file.open("ab")
     try:
         process = subprocess.Popen(
-            command, stdout=output, stderr=output, start_new_session=output is not None
+            command, stdout=output, stderr=output, start_new_session=output is not None, env=env
         )
     finally:
         if output is not None:

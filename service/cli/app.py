@@ -17,6 +17,7 @@ from service.cli.command import Context
 from service.cli.commands import COMMANDS, load
 from service.cli.errors import EXIT_BAD_INPUT, EXIT_OK, classify
 from service.cli.output import to_json
+from service.log_filter import install_personal_data_filter
 
 
 class UsageError(InputError):
@@ -63,6 +64,7 @@ def build_parser(argv: Sequence[str] = ()) -> Parser:
 
 
 def main(argv: Sequence[str] | None = None, context: Context | None = None) -> int:
+    install_personal_data_filter()  # whatever a library logs, no phone or account number
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
     try:

@@ -40,6 +40,10 @@ PROOF_BYTES = b"%PDF-1.4\n% proof of payment for the CLI tests\n%%EOF\n"
 class Cli:
     env: dict[str, str]
 
+    def as_reviewer(self, password: str) -> Cli:
+        """The same CLI with ``REVIEWER_PASSWORD`` set: approve/reject sign in with it."""
+        return Cli(env={**self.env, "REVIEWER_PASSWORD": password})
+
     def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, str(ROOT / "starter.py"), *args],
@@ -117,6 +121,10 @@ def proof_file(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = tmp_path_factory.mktemp("proofs") / "payment-proof.pdf"
     path.write_bytes(PROOF_BYTES)
     return str(path)
+
+
+# The demo fixture's reviewers (make run prints them in its banner).
+DEMO_PASSWORDS = {"rev-1": "demo-li-2026", "rev-2": "demo-wang-2026", "rev-lead": "demo-chen-2026"}
 
 
 def new_id(prefix: str) -> str:

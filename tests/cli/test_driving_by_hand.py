@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tests.cli.conftest import Cli, new_id
+from tests.cli.conftest import DEMO_PASSWORDS, Cli, new_id
 
 PERSONAL = "acct-personal"
 BANK_CARD = "6222021234567890123"  # shown only as ****0123
@@ -66,7 +66,10 @@ def test_designated_bank_withdrawal_is_reviewed_and_approved(cli: Cli, proof_fil
     # An applicant who is also a registered reviewer, to show they cannot review themselves.
     fixture = proof_file.replace("payment-proof.pdf", "self-reviewer.json")
     with open(fixture, "w", encoding="utf-8") as file:
-        file.write('{"reviewers": [{"id": "acct-personal", "name": "Applicant Reviewer"}]}')
+        file.write(
+            '{"reviewers": [{"id": "acct-personal", "name": "Applicant Reviewer",'
+            ' "password": "self-review passphrase"}]}'
+        )
     assert cli("load", fixture).returncode == 0
     held_before = cli.held(PERSONAL)[0]
     withdrawal_id = new_id("cli-bank")
@@ -89,13 +92,21 @@ def test_designated_bank_withdrawal_is_reviewed_and_approved(cli: Cli, proof_fil
     table = cli("reviews").stdout
     assert withdrawal_id in table and "****0123" in table and BANK_CARD not in table
 
-    stranger = cli.refused("approve", withdrawal_id, "--reviewer", "rev-nobody")
-    assert stranger.startswith("R17: approve by rev-nobody ignored: not a registered reviewer")
-    applicant = cli.refused("approve", withdrawal_id, "--reviewer", PERSONAL)
+    stranger = cli.as_reviewer("guess").refused(
+        "approve", withdrawal_id, "--reviewer", "rev-nobody"
+    )
+    assert stranger == "authentication failed"  # R17: nobody unauthenticated decides
+    wrong = cli.as_reviewer("not rev-1's").refused("approve", withdrawal_id, "--reviewer", "rev-1")
+    assert wrong == "authentication failed"
+    applicant = cli.as_reviewer("self-review passphrase").refused(
+        "approve", withdrawal_id, "--reviewer", PERSONAL
+    )
     assert "ignored: the applicant cannot review" in applicant
     assert money(cli.held(PERSONAL)[0]) == money(held_before) + money("100.00")
 
-    approved = cli.json("approve", withdrawal_id, "--reviewer", "rev-1", "--comment", "proof ok")
+    approved = cli.as_reviewer(DEMO_PASSWORDS["rev-1"]).json(
+        "approve", withdrawal_id, "--reviewer", "rev-1", "--comment", "proof ok"
+    )
     assert approved["accepted"] is True and approved["reviewer_id"] == "rev-1"
     assert approved["status"] in ("approved_awaiting_payout", "succeeded")
     done = cli.wait_for_status(withdrawal_id, "succeeded")
@@ -114,7 +125,9 @@ def test_rejected_withdrawal_shows_its_reason_and_releases_the_money(cli: Cli) -
     assert cli.json("code", withdrawal_id, cli.latest_code(account))["verdict"] == "verified"
     cli.wait_for_status(withdrawal_id, "under_review")
     reason = "proof does not match the payer"
-    rejected = cli.json("reject", withdrawal_id, "--reviewer", "rev-2", "--reason", reason)
+    rejected = cli.as_reviewer(DEMO_PASSWORDS["rev-2"]).json(
+        "reject", withdrawal_id, "--reviewer", "rev-2", "--reason", reason
+    )
     assert (rejected["status"], rejected["reason"]) == ("rejected", reason)
     assert cli.held(account) == before  # R19: held, remainder and withdrawable restored
 
@@ -128,7 +141,9 @@ def test_rejected_withdrawal_shows_its_reason_and_releases_the_money(cli: Cli) -
     table = cli("list", "--account", account).stdout
     assert f"rejected 审批拒绝: {reason}" in table
     assert withdrawal_id not in cli("reviews").stdout
-    late = cli.refused("approve", withdrawal_id, "--reviewer", "rev-1")
+    late = cli.as_reviewer(DEMO_PASSWORDS["rev-1"]).refused(
+        "approve", withdrawal_id, "--reviewer", "rev-1"
+    )
     # the same answer whether the run is still settling or has closed
     assert late.startswith(
         f"R17: withdrawal {withdrawal_id} is already rejected 审批拒绝: {reason}"
@@ -142,6 +157,12 @@ def test_cancel_before_payout_releases_the_money(cli: Cli) -> None:
         "withdraw", "--account", PERSONAL, "--order", "R-P-CARD", "--amount", "70.00",
         "--id", withdrawal_id,
     )  # fmt: skip
+    # R2: --by is the caller's assertion, honoured only for the applicant or its master.
+    stranger = cli.refused("cancel", withdrawal_id, "--by", "acct-r13")
+    assert stranger.startswith("R2: acct-r13 is neither the applicant nor its master account")
+    reviewer = cli.as_reviewer(DEMO_PASSWORDS["rev-1"])  # signed in, but not ops or lead
+    assert "may not cancel" in reviewer.refused("cancel", withdrawal_id, "--reviewer", "rev-1")
+    assert cli.held(PERSONAL) != before  # still held
     cancelled = cli.json("cancel", withdrawal_id, "--by", PERSONAL)
     assert (cancelled["status"], cancelled["reason"]) == ("cancelled", "cancelled by the user")
     assert cli.held(PERSONAL) == before  # R19: held, remainder and withdrawable restored

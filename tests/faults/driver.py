@@ -20,13 +20,15 @@ from sqlmodel import Session, col, select
 from temporalio.client import RPCTimeoutOrCancelledError, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
+from application.reviews import AuthenticatedReviewer, authenticate, issue_decision_proof
 from gateways.http_sms import HttpSmsProvider
 from ledger import tables
+from ledger.db import get_engine
 from models.domain import Status
-from models.messages import CodeVerdict, ReviewDecision
+from models.messages import CodeVerdict, ReviewDecision, ReviewDecisionKind
 from service.client import WithdrawalClient, workflow_id
 from service.launcher import Stack
-from tests.faults.plan import REVIEWER_ID, Path, Planned
+from tests.faults.plan import REVIEWER_ID, REVIEWER_PASSWORD, Path, Planned
 from workflows.withdrawal import WithdrawalWorkflow
 
 STATUS_POLL_SECONDS = 0.5
@@ -106,9 +108,16 @@ class Driver:
     retried_calls: int = 0  # Temporal calls that failed and were tried again
     wrong_codes: int = 0  # a newer code had replaced the one typed in
     _sms: HttpSmsProvider = field(init=False)
+    _signed_in: AuthenticatedReviewer | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self._sms = HttpSmsProvider(self.stack.urls.sms)
+
+    def _reviewer(self) -> AuthenticatedReviewer:
+        if self._signed_in is None:
+            engine = get_engine(self.stack.urls.database_url)
+            self._signed_in = authenticate(engine, REVIEWER_ID, REVIEWER_PASSWORD)
+        return self._signed_in
 
     def _client(self) -> WithdrawalClient:
         # Read each time: restarting the server gives the stack a new client.
@@ -185,14 +194,25 @@ class Driver:
         )
         approve = plan.path is Path.APPROVED
         signal = WithdrawalWorkflow.approve if approve else WithdrawalWorkflow.reject
-        decision = ReviewDecision(
-            reviewer_id=REVIEWER_ID,
-            comment="proof checked" if approve else "proof does not match the payer",
-        )
+        kind = ReviewDecisionKind.APPROVE if approve else ReviewDecisionKind.REJECT
+        comment = "proof checked" if approve else "proof does not match the payer"
+        reviewer = self._reviewer()
         while True:
             self._check_deadline(plan, "review")
             assert self.stack.client is not None
             handle = self.stack.client.get_workflow_handle(workflow_id(plan.withdrawal_id))
+            # The reviewer signed in; each attempt carries a fresh proof (R17).
+            decision = ReviewDecision(
+                reviewer_id=REVIEWER_ID,
+                comment=comment,
+                proof=issue_decision_proof(
+                    reviewer,
+                    plan.withdrawal_id,
+                    kind,
+                    comment,
+                    signing_key=self.stack.review_signing_key(),
+                ),
+            )
             try:
                 # A signal repeated after a lost answer is harmless: the first decision
                 # by an authorised reviewer ends the review.

@@ -20,6 +20,7 @@ from models.money import Money
 CASH = Money.yuan("1000000.00")
 ORDER_AMOUNT = Money.yuan("500000.00")
 REVIEWER_ID = "rev-faults"
+REVIEWER_PASSWORD = "fault run passphrase"
 RECHARGED_DAYS_AGO = 3  # well inside every R8 original-route limit
 # Each plan of a test session gets its own block of phone numbers: runs in one module
 # share an SMS simulator, and a code is read by phone.
@@ -137,5 +138,7 @@ def fixture_for(plans: list[Planned], now: datetime | None = None) -> dict[str, 
     return {
         "accounts": accounts,
         "recharge_orders": orders,
-        "reviewers": [{"id": REVIEWER_ID, "name": "Fault Run Reviewer"}],
+        "reviewers": [
+            {"id": REVIEWER_ID, "name": "Fault Run Reviewer", "password": REVIEWER_PASSWORD}
+        ],
     }

@@ -24,6 +24,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.operatorservice.v1 import RemoveSearchAttributesRequest
 from temporalio.client import WorkflowExecutionStatus
 
+from gateways import webhook_signature
 from gateways.payout import Transfer, TransferState
 from models.domain import Kind, Route, Status, WithdrawalRequest
 from models.messages import CodeVerdict
@@ -188,13 +189,15 @@ async def test_withdrawal_runs_through_worker_simulators_and_callback(
     finished["withdrawal_id"] = withdrawal_id
 
 
-async def post_callback(stack: Stack, body: bytes) -> httpx.Response:
+async def post_callback(stack: Stack, body: bytes, *, signed: bool = True) -> httpx.Response:
+    """As the provider posts it: signed with the stack's callback secret (Standard Webhooks)."""
+    headers = {"content-type": "application/json"}
+    if signed:
+        webhook_id = f"msg_{uuid.uuid4().hex}"
+        secret = stack.secrets.callback_secret
+        headers.update(webhook_signature.signed_headers(secret, webhook_id, int(time.time()), body))
     async with httpx.AsyncClient() as http:
-        return await http.post(
-            stack.urls.callbacks + CALLBACK_PATH,
-            content=body,
-            headers={"content-type": "application/json"},
-        )
+        return await http.post(stack.urls.callbacks + CALLBACK_PATH, content=body, headers=headers)
 
 
 def transfer_body(key: str) -> bytes:
@@ -207,6 +210,8 @@ def transfer_body(key: str) -> bytes:
 async def test_callback_receiver_answers_unknown_unreadable_and_late(
     stack: Stack, finished: dict[str, str]
 ) -> None:
+    unsigned = await post_callback(stack, transfer_body("w-anything"), signed=False)
+    assert unsigned.status_code == 401  # issue 12: only the provider's signed callbacks
     unknown = await post_callback(stack, transfer_body(f"nobody-{uuid.uuid4().hex}"))
     assert unknown.status_code == 404
     unreadable = await post_callback(stack, b'{"state": "succeeded"}')

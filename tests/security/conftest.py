@@ -3,6 +3,13 @@ skipping), a real SQLite ledger, in-process fake providers, the encryption codec
 
 from __future__ import annotations
 
-from tests.workflow.conftest import fake_stack, fakes, time_skipping_env
+from tests.workflow.conftest import (
+    dev_env,
+    fake_stack,
+    fakes,
+    sim_stack,
+    simulators,
+    time_skipping_env,
+)
 
-__all__ = ["fake_stack", "fakes", "time_skipping_env"]
+__all__ = ["dev_env", "fake_stack", "fakes", "sim_stack", "simulators", "time_skipping_env"]

@@ -43,7 +43,7 @@ async def run_bank_withdrawal(stack: Stack) -> str:
     )
     await stack.verify(wid, "acct-auto")
     await stack.wait_status(wid, Status.UNDER_REVIEW)
-    decision = await stack.client.approve(wid, "rev-1", "proof matches")
+    decision = await stack.approve(wid, "rev-1", "proof matches")
     assert decision is not None and decision.accepted
     doc = await stack.client.result(wid)
     assert doc.status is Status.SUCCEEDED

@@ -13,6 +13,7 @@ from ledger.tables import HoldState
 from models.authority import approvals_required, decision_problem
 from models.domain import DesignatedReason, Kind, Route, Status
 from models.money import Money
+from models.passwords import hash_password
 from service import settings
 from tests.workflow.harness import Stack, alipay_payee, bank_payee, fen
 
@@ -20,8 +21,18 @@ Fakes = tuple[FakePayoutProvider, FakeSmsProvider]
 
 
 def add_reviewer(stack: Stack, reviewer_id: str, role: str) -> None:
+    """A reviewer who can sign in (``stack.passwords``), so what is refused is the role or
+    the conflict, not the missing authentication (this test's stack only)."""
+    password = stack.passwords.setdefault(reviewer_id, f"{reviewer_id} passphrase")
     with Session(stack.engine) as session:
-        session.add(tables.Reviewer(id=reviewer_id, name=f"Test {role}", role=role))
+        session.add(
+            tables.Reviewer(
+                id=reviewer_id,
+                name=f"Test {role}",
+                role=role,
+                password_hash=hash_password(password),
+            )
+        )
         session.commit()
 
 
@@ -48,6 +59,7 @@ async def test_only_two_different_authorised_reviewers_release_a_large_withdrawa
 ) -> None:
     payout, _ = fakes
     add_reviewer(fake_stack, "aud-1", "auditor")  # registered, but may not decide
+    add_reviewer(fake_stack, "acct-ent", "reviewer")  # the applicant, signed in as a reviewer
     wid = await fake_stack.start(
         account_id="acct-ent",
         amount="700.00",  # above the test threshold (500.00): four-eyes
@@ -58,17 +70,18 @@ async def test_only_two_different_authorised_reviewers_release_a_large_withdrawa
     await fake_stack.verify(wid, "acct-ent")
     await fake_stack.wait_status(wid, Status.UNDER_REVIEW)
 
-    for reviewer in ("acct-ent", "mallory", "aud-1"):  # applicant, stranger, wrong role
-        ignored = await fake_stack.client.approve(wid, reviewer, "looks fine to me")
+    # applicant, stranger (cannot sign in: a raw signal, no proof), wrong role
+    for reviewer in ("acct-ent", "mallory", "aud-1"):
+        ignored = await fake_stack.approve(wid, reviewer, "looks fine to me")
         assert ignored is not None and not ignored.accepted, reviewer
-    first = await fake_stack.client.approve(wid, "rev-1", "proof matches")
+    first = await fake_stack.approve(wid, "rev-1", "proof matches")
     assert first is not None and first.accepted
     doc = await fake_stack.client.status(wid)
     assert doc.status is Status.UNDER_REVIEW
     assert doc.approvals == ["rev-1"] and doc.approvals_required == 2
     assert_still_held(fake_stack, payout, wid, "700.00")
 
-    second = await fake_stack.client.approve(wid, "rev-2", "agreed")
+    second = await fake_stack.approve(wid, "rev-2", "agreed")
     assert second is not None and second.accepted
     doc = await fake_stack.client.result(wid)
     assert doc.status is Status.SUCCEEDED and doc.approvals == ["rev-1", "rev-2"]
@@ -82,15 +95,21 @@ async def test_only_two_different_authorised_reviewers_release_a_large_withdrawa
         ("rev-1", True),
         ("rev-2", True),
     ]
-    assert "applicant" in recorded[0].why and "not a registered" in recorded[1].why
+    assert "applicant" in recorded[0].why and "no proof" in recorded[1].why
     assert "auditor" in recorded[2].why and "1 of 2" in recorded[3].why
     assert all(d.at is not None and d.comment for d in recorded)
     notes = [entry.note for entry in doc.timeline]
-    assert any("ignored" in note and "mallory" in note for note in notes)
+    assert any("refused" in note and "mallory" in note for note in notes)
     with Session(fake_stack.engine) as session:
         trail = audit.entries(session, subject=wid)
     reviews = [(row.actor, row.outcome) for row in trail if row.action == "review.approve"]
-    assert reviews == [(d.reviewer_id, "accepted" if d.accepted else "ignored") for d in recorded]
+    assert reviews == [
+        ("acct-ent", "ignored"),
+        ("mallory", "refused"),  # R17: no authenticated reviewer behind it
+        ("aud-1", "ignored"),
+        ("rev-1", "accepted"),
+        ("rev-2", "accepted"),
+    ]
 
 
 async def test_a_rejection_after_one_approval_ends_it_and_releases_the_money(
@@ -106,8 +125,8 @@ async def test_a_rejection_after_one_approval_ends_it_and_releases_the_money(
     )
     await fake_stack.verify(wid, "acct-ent")
     await fake_stack.wait_status(wid, Status.UNDER_REVIEW)
-    await fake_stack.client.approve(wid, "rev-1", "fine")
-    await fake_stack.client.reject(wid, "rev-2", "payer does not match the proof")
+    await fake_stack.approve(wid, "rev-1", "fine")
+    await fake_stack.reject(wid, "rev-2", "payer does not match the proof")
     doc = await fake_stack.client.result(wid)
 
     assert doc.status is Status.REJECTED and doc.reason == "payer does not match the proof"
@@ -138,7 +157,7 @@ async def test_the_master_account_cannot_approve_its_members_withdrawal(
     await fake_stack.verify(wid, "acct-member")
     await fake_stack.wait_status(wid, Status.UNDER_REVIEW)
     for conflicted in ("acct-member", "acct-ent"):
-        decision = await fake_stack.client.approve(wid, conflicted)
+        decision = await fake_stack.approve(wid, conflicted)
         assert decision is not None and not decision.accepted
     assert_still_held(fake_stack, payout, wid, "30.00")
     doc = await fake_stack.client.status(wid)

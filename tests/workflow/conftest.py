@@ -22,7 +22,7 @@ from models.money import Money
 from service.client import WithdrawalClient
 from service.temporal_client import data_converter
 from tests.workflow.harness import Stack, load_test_accounts, register_search_attributes
-from tests.workflow.keys import TEST_KEYS
+from tests.workflow.keys import TEST_KEYS, review_verify_key
 from worker import build_worker
 from workflows.search_attributes import ALL_KEYS
 
@@ -69,7 +69,12 @@ async def fake_stack(
     sms = FakeSmsProvider()
     task_queue = f"withdrawals-{uuid.uuid4().hex[:8]}"
     activities = WithdrawalActivities(
-        engine, payout, sms, TEST_CODE_KEY, four_eyes_threshold=FOUR_EYES_TEST_THRESHOLD
+        engine,
+        payout,
+        sms,
+        TEST_CODE_KEY,
+        four_eyes_threshold=FOUR_EYES_TEST_THRESHOLD,
+        review_verify_key=review_verify_key(),
     )
 
     async def read_code(phone: str) -> str | None:
@@ -117,7 +122,12 @@ async def sim_stack(
     sms = HttpSmsProvider(sms_server.url)
     task_queue = f"withdrawals-{uuid.uuid4().hex[:8]}"
     activities = WithdrawalActivities(
-        engine, payout, sms, TEST_CODE_KEY, four_eyes_threshold=FOUR_EYES_TEST_THRESHOLD
+        engine,
+        payout,
+        sms,
+        TEST_CODE_KEY,
+        four_eyes_threshold=FOUR_EYES_TEST_THRESHOLD,
+        review_verify_key=review_verify_key(),
     )
 
     async def read_code(phone: str) -> str | None:

@@ -16,6 +16,14 @@ PHONES = {
 PAYEE_NAME = "Zhang Sanfeng"
 BANK_ACCOUNT_NUMBER = "6222020200112233445"
 ALIPAY_ACCOUNT = "13912345678"
+# Reviewers sign in (R17); rev-kin shares acct-risk's real name and may not decide it.
+PASSWORDS = {
+    "rev-1": "rev-1 passphrase",
+    "rev-2": "rev-2 passphrase",
+    "rev-ops": "rev-ops passphrase",
+    "rev-kin": "rev-kin passphrase",
+}
+PERSONAL_IDENTITY = "id-risky"
 
 
 def fixture(now: datetime | None = None) -> dict[str, Any]:
@@ -99,7 +107,19 @@ def fixture(now: datetime | None = None) -> dict[str, Any]:
             },
         ],
         "reviewers": [
-            {"id": "rev-1", "name": "Reviewer One"},
-            {"id": "rev-2", "name": "Reviewer Two"},
+            {"id": "rev-1", "name": "Reviewer One", "password": PASSWORDS["rev-1"]},
+            {"id": "rev-2", "name": "Reviewer Two", "password": PASSWORDS["rev-2"]},
+            {
+                "id": "rev-ops",
+                "name": "Ops Reviewer",
+                "role": "ops",
+                "password": PASSWORDS["rev-ops"],
+            },
+            {
+                "id": "rev-kin",  # same real name as acct-risk (R17)
+                "name": "Reviewer Under The Applicant's Name",
+                "password": PASSWORDS["rev-kin"],
+                "identity_id": PERSONAL_IDENTITY,
+            },
         ],
     }

@@ -24,6 +24,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from application.reviews import authenticate, send_decision
 from gateways.payout import PayoutProvider
 from gateways.sms import SmsProvider
 from ledger import tables
@@ -31,9 +32,11 @@ from ledger.db import session_scope
 from ledger.loading import load_fixture
 from models.domain import Kind, Payee, Route, Status, WithdrawalRequest, WithdrawalStatusDoc
 from models.fixtures import parse_fixture
+from models.messages import RecordedDecision, ReviewDecisionKind
 from models.money import Money
 from service.client import WithdrawalClient
 from tests.workflow import data
+from tests.workflow.keys import review_signing_key
 from workflows.search_attributes import ALL_KEYS
 
 CODE_WAIT_SECONDS = 20.0
@@ -66,6 +69,8 @@ class Stack:
     sms: SmsProvider
     read_code: Callable[[str], Awaitable[str | None]]  # phone -> latest code
     started: list[str] = field(default_factory=list)
+    # Who can sign in, and with what: the fixture's reviewers, plus any a test adds.
+    passwords: dict[str, str] = field(default_factory=lambda: dict(data.PASSWORDS))
 
     # ---- driving --------------------------------------------------------------------
     async def start(self, **fields: Any) -> str:
@@ -116,6 +121,41 @@ class Stack:
             handle = self.env.client.get_workflow_handle(f"withdrawal-{withdrawal_id}")
             history = await handle.fetch_history()
             (folder / f"{name}-{index}.json").write_text(history.to_json())
+
+    # ---- reviewers (R17): they sign in, and each decision carries a signed proof --------
+    async def approve(
+        self, withdrawal_id: str, reviewer_id: str, comment: str = ""
+    ) -> RecordedDecision | None:
+        return await self.decide(withdrawal_id, ReviewDecisionKind.APPROVE, reviewer_id, comment)
+
+    async def reject(
+        self, withdrawal_id: str, reviewer_id: str, reason: str
+    ) -> RecordedDecision | None:
+        return await self.decide(withdrawal_id, ReviewDecisionKind.REJECT, reviewer_id, reason)
+
+    async def decide(
+        self, withdrawal_id: str, kind: ReviewDecisionKind, reviewer_id: str, comment: str = ""
+    ) -> RecordedDecision | None:
+        """As a reviewer at the CLI or console: authenticate, then send with a proof. Someone
+        who cannot sign in (no password in ``passwords``) can only send the raw signal,
+        as anyone with namespace access could."""
+        password = self.passwords.get(reviewer_id)
+        if password is None:
+            return await self.client.decide(withdrawal_id, kind, reviewer_id, comment)
+        reviewer = authenticate(self.engine, reviewer_id, password)
+        return await send_decision(
+            self.client,
+            reviewer,
+            withdrawal_id,
+            kind,
+            comment,
+            signing_key=review_signing_key(),
+            now=await self.workflow_now(),
+        )
+
+    async def workflow_now(self) -> datetime:
+        """The server's clock: a time-skipping server runs ahead of the wall clock."""
+        return await self.env.get_current_time()
 
     async def verify(self, withdrawal_id: str, account_id: str) -> None:
         await self.wait_status(withdrawal_id, Status.AWAITING_CODE)

@@ -44,7 +44,7 @@ async def test_designated_route_approved_end_to_end(
     )
     await sim_stack.verify(wid, "acct-auto")
     await sim_stack.wait_status(wid, Status.UNDER_REVIEW)
-    await sim_stack.client.approve(wid, "rev-1")
+    await sim_stack.approve(wid, "rev-1")
     doc = await sim_stack.client.result(wid)
     assert doc.status is Status.SUCCEEDED
     assert movements(simulators, wid) == 1
@@ -61,7 +61,7 @@ async def test_rejection_end_to_end(sim_stack: Stack, simulators: Simulators) ->
     )
     await sim_stack.verify(wid, "acct-auto")
     await sim_stack.wait_status(wid, Status.UNDER_REVIEW)
-    await sim_stack.client.reject(wid, "rev-1", "payee does not match the proof")
+    await sim_stack.reject(wid, "rev-1", "payee does not match the proof")
     doc = await sim_stack.client.result(wid)
     assert doc.status is Status.REJECTED and doc.reason == "payee does not match the proof"
     assert movements(simulators, wid) == 0
@@ -80,7 +80,7 @@ async def test_non_recharge_application_end_to_end(
     )
     await sim_stack.verify(wid, "acct-ent")
     await sim_stack.wait_status(wid, Status.UNDER_REVIEW)
-    await sim_stack.client.approve(wid, "rev-2")
+    await sim_stack.approve(wid, "rev-2")
     doc = await sim_stack.client.result(wid)
     assert doc.status is Status.SUCCEEDED
     assert movements(simulators, wid) == 1
@@ -92,7 +92,7 @@ async def test_risk_review_end_to_end(sim_stack: Stack, simulators: Simulators) 
     await sim_stack.verify(wid, "acct-risk")
     doc = await sim_stack.wait_status(wid, Status.UNDER_REVIEW)
     assert doc.review_required
-    await sim_stack.client.approve(wid, "rev-1")
+    await sim_stack.approve(wid, "rev-1")
     doc = await sim_stack.client.result(wid)
     assert doc.status is Status.SUCCEEDED
     assert_paid(sim_stack, wid, "acct-risk", "400.00")
@@ -144,7 +144,7 @@ async def test_permanent_refusal_end_to_end(sim_stack: Stack, simulators: Simula
     )
     await sim_stack.verify(wid, "acct-auto")
     await sim_stack.wait_status(wid, Status.UNDER_REVIEW)
-    await sim_stack.client.approve(wid, "rev-1")
+    await sim_stack.approve(wid, "rev-1")
     doc = await sim_stack.client.result(wid)
     assert doc.status is Status.FAILED and doc.reason == "payee account closed"
     assert movements(simulators, wid) == 0
@@ -163,7 +163,7 @@ async def test_failure_after_acceptance_end_to_end(
     )
     await sim_stack.verify(wid, "acct-auto")
     await sim_stack.wait_status(wid, Status.UNDER_REVIEW)
-    await sim_stack.client.approve(wid, "rev-1")
+    await sim_stack.approve(wid, "rev-1")
     doc = await sim_stack.client.result(wid)
     assert doc.status is Status.FAILED
     assert doc.reason == "account closed at the receiving bank"

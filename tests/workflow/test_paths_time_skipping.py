@@ -87,7 +87,7 @@ async def test_r9_designated_account_is_paid_after_approval(
     assert doc.review_required is True
     assert payout.moved_count(wid) == 0  # nothing moves before review
 
-    decision = await fake_stack.client.approve(wid, "rev-1", "proof matches")
+    decision = await fake_stack.approve(wid, "rev-1", "proof matches")
     assert decision is not None and decision.accepted
     doc = await fake_stack.client.result(wid)
 
@@ -113,7 +113,7 @@ async def test_r19_rejected_withdrawal_releases_frozen_funds(
     await fake_stack.wait_status(wid, Status.UNDER_REVIEW)
     assert fake_stack.account("acct-auto").held_fen == fen("150.00")
 
-    await fake_stack.client.reject(wid, "rev-2", "proof material does not match the payer")
+    await fake_stack.reject(wid, "rev-2", "proof material does not match the payer")
     doc = await fake_stack.client.result(wid)
 
     assert doc.status is Status.REJECTED
@@ -137,7 +137,7 @@ async def test_r6_non_recharge_application_goes_through_review(
     await fake_stack.verify(wid, "acct-ent")
     doc = await fake_stack.wait_status(wid, Status.UNDER_REVIEW)
     assert any("non-recharge" in note.note for note in doc.timeline)
-    await fake_stack.client.approve(wid, "rev-1")
+    await fake_stack.approve(wid, "rev-1")
     doc = await fake_stack.client.result(wid)
 
     assert doc.status is Status.SUCCEEDED and doc.kind is Kind.NON_RECHARGE
@@ -153,7 +153,7 @@ async def test_r17_same_identity_overdue_debt_triggers_review(
     doc = await fake_stack.wait_status(wid, Status.UNDER_REVIEW)
     assert doc.review_required is True
     assert any("same real name" in entry.note for entry in doc.timeline)
-    await fake_stack.client.approve(wid, "rev-2")
+    await fake_stack.approve(wid, "rev-2")
     doc = await fake_stack.client.result(wid)
     assert doc.status is Status.SUCCEEDED
     assert_paid(fake_stack, wid, "acct-risk", "400.00")
@@ -259,7 +259,7 @@ async def test_permanent_payout_refusal_fails_and_releases(fake_stack: Stack, fa
     )
     await fake_stack.verify(wid, "acct-auto")
     await fake_stack.wait_status(wid, Status.UNDER_REVIEW)
-    await fake_stack.client.approve(wid, "rev-1")
+    await fake_stack.approve(wid, "rev-1")
     doc = await fake_stack.client.result(wid)
 
     assert doc.status is Status.FAILED
@@ -282,7 +282,7 @@ async def test_failure_reported_after_acceptance_fails_and_releases(
     )
     await fake_stack.verify(wid, "acct-auto")
     await fake_stack.wait_status(wid, Status.UNDER_REVIEW)
-    await fake_stack.client.approve(wid, "rev-1")
+    await fake_stack.approve(wid, "rev-1")
     await fake_stack.wait_until(lambda: payout.request_for(wid) is not None)
     payout.fail(wid, "account closed at the receiving bank")
     doc = await fake_stack.client.result(wid)  # the poll finds the failure
@@ -330,7 +330,7 @@ async def test_review_sla_marks_withdrawal_overdue_and_keeps_it_in_review(
     assert fake_stack.record(wid).review_overdue is True
     description = await fake_stack.env.client.get_workflow_handle(f"withdrawal-{wid}").describe()
     assert description.typed_search_attributes.get(REVIEW_OVERDUE) is True
-    await fake_stack.client.approve(wid, "rev-1")
+    await fake_stack.approve(wid, "rev-1")
     doc = await fake_stack.client.result(wid)
     assert doc.status is Status.SUCCEEDED
 
@@ -365,17 +365,17 @@ async def test_unauthorised_reviewers_and_the_applicant_are_ignored(
     await fake_stack.verify(wid, "acct-member")
     await fake_stack.wait_status(wid, Status.UNDER_REVIEW)
 
-    stranger = await fake_stack.client.approve(wid, "mallory")
-    applicant = await fake_stack.client.approve(wid, "acct-ent")
+    stranger = await fake_stack.approve(wid, "mallory")
+    applicant = await fake_stack.approve(wid, "acct-ent")
     assert stranger is not None and not stranger.accepted
     assert applicant is not None and not applicant.accepted
     doc = await fake_stack.client.status(wid)
     assert doc.status is Status.UNDER_REVIEW and doc.approvals == []
     assert fake_stack.account("acct-member").held_fen == fen("30.00")
 
-    await fake_stack.client.reject(wid, "rev-1", "material incomplete")
+    await fake_stack.reject(wid, "rev-1", "material incomplete")
     try:  # a second decision after the first: ignored, or refused once the run ended
-        late = await fake_stack.client.approve(wid, "rev-2")
+        late = await fake_stack.approve(wid, "rev-2")
         assert late is None or not late.accepted
     except RPCError:
         pass
@@ -434,8 +434,8 @@ async def test_four_eyes_above_threshold_needs_two_different_reviewers(
     doc = await fake_stack.wait_status(wid, Status.UNDER_REVIEW)
     assert doc.approvals_required == 2
 
-    first = await fake_stack.client.approve(wid, "rev-1", "proof matches")
-    again = await fake_stack.client.approve(wid, "rev-1", "still fine")
+    first = await fake_stack.approve(wid, "rev-1", "proof matches")
+    again = await fake_stack.approve(wid, "rev-1", "still fine")
     assert first is not None and first.accepted and "1 of 2" in first.why
     assert again is not None and not again.accepted  # the same eyes twice count once
     doc = await fake_stack.client.status(wid)
@@ -443,7 +443,7 @@ async def test_four_eyes_above_threshold_needs_two_different_reviewers(
     assert payout.moved_count(wid) == 0
     assert fake_stack.account("acct-ent").held_fen == fen("600.00")
 
-    second = await fake_stack.client.approve(wid, "rev-2", "agreed")
+    second = await fake_stack.approve(wid, "rev-2", "agreed")
     assert second is not None and second.accepted
     doc = await fake_stack.client.result(wid)
     assert doc.status is Status.SUCCEEDED

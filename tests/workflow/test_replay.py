@@ -33,6 +33,11 @@ def test_saved_histories_cover_every_path() -> None:
         "test_failure_reported_after_acceptance_fails_and_releases",
         "test_review_sla_marks_withdrawal_overdue_and_keeps_it_in_review",
         "test_four_eyes_above_threshold_needs_two_different_reviewers",
+        # issue 12, behind workflow.patched: proofs pre-checked, cancels authorised
+        "test_a_raw_approve_signal_is_refused_recorded_and_the_money_stays",
+        "test_forged_stale_and_misdirected_proofs_count_for_nothing",
+        "test_a_reviewer_under_the_applicants_real_name_cannot_decide",
+        "test_only_the_applicant_or_its_master_account_or_ops_may_cancel",
     ):
         assert path_test in names, f"no saved history for {path_test}"
 

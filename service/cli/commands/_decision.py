@@ -12,6 +12,7 @@ from typing import NoReturn
 
 from temporalio.service import RPCError
 
+from application.reviews import AuthenticatedReviewer, send_decision
 from models.domain import Status, WithdrawalStatusDoc
 from models.errors import RuleRefusal
 from models.messages import RecordedDecision, ReviewDecisionKind
@@ -41,14 +42,14 @@ async def _send(
     client: WithdrawalClient,
     withdrawal_id: str,
     kind: ReviewDecisionKind,
-    reviewer_id: str,
+    reviewer: AuthenticatedReviewer,
     comment: str,
 ) -> tuple[WithdrawalStatusDoc | None, RecordedDecision | None]:
     before = await live_status(client, withdrawal_id)
     if before is None or before.status is not Status.UNDER_REVIEW:
         return before, None
     try:
-        recorded = await client.decide(withdrawal_id, kind, reviewer_id, comment)
+        recorded = await send_decision(client, reviewer, withdrawal_id, kind, comment)
     except RPCError as error:
         if is_not_found(error):  # it ended between the look and the signal
             return None, None
@@ -78,11 +79,13 @@ def decide(
     context: Context,
     withdrawal_id: str,
     kind: ReviewDecisionKind,
-    reviewer_id: str,
+    reviewer: AuthenticatedReviewer,
     comment: str,
 ) -> Result:
+    """Send ``reviewer``'s authenticated decision (``application.reviews``)."""
+    reviewer_id = reviewer.reviewer_id
     doc, recorded = run_with_client(
-        lambda client: _send(client, withdrawal_id, kind, reviewer_id, comment)
+        lambda client: _send(client, withdrawal_id, kind, reviewer, comment)
     )
     if doc is None or (recorded is None and doc.status is not Status.UNDER_REVIEW):
         _not_under_review(context, withdrawal_id, doc)

@@ -1,4 +1,7 @@
-"""``approve WITHDRAWAL_ID --reviewer R [--comment TEXT]``: approve a reviewed withdrawal (R17)."""
+"""``approve WITHDRAWAL_ID --reviewer R [--comment TEXT] [--password-stdin]``: approve (R17).
+
+The reviewer authenticates first (``REVIEWER_PASSWORD``, ``--password-stdin`` or a prompt);
+the approval travels with a signed proof that the workflow's activity verifies."""
 
 from __future__ import annotations
 
@@ -7,18 +10,19 @@ import argparse
 from models.messages import ReviewDecisionKind
 from service.cli.command import Command, Context, Result
 from service.cli.commands._decision import decide
+from service.cli.commands._password import add_password_arguments, sign_in
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("withdrawal_id", metavar="WITHDRAWAL_ID")
     parser.add_argument("--reviewer", required=True, metavar="R", help="registered reviewer id")
+    add_password_arguments(parser)
     parser.add_argument("--comment", default="", metavar="TEXT")
 
 
 def _run(args: argparse.Namespace, context: Context) -> Result:
-    return decide(
-        context, args.withdrawal_id, ReviewDecisionKind.APPROVE, args.reviewer, args.comment
-    )
+    reviewer = sign_in(args, context, args.reviewer)  # exit 3 "authentication failed"
+    return decide(context, args.withdrawal_id, ReviewDecisionKind.APPROVE, reviewer, args.comment)
 
 
 COMMAND = Command(

@@ -1,14 +1,19 @@
-"""``cancel WITHDRAWAL_ID [--by USER]``: cancel before payout (R18 *beyond*, R19).
+"""``cancel WITHDRAWAL_ID [--by ACCOUNT | --reviewer R]``: cancel before payout (R2, R18, R19).
 
-The workflow refuses once the payout is sent or the withdrawal has ended: exit 3 with why.
-The frozen money returns to the withdrawable balance when it is cancelled (R19).
+``--by`` is asserted by the caller and recorded as asserted; the workflow's activity lets
+it cancel only for the applying account or its master account (R2). ``--reviewer`` signs
+the reviewer in (as ``approve`` does); only ``ops`` and ``lead`` may cancel. Anyone else,
+or a withdrawal already paid out or ended: exit 3 with why, and the audit trail records
+the attempt. The frozen money returns to the withdrawable balance (R19).
 """
 
 from __future__ import annotations
 
 import argparse
 
+from application.reviews import cancel_as_reviewer
 from service.cli.command import Command, Context, Result
+from service.cli.commands._password import add_password_arguments, sign_in
 from service.cli.output import jsonable
 from service.cli.records import status_text
 from service.cli.temporal_calls import run_update
@@ -18,16 +23,30 @@ RULE = "R18"
 
 def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("withdrawal_id", metavar="WITHDRAWAL_ID")
-    parser.add_argument("--by", metavar="USER", help="who cancels (default: the applicant)")
+    who = parser.add_mutually_exclusive_group()
+    who.add_argument(
+        "--by", metavar="ACCOUNT", help="the account that cancels (default: the applicant)"
+    )
+    who.add_argument("--reviewer", metavar="R", help="an ops or lead reviewer (authenticates)")
+    add_password_arguments(parser)
 
 
 def _run(args: argparse.Namespace, context: Context) -> Result:
-    doc = run_update(
-        context,
-        args.withdrawal_id,
-        RULE,
-        lambda client: client.cancel(args.withdrawal_id, by=args.by),
-    )
+    if args.reviewer is not None:
+        reviewer = sign_in(args, context, args.reviewer)  # exit 3 "authentication failed"
+        doc = run_update(
+            context,
+            args.withdrawal_id,
+            RULE,
+            lambda client: cancel_as_reviewer(client, reviewer, args.withdrawal_id),
+        )
+    else:
+        doc = run_update(
+            context,
+            args.withdrawal_id,
+            RULE,
+            lambda client: client.cancel(args.withdrawal_id, by=args.by),
+        )
     return Result(document=jsonable(doc), text=status_text(doc))
 
 

@@ -20,13 +20,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from application.reviews import AuthenticatedReviewer, authenticate
 from gateways.http_sms import DEFAULT_SMS_GATEWAY_URL, SMS_GATEWAY_URL_ENV, HttpSmsProvider
 from ledger.accounts import balance_breakdown, remaining_of
 from ledger.db import session_scope
 from ledger.tables import Account, RechargeOrder, Reviewer
 from models.errors import InputError
+from models.fixtures import Fixture
 from models.money import Money
 from service.cli.command import Command, Context, Result
+from service.cli.commands._password import add_password_arguments, read_password
 from service.cli.errors import EXIT_FAILURE, EXIT_OK
 from service.cli.output import table
 from service.client import WithdrawalClient
@@ -55,6 +58,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--reviewer", metavar="R", help="reviewer who decides (default: the fixture's first)"
     )
+    add_password_arguments(parser)
 
 
 def fail(message: str) -> NoReturn:
@@ -114,6 +118,21 @@ def _preflight(context: Context, reviewer_id: str) -> dict[str, str]:
     return phones
 
 
+def _sign_in_demo_reviewer(
+    args: argparse.Namespace, context: Context, reviewer_id: str, fixture: Fixture
+) -> AuthenticatedReviewer:
+    """The demo's reviewer signs in like any other: ``REVIEWER_PASSWORD`` or
+    ``--password-stdin`` if given, else the demo fixture's published demo password."""
+    published = {r.id: r.password for r in fixture.reviewers}
+    if args.password_stdin or "REVIEWER_PASSWORD" in os.environ:
+        password = read_password(args)
+    elif published.get(reviewer_id):
+        password = published[reviewer_id] or ""
+    else:
+        password = read_password(args)
+    return authenticate(context.engine, reviewer_id, password, now=context.now())
+
+
 def _demo_proof() -> str:
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "demo-proof.pdf"
@@ -160,11 +179,12 @@ def _run(args: argparse.Namespace, context: Context) -> Result:
         raise InputError("--reviewer", f"{DEMO_FIXTURE.name} has no reviewer; name one")
     ui_url = _ui_url()
     phones = _preflight(context, reviewer_id)
+    reviewer = _sign_in_demo_reviewer(args, context, reviewer_id, fixture)
     say = _printer(to_stderr=args.json)
     sms = HttpSmsProvider(os.environ.get(SMS_GATEWAY_URL_ENV) or DEFAULT_SMS_GATEWAY_URL)
 
     async def drive() -> list[Outcome]:
-        runner = DemoRunner(await _connect(), sms, phones, reviewer_id, ui_url, say)
+        runner = DemoRunner(await _connect(), sms, phones, reviewer, ui_url, say)
         proofs = [_demo_proof()]  # R9; stored once connected, so a failed start leaves nothing
         say(f"demo run {runner.run_id}: {len(DEMO_PATHS)} paths, reviewer {reviewer_id}")
         return await runner.run(DEMO_PATHS, proofs)

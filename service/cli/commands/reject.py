@@ -12,6 +12,7 @@ from models.errors import InputError
 from models.messages import ReviewDecisionKind
 from service.cli.command import Command, Context, Result
 from service.cli.commands._decision import decide
+from service.cli.commands._password import add_password_arguments, sign_in
 
 MAX_REASON_CHARS = 500
 
@@ -19,6 +20,7 @@ MAX_REASON_CHARS = 500
 def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("withdrawal_id", metavar="WITHDRAWAL_ID")
     parser.add_argument("--reviewer", required=True, metavar="R", help="registered reviewer id")
+    add_password_arguments(parser)
     parser.add_argument("--reason", required=True, metavar="TEXT", help="shown to the user (R18)")
 
 
@@ -28,7 +30,8 @@ def _run(args: argparse.Namespace, context: Context) -> Result:
         raise InputError("reason", "say why the withdrawal is rejected; the user sees it (R18)")
     if len(reason) > MAX_REASON_CHARS:
         raise InputError("reason", f"at most {MAX_REASON_CHARS} characters")
-    return decide(context, args.withdrawal_id, ReviewDecisionKind.REJECT, args.reviewer, reason)
+    reviewer = sign_in(args, context, args.reviewer)  # exit 3 "authentication failed"
+    return decide(context, args.withdrawal_id, ReviewDecisionKind.REJECT, reviewer, reason)
 
 
 COMMAND = Command(
