@@ -16,13 +16,16 @@ import httpx
 from temporalio.client import Client
 from temporalio.worker import PollerBehavior, PollerBehaviorSimpleMaximum, Worker
 
+from activities.audit_anchor import AuditAnchorActivities
 from activities.withdrawal import WithdrawalActivities
 from gateways.http_common import DEFAULT_TIMEOUT, new_client
 from gateways.http_payout import payout_provider_from_env
 from gateways.http_sms import sms_provider_from_env
 from ledger.db import get_engine
 from service import settings
+from service.anchor_schedule import ensure_anchor_schedule
 from service.temporal_client import connect
+from workflows.audit_anchor import AuditAnchorWorkflow
 from workflows.withdrawal import WithdrawalWorkflow
 
 # Every open withdrawal must stay cached, or each task replays its whole history
@@ -65,11 +68,13 @@ TUNING = WorkerTuning(
 def build_worker(
     client: Client, activities: WithdrawalActivities, task_queue: str | None = None
 ) -> Worker:
+    anchor = AuditAnchorActivities(activities.engine)
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue(),
-        workflows=[WithdrawalWorkflow],
+        workflows=[WithdrawalWorkflow, AuditAnchorWorkflow],
         activities=[
+            anchor.anchor_audit_chains,
             activities.open_withdrawal,
             activities.send_code,
             activities.check_code,
@@ -99,6 +104,11 @@ async def main() -> None:
     client = await connect()
     async with new_client(DEFAULT_TIMEOUT) as http:
         worker = build_worker(client, activities_from_env(http))
+        try:
+            if await ensure_anchor_schedule(client, settings.task_queue()):
+                logging.info("created the audit anchor schedule")
+        except Exception as error:  # the worker is useful without it; say so and go on
+            logging.warning("could not create the audit anchor schedule: %s", error)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -91,6 +91,10 @@ class WithdrawalActivities:
         self._now = clock
         self._four_eyes_threshold = four_eyes_threshold or Money.yuan(FOUR_EYES_THRESHOLD_YUAN)
 
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
     async def _in_transaction(self, fn: Callable[[Session], T]) -> T:
         return await asyncio.to_thread(run_in_transaction, self._engine, fn)
 
