@@ -36,7 +36,7 @@ from gateways.payout import (
 )
 from gateways.sms import SmsProvider
 from ledger import audit, holds, tables, withdrawals
-from ledger.db import run_in_transaction
+from ledger.db import run_in_transaction, run_read_only
 from models.authority import approvals_required, decision_problem
 from models.domain import (
     Channel,
@@ -373,7 +373,9 @@ class WithdrawalActivities:
         if existing is not None:
             await self._audit_payout(request, existing, "found")
             return existing
-        transfer = await self._in_transaction(lambda s: self._transfer_request(s, request))
+        transfer = await asyncio.to_thread(
+            run_read_only, self._engine, self._transfer_request, request
+        )
         try:
             accepted = await self._payout.submit(transfer)
         except TransferRejected as rejected:

@@ -151,13 +151,12 @@ def read_only_session(engine: Engine) -> Iterator[Session]:
     a user, the transfer request read before a payout). Anything that checks and then
     writes (reserve, R14) must use ``session_scope``: its lock makes the check hold.
     """
+    # Closing (not rolling back) ends the transaction without expiring what was read, so
+    # the rows stay readable after the block, as with ``session_scope``.
     with Session(engine.execution_options(**{READ_ONLY_OPTION: True})) as session:
-        try:
-            yield session
-            if session.new or session.dirty or session.deleted:
-                raise ReadOnlyViolation("a read-only transaction has pending changes")
-        finally:
-            session.rollback()
+        yield session
+        if session.new or session.dirty or session.deleted:
+            raise ReadOnlyViolation("a read-only transaction has pending changes")
 
 
 def run_read_only(

@@ -22,7 +22,7 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from ledger.db import session_scope
+from ledger.db import read_only_session
 from models.domain import WithdrawalStatusDoc
 from models.errors import NotFound, RuleRefusal
 from service.cli.command import Context
@@ -119,7 +119,7 @@ def run_update(
 
 def ended(context: Context, withdrawal_id: str, rule: str) -> RuleRefusal:
     """The refusal for a withdrawal whose workflow no longer runs (or ``NotFound``)."""
-    with session_scope(context.engine) as session:
+    with read_only_session(context.engine) as session:
         recorded = record_document(session, withdrawal_id)
     if recorded is None:
         raise unknown_withdrawal(withdrawal_id)
