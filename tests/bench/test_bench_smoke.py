@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 from service.launcher import REPO_ROOT
 
 SMOKE_TIMEOUT_SECONDS = 120
+RATIO_LINE = r"ratio auto/baseline sqlite \d+\.\d\d \(min \d+\.\d\d, max \d+\.\d\d\)"
 
 
 def _run(module: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -31,12 +33,15 @@ def _run(module: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+ROUNDS = 2
+
+
 def test_bench_runs_every_phase_and_writes_the_report(tmp_path: Path) -> None:
     results = tmp_path / "latest.json"
     done = _run(
         "bench.run",
-        *("--mode", "both", "--paths", "baseline,auto,review"),
-        *("--count", "2", "--concurrency", "2", "--rate", "4", "--seconds", "0.5"),
+        *("--mode", "both", "--paths", "baseline,auto,review", "--rounds", str(ROUNDS)),
+        *("--count", "1", "--concurrency", "1", "--rate", "2", "--seconds", "0.5"),
         *("--warm-up", "1", "--results", str(results)),
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -46,7 +51,8 @@ def test_bench_runs_every_phase_and_writes_the_report(tmp_path: Path) -> None:
         (path, mode) for path in ("baseline", "auto", "review") for mode in ("burst", "open")
     }
     for phase in phases.values():
-        assert phase["completed"] == 2 and phase["failed"] == 0, phase
+        assert phase["completed"] == ROUNDS and phase["failed"] == 0, phase
+        assert len(phase["rounds_per_second"]) == ROUNDS
         assert set(phase["statuses"]) == {"succeeded"}
         assert phase["history_events"] > 0 and phase["peak_worker_mib"] > 0
     # Same shape, or the ratio compares different things. Workflow tasks are not compared:
@@ -60,8 +66,26 @@ def test_bench_runs_every_phase_and_writes_the_report(tmp_path: Path) -> None:
         "upsert_workflow_search_attributes",
     ):
         assert baseline["history_shape"][event] == auto["history_shape"][event], event
-    assert set(report["ratios"]) == {"auto", "review"}
-    assert "throughput" in done.stdout and "p99" in done.stdout
+    # The paths alternate, and each ratio is the median of per-round ratios (issue 17).
+    assert set(report["ratios"]) == {
+        "auto/baseline sqlite",
+        "review/baseline sqlite",
+        "p99 auto/baseline sqlite open",
+        "p99 review/baseline sqlite open",
+    }
+    assert len(report["ratios"]["auto/baseline sqlite"]["rounds"]) == ROUNDS
+    lines = done.stdout.splitlines()
+    assert any(re.fullmatch(RATIO_LINE, line) for line in lines), done.stdout
+    order = [line for line in done.stderr.splitlines() if line.startswith("... round")]
+    assert [line.split(":")[1].split()[0] for line in order[:6]] == [
+        "baseline",
+        "baseline",
+        "auto",
+        "auto",
+        "review",
+        "review",
+    ]  # round 1: each path, burst then open; then round 2 the same
+    assert order[6].startswith("... round 2: baseline")
 
 
 def test_withdrawable_benchmark_reports_each_size(tmp_path: Path) -> None:
