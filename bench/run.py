@@ -43,7 +43,7 @@ from typing import Any, Literal
 import httpx
 from temporalio.api.enums.v1 import EventType
 
-from bench import accounts, load, profile
+from bench import accounts, load, profile, split
 from bench.measure import (
     CpuSnapshot,
     CpuUse,
@@ -75,11 +75,13 @@ class Phase:
     path: Path_
     mode: Mode
     database: str  # "sqlite" or "postgresql"
+    workers: int = 1  # worker processes sharing the phase's task queue
 
     @property
     def name(self) -> str:
         suffix = "" if self.database == "sqlite" or self.path == "baseline" else "-pg"
-        return f"{self.path}{suffix}"
+        workers = f"-{self.workers}w" if self.workers > 1 else ""
+        return f"{self.path}{suffix}{workers}"
 
 
 @dataclass(frozen=True)
@@ -103,17 +105,27 @@ class Group:
     path: Path_
     database: str
     modes: tuple[Mode, ...]
+    workers: int = 1
 
     def phase(self, mode: Mode) -> Phase:
-        return Phase(self.path, mode, self.database)
+        return Phase(self.path, mode, self.database, self.workers)
 
 
-def groups(modes: list[Mode], paths: list[Path_], postgres: bool) -> list[Group]:
+TWO_WORKERS = 2
+
+
+def groups(
+    modes: list[Mode], paths: list[Path_], postgres: bool, two_workers: bool = True
+) -> list[Group]:
+    """Every path on SQLite; the auto path on PostgreSQL too, once with one worker and
+    (``two_workers``) once with two worker processes sharing one task queue."""
     planned: list[Group] = []
     for path in paths:
         planned.append(Group(path, "sqlite", tuple(modes)))
         if path == "auto" and postgres:
             planned.append(Group(path, "postgresql", tuple(modes)))
+            if two_workers:
+                planned.append(Group(path, "postgresql", tuple(modes), TWO_WORKERS))
     return planned
 
 
@@ -123,10 +135,15 @@ class Lane:
 
     group: Group
     tag: str
-    worker: ChildProcess
+    workers: list[ChildProcess]
     driver: load.Driver
+    database_url: str
     next_index: int = 0
     rounds: dict[Mode, list[Measured]] = field(default_factory=dict)
+
+    @property
+    def pids(self) -> list[int]:
+        return [worker.pid for worker in self.workers if worker.pid is not None]
 
     def take(self, size: int) -> load.Driver:
         """The driver on the next ``size`` withdrawals: each round has its own."""
@@ -175,13 +192,15 @@ async def start_lane(
         accounts.load_accounts(database_url, tag, tag_number, total, review=review)
     task_queue = f"bench-{tag}"
     kind: Literal["real", "baseline"] = "baseline" if group.path == "baseline" else "real"
-    worker = await stack.start_worker(kind, task_queue, database_url)
+    workers = [
+        await stack.start_worker(kind, task_queue, database_url) for _ in range(group.workers)
+    ]
     driver = (
         drivers.baseline(tag, task_queue)
         if group.path == "baseline"
         else drivers.real(tag, tag_number, task_queue, review=group.path == "review")
     )
-    lane = Lane(group, tag, worker, driver)
+    lane = Lane(group, tag, workers, driver, database_url)
     await load.burst(lane.take(settings.warm_up), settings.warm_up, settings.warm_up)
     return lane
 
@@ -193,10 +212,7 @@ async def run_round(
     size = settings.size(mode)
     print(f"... round {number + 1}: {phase.name} ({mode})", file=sys.stderr, flush=True)
     first = lane.next_index
-    assert lane.worker.pid is not None
-    result, cpu, peak = await _measure(
-        stack, lane.worker.pid, phase, settings, lane.take(size), number
-    )
+    result, cpu, peak = await _measure(stack, lane.pids, phase, settings, lane.take(size), number)
     lane.rounds.setdefault(mode, []).append(Measured(result, cpu, peak, first, size))
 
 
@@ -217,6 +233,16 @@ async def phase_figures(stack: BenchStack, lane: Lane, settings: Settings) -> li
         figures = _figures(lane.group.phase(mode), settings, merged, cpu, peak, events, shape)
         figures["rounds_per_second"] = [round(m.per_second, 2) for m in rounds]
         figures["rounds_p99_ms"] = [round(m.p99_ms, 1) for m in rounds]
+        figures["workers"] = lane.group.workers
+        if lane.group.workers > 1:
+            withdrawal_ids = [
+                accounts.request(lane.tag, m.first + i).withdrawal_id
+                for m in rounds
+                for i in range(m.size)
+            ]
+            figures["split"] = await split.split(stack.client, ids, lane.pids)
+            movements = stack.simulators["payout"].stats()["movements"]
+            figures["done_twice"] = split.done_twice(lane.database_url, withdrawal_ids, movements)
         results.append(figures)
     return results
 
@@ -232,28 +258,29 @@ def shifted(driver: load.Driver, first: int) -> load.Driver:
 
 async def _measure(
     stack: BenchStack,
-    worker_pid: int,
+    worker_pids: list[int],
     phase: Phase,
     settings: Settings,
     driver: load.Driver,
     number: int,
 ) -> tuple[load.LoadResult, CpuUse, float]:
     assert stack.temporal.pid is not None
-    reset_peak_rss(worker_pid)
+    for pid in worker_pids:
+        reset_peak_rss(pid)
     output = RESULTS_DIR / f"profile-{phase.name}-{phase.mode}-round{number + 1}.txt"
     output.parent.mkdir(parents=True, exist_ok=True)
-    profiler = profile.start(worker_pid, output) if settings.profile else None
+    profiler = profile.start(worker_pids[0], output) if settings.profile else None
     harness = [os.getpid(), *stack.simulator_pids]
-    before = CpuSnapshot.take(worker_pid, stack.temporal.pid, harness)
+    before = CpuSnapshot.take(worker_pids, stack.temporal.pid, harness)
     if phase.mode == "burst":
         result = await load.burst(driver, settings.count, settings.concurrency)
     else:
         result = await load.open_loop(driver, settings.rate, settings.seconds)
-    cpu = CpuUse.between(before, CpuSnapshot.take(worker_pid, stack.temporal.pid, harness))
+    cpu = CpuUse.between(before, CpuSnapshot.take(worker_pids, stack.temporal.pid, harness))
     if profiler is not None:
         profiler.send_signal(signal.SIGINT)
         profiler.wait()
-    return result, cpu, peak_rss_mebibytes(worker_pid)
+    return result, cpu, max(peak_rss_mebibytes(pid) for pid in worker_pids)
 
 
 async def _history_events(stack: BenchStack, ids: list[str]) -> tuple[float, dict[str, int]]:
@@ -355,7 +382,8 @@ def ratios(lanes: list[Lane]) -> list[Ratio]:
     for lane in lanes:
         if lane is baseline:
             continue
-        name = f"{lane.group.path}/baseline {lane.group.database}"
+        workers = f"-{lane.group.workers}workers" if lane.group.workers > 1 else ""
+        name = f"{lane.group.path}/baseline {lane.group.database}{workers}"
         pairs = zip(baseline.rounds.get("burst", []), lane.rounds.get("burst", []), strict=False)
         values = [real.per_second / base.per_second for base, real in pairs if base.per_second]
         if values:
@@ -409,12 +437,35 @@ def closing_note(results: list[dict[str, Any]], found: list[Ratio], rate: float)
         + ", ".join(f"{name} {target}" for name, target in TARGETS.items())
     )
     for r in results:
-        if r["path"] == "auto" and r["mode"] == "burst":
+        if r["path"] == "auto" and r["mode"] == "burst" and r["workers"] == 1:
             notes.append(
                 f"{r['phase']}: {r['history_events']:.0f} history events per withdrawal "
                 "(target <= 40)"
             )
+        if "split" in r:
+            twice = r["done_twice"]
+            nothing_twice = (
+                not twice["paid_other_than_once"] and not twice["debited_other_than_once"]
+            )
+            notes.append(
+                f"{r['phase']} ({r['mode']}): split of workflow tasks "
+                f"{_shares(r['split']['workflow_tasks'])}, activity tasks "
+                f"{_shares(r['split']['activity_tasks'])}, settled "
+                f"{_shares(r['split']['settled_by'])}; {twice['withdrawals']} withdrawals, "
+                + (
+                    "each paid and debited exactly once"
+                    if nothing_twice
+                    else f"DONE TWICE: {twice}"
+                )
+            )
     return "\n".join(notes)
+
+
+def _shares(counts: dict[str, int]) -> str:
+    total = sum(counts.values()) or 1
+    return " / ".join(
+        f"{name} {count} ({count / total:.0%})" for name, count in sorted(counts.items())
+    )
 
 
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
@@ -443,7 +494,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             drivers = load.Drivers(stack.client, stack.simulators["sms"].url, http)
             lanes = [
                 await start_lane(stack, group, settings, database_urls, drivers, number)
-                for number, group in enumerate(groups(modes, paths, postgres))
+                for number, group in enumerate(
+                    groups(modes, paths, postgres, not args.one_worker_only)
+                )
             ]
             for number in range(settings.rounds):
                 for lane in lanes:
@@ -492,6 +545,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--warm-up", type=int, default=WARM_UP_WITHDRAWALS, help="unmeasured, per phase"
     )
     parser.add_argument("--profile", action="store_true", help="py-spy flame graphs per phase")
+    parser.add_argument(
+        "--one-worker-only",
+        action="store_true",
+        help="PostgreSQL: skip the phase with two workers sharing one task queue",
+    )
     parser.add_argument("--results", type=Path, default=RESULTS_DIR / "latest.json")
     parser.add_argument("--data-dir", help="keep servers' state and logs here (default: temp)")
     args = parser.parse_args(argv)

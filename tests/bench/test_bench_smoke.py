@@ -20,8 +20,12 @@ SMOKE_TIMEOUT_SECONDS = 120
 RATIO_LINE = r"ratio auto/baseline sqlite \d+\.\d\d \(min \d+\.\d\d, max \d+\.\d\d\)"
 
 
-def _run(module: str, *args: str) -> subprocess.CompletedProcess[str]:
+def _run(
+    module: str, *args: str, database_url: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
     return subprocess.run(
         [sys.executable, "-m", module, *args],
         cwd=REPO_ROOT,
@@ -86,6 +90,32 @@ def test_bench_runs_every_phase_and_writes_the_report(tmp_path: Path) -> None:
         "review",
     ]  # round 1: each path, burst then open; then round 2 the same
     assert order[6].startswith("... round 2: baseline")
+
+
+def test_two_workers_on_postgresql_share_the_queue_and_do_nothing_twice(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """Issue 17, item 6: the split is reported, and every withdrawal was paid and debited
+    exactly once however the two workers divided the tasks."""
+    results = tmp_path / "latest.json"
+    done = _run(
+        "bench.run",
+        *("--mode", "burst", "--paths", "auto", "--rounds", "1"),
+        *("--count", "6", "--concurrency", "3", "--warm-up", "1", "--results", str(results)),
+        database_url=postgres_url,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(results.read_text())
+    (two,) = [p for p in report["phases"] if p["phase"] == "auto-pg-2w"]
+    assert two["completed"] == 6 and two["workers"] == 2
+    assert two["done_twice"] == {
+        "withdrawals": 6,
+        "paid_other_than_once": [],
+        "debited_other_than_once": [],
+    }
+    assert sum(two["split"]["settled_by"].values()) == 6
+    assert set(two["split"]["activity_tasks"]) <= {"worker-1", "worker-2"}
+    assert "each paid and debited exactly once" in done.stdout
 
 
 def test_withdrawable_benchmark_reports_each_size(tmp_path: Path) -> None:
