@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from datetime import timedelta
 from typing import TypedDict
@@ -66,9 +67,15 @@ TUNING = WorkerTuning(
 
 
 def build_worker(
-    client: Client, activities: WithdrawalActivities, task_queue: str | None = None
+    client: Client,
+    activities: WithdrawalActivities,
+    task_queue: str | None = None,
+    max_cached_workflows: int | None = None,
 ) -> Worker:
     anchor = AuditAnchorActivities(activities.engine)
+    tuning = dict(TUNING)
+    if max_cached_workflows is not None:
+        tuning["max_cached_workflows"] = max_cached_workflows
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue(),
@@ -84,7 +91,7 @@ def build_worker(
             activities.check_payout,
             activities.settle,
         ],
-        **TUNING,
+        **tuning,  # type: ignore[arg-type]
     )
 
 
@@ -99,11 +106,18 @@ def activities_from_env(http: httpx.AsyncClient | None = None) -> WithdrawalActi
     )
 
 
+def cached() -> int | None:
+    """``WORKER_MAX_CACHED_WORKFLOWS`` (the bench's parked-review mode measures a cache
+    smaller than the open withdrawals); unset: ``MAX_CACHED_WORKFLOWS``."""
+    configured = os.environ.get("WORKER_MAX_CACHED_WORKFLOWS")
+    return int(configured) if configured else None
+
+
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     client = await connect()
     async with new_client(DEFAULT_TIMEOUT) as http:
-        worker = build_worker(client, activities_from_env(http))
+        worker = build_worker(client, activities_from_env(http), max_cached_workflows=cached())
         try:
             if await ensure_anchor_schedule(client, settings.task_queue()):
                 logging.info("created the audit anchor schedule")

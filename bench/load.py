@@ -138,6 +138,10 @@ class Drivers:
 
         return one
 
+    async def code_message(self, phone: str) -> InboxMessage:
+        """The newest text to ``phone`` that carries a code, as soon as it arrives."""
+        return await self._code(phone)
+
     async def _code(self, phone: str) -> InboxMessage:
         async def look() -> InboxMessage | None:
             response = await self._http.get(f"{self._sms_url}/messages", params={"phone": phone})

@@ -43,7 +43,7 @@ from typing import Any, Literal
 import httpx
 from temporalio.api.enums.v1 import EventType
 
-from bench import accounts, load, profile, split
+from bench import accounts, load, parked, profile, split
 from bench.measure import (
     CpuSnapshot,
     CpuUse,
@@ -58,6 +58,7 @@ from service.child_process import ChildProcess
 from service.client import workflow_id
 
 RESULTS_DIR = Path(__file__).parent / "results"
+DEFAULT_RESULTS = RESULTS_DIR / "latest.json"
 DEFAULT_ROUNDS = 5  # per path: the fewest that give a median with a spread
 DEFAULT_COUNT = 60  # per round: long enough to fill the pipeline, short enough to alternate
 DEFAULT_CONCURRENCY = 20
@@ -523,7 +524,25 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
-    parser.add_argument("--mode", choices=["burst", "open", "both"], default="both")
+    parser.add_argument("--mode", choices=["burst", "open", "both", "parked"], default="both")
+    parser.add_argument(
+        "--parked",
+        type=int,
+        default=parked.DEFAULT_PARKED,
+        help="parked mode: withdrawals left under review at once",
+    )
+    parser.add_argument(
+        "--cache",
+        type=int,
+        default=None,
+        help="parked mode: the worker's workflow cache (default: a quarter of --parked)",
+    )
+    parser.add_argument(
+        "--approval-bursts",
+        type=int,
+        default=3,
+        help="parked mode: auto bursts run while the parked set is approved, at most",
+    )
     parser.add_argument(
         "--paths",
         type=lambda text: [p.strip() for p in text.split(",") if p.strip()],
@@ -550,7 +569,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="PostgreSQL: skip the phase with two workers sharing one task queue",
     )
-    parser.add_argument("--results", type=Path, default=RESULTS_DIR / "latest.json")
+    parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     parser.add_argument("--data-dir", help="keep servers' state and logs here (default: temp)")
     args = parser.parse_args(argv)
     unknown = set(args.paths) - {"baseline", "auto", "review"}
@@ -563,6 +582,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.mode == "parked":
+        return _parked(args)
     report = asyncio.run(bench(args))
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(json.dumps(report, indent=2) + "\n")
@@ -571,6 +592,21 @@ def main(argv: list[str] | None = None) -> int:
     print(report["note"])
     print(f"\nJSON: {args.results}")
     failed = sum(r["failed"] for r in report["phases"])
+    return 1 if failed else 0
+
+
+def _parked(args: argparse.Namespace) -> int:
+    report = asyncio.run(parked.bench(args))
+    results = (
+        args.results.with_name("parked.json") if args.results == DEFAULT_RESULTS else args.results
+    )
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(report, indent=2) + "\n")
+    print(parked.text(report))
+    print(f"\nJSON: {results}")
+    failed = (
+        report["park"]["failed"] + report["approve_all"]["failed"] + report["succeeded"]["failed"]
+    )
     return 1 if failed else 0
 
 

@@ -118,6 +118,26 @@ def test_two_workers_on_postgresql_share_the_queue_and_do_nothing_twice(
     assert "each paid and debited exactly once" in done.stdout
 
 
+def test_parked_review_mode_parks_approves_and_measures(tmp_path: Path) -> None:
+    """Issue 17, item 5, at toy size: a set parked under review with a worker cache smaller
+    than the set, approved while auto withdrawals run; memory and rates reported."""
+    results = tmp_path / "parked.json"
+    done = _run(
+        "bench.run",
+        *("--mode", "parked", "--parked", "4", "--cache", "2", "--approval-bursts", "1"),
+        *("--count", "2", "--concurrency", "4", "--warm-up", "1", "--results", str(results)),
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(results.read_text())
+    assert report["worker_cache"] < report["parked"] == 4
+    assert report["park"]["done"] == 4 and report["approve_all"]["done"] == 4
+    assert report["succeeded"]["done"] == 4
+    assert report["auto_with_parked"]["done"] == 2
+    assert report["auto_while_approving"][0]["done"] == 2
+    assert report["memory_parked_mib"]["worker"] > 0 and report["memory_parked_mib"]["server"] > 0
+    assert "approve all: 4 approved" in done.stdout
+
+
 def test_withdrawable_benchmark_reports_each_size(tmp_path: Path) -> None:
     results = tmp_path / "withdrawable.json"
     done = _run(
