@@ -172,12 +172,12 @@ def _head(session: Session, chain: str) -> tuple[int, str] | None:
     return None if row is None else (int(row[0]), str(row[1]))
 
 
-def _next_seq(session: Session) -> int | None:
-    """SQLite numbers rows itself (its writer is alone); PostgreSQL's sequence does."""
+def _next_seq(session: Session) -> Any:
+    """SQLite numbers rows in the INSERT itself (its writer is alone, so max + 1 is free);
+    PostgreSQL's sequence does (the column's default)."""
     if session.connection().dialect.name == "postgresql":
         return None
-    last = session.execute(core_select(func.max(LOG.c.seq))).scalar()
-    return int(last or 0) + 1
+    return core_select(func.coalesce(func.max(LOG.c.seq), 0) + 1).scalar_subquery()
 
 
 def append(
@@ -196,28 +196,25 @@ def append(
     _lock_chain(session, chain)
     session.flush()  # earlier writes of this transaction first: they stay in order
     head = _head(session, chain)
-    entry = AuditEntry(
-        seq=_next_seq(session) or 0,
-        chain=chain,
-        chain_seq=(head[0] + 1) if head else 1,
-        at=utc(at or datetime.now(UTC)),
-        actor=_clip(actor or SYSTEM_ACTOR, MAX_FIELD_CHARS),
-        action=_clip(action, MAX_FIELD_CHARS),
-        subject=_clip(subject, MAX_FIELD_CHARS) if subject else None,
-        outcome=_clip(outcome, 32),
-        detail=_clip(detail, MAX_DETAIL_CHARS),
-        prev_hash=head[1] if head else GENESIS_HASH,
-        hash="",
-    )
-    entry.hash = row_hash(entry)  # ``seq`` is not hashed: PostgreSQL may assign it below
-    values = entry.model_dump()
-    if entry.seq == 0:
-        del values["seq"]
-    # A core INSERT: the row is never read back through this session, and the ORM's
-    # unit of work would cost more CPU than the statement.
-    seq = session.execute(insert(LOG).values(**values).returning(LOG.c.seq)).scalar()
-    entry.seq = int(seq) if seq is not None else entry.seq
-    return entry
+    values: dict[str, Any] = {
+        "chain": chain,
+        "chain_seq": (head[0] + 1) if head else 1,
+        "at": utc(at or datetime.now(UTC)),
+        "actor": _clip(actor or SYSTEM_ACTOR, MAX_FIELD_CHARS),
+        "action": _clip(action, MAX_FIELD_CHARS),
+        "subject": _clip(subject, MAX_FIELD_CHARS) if subject else None,
+        "outcome": _clip(outcome, 32),
+        "detail": _clip(detail, MAX_DETAIL_CHARS),
+        "prev_hash": head[1] if head else GENESIS_HASH,
+    }
+    # ``seq`` is not hashed (see ``canonical``): the database assigns it below.
+    values["hash"] = hashlib.sha256(canonical(seq=0, **values)).hexdigest()
+    seq = _next_seq(session)
+    statement = insert(LOG).values(**values, **({} if seq is None else {"seq": seq}))
+    # A core INSERT, no ORM unit of work: one statement, and the row is never read back
+    # through this session.
+    assigned = session.execute(statement.returning(LOG.c.seq)).scalar_one()
+    return AuditEntry.model_construct(seq=int(assigned), **values)
 
 
 def _clip(value: str, limit: int) -> str:
