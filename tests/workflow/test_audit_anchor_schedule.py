@@ -5,11 +5,14 @@ the chains to those heads (a chain cut short after the anchor is reported, exit 
 from __future__ import annotations
 
 import json
+import os
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
+from temporalio.client import ScheduleActionExecutionStartWorkflow
 
 from ledger import tables
 from ledger.db import read_only_session
@@ -19,6 +22,7 @@ from service.cli.app import main as cli
 from service.cli.command import Context
 from tests.workflow.harness import Stack
 
+HISTORIES = Path(__file__).parent / "histories"
 SCHEDULE_INTERVAL_SECONDS = 3600  # never fires by itself during the test: triggered below
 
 
@@ -48,6 +52,14 @@ async def test_the_anchor_schedule_anchors_every_withdrawal_chain(
                 return {row.chain: row.chain_seq for row in rows}
 
         await sim_stack.wait_until(lambda: wid in anchored_heads())
+        if os.environ.get("SAVE_HISTORIES"):  # a new workflow type: its history is replayed too
+            actions = (await handle.describe()).info.recent_actions
+            action = actions[-1].action
+            assert isinstance(action, ScheduleActionExecutionStartWorkflow)
+            run = client.get_workflow_handle(action.workflow_id)
+            await run.result()
+            history = await run.fetch_history()
+            (HISTORIES / "audit_anchor_schedule_run-0.json").write_text(history.to_json())
     finally:
         await handle.delete()
 

@@ -11,6 +11,7 @@ from temporalio.worker import Replayer
 
 from service.temporal_client import data_converter
 from tests.workflow.keys import TEST_KEYS
+from workflows.audit_anchor import AuditAnchorWorkflow
 from workflows.withdrawal import WithdrawalWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -33,6 +34,7 @@ def test_saved_histories_cover_every_path() -> None:
         "test_failure_reported_after_acceptance_fails_and_releases",
         "test_review_sla_marks_withdrawal_overdue_and_keeps_it_in_review",
         "test_four_eyes_above_threshold_needs_two_different_reviewers",
+        "audit_anchor_schedule_run",  # AuditAnchorWorkflow, started by its schedule
     ):
         assert path_test in names, f"no saved history for {path_test}"
 
@@ -41,5 +43,8 @@ def test_saved_histories_cover_every_path() -> None:
 async def test_saved_history_replays_deterministically(path: Path) -> None:
     history = WorkflowHistory.from_json(f"withdrawal-{path.stem}", path.read_text())
     # The histories were saved encrypted under the committed test key: replay decrypts.
-    replayer = Replayer(workflows=[WithdrawalWorkflow], data_converter=data_converter(TEST_KEYS))
+    replayer = Replayer(
+        workflows=[WithdrawalWorkflow, AuditAnchorWorkflow],
+        data_converter=data_converter(TEST_KEYS),
+    )
     await replayer.replay_workflow(history)
