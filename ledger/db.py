@@ -15,6 +15,7 @@ import os
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,6 +41,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 _engines: dict[str, Engine] = {}
+_read_only_engines: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 _engines_lock = threading.Lock()
 
 
@@ -80,6 +82,7 @@ def dispose_engine(url: str) -> None:
     with _engines_lock:
         engine = _engines.pop(normalise_url(url), None)
     if engine is not None:
+        _read_only_engines.pop(engine, None)  # its variant refers to it: let both go
         engine.dispose()
 
 
@@ -89,6 +92,7 @@ def dispose_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+        _read_only_engines.clear()
 
 
 def _create_engine(url: str) -> Engine:
@@ -153,10 +157,19 @@ def read_only_session(engine: Engine) -> Iterator[Session]:
     """
     # Closing (not rolling back) ends the transaction without expiring what was read, so
     # the rows stay readable after the block, as with ``session_scope``.
-    with Session(engine.execution_options(**{READ_ONLY_OPTION: True})) as session:
+    with Session(_read_only(engine)) as session:
         yield session
         if session.new or session.dirty or session.deleted:
             raise ReadOnlyViolation("a read-only transaction has pending changes")
+
+
+def _read_only(engine: Engine) -> Engine:
+    """The engine's read-only variant (same pool), made once per engine."""
+    variant = _read_only_engines.get(engine)
+    if variant is None:
+        variant = engine.execution_options(**{READ_ONLY_OPTION: True})
+        _read_only_engines[engine] = variant
+    return variant
 
 
 def run_read_only(
