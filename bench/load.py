@@ -157,9 +157,7 @@ class Drivers:
             return True if status is Status.UNDER_REVIEW else None
 
         await self._reviews.until(look)
-        handle = self._client.get_workflow_handle_for(
-            WithdrawalWorkflow.run, workflow_id(withdrawal_id)
-        )
+        handle = self._client.get_workflow_handle(workflow_id(withdrawal_id))
         await handle.signal(
             WithdrawalWorkflow.approve,
             ReviewDecision(reviewer_id=accounts.REVIEWERS[0], comment="bench"),
