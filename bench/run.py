@@ -130,6 +130,14 @@ def groups(
     return planned
 
 
+def planned(
+    modes: list[Mode], paths: list[Path_], postgres: bool, two_workers: bool, only: list[str]
+) -> list[Group]:
+    """``groups``, kept to the phases named in ``only`` (all when empty)."""
+    every = groups(modes, paths, postgres, two_workers)
+    return [g for g in every if not only or g.phase(modes[0]).name in only]
+
+
 @dataclass
 class Lane:
     """One path on one database: its worker, accounts and driver, kept for every round."""
@@ -496,7 +504,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             lanes = [
                 await start_lane(stack, group, settings, database_urls, drivers, number)
                 for number, group in enumerate(
-                    groups(modes, paths, postgres, not args.one_worker_only)
+                    planned(modes, paths, postgres, not args.one_worker_only, args.only)
                 )
             ]
             for number in range(settings.rounds):
@@ -564,6 +572,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--warm-up", type=int, default=WARM_UP_WITHDRAWALS, help="unmeasured, per phase"
     )
     parser.add_argument("--profile", action="store_true", help="py-spy flame graphs per phase")
+    parser.add_argument(
+        "--only",
+        type=lambda text: [p.strip() for p in text.split(",") if p.strip()],
+        default=[],
+        help="comma-separated phase names to run (e.g. auto-pg-2w); default: all",
+    )
     parser.add_argument(
         "--one-worker-only",
         action="store_true",

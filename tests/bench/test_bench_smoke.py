@@ -100,7 +100,7 @@ def test_two_workers_on_postgresql_share_the_queue_and_do_nothing_twice(
     results = tmp_path / "latest.json"
     done = _run(
         "bench.run",
-        *("--mode", "burst", "--paths", "auto", "--rounds", "1"),
+        *("--mode", "burst", "--paths", "auto", "--rounds", "1", "--only", "auto-pg-2w"),
         *("--count", "6", "--concurrency", "3", "--warm-up", "1", "--results", str(results)),
         database_url=postgres_url,
     )
