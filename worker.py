@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from datetime import timedelta
 from typing import TypedDict
@@ -16,6 +17,7 @@ import httpx
 from temporalio.client import Client
 from temporalio.worker import PollerBehavior, PollerBehaviorSimpleMaximum, Worker
 
+from activities.audit_anchor import AuditAnchorActivities
 from activities.withdrawal import WithdrawalActivities
 from gateways.http_common import DEFAULT_TIMEOUT, new_client
 from gateways.http_payout import payout_provider_from_env
@@ -26,9 +28,11 @@ from observability.metrics import WithdrawalMetrics
 from observability.process import start_observability
 from observability.tracing import stop_tracing
 from service import settings
+from service.anchor_schedule import ensure_anchor_schedule
 from service.encryption import KeyRing
 from service.log_filter import install_personal_data_filter
 from service.temporal_client import connect
+from workflows.audit_anchor import AuditAnchorWorkflow
 from workflows.withdrawal import WithdrawalWorkflow
 
 # Every open withdrawal must stay cached, or each task replays its whole history
@@ -69,13 +73,21 @@ TUNING = WorkerTuning(
 
 
 def build_worker(
-    client: Client, activities: WithdrawalActivities, task_queue: str | None = None
+    client: Client,
+    activities: WithdrawalActivities,
+    task_queue: str | None = None,
+    max_cached_workflows: int | None = None,
 ) -> Worker:
+    anchor = AuditAnchorActivities(activities.engine)
+    tuning = dict(TUNING)
+    if max_cached_workflows is not None:
+        tuning["max_cached_workflows"] = max_cached_workflows
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue(),
-        workflows=[WithdrawalWorkflow],
+        workflows=[WithdrawalWorkflow, AuditAnchorWorkflow],
         activities=[
+            anchor.anchor_audit_chains,
             activities.open_withdrawal,
             activities.send_code,
             activities.check_code,
@@ -86,7 +98,7 @@ def build_worker(
             activities.check_payout,
             activities.settle,
         ],
-        **TUNING,
+        **tuning,  # type: ignore[arg-type]
     )
 
 
@@ -105,6 +117,13 @@ def activities_from_env(
     )
 
 
+def cached() -> int | None:
+    """``WORKER_MAX_CACHED_WORKFLOWS`` (the bench's parked-review mode measures a cache
+    smaller than the open withdrawals); unset: ``MAX_CACHED_WORKFLOWS``."""
+    configured = os.environ.get("WORKER_MAX_CACHED_WORKFLOWS")
+    return int(configured) if configured else None
+
+
 async def main() -> None:
     # Before the client connects: its runtime serves the SDK's metrics and ours on
     # METRICS_PORT, and its interceptors carry traces (OTEL_EXPORTER_OTLP_ENDPOINT).
@@ -119,7 +138,12 @@ async def main() -> None:
     client = await connect()
     async with new_client(DEFAULT_TIMEOUT) as http:
         activities = activities_from_env(http, telemetry.metrics)
-        worker = build_worker(client, activities)
+        worker = build_worker(client, activities, max_cached_workflows=cached())
+        try:
+            if await ensure_anchor_schedule(client, settings.task_queue()):
+                logging.info("created the audit anchor schedule")
+        except Exception as error:  # the worker is useful without it; say so and go on
+            logging.warning("could not create the audit anchor schedule: %s", error)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

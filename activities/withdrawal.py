@@ -38,7 +38,7 @@ from gateways.payout import (
 )
 from gateways.sms import SmsProvider
 from ledger import audit, holds, tables, withdrawals
-from ledger.db import run_in_transaction
+from ledger.db import run_in_transaction, run_read_only
 from ledger.decision_nonces import spend_decision_proof
 from models.authority import (
     CANCELLING_ROLES,
@@ -107,6 +107,10 @@ class WithdrawalActivities:
         # Only the public key: this process can check a reviewer's decision, never make
         # one. Without it no decision counts.
         self._review_verify_key = review_verify_key
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
 
     async def _in_transaction(self, fn: Callable[[Session], T]) -> T:
         return await asyncio.to_thread(run_in_transaction, self._engine, fn)
@@ -540,7 +544,9 @@ class WithdrawalActivities:
         if existing is not None:
             await self._audit_payout(request, existing, "found")
             return existing
-        transfer = await self._in_transaction(lambda s: self._transfer_request(s, request))
+        transfer = await asyncio.to_thread(
+            run_read_only, self._engine, self._transfer_request, request
+        )
         try:
             accepted = await self._provider_call(self._payout.submit(transfer))
         except TransferRejected as rejected:

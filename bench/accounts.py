@@ -19,6 +19,8 @@ from models.money import Money
 ACCOUNT_CASH = "500.00"
 REVIEW_OVERDUE = "0.01"  # any overdue debt under the same real name means review (R17)
 REVIEWERS = ("bench-reviewer-1", "bench-reviewer-2")  # two, should four-eyes apply
+# The parked-review run signs each reviewer in once (bench/parked.py), as the console does.
+REVIEWER_PASSWORD = "bench reviewer passphrase"
 ORDER_PAID_DAYS_AGO = 2  # well inside every channel's original-route window (R8)
 
 
@@ -59,7 +61,10 @@ def fixture(tag: str, tag_number: int, count: int, *, review: bool) -> dict[str,
             }
             for i in range(count)
         ],
-        "reviewers": [{"id": reviewer, "name": reviewer} for reviewer in REVIEWERS],
+        "reviewers": [
+            {"id": reviewer, "name": reviewer, "password": REVIEWER_PASSWORD}
+            for reviewer in REVIEWERS
+        ],
     }
 
 

@@ -155,6 +155,10 @@ class Drivers:
 
         return one
 
+    async def code_message(self, phone: str) -> InboxMessage:
+        """The newest text to ``phone`` that carries a code, as soon as it arrives."""
+        return await self._code(phone)
+
     async def _code(self, phone: str) -> InboxMessage:
         async def look() -> InboxMessage | None:
             response = await self._http.get(f"{self._sms_url}/messages", params={"phone": phone})
@@ -170,9 +174,7 @@ class Drivers:
             return True if status is Status.UNDER_REVIEW else None
 
         await self._reviews.until(look)
-        handle = self._client.get_workflow_handle_for(
-            WithdrawalWorkflow.run, workflow_id(withdrawal_id)
-        )
+        handle = self._client.get_workflow_handle(workflow_id(withdrawal_id))
         proof = issue_decision_proof(
             self._reviewer,
             withdrawal_id,

@@ -24,11 +24,11 @@ class CpuSnapshot:
     machine_busy_seconds: float
 
     @classmethod
-    def take(cls, worker_pid: int, server_pid: int, harness_pids: list[int]) -> CpuSnapshot:
+    def take(cls, worker_pids: list[int], server_pid: int, harness_pids: list[int]) -> CpuSnapshot:
         machine = psutil.cpu_times()
         idle = machine.idle + getattr(machine, "iowait", 0.0)
         return cls(
-            worker_seconds=process_cpu_seconds(worker_pid),
+            worker_seconds=sum(process_cpu_seconds(pid) for pid in worker_pids),
             server_seconds=process_cpu_seconds(server_pid),
             # The driver's children are the worker and the server: counted apart.
             harness_seconds=sum(process_cpu_seconds(pid, children=False) for pid in harness_pids),

@@ -1,20 +1,25 @@
 """``make bench``: withdrawals per second and latency, against Temporal's own ceiling.
 
 One run, on free ports: the dev server (as ``make run`` starts it), the simulators in
-instant mode, and per phase a fresh worker process. Phases, each measured alone:
+instant mode, and one worker process per path, all started (and warmed up) first. Paths:
 
 - ``baseline``: ``bench.baseline``, the auto path's shape with activities that do nothing;
 - ``auto``: the real auto path (original route, no review) on SQLite, and again on
   PostgreSQL when ``DATABASE_URL`` points at one;
 - ``review``: the same with an R17 review, approved as soon as it is under review.
 
-``--mode burst`` (``--count`` withdrawals, ``--concurrency`` at a time) measures
-throughput; ``--mode open`` (``--rate`` withdrawals/s offered for ``--seconds``) measures
-latency without the driver's own queueing; ``--mode both`` (the default) runs both.
-The table goes to stdout and the same figures, as JSON, to ``bench/results/latest.json``.
+The paths are measured in short alternating rounds (baseline, auto, review, baseline, …;
+``--rounds``, five by default), one path at a time, so a change in the machine's load
+falls on every path alike. Each ratio to the baseline is the median of the per-round
+ratios, printed with its min and max as ``ratio auto/baseline sqlite 0.xx (min 0.xx,
+max 0.xx)``. ``--mode burst`` (``--count`` withdrawals per round, ``--concurrency`` at a
+time) measures throughput; ``--mode open`` (``--rate`` withdrawals/s offered for
+``--seconds`` per round) measures latency without the driver's own queueing; ``--mode
+both`` (the default) runs both in every round. The table (every round of a path added
+up) goes to stdout and the same figures, as JSON, to ``bench/results/latest.json``.
 
-    .venv/bin/python -m bench.run                      # the defaults: about two minutes
-    .venv/bin/python -m bench.run --mode burst --count 1000 --concurrency 60 --profile
+    .venv/bin/python -m bench.run                      # the defaults: about five minutes
+    .venv/bin/python -m bench.run --mode burst --count 200 --concurrency 40 --profile
 """
 
 from __future__ import annotations
@@ -25,19 +30,20 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import httpx
 from temporalio.api.enums.v1 import EventType
 
-from bench import accounts, load, profile
+from bench import accounts, load, parked, profile, split
 from bench.measure import (
     CpuSnapshot,
     CpuUse,
@@ -49,13 +55,16 @@ from bench.measure import (
 from bench.stack import BenchStack
 from ledger.db import normalise_url
 from service import settings as settings_module
+from service.child_process import ChildProcess
 from service.client import workflow_id
 
 RESULTS_DIR = Path(__file__).parent / "results"
-DEFAULT_COUNT = 200
-DEFAULT_CONCURRENCY = 40
-DEFAULT_RATE = 20.0
-DEFAULT_SECONDS = 10.0
+DEFAULT_RESULTS = RESULTS_DIR / "latest.json"
+DEFAULT_ROUNDS = 5  # per path: the fewest that give a median with a spread
+DEFAULT_COUNT = 60  # per round: long enough to fill the pipeline, short enough to alternate
+DEFAULT_CONCURRENCY = 20
+DEFAULT_RATE = 5.0  # below the baseline's capacity on two cores: latency, not queueing
+DEFAULT_SECONDS = 6.0
 WARM_UP_WITHDRAWALS = 10  # imports, sandbox, connections: not part of the measure
 HISTORY_SAMPLE = 10  # histories read per phase for the event count
 
@@ -68,11 +77,13 @@ class Phase:
     path: Path_
     mode: Mode
     database: str  # "sqlite" or "postgresql"
+    workers: int = 1  # worker processes sharing the phase's task queue
 
     @property
     def name(self) -> str:
         suffix = "" if self.database == "sqlite" or self.path == "baseline" else "-pg"
-        return f"{self.path}{suffix}"
+        workers = f"-{self.workers}w" if self.workers > 1 else ""
+        return f"{self.path}{suffix}{workers}"
 
 
 @dataclass(frozen=True)
@@ -83,6 +94,7 @@ class Settings:
     seconds: float
     warm_up: int
     profile: bool
+    rounds: int = DEFAULT_ROUNDS
 
     def size(self, mode: Mode) -> int:
         return self.count if mode == "burst" else max(1, round(self.rate * self.seconds))
@@ -95,68 +107,153 @@ class Group:
     path: Path_
     database: str
     modes: tuple[Mode, ...]
+    workers: int = 1
 
     def phase(self, mode: Mode) -> Phase:
-        return Phase(self.path, mode, self.database)
+        return Phase(self.path, mode, self.database, self.workers)
 
 
-def groups(modes: list[Mode], paths: list[Path_], postgres: bool) -> list[Group]:
+TWO_WORKERS = 2
+
+
+def groups(
+    modes: list[Mode], paths: list[Path_], postgres: bool, two_workers: bool = True
+) -> list[Group]:
+    """Every path on SQLite; the auto path on PostgreSQL too, once with one worker and
+    (``two_workers``) once with two worker processes sharing one task queue."""
     planned: list[Group] = []
     for path in paths:
         planned.append(Group(path, "sqlite", tuple(modes)))
         if path == "auto" and postgres:
             planned.append(Group(path, "postgresql", tuple(modes)))
+            if two_workers:
+                planned.append(Group(path, "postgresql", tuple(modes), TWO_WORKERS))
     return planned
 
 
-async def run_group(
+def planned(
+    modes: list[Mode], paths: list[Path_], postgres: bool, two_workers: bool, only: list[str]
+) -> list[Group]:
+    """``groups``, kept to the phases named in ``only`` (all when empty)."""
+    every = groups(modes, paths, postgres, two_workers)
+    return [g for g in every if not only or g.phase(modes[0]).name in only]
+
+
+@dataclass
+class Lane:
+    """One path on one database: its worker, accounts and driver, kept for every round."""
+
+    group: Group
+    tag: str
+    workers: list[ChildProcess]
+    driver: load.Driver
+    database_url: str
+    next_index: int = 0
+    rounds: dict[Mode, list[Measured]] = field(default_factory=dict)
+
+    @property
+    def pids(self) -> list[int]:
+        return [worker.pid for worker in self.workers if worker.pid is not None]
+
+    def take(self, size: int) -> load.Driver:
+        """The driver on the next ``size`` withdrawals: each round has its own."""
+        first, self.next_index = self.next_index, self.next_index + size
+        return shifted(self.driver, first)
+
+    def ids(self, first: int, size: int) -> list[str]:
+        name = load.baseline_workflow_id if self.group.path == "baseline" else workflow_id
+        return [name(accounts.request(self.tag, first + i).withdrawal_id) for i in range(size)]
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One round of one phase."""
+
+    result: load.LoadResult
+    cpu: CpuUse
+    peak_mebibytes: float
+    first: int
+    size: int
+
+    @property
+    def per_second(self) -> float:
+        return len(self.result.samples) / self.result.seconds if self.result.seconds > 0 else 0.0
+
+    @property
+    def p99_ms(self) -> float:
+        return percentile([s.latency * 1000 for s in self.result.samples], 0.99)
+
+
+async def start_lane(
     stack: BenchStack,
     group: Group,
     settings: Settings,
     database_urls: dict[str, str],
-    http: httpx.AsyncClient,
+    drivers: load.Drivers,
     number: int,
-) -> list[dict[str, Any]]:
-    """One worker, warmed up, then each mode measured alone on its own withdrawals."""
+) -> Lane:
+    """Accounts for every round, the worker polling, and the warm-up done."""
     tag = f"{os.getpid()}x{number}"
     tag_number = os.getpid() * 10 + number
-    sizes = [settings.size(mode) for mode in group.modes]
-    total = sum(sizes) + settings.warm_up
+    total = settings.rounds * sum(settings.size(mode) for mode in group.modes) + settings.warm_up
     database_url = database_urls[group.database]
     if group.path != "baseline":
         review = group.path == "review"
         accounts.load_accounts(database_url, tag, tag_number, total, review=review)
     task_queue = f"bench-{tag}"
     kind: Literal["real", "baseline"] = "baseline" if group.path == "baseline" else "real"
-    worker = await stack.start_worker(kind, task_queue, database_url)
-    assert worker.pid is not None
-    drivers = load.Drivers(
-        stack.client,
-        stack.simulators["sms"].url,
-        http,
-        settings_module.dev_review_signing_key(stack.data_dir),
-    )
+    workers = [
+        await stack.start_worker(kind, task_queue, database_url) for _ in range(group.workers)
+    ]
     driver = (
         drivers.baseline(tag, task_queue)
         if group.path == "baseline"
         else drivers.real(tag, tag_number, task_queue, review=group.path == "review")
     )
-    name = load.baseline_workflow_id if group.path == "baseline" else workflow_id
+    lane = Lane(group, tag, workers, driver, database_url)
+    await load.burst(lane.take(settings.warm_up), settings.warm_up, settings.warm_up)
+    return lane
+
+
+async def run_round(
+    stack: BenchStack, lane: Lane, mode: Mode, settings: Settings, number: int
+) -> None:
+    phase = lane.group.phase(mode)
+    size = settings.size(mode)
+    print(f"... round {number + 1}: {phase.name} ({mode})", file=sys.stderr, flush=True)
+    first = lane.next_index
+    result, cpu, peak = await _measure(stack, lane.pids, phase, settings, lane.take(size), number)
+    lane.rounds.setdefault(mode, []).append(Measured(result, cpu, peak, first, size))
+
+
+async def phase_figures(stack: BenchStack, lane: Lane, settings: Settings) -> list[dict[str, Any]]:
+    """Every round of a phase added up: one row of the table per path and mode."""
     results: list[dict[str, Any]] = []
-    try:
-        warm_up_from = total - settings.warm_up
-        await load.burst(shifted(driver, warm_up_from), settings.warm_up, settings.warm_up)
-        first = 0
-        for mode, size in zip(group.modes, sizes, strict=True):
-            phase = group.phase(mode)
-            print(f"... {phase.name} ({mode})", file=sys.stderr, flush=True)
-            measured = await _measure(stack, worker.pid, phase, settings, shifted(driver, first))
-            ids = [name(accounts.request(tag, first + i).withdrawal_id) for i in range(size)]
-            events, shape = await _history_events(stack, ids)
-            results.append(_figures(phase, settings, *measured, events, shape))
-            first += size
-    finally:
-        worker.stop()
+    for mode in lane.group.modes:
+        rounds = lane.rounds.get(mode, [])
+        ids = [i for m in rounds for i in lane.ids(m.first, m.size)]
+        events, shape = await _history_events(stack, ids)
+        merged = load.LoadResult(
+            samples=[s for m in rounds for s in m.result.samples],
+            failures=[f for m in rounds for f in m.result.failures],
+            seconds=sum(m.result.seconds for m in rounds),
+        )
+        cpu = CpuUse(*(sum(getattr(m.cpu, f) for m in rounds) for f in CpuUse.__dataclass_fields__))
+        peak = max((m.peak_mebibytes for m in rounds), default=0.0)
+        figures = _figures(lane.group.phase(mode), settings, merged, cpu, peak, events, shape)
+        figures["rounds_per_second"] = [round(m.per_second, 2) for m in rounds]
+        figures["rounds_p99_ms"] = [round(m.p99_ms, 1) for m in rounds]
+        figures["workers"] = lane.group.workers
+        if lane.group.workers > 1:
+            withdrawal_ids = [
+                accounts.request(lane.tag, m.first + i).withdrawal_id
+                for m in rounds
+                for i in range(m.size)
+            ]
+            figures["split"] = await split.split(stack.client, ids, lane.pids)
+            movements = stack.simulators["payout"].stats()["movements"]
+            figures["done_twice"] = split.done_twice(lane.database_url, withdrawal_ids, movements)
+        results.append(figures)
     return results
 
 
@@ -170,24 +267,30 @@ def shifted(driver: load.Driver, first: int) -> load.Driver:
 
 
 async def _measure(
-    stack: BenchStack, worker_pid: int, phase: Phase, settings: Settings, driver: load.Driver
+    stack: BenchStack,
+    worker_pids: list[int],
+    phase: Phase,
+    settings: Settings,
+    driver: load.Driver,
+    number: int,
 ) -> tuple[load.LoadResult, CpuUse, float]:
     assert stack.temporal.pid is not None
-    reset_peak_rss(worker_pid)
-    output = RESULTS_DIR / f"profile-{phase.name}-{phase.mode}.txt"
+    for pid in worker_pids:
+        reset_peak_rss(pid)
+    output = RESULTS_DIR / f"profile-{phase.name}-{phase.mode}-round{number + 1}.txt"
     output.parent.mkdir(parents=True, exist_ok=True)
-    profiler = profile.start(worker_pid, output) if settings.profile else None
+    profiler = profile.start(worker_pids[0], output) if settings.profile else None
     harness = [os.getpid(), *stack.simulator_pids]
-    before = CpuSnapshot.take(worker_pid, stack.temporal.pid, harness)
+    before = CpuSnapshot.take(worker_pids, stack.temporal.pid, harness)
     if phase.mode == "burst":
         result = await load.burst(driver, settings.count, settings.concurrency)
     else:
         result = await load.open_loop(driver, settings.rate, settings.seconds)
-    cpu = CpuUse.between(before, CpuSnapshot.take(worker_pid, stack.temporal.pid, harness))
+    cpu = CpuUse.between(before, CpuSnapshot.take(worker_pids, stack.temporal.pid, harness))
     if profiler is not None:
         profiler.send_signal(signal.SIGINT)
         profiler.wait()
-    return result, cpu, peak_rss_mebibytes(worker_pid)
+    return result, cpu, max(peak_rss_mebibytes(pid) for pid in worker_pids)
 
 
 async def _history_events(stack: BenchStack, ids: list[str]) -> tuple[float, dict[str, int]]:
@@ -256,18 +359,50 @@ def _figures(
     }
 
 
-def ratios(results: list[dict[str, Any]]) -> dict[str, float]:
-    """Real/baseline throughput in burst mode, from this run only (an open loop completes
-    what it offers, so its throughput says nothing about capacity)."""
-    burst = [r for r in results if r["mode"] == "burst"]
-    baseline = next((r for r in burst if r["path"] == "baseline"), None)
-    if baseline is None or not baseline["per_second"]:
-        return {}
-    return {
-        r["phase"]: round(r["per_second"] / baseline["per_second"], 3)
-        for r in burst
-        if r["path"] != "baseline"
-    }
+@dataclass(frozen=True)
+class Ratio:
+    """The median of per-round ratios to the baseline, with their spread."""
+
+    name: str  # "auto/baseline sqlite"
+    median: float
+    low: float
+    high: float
+    rounds: list[float]
+
+    @property
+    def line(self) -> str:
+        """``ratio auto/baseline sqlite 0.61 (min 0.55, max 0.66)``; latency ratios start
+        with ``p99`` instead, so a script reading ``ratio`` lines gets throughput only."""
+        prefix = "" if self.name.startswith("p99 ") else "ratio "
+        spread = f"(min {self.low:.2f}, max {self.high:.2f})"
+        return f"{prefix}{self.name} {self.median:.2f} {spread}"
+
+
+def per_round_ratio(name: str, values: list[float]) -> Ratio:
+    return Ratio(name, statistics.median(values), min(values), max(values), values)
+
+
+def ratios(lanes: list[Lane]) -> list[Ratio]:
+    """Burst throughput, real / baseline, and open-loop p99, real / baseline: per round,
+    each real phase against the baseline measured in the same round."""
+    baseline = next((lane for lane in lanes if lane.group.path == "baseline"), None)
+    if baseline is None:
+        return []
+    found: list[Ratio] = []
+    for lane in lanes:
+        if lane is baseline:
+            continue
+        workers = f"-{lane.group.workers}workers" if lane.group.workers > 1 else ""
+        name = f"{lane.group.path}/baseline {lane.group.database}{workers}"
+        pairs = zip(baseline.rounds.get("burst", []), lane.rounds.get("burst", []), strict=False)
+        values = [real.per_second / base.per_second for base, real in pairs if base.per_second]
+        if values:
+            found.append(per_round_ratio(name, values))
+        pairs = zip(baseline.rounds.get("open", []), lane.rounds.get("open", []), strict=False)
+        values = [real.p99_ms / base.p99_ms for base, real in pairs if base.p99_ms]
+        if values:
+            found.append(per_round_ratio(f"p99 {name} open", values))
+    return found
 
 
 def table(results: list[dict[str, Any]]) -> str:
@@ -295,27 +430,63 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def closing_note(results: list[dict[str, Any]], found: dict[str, float], rate: float) -> str:
-    notes: list[str] = []
-    for key, ratio in found.items():
-        notes.append(f"burst throughput, {key} / baseline: {ratio:.0%} (target >= 70 % for auto)")
+TARGETS = {
+    "auto/baseline sqlite": ">= 0.75",
+    "auto/baseline postgresql": ">= 0.70",
+    "review/baseline sqlite": ">= 0.65",
+    "p99 auto/baseline sqlite open": "<= 1.3",
+    "p99 auto/baseline postgresql open": "<= 1.3",
+}
+
+
+def closing_note(results: list[dict[str, Any]], found: list[Ratio], rate: float) -> str:
+    notes = [r.line for r in found]
+    notes.append(
+        "ratio: median of per-round ratios (throughput in burst rounds; 'p99 …': open-loop "
+        f"p99 latency at {rate:g}/s offered); targets: "
+        + ", ".join(f"{name} {target}" for name, target in TARGETS.items())
+    )
     for r in results:
-        if r["path"] == "auto" and r["mode"] == "open":
-            notes.append(
-                f"{r['phase']} open loop at {rate:g}/s offered: p99 start->final "
-                f"{r['latency_ms']['p99']:.0f} ms (target <= 500 ms)"
-            )
-        if r["path"] == "auto" and r["mode"] == "burst":
+        if r["path"] == "auto" and r["mode"] == "burst" and r["workers"] == 1:
             notes.append(
                 f"{r['phase']}: {r['history_events']:.0f} history events per withdrawal "
                 "(target <= 40)"
             )
+        if "split" in r:
+            twice = r["done_twice"]
+            nothing_twice = (
+                not twice["paid_other_than_once"] and not twice["debited_other_than_once"]
+            )
+            notes.append(
+                f"{r['phase']} ({r['mode']}): split of workflow tasks "
+                f"{_shares(r['split']['workflow_tasks'])}, activity tasks "
+                f"{_shares(r['split']['activity_tasks'])}, settled "
+                f"{_shares(r['split']['settled_by'])}; {twice['withdrawals']} withdrawals, "
+                + (
+                    "each paid and debited exactly once"
+                    if nothing_twice
+                    else f"DONE TWICE: {twice}"
+                )
+            )
     return "\n".join(notes)
+
+
+def _shares(counts: dict[str, int]) -> str:
+    total = sum(counts.values()) or 1
+    return " / ".join(
+        f"{name} {count} ({count / total:.0%})" for name, count in sorted(counts.items())
+    )
 
 
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     settings = Settings(
-        args.count, args.concurrency, args.rate, args.seconds, args.warm_up, args.profile
+        args.count,
+        args.concurrency,
+        args.rate,
+        args.seconds,
+        args.warm_up,
+        args.profile,
+        args.rounds,
     )
     configured = os.environ.get("DATABASE_URL", "")
     postgres = normalise_url(configured).startswith("postgresql")
@@ -330,52 +501,109 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     results: list[dict[str, Any]] = []
     try:
         async with httpx.AsyncClient() as http:
-            for number, group in enumerate(groups(modes, paths, postgres)):
-                results += await run_group(stack, group, settings, database_urls, http, number)
+            drivers = load.Drivers(
+                stack.client,
+                stack.simulators["sms"].url,
+                http,
+                settings_module.dev_review_signing_key(stack.data_dir),
+            )
+            lanes = [
+                await start_lane(stack, group, settings, database_urls, drivers, number)
+                for number, group in enumerate(
+                    planned(modes, paths, postgres, not args.one_worker_only, args.only)
+                )
+            ]
+            for number in range(settings.rounds):
+                for lane in lanes:
+                    for mode in modes:
+                        await run_round(stack, lane, mode, settings, number)
+            for lane in lanes:
+                results += await phase_figures(stack, lane, settings)
     finally:
         stack.stop()
         if args.data_dir is None:
             shutil.rmtree(data_dir, ignore_errors=True)
-    found = ratios(results)
+    found = ratios(lanes)
     return {
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine_before": machine,
         "machine_after": machine_load(),
         "settings": asdict(settings),
         "phases": results,
-        "ratios": found,
+        "ratios": {r.name: asdict(r) for r in found},
+        "ratio_lines": [r.line for r in found],
         "note": closing_note(results, found, settings.rate),
     }
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
-    parser.add_argument("--mode", choices=["burst", "open", "both"], default="both")
+    parser.add_argument("--mode", choices=["burst", "open", "both", "parked"], default="both")
+    parser.add_argument(
+        "--parked",
+        type=int,
+        default=parked.DEFAULT_PARKED,
+        help="parked mode: withdrawals left under review at once",
+    )
+    parser.add_argument(
+        "--cache",
+        type=int,
+        default=None,
+        help="parked mode: the worker's workflow cache (default: a quarter of --parked)",
+    )
+    parser.add_argument(
+        "--approval-bursts",
+        type=int,
+        default=3,
+        help="parked mode: auto bursts run while the parked set is approved, at most",
+    )
     parser.add_argument(
         "--paths",
         type=lambda text: [p.strip() for p in text.split(",") if p.strip()],
         default=["baseline", "auto", "review"],
         help="comma-separated, of baseline, auto, review",
     )
-    parser.add_argument("--count", type=int, default=DEFAULT_COUNT, help="burst: withdrawals")
+    parser.add_argument(
+        "--rounds", type=int, default=DEFAULT_ROUNDS, help="alternating rounds per path"
+    )
+    parser.add_argument(
+        "--count", type=int, default=DEFAULT_COUNT, help="burst: withdrawals per round"
+    )
     parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
     parser.add_argument("--rate", type=float, default=DEFAULT_RATE, help="open: offered per s")
-    parser.add_argument("--seconds", type=float, default=DEFAULT_SECONDS, help="open: duration")
+    parser.add_argument(
+        "--seconds", type=float, default=DEFAULT_SECONDS, help="open: seconds per round"
+    )
     parser.add_argument(
         "--warm-up", type=int, default=WARM_UP_WITHDRAWALS, help="unmeasured, per phase"
     )
     parser.add_argument("--profile", action="store_true", help="py-spy flame graphs per phase")
-    parser.add_argument("--results", type=Path, default=RESULTS_DIR / "latest.json")
+    parser.add_argument(
+        "--only",
+        type=lambda text: [p.strip() for p in text.split(",") if p.strip()],
+        default=[],
+        help="comma-separated phase names to run (e.g. auto-pg-2w); default: all",
+    )
+    parser.add_argument(
+        "--one-worker-only",
+        action="store_true",
+        help="PostgreSQL: skip the phase with two workers sharing one task queue",
+    )
+    parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     parser.add_argument("--data-dir", help="keep servers' state and logs here (default: temp)")
     args = parser.parse_args(argv)
     unknown = set(args.paths) - {"baseline", "auto", "review"}
     if unknown:
         parser.error(f"--paths: unknown {sorted(unknown)}")
+    if args.rounds < 1:
+        parser.error("--rounds: at least 1")
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.mode == "parked":
+        return _parked(args)
     report = asyncio.run(bench(args))
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(json.dumps(report, indent=2) + "\n")
@@ -384,6 +612,21 @@ def main(argv: list[str] | None = None) -> int:
     print(report["note"])
     print(f"\nJSON: {args.results}")
     failed = sum(r["failed"] for r in report["phases"])
+    return 1 if failed else 0
+
+
+def _parked(args: argparse.Namespace) -> int:
+    report = asyncio.run(parked.bench(args))
+    results = (
+        args.results.with_name("parked.json") if args.results == DEFAULT_RESULTS else args.results
+    )
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(report, indent=2) + "\n")
+    print(parked.text(report))
+    print(f"\nJSON: {results}")
+    failed = (
+        report["park"]["failed"] + report["approve_all"]["failed"] + report["succeeded"]["failed"]
+    )
     return 1 if failed else 0
 
 

@@ -119,7 +119,11 @@ class BenchStack:
         return env
 
     async def start_worker(
-        self, kind: WorkerKind, task_queue: str, database_url: str
+        self,
+        kind: WorkerKind,
+        task_queue: str,
+        database_url: str,
+        extra_env: dict[str, str] | None = None,
     ) -> ChildProcess:
         """The production ``worker.py`` (real) or ``bench.baseline_worker`` (no-op activities),
         once it polls ``task_queue``."""
@@ -127,7 +131,7 @@ class BenchStack:
         worker = ChildProcess(
             name=f"worker-{task_queue}",
             command=[sys.executable, *module],
-            env=self.worker_env(task_queue, database_url),
+            env={**self.worker_env(task_queue, database_url), **(extra_env or {})},
             log_path=self.data_dir / "logs" / f"worker-{task_queue}.log",
             cwd=REPO_ROOT,
             stop_timeout_seconds=STOP_TIMEOUT_SECONDS,

@@ -5,6 +5,8 @@ Every command brings the database schema up to date on first use (docs/interface
 Writers serialise on a real lock: ``SELECT … FOR UPDATE`` on PostgreSQL and, on SQLite,
 a write lock taken at ``BEGIN IMMEDIATE``; conflicts that remain (deadlocks,
 serialization failures, a busy SQLite file) are retried a bounded number of times.
+Read-only look-ups (``read_only_session``, ``run_read_only``) take no write lock: on
+SQLite a deferred ``BEGIN`` reads a WAL snapshot while a writer works.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +32,8 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 30
 TRANSACTION_MAX_ATTEMPTS = 8
 TRANSACTION_RETRY_BASE_SECONDS = 0.01
 TRANSACTION_RETRY_MAX_SECONDS = 0.5
+# Execution option that marks a connection's transactions as read-only (no write lock).
+READ_ONLY_OPTION = "withdrawals_read_only"
 # PostgreSQL SQLSTATEs that mean "try the whole transaction again".
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
 
@@ -36,6 +41,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 _engines: dict[str, Engine] = {}
+_read_only_engines: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 _engines_lock = threading.Lock()
 
 
@@ -76,6 +82,7 @@ def dispose_engine(url: str) -> None:
     with _engines_lock:
         engine = _engines.pop(normalise_url(url), None)
     if engine is not None:
+        _read_only_engines.pop(engine, None)  # its variant refers to it: let both go
         engine.dispose()
 
 
@@ -85,6 +92,7 @@ def dispose_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+        _read_only_engines.clear()
 
 
 def _create_engine(url: str) -> Engine:
@@ -121,7 +129,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            connection.exec_driver_sql("BEGIN")  # deferred: a snapshot, never the write lock
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 @contextmanager
@@ -134,6 +145,46 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+class ReadOnlyViolation(RuntimeError):
+    """A read-only transaction tried to change something."""
+
+
+@contextmanager
+def read_only_session(engine: Engine) -> Iterator[Session]:
+    """One read-only transaction: never takes SQLite's write lock, always rolls back.
+
+    For look-ups that decide nothing (status, lists, the withdrawable breakdown shown to
+    a user, the transfer request read before a payout). Anything that checks and then
+    writes (reserve, R14) must use ``session_scope``: its lock makes the check hold.
+    """
+    # Closing (not rolling back) ends the transaction without expiring what was read, so
+    # the rows stay readable after the block, as with ``session_scope``.
+    with Session(_read_only(engine)) as session:
+        yield session
+        if session.new or session.dirty or session.deleted:
+            raise ReadOnlyViolation("a read-only transaction has pending changes")
+
+
+def _read_only(engine: Engine) -> Engine:
+    """The engine's read-only variant (same pool), made once per engine."""
+    variant = _read_only_engines.get(engine)
+    if variant is None:
+        variant = engine.execution_options(**{READ_ONLY_OPTION: True})
+        _read_only_engines[engine] = variant
+    return variant
+
+
+def run_read_only(
+    engine: Engine,
+    fn: Callable[Concatenate[Session, P], T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """``fn(session, …)`` in one read-only transaction (``read_only_session``)."""
+    with read_only_session(engine) as session:
+        return fn(session, *args, **kwargs)
 
 
 def is_retryable(error: BaseException) -> bool:

@@ -12,7 +12,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    FetchedValue,
+    ForeignKey,
+    Text,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from ledger.types import UTCDateTime
@@ -300,21 +307,29 @@ class CallbackReceipt(SQLModel, table=True):
 class AuditEntry(SQLModel, table=True):
     """Append-only, hash-chained audit log (see ``ledger.audit``).
 
-    ``seq`` counts from 1 without gaps; ``hash`` is SHA-256 over the row's canonical
-    form, which includes ``prev_hash``, the hash of row ``seq - 1``. A unique
-    ``prev_hash`` means the chain cannot fork; triggers refuse UPDATE and DELETE.
+    One chain per subject (``chain``, usually a withdrawal id): ``chain_seq`` counts
+    from 1 without gaps inside the chain, and ``hash`` is SHA-256 over the row's
+    canonical form, which includes ``prev_hash``, the hash of the chain's previous row.
+    A unique ``(chain, chain_seq)`` means a chain cannot fork; triggers refuse UPDATE
+    and DELETE. ``seq`` only orders rows across chains (a sequence on PostgreSQL, so
+    writers of different chains never wait for each other).
     """
 
     __tablename__ = "audit_log"
     __table_args__ = (
-        UniqueConstraint("prev_hash", name="uq_audit_log_prev_hash"),
+        UniqueConstraint("chain", "chain_seq", name="uq_audit_log_chain_seq"),
         UniqueConstraint("hash", name="uq_audit_log_hash"),
         CheckConstraint("seq > 0", name="ck_audit_log_seq_positive"),
+        CheckConstraint("chain_seq > 0", name="ck_audit_log_chain_seq_positive"),
     )
 
     seq: int = Field(
-        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+        primary_key=True,
+        sa_type=BigInteger,
+        sa_column_kwargs={"autoincrement": False, "server_default": FetchedValue()},
     )
+    chain: str = Field(max_length=64)
+    chain_seq: int = Field(sa_type=BigInteger)
     at: datetime = Field(sa_type=UTCDateTime)
     actor: str = Field(max_length=64)
     action: str = Field(max_length=64)
@@ -322,4 +337,38 @@ class AuditEntry(SQLModel, table=True):
     outcome: str = Field(max_length=32)
     detail: str = Field(default="", sa_type=Text)
     prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditAnchor(SQLModel, table=True):
+    """A periodic anchor over the audit chains' heads (see ``ledger.audit.anchor``).
+
+    Anchors form a chain of their own: ``hash`` covers ``id``, ``at``, ``prev_hash`` and
+    the digest of the heads recorded with it in ``audit_anchor_head`` (only the chains
+    that grew since the anchor before). Append-only like the log.
+    """
+
+    __tablename__ = "audit_anchor"
+    __table_args__ = (
+        UniqueConstraint("hash", name="uq_audit_anchor_hash"),
+        CheckConstraint("id > 0", name="ck_audit_anchor_id_positive"),
+    )
+
+    id: int = Field(primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False})
+    at: datetime = Field(sa_type=UTCDateTime)
+    heads: int
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditAnchorHead(SQLModel, table=True):
+    """One chain's head as an anchor saw it: the row it ended with and that row's hash."""
+
+    __tablename__ = "audit_anchor_head"
+
+    anchor_id: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_args=[ForeignKey("audit_anchor.id")]
+    )
+    chain: str = Field(primary_key=True, max_length=64, index=True)
+    chain_seq: int = Field(sa_type=BigInteger)
     hash: str = Field(max_length=64)

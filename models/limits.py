@@ -42,3 +42,8 @@ SETTLEMENT_POLL_MAX_SECONDS = 15 * 60
 
 # Database activities retry quickly: a lock wait or a restart, never a business answer.
 DATABASE_ACTIVITY_TIMEOUT_SECONDS = 30
+
+# The audit anchor (ledger.audit.anchor): how often the schedule runs it, and how long one
+# run may take (it reads every chain's head: seconds at a million rows).
+AUDIT_ANCHOR_INTERVAL_SECONDS = 300
+AUDIT_ANCHOR_TIMEOUT_SECONDS = 120

@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from ledger import audit
-from ledger.db import session_scope
+from ledger.db import read_only_session
 from models.limits import REVIEW_SLA_HOURS
 from models.money import Money
 from observability import levels
@@ -86,7 +86,8 @@ def audit_chain(session: Session, now: datetime) -> list[AttentionItem]:
             AttentionKind.AUDIT_CHAIN_BROKEN,
             None,
             None,
-            f"audit chain broken at row {found.broken.seq}: {found.broken.problem}",
+            f"audit chain {found.broken.chain} broken at link {found.broken.chain_seq}: "
+            f"{found.broken.problem}",
         )
     ]
 
@@ -122,7 +123,7 @@ def from_database(
     items: list[AttentionItem] = []
     for source in sources:
         try:
-            with session_scope(engine) as session:
+            with read_only_session(engine) as session:
                 items += source(session, now)
         except Exception as error:
             items.append(check_not_run(source.__name__, error))

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
-from ledger.db import session_scope
+from ledger.db import read_only_session
 from observability import levels
 from observability.metrics import WithdrawalMetrics
 
@@ -37,7 +37,7 @@ class Levels:
 
 
 def read_levels(engine: Engine, now: datetime) -> Levels:
-    with session_scope(engine) as session:
+    with read_only_session(engine) as session:
         waiting, overdue = levels.review_queue(session)
         return Levels(
             money_held_fen=levels.money_held_fen(session),

@@ -16,7 +16,7 @@ from temporalio.client import Client
 from gateways.http_payout import HttpPayoutProvider
 from gateways.payout import Transfer
 from ledger import tables
-from ledger.db import session_scope
+from ledger.db import read_only_session
 from ledger.tables import EntryType, HoldState
 from models.domain import Status
 from models.money import Money
@@ -41,7 +41,7 @@ async def open_withdrawal_ids(client: Client) -> set[str]:
 
 def read_ledger(engine: Engine) -> LedgerView:
     """Holds, records and withdrawal debits in one transaction, so they agree."""
-    with session_scope(engine) as session:
+    with read_only_session(engine) as session:
         return _ledger_view(session)
 
 

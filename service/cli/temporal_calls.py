@@ -113,10 +113,10 @@ def ended(context: Context, withdrawal_id: str, rule: str) -> RuleRefusal:
     """The refusal for a withdrawal whose workflow no longer runs (or ``NotFound``)."""
     # Imported here: only this fallback needs the database, and a command that talks to
     # Temporal should not pay for loading it (docs/architecture.md, a quick CLI).
-    from ledger.db import session_scope
+    from ledger.db import read_only_session
     from service.cli.records import record_document
 
-    with session_scope(context.engine) as session:
+    with read_only_session(context.engine) as session:
         recorded = record_document(session, withdrawal_id)
     if recorded is None:
         raise unknown_withdrawal(withdrawal_id)

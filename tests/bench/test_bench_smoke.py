@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,10 +17,15 @@ from pathlib import Path
 from service.launcher import REPO_ROOT
 
 SMOKE_TIMEOUT_SECONDS = 120
+RATIO_LINE = r"ratio auto/baseline sqlite \d+\.\d\d \(min \d+\.\d\d, max \d+\.\d\d\)"
 
 
-def _run(module: str, *args: str) -> subprocess.CompletedProcess[str]:
+def _run(
+    module: str, *args: str, database_url: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
     return subprocess.run(
         [sys.executable, "-m", module, *args],
         cwd=REPO_ROOT,
@@ -31,12 +37,15 @@ def _run(module: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+ROUNDS = 2
+
+
 def test_bench_runs_every_phase_and_writes_the_report(tmp_path: Path) -> None:
     results = tmp_path / "latest.json"
     done = _run(
         "bench.run",
-        *("--mode", "both", "--paths", "baseline,auto,review"),
-        *("--count", "2", "--concurrency", "2", "--rate", "4", "--seconds", "0.5"),
+        *("--mode", "both", "--paths", "baseline,auto,review", "--rounds", str(ROUNDS)),
+        *("--count", "1", "--concurrency", "1", "--rate", "2", "--seconds", "0.5"),
         *("--warm-up", "1", "--results", str(results)),
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -46,7 +55,8 @@ def test_bench_runs_every_phase_and_writes_the_report(tmp_path: Path) -> None:
         (path, mode) for path in ("baseline", "auto", "review") for mode in ("burst", "open")
     }
     for phase in phases.values():
-        assert phase["completed"] == 2 and phase["failed"] == 0, phase
+        assert phase["completed"] == ROUNDS and phase["failed"] == 0, phase
+        assert len(phase["rounds_per_second"]) == ROUNDS
         assert set(phase["statuses"]) == {"succeeded"}
         assert phase["history_events"] > 0 and phase["peak_worker_mib"] > 0
     # Same shape, or the ratio compares different things. Workflow tasks are not compared:
@@ -60,8 +70,72 @@ def test_bench_runs_every_phase_and_writes_the_report(tmp_path: Path) -> None:
         "upsert_workflow_search_attributes",
     ):
         assert baseline["history_shape"][event] == auto["history_shape"][event], event
-    assert set(report["ratios"]) == {"auto", "review"}
-    assert "throughput" in done.stdout and "p99" in done.stdout
+    # The paths alternate, and each ratio is the median of per-round ratios (issue 17).
+    assert set(report["ratios"]) == {
+        "auto/baseline sqlite",
+        "review/baseline sqlite",
+        "p99 auto/baseline sqlite open",
+        "p99 review/baseline sqlite open",
+    }
+    assert len(report["ratios"]["auto/baseline sqlite"]["rounds"]) == ROUNDS
+    lines = done.stdout.splitlines()
+    assert any(re.fullmatch(RATIO_LINE, line) for line in lines), done.stdout
+    order = [line for line in done.stderr.splitlines() if line.startswith("... round")]
+    assert [line.split(":")[1].split()[0] for line in order[:6]] == [
+        "baseline",
+        "baseline",
+        "auto",
+        "auto",
+        "review",
+        "review",
+    ]  # round 1: each path, burst then open; then round 2 the same
+    assert order[6].startswith("... round 2: baseline")
+
+
+def test_two_workers_on_postgresql_share_the_queue_and_do_nothing_twice(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """Issue 17, item 6: the split is reported, and every withdrawal was paid and debited
+    exactly once however the two workers divided the tasks."""
+    results = tmp_path / "latest.json"
+    done = _run(
+        "bench.run",
+        *("--mode", "burst", "--paths", "auto", "--rounds", "1", "--only", "auto-pg-2w"),
+        *("--count", "6", "--concurrency", "3", "--warm-up", "1", "--results", str(results)),
+        database_url=postgres_url,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(results.read_text())
+    (two,) = [p for p in report["phases"] if p["phase"] == "auto-pg-2w"]
+    assert two["completed"] == 6 and two["workers"] == 2
+    assert two["done_twice"] == {
+        "withdrawals": 6,
+        "paid_other_than_once": [],
+        "debited_other_than_once": [],
+    }
+    assert sum(two["split"]["settled_by"].values()) == 6
+    assert set(two["split"]["activity_tasks"]) <= {"worker-1", "worker-2"}
+    assert "each paid and debited exactly once" in done.stdout
+
+
+def test_parked_review_mode_parks_approves_and_measures(tmp_path: Path) -> None:
+    """Issue 17, item 5, at toy size: a set parked under review with a worker cache smaller
+    than the set, approved while auto withdrawals run; memory and rates reported."""
+    results = tmp_path / "parked.json"
+    done = _run(
+        "bench.run",
+        *("--mode", "parked", "--parked", "4", "--cache", "2", "--approval-bursts", "1"),
+        *("--count", "2", "--concurrency", "4", "--warm-up", "1", "--results", str(results)),
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(results.read_text())
+    assert report["worker_cache"] < report["parked"] == 4
+    assert report["park"]["done"] == 4 and report["approve_all"]["done"] == 4
+    assert report["succeeded"]["done"] == 4
+    assert report["auto_with_parked"]["done"] == 2
+    assert report["auto_while_approving"][0]["done"] == 2
+    assert report["memory_parked_mib"]["worker"] > 0 and report["memory_parked_mib"]["server"] > 0
+    assert "approve all: 4 approved" in done.stdout
 
 
 def test_withdrawable_benchmark_reports_each_size(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import time
 
 from bench import load
 from bench.measure import percentile
-from bench.run import ratios
+from bench.run import per_round_ratio
 
 
 def test_percentile_is_nearest_rank() -> None:
@@ -56,10 +56,9 @@ async def test_open_loop_offers_its_rate_and_counts_failures() -> None:
     assert 0.05 <= result.seconds < 1.0  # ten starts spread over about 0.1 s
 
 
-def test_ratio_is_real_over_baseline_in_burst_mode_only() -> None:
-    results = [
-        {"phase": "baseline", "path": "baseline", "mode": "burst", "per_second": 20.0},
-        {"phase": "auto", "path": "auto", "mode": "burst", "per_second": 15.0},
-        {"phase": "auto", "path": "auto", "mode": "open", "per_second": 20.0},
-    ]
-    assert ratios(results) == {"auto": 0.75}
+def test_a_ratio_is_the_median_of_its_rounds_with_their_spread() -> None:
+    ratio = per_round_ratio("auto/baseline sqlite", [0.70, 0.55, 0.77, 0.61, 0.66])
+    assert (ratio.median, ratio.low, ratio.high) == (0.66, 0.55, 0.77)
+    assert ratio.line == "ratio auto/baseline sqlite 0.66 (min 0.55, max 0.77)"
+    p99 = per_round_ratio("p99 auto/baseline sqlite open", [1.2, 1.0, 1.1])
+    assert p99.line == "p99 auto/baseline sqlite open 1.10 (min 1.00, max 1.20)"

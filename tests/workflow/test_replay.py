@@ -11,6 +11,7 @@ from temporalio.worker import Replayer
 
 from service.temporal_client import data_converter
 from tests.workflow.keys import TEST_KEYS
+from workflows.audit_anchor import AuditAnchorWorkflow
 from workflows.withdrawal import WithdrawalWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -38,6 +39,7 @@ def test_saved_histories_cover_every_path() -> None:
         "test_forged_stale_and_misdirected_proofs_count_for_nothing",
         "test_a_reviewer_under_the_applicants_real_name_cannot_decide",
         "test_only_the_applicant_or_its_master_account_or_ops_may_cancel",
+        "audit_anchor_schedule_run",  # AuditAnchorWorkflow, started by its schedule
     ):
         assert path_test in names, f"no saved history for {path_test}"
 
@@ -46,5 +48,8 @@ def test_saved_histories_cover_every_path() -> None:
 async def test_saved_history_replays_deterministically(path: Path) -> None:
     history = WorkflowHistory.from_json(f"withdrawal-{path.stem}", path.read_text())
     # The histories were saved encrypted under the committed test key: replay decrypts.
-    replayer = Replayer(workflows=[WithdrawalWorkflow], data_converter=data_converter(TEST_KEYS))
+    replayer = Replayer(
+        workflows=[WithdrawalWorkflow, AuditAnchorWorkflow],
+        data_converter=data_converter(TEST_KEYS),
+    )
     await replayer.replay_workflow(history)

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 COMMANDS: dict[str, str] = {
     "approve": "approve a withdrawal under review; prints the resulting status",
     "attention": "what needs a person now, most urgent first (exit 4 if anything)",
-    "audit": "verify the hash-chained audit log (exit 4 if broken), or show a withdrawal's rows",
+    "audit": "verify the hash-chained audit log (exit 4 if broken), show a withdrawal's rows, "
+    "or anchor the chains' heads",
     "branches": "find a bank branch by part of its name, bank or city (R10)",
     "cancel": "cancel a withdrawal before it is paid out",
     "code": "submit the SMS verification code of a withdrawal",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from ledger.db import session_scope
+from ledger.db import read_only_session
 from ledger.tables import Withdrawal
 from ledger.withdrawals import MAX_LIST_LIMIT, list_withdrawals
 from models.domain import Status
@@ -50,7 +50,7 @@ def _text(rows: list[Withdrawal]) -> str:
 
 def _run(args: argparse.Namespace, context: Context) -> Result:
     status = Status(args.status) if args.status else None
-    with session_scope(context.engine) as session:
+    with read_only_session(context.engine) as session:
         rows = list_withdrawals(session, args.account, status, limit=args.limit)
     return Result(document=[list_row_document(row) for row in rows], text=_text(rows))
 

@@ -10,7 +10,7 @@ import argparse
 from datetime import datetime, timedelta
 from typing import Any
 
-from ledger.db import session_scope
+from ledger.db import read_only_session
 from ledger.tables import Withdrawal, WithdrawalEvent
 from ledger.withdrawals import MAX_LIST_LIMIT, list_withdrawals
 from models.domain import Status
@@ -81,7 +81,7 @@ def _text(reviews: list[dict[str, Any]]) -> str:
 
 def _run(args: argparse.Namespace, context: Context) -> Result:
     now = context.now()
-    with session_scope(context.engine) as session:
+    with read_only_session(context.engine) as session:
         rows = list_withdrawals(session, status=Status.UNDER_REVIEW, limit=args.limit)
         entered = entered_review(session, [row.id for row in rows])
     reviews = [_review(row, entered.get(row.id), now) for row in rows]

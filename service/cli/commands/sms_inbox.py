@@ -14,7 +14,7 @@ from gateways.http_sms import sms_provider_from_env
 from gateways.sms import SmsError
 from gateways.sms_messages import InboxMessage, mask_phone
 from ledger.accounts import get_account
-from ledger.db import session_scope
+from ledger.db import read_only_session
 from service.cli.command import Command, Context, Result
 from service.cli.errors import fail
 from service.cli.output import table
@@ -40,7 +40,7 @@ def _text(phone: str, messages: list[InboxMessage]) -> str:
 
 
 def _run(args: argparse.Namespace, context: Context) -> Result:
-    with session_scope(context.engine) as session:
+    with read_only_session(context.engine) as session:
         phone = get_account(session, args.account).security_phone
     provider = sms_provider_from_env()
     try:

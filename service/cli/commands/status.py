@@ -14,7 +14,7 @@ from typing import Any
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 
-from ledger.db import session_scope
+from ledger.db import read_only_session
 from models.domain import WithdrawalStatusDoc
 from service.cli.command import Command, Context, Result
 from service.cli.output import jsonable
@@ -59,7 +59,7 @@ def find_status(context: Context, withdrawal_id: str) -> tuple[WithdrawalStatusD
     found = run_with_client(lambda client: _from_temporal(client, withdrawal_id))
     if found is not None:
         return found, SOURCE_WORKFLOW
-    with session_scope(context.engine) as session:
+    with read_only_session(context.engine) as session:
         recorded = record_document(session, withdrawal_id)
     if recorded is None:
         raise unknown_withdrawal(withdrawal_id)

@@ -15,7 +15,7 @@ import io
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from ledger.db import session_scope
+from ledger.db import read_only_session
 from ledger.tables import Account, EntryType, LedgerEntry
 from ledger.withdrawals import MAX_TRANSACTIONS, transactions
 from models.business_days import CHINA_TZ
@@ -114,7 +114,7 @@ def _run(args: argparse.Namespace, context: Context) -> Result:
     until = parse_bound(args.until, "--until", end_of_day=True) if args.until else None
     if since is not None and until is not None and since >= until:
         raise InputError("--until", "must be after --since")
-    with session_scope(context.engine) as session:
+    with read_only_session(context.engine) as session:
         if session.get(Account, args.account) is None:
             raise NotFound("account", f"unknown account {args.account!r}")
         rows = transactions(session, args.account, type=args.type, since=since, until=until)

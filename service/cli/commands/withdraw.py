@@ -21,7 +21,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from activities.eligibility import check_eligibility
 from gateways.sms_messages import mask_phone
 from ledger.accounts import balance_breakdown, get_account, remaining_of
-from ledger.db import session_scope
+from ledger.db import read_only_session
 from ledger.tables import Withdrawal
 from ledger.withdrawals import matches_request
 from models.domain import DesignatedReason, Route, Status, WithdrawalRequest, WithdrawalStatusDoc
@@ -161,12 +161,12 @@ def _text(doc: WithdrawalStatusDoc, review_reasons: list[str], phone: str) -> st
 
 def _run(args: argparse.Namespace, context: Context) -> Result:
     request = build_request(args)
-    with session_scope(context.engine) as session:
+    with read_only_session(context.engine) as session:
         review_reasons = _precheck(session, request, context)
         phone = get_account(session, request.account_id).security_phone
     doc = run_with_client(lambda client: _start(client, request))
     if doc is None:
-        with session_scope(context.engine) as session:
+        with read_only_session(context.engine) as session:
             doc = record_document(session, request.withdrawal_id)
     if doc is None:
         fail(

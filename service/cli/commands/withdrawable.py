@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from ledger.accounts import OrderRemaining, balance_breakdown, orders_with_remaining
-from ledger.db import session_scope
+from ledger.db import read_only_session
 from models.rules import Breakdown
 from service.cli.command import Command, Context, Result
 from service.cli.output import jsonable, table
@@ -55,7 +55,7 @@ def _text(account_id: str, breakdown: Breakdown, orders: list[OrderRemaining]) -
 
 def _run(args: argparse.Namespace, context: Context) -> Result:
     now = context.now()
-    with session_scope(context.engine) as session:
+    with read_only_session(context.engine) as session:
         breakdown = balance_breakdown(session, args.account, now)
         orders = orders_with_remaining(session, args.account, now)
     return Result(

@@ -1,0 +1,283 @@
+"""``bench.run --mode parked``: many withdrawals parked under review at once.
+
+Reviews wait up to 48 hours, so thousands of withdrawals can be open at the same time.
+One real worker (its workflow cache set by ``--cache``, smaller than ``--parked`` by
+default, to show that evictions do not collapse throughput) runs, in order:
+
+1. ``auto, nothing parked``: a burst of ``--count`` auto withdrawals, the reference;
+2. ``park``: ``--parked`` withdrawals of the review path (R17), each started, its code
+   entered, and left ``under_review``; then the worker's and the server's memory;
+3. ``auto, N parked``: the same burst of auto withdrawals beside the parked set;
+4. ``approve all``: every parked withdrawal approved (``--concurrency`` at a time) while
+   auto bursts run beside the approvals; time until every approval is weighed and until
+   every approved withdrawal has succeeded, and the auto throughput meanwhile.
+
+Approvals take the authenticated path of ``starter.py approve`` and the console: the
+reviewer signs in once (``application.reviews.authenticate``: one slow password hash),
+then each decision carries its own signed proof (``application.reviews.send_decision``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+from application.reviews import authenticate, send_decision
+from bench import accounts, load
+from bench.measure import (
+    CpuSnapshot,
+    CpuUse,
+    machine_load,
+    peak_rss_mebibytes,
+    reset_peak_rss,
+)
+from bench.stack import BenchStack
+from ledger.db import get_engine
+from models.domain import Status
+from models.messages import ReviewDecisionKind
+from service import settings
+from service.client import WithdrawalClient
+
+DEFAULT_PARKED = 10_000
+BYTES_PER_MEBIBYTE = 1024 * 1024
+STATUS_POLL_SECONDS = 0.25
+PARK_DEADLINE_SECONDS = 600.0  # one withdrawal not under review by then counts as failed
+
+
+def default_cache(parked: int) -> int:
+    """A quarter of the parked set: most parked withdrawals are evicted while they wait."""
+    return max(10, parked // 4)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    done: int
+    failed: int
+    seconds: float
+    first_failures: list[str]
+
+    @property
+    def per_second(self) -> float:
+        return self.done / self.seconds if self.seconds > 0 else 0.0
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "done": self.done,
+            "failed": self.failed,
+            "seconds": round(self.seconds, 2),
+            "per_second": round(self.per_second, 2),
+            "failures": self.first_failures,
+        }
+
+
+async def _many(
+    one: Callable[[int], Awaitable[object]], indexes: range, concurrency: int
+) -> Outcome:
+    gate = asyncio.Semaphore(concurrency)
+    failures: list[str] = []
+
+    async def gated(i: int) -> None:
+        async with gate:
+            try:
+                await asyncio.wait_for(one(i), PARK_DEADLINE_SECONDS)
+            except Exception as error:  # counted and reported, not fatal to the run
+                failures.append(f"{i}: {type(error).__name__}: {error}")
+
+    began = time.monotonic()
+    await asyncio.gather(*(gated(i) for i in indexes))
+    seconds = time.monotonic() - began
+    return Outcome(len(indexes) - len(failures), len(failures), seconds, failures[:5])
+
+
+def _rss_mebibytes(pid: int) -> float:
+    return float(psutil.Process(pid).memory_info().rss) / BYTES_PER_MEBIBYTE
+
+
+class ParkedRun:
+    def __init__(
+        self,
+        stack: BenchStack,
+        http: httpx.AsyncClient,
+        task_queue: str,
+        tag: str,
+        number: int,
+        database_url: str,
+    ) -> None:
+        self.stack = stack
+        # One sign-in for the whole run, not a password hash per decision.
+        self.reviewer = authenticate(
+            get_engine(database_url), accounts.REVIEWERS[0], accounts.REVIEWER_PASSWORD
+        )
+        self.signing_key = settings.dev_review_signing_key(stack.data_dir)
+        self.client = WithdrawalClient(stack.client, task_queue)
+        self.tag = tag
+        self.number = number
+        self.drivers = load.Drivers(stack.client, stack.simulators["sms"].url, http)
+        self._auto = self.drivers.real(f"{tag}a", number * 10 + 1, task_queue, review=False)
+        self._auto_next = 0
+
+    def review_id(self, i: int) -> str:
+        return accounts.request(f"{self.tag}r", i).withdrawal_id
+
+    async def park(self, i: int) -> None:
+        """Start a review-path withdrawal, enter its code, wait until it is under review."""
+        request = accounts.request(f"{self.tag}r", i)
+        await self.client.start(request)
+        message = await self.drivers.code_message(accounts.phone(self.number * 10 + 2, i))
+        assert message.code is not None
+        await self.client.submit_code(request.withdrawal_id, message.code)
+        while (await self.client.status(request.withdrawal_id)).status is not Status.UNDER_REVIEW:
+            await asyncio.sleep(STATUS_POLL_SECONDS)
+
+    async def approve(self, i: int) -> None:
+        recorded = await send_decision(
+            self.client,
+            self.reviewer,
+            self.review_id(i),
+            ReviewDecisionKind.APPROVE,
+            "bench",
+            signing_key=self.signing_key,
+        )
+        if recorded is None or not recorded.accepted:
+            raise RuntimeError(f"approval not accepted: {recorded}")
+
+    async def finished(self, i: int) -> None:
+        document = await self.client.result(self.review_id(i))
+        if document.status is not Status.SUCCEEDED:
+            raise RuntimeError(f"ended {document.status.value}")
+
+    async def auto_burst(self, count: int, concurrency: int) -> Outcome:
+        first, self._auto_next = self._auto_next, self._auto_next + count
+        result = await load.burst(lambda i: self._auto(first + i), count, concurrency)
+        return Outcome(
+            len(result.samples), len(result.failures), result.seconds, result.failures[:5]
+        )
+
+
+async def bench(args: Any) -> dict[str, Any]:
+    parked: int = args.parked
+    cache: int = args.cache or default_cache(parked)
+    data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="withdrawals-bench-"))
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'ledger.db'}"
+    machine = machine_load()
+    stack = await BenchStack.start(data_dir)
+    tag, number = f"{os.getpid()}p", os.getpid() % 100_000
+    auto_total = args.warm_up + args.count * (2 + args.approval_bursts)
+    accounts.load_accounts(database_url, f"{tag}a", number * 10 + 1, auto_total, review=False)
+    accounts.load_accounts(database_url, f"{tag}r", number * 10 + 2, parked, review=True)
+    task_queue = f"bench-{tag}"
+    report: dict[str, Any] = {
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine_before": machine,
+        "parked": parked,
+        "worker_cache": cache,
+        "database": database_url.partition(":")[0],
+        "approval_path": "application.reviews.send_decision (one sign-in, a signed proof each)",
+    }
+    try:
+        worker = await stack.start_worker(
+            "real", task_queue, database_url, {"WORKER_MAX_CACHED_WORKFLOWS": str(cache)}
+        )
+        assert worker.pid is not None and stack.temporal.pid is not None
+        pid, server = worker.pid, stack.temporal.pid
+        async with httpx.AsyncClient() as http:
+            run = ParkedRun(stack, http, task_queue, tag, number, database_url)
+            await run.auto_burst(args.warm_up, args.warm_up)
+            report["auto_nothing_parked"] = (
+                await run.auto_burst(args.count, args.concurrency)
+            ).document()
+            report["memory_before_mib"] = {
+                "worker": round(_rss_mebibytes(pid), 1),
+                "server": round(_rss_mebibytes(server), 1),
+            }
+            reset_peak_rss(pid)
+            before = CpuSnapshot.take([pid], server, [os.getpid()])
+            parking = await _many(run.park, range(parked), args.concurrency)
+            report["park"] = parking.document()
+            report["park_cpu_ms_per_withdrawal"] = _per(before, pid, server, parked)
+            report["memory_parked_mib"] = {
+                "worker": round(_rss_mebibytes(pid), 1),
+                "worker_peak": round(peak_rss_mebibytes(pid), 1),
+                "server": round(_rss_mebibytes(server), 1),
+            }
+            report["auto_with_parked"] = (
+                await run.auto_burst(args.count, args.concurrency)
+            ).document()
+            report.update(await _approve_all(run, args, parked))
+            report["memory_after_mib"] = {
+                "worker": round(_rss_mebibytes(pid), 1),
+                "worker_peak": round(peak_rss_mebibytes(pid), 1),
+                "server": round(_rss_mebibytes(server), 1),
+            }
+    finally:
+        stack.stop()
+        if args.data_dir is None:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    report["machine_after"] = machine_load()
+    return report
+
+
+def _per(before: CpuSnapshot, pid: int, server: int, count: int) -> dict[str, float]:
+    cpu = CpuUse.between(before, CpuSnapshot.take([pid], server, [os.getpid()]))
+    per = max(count, 1)
+    return {
+        "worker": round(cpu.worker_seconds * 1000 / per, 2),
+        "server": round(cpu.server_seconds * 1000 / per, 2),
+    }
+
+
+async def _approve_all(run: ParkedRun, args: Any, parked: int) -> dict[str, Any]:
+    """Approve every parked withdrawal while auto bursts run beside the approvals."""
+    began = time.monotonic()
+    approvals = asyncio.create_task(_many(run.approve, range(parked), args.concurrency))
+    beside: list[Outcome] = []
+    for _ in range(args.approval_bursts):
+        beside.append(await run.auto_burst(args.count, args.concurrency))
+        if approvals.done():
+            break
+    approved = await approvals
+    finished = await _many(run.finished, range(parked), args.concurrency)
+    return {
+        "approve_all": approved.document(),
+        "all_succeeded_seconds": round(time.monotonic() - began, 2),
+        "succeeded": finished.document(),
+        "auto_while_approving": [outcome.document() for outcome in beside],
+    }
+
+
+def text(report: dict[str, Any]) -> str:
+    approve = report["approve_all"]
+    beside = report["auto_while_approving"]
+    beside_rates = ", ".join(f"{b['per_second']:.1f}" for b in beside)
+    lines = [
+        f"parked under review: {report['parked']} withdrawals, worker cache "
+        f"{report['worker_cache']}, ledger {report['database']}; load "
+        f"{report['machine_before']['load_1m']:.2f} before, "
+        f"{report['machine_after']['load_1m']:.2f} after",
+        f"park: {report['park']['done']} parked ({report['park']['failed']} failed) in "
+        f"{report['park']['seconds']:.0f} s, {report['park']['per_second']:.1f}/s",
+        f"memory MiB: worker {report['memory_before_mib']['worker']:.0f} before -> "
+        f"{report['memory_parked_mib']['worker']:.0f} parked (peak "
+        f"{report['memory_after_mib']['worker_peak']:.0f}); server "
+        f"{report['memory_before_mib']['server']:.0f} -> "
+        f"{report['memory_parked_mib']['server']:.0f} -> "
+        f"{report['memory_after_mib']['server']:.0f} after approvals",
+        f"auto wd/s: {report['auto_nothing_parked']['per_second']:.1f} nothing parked, "
+        f"{report['auto_with_parked']['per_second']:.1f} with the set parked, "
+        f"{beside_rates} while approving",
+        f"approve all: {approve['done']} approved ({approve['failed']} failed) in "
+        f"{approve['seconds']:.0f} s ({approve['per_second']:.1f}/s); all succeeded after "
+        f"{report['all_succeeded_seconds']:.0f} s",
+        f"approval path: {report['approval_path']}",
+    ]
+    return "\n".join(lines)
