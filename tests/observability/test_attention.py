@@ -32,7 +32,9 @@ def test_a_broken_audit_chain_is_listed(engine: Engine) -> None:
         session.execute(text("UPDATE audit_log SET detail = 'nothing happened' WHERE seq = 2"))
     items = from_database(engine, now)
     assert [item.kind for item in items] == [AttentionKind.AUDIT_CHAIN_BROKEN]
-    assert "row 2" in items[0].detail
+    # Rows chain per withdrawal (issue 17): the item names the chain and the broken link.
+    broken = items[0].detail
+    assert "audit chain w-b broken at link 1" in broken, broken
 
 
 def test_most_urgent_first_and_oldest_first_within_a_kind() -> None:

@@ -32,6 +32,7 @@ from service.client import WithdrawalClient
 from tests.observability.scrape import parse, total
 from tests.workflow.conftest import FOUR_EYES_TEST_THRESHOLD, TEST_CODE_KEY
 from tests.workflow.harness import Stack, alipay_payee, load_test_accounts
+from tests.workflow.keys import review_verify_key
 from worker import build_worker
 
 OUTAGE_CALLS = 100_000  # longer than the test: every provider call fails
@@ -55,6 +56,7 @@ async def metered(
         TEST_CODE_KEY,
         four_eyes_threshold=FOUR_EYES_TEST_THRESHOLD,
         metrics=telemetry.metrics,
+        review_verify_key=review_verify_key(),
     )
     task_queue = f"withdrawals-{uuid.uuid4().hex[:8]}"
 
@@ -127,7 +129,7 @@ async def test_attention_lists_a_late_payout_before_an_overdue_review_and_exits_
     assert total(samples, "withdrawal_money_held_fen") == 12000  # 20.00 + 100.00 frozen
 
     # The reviewer finally decides: time in review is observed once, past the SLA.
-    decision = await stack.client.approve(review, "rev-1")
+    decision = await stack.approve(review, "rev-1")
     assert decision is not None and decision.accepted
     samples = parse(httpx.get(telemetry.metrics_url, timeout=5).text)
     name = "withdrawal_review_time_seconds"
