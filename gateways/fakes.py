@@ -26,6 +26,7 @@ from gateways.payout import (
     TransferRequest,
     TransferState,
     TransientProviderError,
+    request_payee_digest,
 )
 from gateways.sms import SmsError
 from gateways.sms_messages import InboxMessage
@@ -159,6 +160,7 @@ class FakePayoutProvider:
             idempotency_key=key,
             state=TransferState.PROCESSING,
             amount=request.amount,
+            payee_digest=request_payee_digest(request),
             provider_reference=f"fake-{len(self._transfers) + 1:06d}",
             updated_at=self._now(),
         )

@@ -204,3 +204,11 @@ def transactions(
         query = query.where(col(LedgerEntry.at) < utc(until))
     query = query.order_by(col(LedgerEntry.at), col(LedgerEntry.id)).limit(MAX_TRANSACTIONS)
     return list(session.exec(query).all())
+
+
+def mark_payout_unknown(session: Session, withdrawal_id: str, unknown: bool) -> Withdrawal:
+    """Flag a payout whose outcome is unknown for ops (``list --payout-unknown``)."""
+    withdrawal = _require(session, withdrawal_id)
+    withdrawal.payout_unknown = unknown
+    session.flush()
+    return withdrawal

@@ -29,6 +29,7 @@ from gateways.sms import SmsProvider
 from ledger import tables
 from ledger.db import session_scope
 from ledger.loading import load_fixture
+from models.branches import payee_from_branch
 from models.domain import Kind, Payee, Route, Status, WithdrawalRequest, WithdrawalStatusDoc
 from models.fixtures import parse_fixture
 from models.money import Money
@@ -190,15 +191,8 @@ def make_request(
 
 
 def bank_payee(account_number: str = data.BANK_ACCOUNT_NUMBER) -> Payee:
-    return Payee(
-        account_number=account_number,
-        name=data.PAYEE_NAME,
-        branch_id="ICBC-110000-001",
-        bank="ICBC",
-        province="Beijing",
-        city="Beijing",
-        branch_name="ICBC Beijing Xidan Branch",
-    )
+    """Filled from the branch directory, as R10 requires of every entry point."""
+    return payee_from_branch(account_number, data.PAYEE_NAME, "ICBC-BJ-01")
 
 
 def alipay_payee(account_number: str = data.ALIPAY_ACCOUNT) -> Payee:
