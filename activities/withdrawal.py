@@ -24,7 +24,7 @@ from typing import TypeVar
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.eligibility import check_eligibility
 from gateways.payout import (
@@ -498,9 +498,9 @@ class WithdrawalActivities:
         if looked.problem is not None or looked.transfer is None:
             if looked.problem is not None:
                 return looked
-            raise ApplicationError("the provider knows no transfer yet", type="PayoutPending")
+            raise _pending("the provider knows no transfer yet")
         if watch.until_final and looked.transfer.state is TransferState.PROCESSING:
-            raise ApplicationError("the transfer is still processing", type="PayoutPending")
+            raise _pending("the transfer is still processing")
         return looked
 
     @activity.defn
@@ -564,6 +564,11 @@ class WithdrawalActivities:
             raise ApplicationError(
                 str(conflict), type=type(conflict).__name__, non_retryable=True
             ) from None
+
+
+def _pending(why: str) -> ApplicationError:
+    """A poll that found no news: benign (logged at DEBUG), retried as the next poll."""
+    return ApplicationError(why, type="PayoutPending", category=ApplicationErrorCategory.BENIGN)
 
 
 def _release_stranded_hold(session: Session, withdrawal_id: str, why: str, now: datetime) -> None:

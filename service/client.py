@@ -21,6 +21,8 @@ from models.messages import (
     CancelRequest,
     CodeResult,
     CodeSubmission,
+    PayoutResolutionRequest,
+    PayoutResolutionVerdict,
     RecordedDecision,
     ResendResult,
     ReviewDecision,
@@ -91,6 +93,13 @@ class WithdrawalClient:
     async def cancel(self, withdrawal_id: str, by: str | None = None) -> WithdrawalStatusDoc:
         return await self._handle(withdrawal_id).execute_update(
             WithdrawalWorkflow.cancel, CancelRequest(by=by)
+        )
+
+    async def resolve_payout(self, request: PayoutResolutionRequest) -> PayoutResolutionVerdict:
+        """Send an ops resolution of an unknown payout outcome (the caller authenticated
+        the reviewer); the workflow records it and ends the payout when it is final."""
+        return await self._handle(request.withdrawal_id).execute_update(
+            WithdrawalWorkflow.resolve_payout, request
         )
 
     async def decide(

@@ -468,7 +468,10 @@ class WithdrawalWorkflow:
         while True:
             resolved = self._resolved_transfer()
             if resolved is not None:
+                self._transfer = resolved
                 return resolved
+            if transfer is not None:
+                self._transfer = transfer  # what the status document shows
             if transfer is not None and transfer.state is not TransferState.PROCESSING:
                 return transfer
             watch = workflow.start_activity_method(
@@ -498,16 +501,12 @@ class WithdrawalWorkflow:
 
     async def _wait_for_news(self, watch: asyncio.Future[PayoutLookup], flagged_late: bool) -> bool:
         assert self._opened is not None
-        while not (
-            watch.done() or self._callback_hint is not None or self._resolved_transfer() is not None
-        ):
+        while not (watch.done() or self._callback_hint is not None or self._resolution_final()):
             timeout = None if flagged_late else self._opened.arrival_latest - workflow.now()
             try:
                 await workflow.wait_condition(
                     lambda: (
-                        watch.done()
-                        or self._callback_hint is not None
-                        or self._resolved_transfer() is not None
+                        watch.done() or self._callback_hint is not None or self._resolution_final()
                     ),
                     timeout=timeout,
                 )
@@ -528,6 +527,9 @@ class WithdrawalWorkflow:
             return await watch
         except (ActivityError, asyncio.CancelledError):
             return None
+
+    def _resolution_final(self) -> bool:
+        return self._resolution is not None and self._resolution.final
 
     def _resolved_transfer(self) -> Transfer | None:
         verdict = self._resolution
@@ -654,6 +656,7 @@ class WithdrawalWorkflow:
         )
         self._status = status
         self._reason = reason
+        self._payout_unknown = False  # a final status is the answer
         self._add_timeline(status, note)
         self._publish()
 

@@ -19,7 +19,7 @@ from gateways.magic_payees import (
     refusal_at_submit,
     same_details,
 )
-from gateways.payout import request_payee_digest, Transfer, TransferRequest, TransferState
+from gateways.payout import Transfer, TransferRequest, TransferState, request_payee_digest
 from models.domain import mask_account_number
 
 log = logging.getLogger("gateways.simulators.payout")

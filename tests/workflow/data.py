@@ -101,5 +101,7 @@ def fixture(now: datetime | None = None) -> dict[str, Any]:
         "reviewers": [
             {"id": "rev-1", "name": "Reviewer One"},
             {"id": "rev-2", "name": "Reviewer Two"},
+            {"id": "ops-1", "name": "Ops One", "role": "ops"},
+            {"id": "lead-1", "name": "Lead One", "role": "lead"},
         ],
     }

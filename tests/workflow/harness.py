@@ -111,12 +111,18 @@ class Stack:
                 await handle.terminate("test finished")
 
     async def save_histories(self, folder: Path, name: str) -> None:
-        """Keep each finished run's history so replay tests can catch nondeterminism."""
+        """Keep each finished run's history so replay tests can catch nondeterminism.
+
+        A committed history is never re-saved (withdrawals in flight replay it): only
+        files that do not exist yet are written; a changed path gets a new test name."""
         folder.mkdir(parents=True, exist_ok=True)
         for index, withdrawal_id in enumerate(dict.fromkeys(self.started)):
+            path = folder / f"{name}-{index}.json"
+            if path.exists():
+                continue
             handle = self.env.client.get_workflow_handle(f"withdrawal-{withdrawal_id}")
             history = await handle.fetch_history()
-            (folder / f"{name}-{index}.json").write_text(history.to_json())
+            path.write_text(history.to_json())
 
     async def verify(self, withdrawal_id: str, account_id: str) -> None:
         await self.wait_status(withdrawal_id, Status.AWAITING_CODE)
