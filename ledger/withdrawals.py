@@ -176,9 +176,12 @@ def list_withdrawals(
     account_id: str | None = None,
     status: Status | None = None,
     limit: int = 100,
+    payout_unknown: bool | None = None,
 ) -> list[Withdrawal]:
     """Withdrawal records, newest first (R20), at most ``MAX_LIST_LIMIT``."""
     query = select(Withdrawal)
+    if payout_unknown is not None:
+        query = query.where(Withdrawal.payout_unknown == payout_unknown)
     if account_id is not None:
         query = query.where(Withdrawal.account_id == account_id)
     if status is not None:

@@ -12,15 +12,18 @@ import pytest
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
+from application.payout_resolution import resolve_payout
 from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from gateways.payout import TransferState
 from ledger.tables import HoldState
 from models.domain import DesignatedReason, Payee, Route, Status
 from models.limits import CODE_RESEND_COOLDOWN_SECONDS, MAX_CODE_SENDS, PAYOUT_RETRY_TOTAL_HOURS
 from models.messages import CodeVerdict, PayoutOutcome, PayoutResolutionRequest
+from service.reconcile import MismatchKind, compare
+from service.reconcile_sources import read_ledger
 from tests.workflow import data
 from tests.workflow.edge_stack import audit_outcomes, edge_stack, set_account_status
-from tests.workflow.harness import Stack, bank_payee, fen
+from tests.workflow.harness import Stack, bank_payee, fen, now
 from workflows.search_attributes import PAYOUT_UNKNOWN
 
 SETTLED_60_DAYS_MAX_EVENTS = 500
@@ -332,3 +335,37 @@ async def test_flaky_sms_gateway_keeps_the_old_code_and_never_exceeds_the_limit(
                 f"\nflaky SMS gateway: {received} SMS received (limit {MAX_CODE_SENDS}), "
                 f"{sms.send_calls} send calls; the first code still verified"
             )
+
+
+async def test_terminated_run_is_listed_by_reconcile_and_ended_by_ops(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A workflow terminated by hand leaves its hold: ``reconcile`` lists it, and
+    ``resolve-payout`` (two different reviewers for not paid) releases it (R19)."""
+    async with edge_stack(time_skipping_env, tmp_path, _name(request)) as (stack, _):
+        wid = await _reviewed_bank_withdrawal(stack, "140.00")
+        handle = stack.env.client.get_workflow_handle(f"withdrawal-{wid}")
+        await handle.terminate("operator error")
+        report = compare([], read_ledger(stack.engine), set(), as_of=now())
+        assert [(m.kind, m.withdrawal_id) for m in report.mismatches] == [
+            (MismatchKind.HELD_WITHOUT_WORKFLOW, wid)
+        ]
+
+        def not_paid(reviewer: str) -> PayoutResolutionRequest:
+            return PayoutResolutionRequest(
+                withdrawal_id=wid,
+                reviewer_id=reviewer,
+                outcome=PayoutOutcome.NOT_PAID,
+                evidence="provider statement: no transfer under this key",
+            )
+
+        first = await resolve_payout(stack.client, stack.engine, not_paid("ops-1"), now())
+        assert (first.via_workflow, first.verdict.final) == (False, False)
+        hold = stack.hold(wid)
+        assert hold is not None and hold.state == HoldState.HELD.value
+        second = await resolve_payout(stack.client, stack.engine, not_paid("lead-1"), now())
+        assert second.verdict.final is True
+
+        assert_released(stack, wid, "acct-auto", "1000.00")
+        assert stack.record(wid).status == Status.FAILED.value
+        assert compare([], read_ledger(stack.engine), set(), as_of=now()).clean
