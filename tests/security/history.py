@@ -18,6 +18,9 @@ UNENCODED_FIELDS = frozenset({"search_attributes"})
 # bookkeeping (activity id and type, attempt, times) as plain JSON: no payload of ours.
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
 LOCAL_ACTIVITY_BOOKKEEPING = "data"
+# A ``workflow.patched`` marker carries only the patch id (README "Changing the workflow
+# safely"), written by the SDK's core as plain JSON: no payload of ours.
+PATCH_MARKER = "core_patch"
 
 
 def payloads_in(message: Message) -> Iterator[Payload]:
@@ -26,6 +29,8 @@ def payloads_in(message: Message) -> Iterator[Payload]:
         yield message
         return
     if isinstance(message, MarkerRecordedEventAttributes):
+        if message.marker_name == PATCH_MARKER:
+            return
         for key, payloads in message.details.items():
             if message.marker_name == LOCAL_ACTIVITY_MARKER and key == LOCAL_ACTIVITY_BOOKKEEPING:
                 continue

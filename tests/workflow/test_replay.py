@@ -33,6 +33,17 @@ def test_saved_histories_cover_every_path() -> None:
         "test_failure_reported_after_acceptance_fails_and_releases",
         "test_review_sla_marks_withdrawal_overdue_and_keeps_it_in_review",
         "test_four_eyes_above_threshold_needs_two_different_reviewers",
+        # since the "payout-confirmed-by-lookup" and "review-invariant-broken-releases-hold"
+        # patches (tests/workflow/test_money_edges.py)
+        "test_retried_open_after_a_freeze_never_strands_the_hold",
+        "test_account_frozen_during_review_fails_r1_and_releases",
+        "test_broken_review_invariant_stops_the_run_and_releases_the_hold",
+        "test_r10_a_typed_branch_from_a_backend_is_refused",
+        "test_unknown_payout_is_parked_then_resolved_by_ops",
+        "test_sixty_days_processing_then_a_callback_settles_at_once",
+        "test_callbacks_before_submit_or_against_the_provider_are_ignored",
+        "test_flaky_sms_gateway_keeps_the_old_code_and_never_exceeds_the_limit",
+        "test_terminated_run_is_listed_by_reconcile_and_ended_by_ops",
     ):
         assert path_test in names, f"no saved history for {path_test}"
 
