@@ -79,6 +79,9 @@ with workflow.unsafe.imports_passed_through():
 # sequence; runs started before it replay the old branch, kept below.
 PATCH_PAYOUT_CONFIRMED = "payout-confirmed-by-lookup"  # bounded watch, unknown parked
 PATCH_INVARIANT_RELEASES_HOLD = "review-invariant-broken-releases-hold"
+# Runs started before PATCH_PAYOUT_CONFIRMED that reach "retries ran out" after the
+# deploy park the payout too, instead of releasing money on one empty look-up.
+PATCH_UNKNOWN_PARKED_IN_OLD_RUNS = "unknown-payout-parked-in-old-runs"
 
 DATABASE_TIMEOUT = timedelta(seconds=DATABASE_ACTIVITY_TIMEOUT_SECONDS)
 # Database activities retry until they succeed: their only failures are transient
@@ -408,6 +411,17 @@ class WithdrawalWorkflow:
             if reason is None:
                 # Retries ran out of total time: the outcome is unknown, so look it
                 # up once more rather than assume nothing was sent.
+                if workflow.patched(PATCH_UNKNOWN_PARKED_IN_OLD_RUNS):
+                    self._payout_submitted = True
+                    looked = await self._confirm_payout(None)
+                    if looked.transfer is None:
+                        await self._set_payout_unknown(
+                            True,
+                            looked.problem
+                            or "payout outcome unknown: the provider knows no transfer; "
+                            "money stays held",
+                        )
+                    return await self._await_outcome(looked.transfer)
                 found = await self._check_payout()
                 if found is None:
                     raise WithdrawalEnded(

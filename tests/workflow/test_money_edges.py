@@ -5,12 +5,15 @@ ledger and in-process fake providers, and asserts where the money ended (R19).""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from application.payout_resolution import resolve_payout
 from gateways.fakes import FakePayoutProvider, FakeSmsProvider
@@ -19,11 +22,13 @@ from ledger.tables import HoldState
 from models.domain import DesignatedReason, Payee, Route, Status
 from models.limits import CODE_RESEND_COOLDOWN_SECONDS, MAX_CODE_SENDS, PAYOUT_RETRY_TOTAL_HOURS
 from models.messages import CodeVerdict, PayoutOutcome, PayoutResolutionRequest
+from service.client import WithdrawalClient
 from service.reconcile import MismatchKind, compare
 from service.reconcile_sources import read_ledger
-from tests.workflow import data
+from tests.workflow import data, deployed_before_patches
 from tests.workflow.edge_stack import audit_outcomes, edge_stack, set_account_status
 from tests.workflow.harness import Stack, bank_payee, fen, now
+from worker import build_worker
 from workflows.search_attributes import PAYOUT_UNKNOWN
 
 SETTLED_60_DAYS_MAX_EVENTS = 500
@@ -369,3 +374,60 @@ async def test_terminated_run_is_listed_by_reconcile_and_ended_by_ops(
         assert_released(stack, wid, "acct-auto", "1000.00")
         assert stack.record(wid).status == Status.FAILED.value
         assert compare([], read_ledger(stack.engine), set(), as_of=now()).clean
+
+
+# ---- item 8: a deploy meets withdrawals in flight ---------------------------------------
+async def test_a_run_started_before_the_deploy_parks_an_unknown_payout_after_it(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Started by the previous worker, retrying its submit; today's worker takes over,
+    replays the old branch, and when the retries run out parks the payout (it no longer
+    releases money on one empty look-up)."""
+    async with edge_stack(time_skipping_env, tmp_path, _name(request)) as (stack, activities):
+        payout, _ = _fakes(stack)
+        payout.fail_next_submits(100_000)
+        task_queue = f"withdrawals-old-{uuid.uuid4().hex[:8]}"
+        old_worker = Worker(
+            stack.env.client,
+            task_queue=task_queue,
+            workflows=[deployed_before_patches.WithdrawalWorkflow],
+            activities=[
+                activities.open_withdrawal,
+                activities.send_code,
+                activities.check_code,
+                activities.review_decision,
+                activities.record_status,
+                activities.submit_payout,
+                activities.check_payout,
+                activities.settle,
+            ],
+            max_cached_workflows=0,  # no sticky queue: the next task goes to the new worker
+        )
+        client = WithdrawalClient(stack.env.client, task_queue)
+        old_stack = dataclasses.replace(stack, client=client, started=stack.started)
+        async with old_worker:
+            wid = await old_stack.start(amount="75.00")
+            await old_stack.verify(wid, "acct-auto")
+            await old_stack.wait_status(wid, Status.APPROVED_AWAITING_PAYOUT)
+        async with build_worker(stack.env.client, activities, task_queue):  # the deploy
+            for _ in range(PAYOUT_RETRY_TOTAL_HOURS + 1):
+                await stack.env.sleep(timedelta(hours=1))
+            doc = await client.status(wid)
+            assert doc.payout_unknown is True
+            assert doc.status is Status.APPROVED_AWAITING_PAYOUT
+            hold = stack.hold(wid)
+            assert hold is not None and hold.state == HoldState.HELD.value
+            verdict = await client.resolve_payout(
+                PayoutResolutionRequest(
+                    withdrawal_id=wid,
+                    reviewer_id="lead-1",
+                    outcome=PayoutOutcome.PAID,
+                    evidence="bank statement line 7",
+                    reference="BANK-REF-0002",
+                )
+            )
+            assert verdict.final is True
+            doc = await client.result(wid)
+        assert doc.status is Status.SUCCEEDED
+        hold = stack.hold(wid)
+        assert hold is not None and hold.state == HoldState.POSTED.value
