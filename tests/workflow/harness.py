@@ -96,6 +96,18 @@ class Stack:
             doc = await self.client.status(withdrawal_id)
         return doc
 
+    async def wait_until_doc(
+        self, withdrawal_id: str, condition: Callable[[WithdrawalStatusDoc], bool]
+    ) -> WithdrawalStatusDoc:
+        deadline = asyncio.get_running_loop().time() + CODE_WAIT_SECONDS
+        doc = await self.client.status(withdrawal_id)
+        while not condition(doc):
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{withdrawal_id}: condition not reached in time")
+            await asyncio.sleep(POLL_SECONDS)
+            doc = await self.client.status(withdrawal_id)
+        return doc
+
     async def wait_until(self, condition: Callable[[], bool]) -> None:
         deadline = asyncio.get_running_loop().time() + CODE_WAIT_SECONDS
         while not condition():

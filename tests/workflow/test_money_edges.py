@@ -67,11 +67,11 @@ async def _reviewed_bank_withdrawal(stack: Stack, amount: str) -> str:
 
 # ---- item 1: every exit after a hold may exist resolves it (R19) ------------------------
 async def test_retried_open_after_a_freeze_never_strands_the_hold(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path, request: pytest.FixtureRequest
+    edge_env: WorkflowEnvironment, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """The first open froze the money and its answer was lost; meanwhile the account was
     frozen (R1). The retry answers as the first did, and R1 before payout releases it."""
-    async with edge_stack(time_skipping_env, tmp_path, _name(request)) as (stack, activities):
+    async with edge_stack(edge_env, tmp_path, _name(request)) as (stack, activities):
         payout, _ = _fakes(stack)
         activities.freeze_account_after_first_open = "acct-auto"
         wid = await stack.start(amount="100.00")
@@ -86,10 +86,10 @@ async def test_retried_open_after_a_freeze_never_strands_the_hold(
 
 
 async def test_account_frozen_during_review_fails_r1_and_releases(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path, request: pytest.FixtureRequest
+    edge_env: WorkflowEnvironment, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """R1 is re-checked right before payout (issue 13 item 7)."""
-    async with edge_stack(time_skipping_env, tmp_path, _name(request)) as (stack, _):
+    async with edge_stack(edge_env, tmp_path, _name(request)) as (stack, _):
         payout, _ = _fakes(stack)
         wid = await _reviewed_bank_withdrawal(stack, "120.00")
         set_account_status(stack, "acct-auto", "frozen")
@@ -103,11 +103,11 @@ async def test_account_frozen_during_review_fails_r1_and_releases(
 
 
 async def test_broken_review_invariant_stops_the_run_and_releases_the_hold(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path, request: pytest.FixtureRequest
+    edge_env: WorkflowEnvironment, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """A review activity that (wrongly) lets the applicant approve: the workflow's own
     check stops the payout loudly, and the money comes back instead of staying held."""
-    async with edge_stack(time_skipping_env, tmp_path, _name(request)) as (stack, activities):
+    async with edge_stack(edge_env, tmp_path, _name(request)) as (stack, activities):
         payout, _ = _fakes(stack)
         activities.approve_anyone = True
         wid = await _reviewed_bank_withdrawal(stack, "130.00")
@@ -123,9 +123,9 @@ async def test_broken_review_invariant_stops_the_run_and_releases_the_hold(
 
 # ---- R10 in the shared eligibility check (item 7) ---------------------------------------
 async def test_r10_a_typed_branch_from_a_backend_is_refused(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path, request: pytest.FixtureRequest
+    edge_env: WorkflowEnvironment, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    async with edge_stack(time_skipping_env, tmp_path, _name(request)) as (stack, _):
+    async with edge_stack(edge_env, tmp_path, _name(request)) as (stack, _):
         typed = bank_payee().model_copy(update={"city": "上海市"})  # not the directory's
         assert isinstance(typed, Payee)
         wid = await stack.start(
@@ -145,9 +145,9 @@ async def test_r10_a_typed_branch_from_a_backend_is_refused(
 
 # ---- item 2: an unknown payout outcome is parked, never released on a guess -------------
 async def test_unknown_payout_is_parked_then_resolved_by_ops(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path, request: pytest.FixtureRequest
+    edge_env: WorkflowEnvironment, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    async with edge_stack(time_skipping_env, tmp_path, _name(request)) as (stack, _):
+    async with edge_stack(edge_env, tmp_path, _name(request)) as (stack, _):
         payout, _ = _fakes(stack)
         payout.fail_next_submits(100_000)  # the provider never answers a submit
         started = []
@@ -230,12 +230,12 @@ async def test_unknown_payout_is_parked_then_resolved_by_ops(
 
 # ---- item 3 and issue 12 item 1: bounded settlement, callbacks confirmed ----------------
 async def test_sixty_days_processing_then_a_callback_settles_at_once(
-    time_skipping_env: WorkflowEnvironment,
+    edge_env: WorkflowEnvironment,
     tmp_path: Path,
     request: pytest.FixtureRequest,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    async with edge_stack(time_skipping_env, tmp_path, _name(request), auto_settle=False) as (
+    async with edge_stack(edge_env, tmp_path, _name(request), auto_settle=False) as (
         stack,
         _,
     ):
@@ -268,9 +268,9 @@ async def test_sixty_days_processing_then_a_callback_settles_at_once(
 
 
 async def test_callbacks_before_submit_or_against_the_provider_are_ignored(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path, request: pytest.FixtureRequest
+    edge_env: WorkflowEnvironment, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    async with edge_stack(time_skipping_env, tmp_path, _name(request), auto_settle=False) as (
+    async with edge_stack(edge_env, tmp_path, _name(request), auto_settle=False) as (
         stack,
         _,
     ):
@@ -287,6 +287,9 @@ async def test_callbacks_before_submit_or_against_the_provider_are_ignored(
         await stack.client.approve(wid, "rev-1")
         await stack.wait_until(lambda: payout.request_for(wid) is not None)
         await stack.wait_status(wid, Status.APPROVED_AWAITING_PAYOUT)
+        await stack.wait_until_doc(
+            wid, lambda d: any("accepted by the provider" in e.note for e in d.timeline)
+        )
         await handle.signal("payout_update", {**forged, "state": "failed", "reason": "forged"})
         await stack.wait_until(lambda: audit_outcomes(stack, wid, "payout.callback") != [])
 
@@ -310,13 +313,13 @@ async def test_callbacks_before_submit_or_against_the_provider_are_ignored(
 
 # ---- item 4: a failed resend keeps the old code; every SMS counts -----------------------
 async def test_flaky_sms_gateway_keeps_the_old_code_and_never_exceeds_the_limit(
-    time_skipping_env: WorkflowEnvironment,
+    edge_env: WorkflowEnvironment,
     tmp_path: Path,
     request: pytest.FixtureRequest,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """R15: the gateway delivers every resend and then answers with an error."""
-    async with edge_stack(time_skipping_env, tmp_path, _name(request)) as (stack, _):
+    async with edge_stack(edge_env, tmp_path, _name(request)) as (stack, _):
         _, sms = _fakes(stack)
         phone = data.PHONES["acct-auto"]
         wid = await stack.start(amount="50.00")
@@ -343,11 +346,11 @@ async def test_flaky_sms_gateway_keeps_the_old_code_and_never_exceeds_the_limit(
 
 
 async def test_terminated_run_is_listed_by_reconcile_and_ended_by_ops(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path, request: pytest.FixtureRequest
+    edge_env: WorkflowEnvironment, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """A workflow terminated by hand leaves its hold: ``reconcile`` lists it, and
     ``resolve-payout`` (two different reviewers for not paid) releases it (R19)."""
-    async with edge_stack(time_skipping_env, tmp_path, _name(request)) as (stack, _):
+    async with edge_stack(edge_env, tmp_path, _name(request)) as (stack, _):
         wid = await _reviewed_bank_withdrawal(stack, "140.00")
         handle = stack.env.client.get_workflow_handle(f"withdrawal-{wid}")
         await handle.terminate("operator error")
@@ -378,12 +381,12 @@ async def test_terminated_run_is_listed_by_reconcile_and_ended_by_ops(
 
 # ---- item 8: a deploy meets withdrawals in flight ---------------------------------------
 async def test_a_run_started_before_the_deploy_parks_an_unknown_payout_after_it(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path, request: pytest.FixtureRequest
+    edge_env: WorkflowEnvironment, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """Started by the previous worker, retrying its submit; today's worker takes over,
     replays the old branch, and when the retries run out parks the payout (it no longer
     releases money on one empty look-up)."""
-    async with edge_stack(time_skipping_env, tmp_path, _name(request)) as (stack, activities):
+    async with edge_stack(edge_env, tmp_path, _name(request)) as (stack, activities):
         payout, _ = _fakes(stack)
         payout.fail_next_submits(100_000)
         task_queue = f"withdrawals-old-{uuid.uuid4().hex[:8]}"
