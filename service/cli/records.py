@@ -9,12 +9,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, col, select
-
-from ledger.tables import Withdrawal, WithdrawalEvent
-from ledger.withdrawals import timeline
 from models.domain import (
     STATUS_LABELS_ZH,
     Kind,
@@ -25,6 +21,11 @@ from models.domain import (
 )
 from models.money import Money
 from service.cli.output import table
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from ledger.tables import Withdrawal, WithdrawalEvent
 
 # R18: the statuses whose reason the user must see next to them.
 STATUSES_WITH_REASON = frozenset({Status.REJECTED, Status.FAILED, Status.CANCELLED})
@@ -67,6 +68,11 @@ def document_from_record(row: Withdrawal, events: Sequence[WithdrawalEvent]) -> 
 
 
 def record_document(session: Session, withdrawal_id: str) -> WithdrawalStatusDoc | None:
+    # The database modules load only when a record is read: ``code``, ``resend`` and the
+    # review commands use the texts below and talk to Temporal alone (a quick CLI).
+    from ledger.tables import Withdrawal
+    from ledger.withdrawals import timeline
+
     row = session.get(Withdrawal, withdrawal_id)
     if row is None:
         return None
@@ -141,6 +147,10 @@ def entered_review(session: Session, withdrawal_ids: Sequence[str]) -> dict[str,
     lists the R17 reasons). One query for the whole page, not one per withdrawal."""
     if not withdrawal_ids:
         return {}
+    from sqlmodel import col, select  # the database loads only when read (see above)
+
+    from ledger.tables import WithdrawalEvent
+
     events = session.exec(
         select(WithdrawalEvent)
         .where(

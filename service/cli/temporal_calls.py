@@ -1,7 +1,7 @@
 """Calling the withdrawal workflow from a command: one connection, failures as exit statuses.
 
 Commands are synchronous; each call here runs one ``asyncio`` loop for the whole command.
-What Temporal answers is translated into the CONTRACT.md vocabulary: an update's validator
+What Temporal answers is translated into the docs/interface.md vocabulary: an update's validator
 refusing (``R15: a new code can be sent in 42 seconds``) is a ``RuleRefusal`` (exit 3), an
 unknown workflow is ``NotFound`` (exit 2), an unreachable server is exit 1 with one line.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import sys
 from collections.abc import Awaitable, Callable
 from typing import NoReturn, TypeVar, cast
 
@@ -22,12 +21,11 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from ledger.db import session_scope
 from models.domain import WithdrawalStatusDoc
 from models.errors import NotFound, RuleRefusal
 from service.cli.command import Context
-from service.cli.errors import EXIT_FAILURE
-from service.cli.records import record_document, status_with_reason
+from service.cli.errors import fail
+from service.cli.records import status_with_reason
 from service.client import WithdrawalClient
 from service.temporal_client import connect, connect_options
 
@@ -40,12 +38,6 @@ _RULE_PREFIX = re.compile(r"^(R\d+): (.*)$", re.DOTALL)
 
 def temporal_address() -> str:
     return str(connect_options().get("target_host"))
-
-
-def fail(message: str) -> NoReturn:
-    """Exit 1 with exactly ``message`` on stderr (``classify`` would prefix the error type)."""
-    print(message, file=sys.stderr)
-    raise SystemExit(EXIT_FAILURE)
 
 
 def unreachable() -> NoReturn:
@@ -119,6 +111,11 @@ def run_update(
 
 def ended(context: Context, withdrawal_id: str, rule: str) -> RuleRefusal:
     """The refusal for a withdrawal whose workflow no longer runs (or ``NotFound``)."""
+    # Imported here: only this fallback needs the database, and a command that talks to
+    # Temporal should not pay for loading it (docs/architecture.md, a quick CLI).
+    from ledger.db import session_scope
+    from service.cli.records import record_document
+
     with session_scope(context.engine) as session:
         recorded = record_document(session, withdrawal_id)
     if recorded is None:

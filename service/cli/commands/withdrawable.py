@@ -11,7 +11,7 @@ from models.rules import Breakdown
 from service.cli.command import Command, Context, Result
 from service.cli.output import jsonable, table
 
-# The CONTRACT.md fields, in the order the R12 formula reads.
+# The docs/interface.md fields, in the order the R12 formula reads.
 BREAKDOWN_FIELDS = (
     "cash",
     "transfer_in",
