@@ -96,6 +96,9 @@ def build_worker(
             activities.record_status,
             activities.submit_payout,
             activities.check_payout,
+            activities.confirm_payout,
+            activities.watch_payout,
+            activities.resolve_payout,
             activities.settle,
         ],
         **tuning,  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""Who may withdraw what, where (R1, R2, R5, R6, R8, R9, R14, R17), read from the ledger.
+"""Who may withdraw what, where (R1, R2, R5, R6, R8, R9, R10, R14, R17), read from the ledger.
 
 The ``withdraw`` command runs this before starting a workflow, so a bad request is
 refused before anything is frozen; ``open_withdrawal`` runs it again inside the
@@ -14,8 +14,9 @@ from sqlmodel import Session
 
 from ledger import tables
 from ledger.accounts import same_identity_overdue
+from models.branches import branch_by_id
 from models.business_days import ArrivalEstimate, expected_arrival
-from models.domain import AccountStatus, AccountType, Channel, Kind, WithdrawalRequest
+from models.domain import AccountStatus, AccountType, Channel, Kind, Payee, Route, WithdrawalRequest
 from models.errors import AccountNotEligible, InputError, NotFound, RouteNotAllowed
 from models.payee import payee_problem
 from models.review import designated_reason_problem, review_reasons
@@ -65,6 +66,8 @@ def check_eligibility(session: Session, request: WithdrawalRequest, now: datetim
     if problem is not None:
         field, why = problem.split(":", 1)
         raise InputError(field, why.strip())
+    if request.route is Route.BANK and request.payee is not None:
+        _check_branch(request.payee)
     reasons = review_reasons(
         request.kind, request.route, same_identity_overdue(session, account.id)
     )
@@ -75,6 +78,29 @@ def check_eligibility(session: Session, request: WithdrawalRequest, now: datetim
         review_reasons=reasons,
         arrival=expected_arrival(request.route, channel, now),
     )
+
+
+def _check_branch(payee: Payee) -> None:
+    """R10: a bank payee's bank, province, city and branch are the directory's entry for
+    its branch id, whoever sent the request (the CLI fills them; a backend may not)."""
+    branch = branch_by_id(payee.branch_id or "")
+    if branch is None:
+        raise InputError(
+            "payee.branch_id",
+            f"unknown branch {payee.branch_id!r}; choose it from the directory (R10)",
+        )
+    directory = {
+        "bank": branch.bank,
+        "province": branch.province,
+        "city": branch.city,
+        "branch_name": branch.name,
+    }
+    for field, expected in directory.items():
+        if getattr(payee, field) != expected:
+            raise InputError(
+                f"payee.{field}",
+                f"differs from the directory's entry for branch {branch.id} (R10): {expected!r}",
+            )
 
 
 def _check_account(account: tables.Account, request: WithdrawalRequest) -> None:

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.eligibility import check_eligibility
 from gateways.payout import (
@@ -35,11 +35,15 @@ from gateways.payout import (
     Transfer,
     TransferRejected,
     TransferRequest,
+    TransferState,
+    payee_digest,
 )
 from gateways.sms import SmsProvider
 from ledger import audit, holds, tables, withdrawals
 from ledger.db import run_in_transaction, run_read_only
 from ledger.decision_nonces import spend_decision_proof
+from ledger.payout_resolution import record_resolution
+from ledger.settlement import settle as settle_withdrawal
 from models.authority import (
     CANCELLING_ROLES,
     applicants,
@@ -47,6 +51,7 @@ from models.authority import (
     decision_problem,
 )
 from models.domain import (
+    AccountStatus,
     Channel,
     Kind,
     Payee,
@@ -56,7 +61,7 @@ from models.domain import (
     mask_account_number,
 )
 from models.errors import InputError, RuleRefusal
-from models.limits import CODE_DIGITS, FOUR_EYES_THRESHOLD_YUAN, MAX_CODE_ATTEMPTS
+from models.limits import CODE_DIGITS, FOUR_EYES_THRESHOLD_YUAN, MAX_CODE_ATTEMPTS, MAX_CODE_SENDS
 from models.messages import (
     CancelCheck,
     CancelVerdict,
@@ -64,6 +69,11 @@ from models.messages import (
     CodeRequest,
     CodeSent,
     Opened,
+    PayoutCheck,
+    PayoutLookup,
+    PayoutResolutionRequest,
+    PayoutResolutionVerdict,
+    PayoutWatch,
     ReviewDecisionKind,
     ReviewerCheck,
     ReviewerVerdict,
@@ -143,6 +153,13 @@ class WithdrawalActivities:
         def check_and_reserve(session: Session) -> Opened:
             nonlocal newly_held
             create(session)  # one transaction on the happy path: record, check, freeze
+            record = session.get(tables.Withdrawal, request.withdrawal_id)
+            assert record is not None
+            if record.opened_json and holds.get_hold(session, request.withdrawal_id):
+                # A retry after the first open committed (its answer was lost): the money
+                # is frozen, so answer as the first time. Checking again could refuse
+                # (account frozen, R8 deadline passed meanwhile) and strand the hold.
+                return Opened.model_validate_json(record.opened_json)
             eligibility = check_eligibility(session, request, now)
             already_held = holds.get_hold(session, request.withdrawal_id) is not None
             hold = holds.reserve(
@@ -174,7 +191,7 @@ class WithdrawalActivities:
                     f"approvals required: {required}",
                     at=now,
                 )
-            return Opened(
+            opened = Opened(
                 review_reasons=eligibility.review_reasons,
                 channel=eligibility.channel,
                 destination_masked=_destination(request, eligibility.channel),
@@ -188,6 +205,9 @@ class WithdrawalActivities:
                     )
                 ),
             )
+            record.opened_json = opened.model_dump_json()
+            session.add(record)
+            return opened
 
         try:
             opened = await self._in_transaction(check_and_reserve)
@@ -197,6 +217,7 @@ class WithdrawalActivities:
 
             def record_refusal(session: Session) -> None:
                 create(session)
+                _release_stranded_hold(session, request.withdrawal_id, why, now)
                 audit.append(
                     session,
                     actor=request.actor,
@@ -224,26 +245,42 @@ class WithdrawalActivities:
     # ---- R15 verification code ----------------------------------------------------------
     @activity.defn
     async def send_code(self, order: CodeRequest) -> CodeSent:
-        """Generate a fresh code, keep only its keyed hash, and text it to the bound
-        phone. Each attempt sends a new code that replaces the previous one."""
+        """Generate a fresh code, text it to the bound phone, and only once the provider
+        accepted it, let its keyed hash replace the previous code's. A send that fails
+        leaves the code the user already has working (R15).
+
+        Every SMS handed to the provider counts against ``MAX_CODE_SENDS``, retries of
+        this activity included, so the phone never receives more than the limit."""
         request, now, expires_at = order.request, order.sent_at, order.expires_at
         code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
         code_hash = self._code_hash(request, code)
 
-        def store(session: Session) -> tuple[str, Channel | None]:
+        def count(session: Session) -> tuple[str, Channel | None]:
             account = session.get(tables.Account, request.account_id)
             if account is None:
                 raise ApplicationError("R1: unknown account", non_retryable=True)
             row = session.get(tables.VerificationCode, request.withdrawal_id)
-            if row is None:
+            if row is None:  # the first code: there is no earlier code to keep working
                 row = tables.VerificationCode(
                     withdrawal_id=request.withdrawal_id,
                     code_hash=code_hash,
                     expires_at=expires_at,
                     sent_at=now,
                 )
-            row.code_hash, row.expires_at, row.sent_at = code_hash, expires_at, now
+            if row.send_count >= MAX_CODE_SENDS:
+                raise ApplicationError(
+                    f"R15: at most {MAX_CODE_SENDS} codes per withdrawal",
+                    type="CodeSendLimit",
+                    non_retryable=True,
+                )
             row.send_count += 1
+            session.add(row)
+            return account.security_phone, _order_channel(session, request)
+
+        def swap(session: Session) -> None:
+            row = session.get(tables.VerificationCode, request.withdrawal_id)
+            assert row is not None, "counted before sending"
+            row.code_hash, row.expires_at, row.sent_at = code_hash, expires_at, now
             row.used = False
             session.add(row)
             record = session.get(tables.Withdrawal, request.withdrawal_id)
@@ -262,12 +299,12 @@ class WithdrawalActivities:
                 action="code.send",
                 subject=request.withdrawal_id,
                 outcome="sent",
-                detail=f"code {row.send_count} valid until {expires_at.isoformat()}",
+                detail=f"SMS {row.send_count} of at most {MAX_CODE_SENDS}, code valid until "
+                f"{expires_at.isoformat()}",
                 at=self._now(),
             )
-            return account.security_phone, _order_channel(session, request)
 
-        phone, channel = await self._in_transaction(store)
+        phone, channel = await self._in_transaction(count)
         text = (
             f"Your withdrawal verification code is {code}, valid for "
             f"{(expires_at - now).seconds // 60} minutes. Withdrawal of {request.amount} CNY to "
@@ -284,6 +321,7 @@ class WithdrawalActivities:
             self._metrics.provider_error(provider=PROVIDER_SMS, error=error)
             raise
         self._metrics.sms_sent()
+        await self._in_transaction(swap)
         return CodeSent(sent_at=now, expires_at=expires_at)
 
     @activity.defn
@@ -516,6 +554,10 @@ class WithdrawalActivities:
                 withdrawals.mark_review_overdue(
                     session, change.withdrawal_id, change.review_overdue
                 )
+            if change.payout_unknown is not None:
+                withdrawals.mark_payout_unknown(
+                    session, change.withdrawal_id, change.payout_unknown
+                )
             if repeat:
                 return None
             audit.append(
@@ -544,9 +586,16 @@ class WithdrawalActivities:
         if existing is not None:
             await self._audit_payout(request, existing, "found")
             return existing
-        transfer = await asyncio.to_thread(
-            run_read_only, self._engine, self._transfer_request, request
+        # A look-up, not a check that a write depends on: no write lock.
+        transfer, refusal = await asyncio.to_thread(
+            run_read_only,
+            self._engine,
+            lambda s: (self._transfer_request(s, request), _account_refusal(s, request)),
         )
+        if refusal is not None:
+            # R1 again right before money moves: frozen or closed during review.
+            await self._audit_payout(request, None, "refused", refusal)
+            raise ApplicationError(refusal, type="AccountNotEligible", non_retryable=True)
         try:
             accepted = await self._provider_call(self._payout.submit(transfer))
         except TransferRejected as rejected:
@@ -615,6 +664,66 @@ class WithdrawalActivities:
             self._metrics.provider_error(provider=PROVIDER_PAYOUT, error=error)
             raise
 
+    @activity.defn
+    async def confirm_payout(self, check: PayoutCheck) -> PayoutLookup:
+        """The provider's own record of the transfer, acted on only when key, amount and
+        payee match the request. A callback being confirmed is audited: confirmed when
+        the record agrees with it, ignored when it does not."""
+        found = await self._payout.lookup(check.withdrawal_id)
+        looked = await self._in_transaction(lambda s: _matching(s, check.withdrawal_id, found))
+        if check.callback is not None:
+            await self._audit_callback(check, looked)
+        return looked
+
+    @activity.defn
+    async def watch_payout(self, watch: PayoutWatch) -> PayoutLookup:
+        """One look-up; "not yet" is a retryable failure, so Temporal's retries (capped
+        interval, no limit) are the polling loop and add nothing to the history."""
+        found = await self._payout.lookup(watch.withdrawal_id)
+        looked = await self._in_transaction(lambda s: _matching(s, watch.withdrawal_id, found))
+        if looked.problem is not None or looked.transfer is None:
+            if looked.problem is not None:
+                return looked
+            raise _pending("the provider knows no transfer yet")
+        if watch.until_final and looked.transfer.state is TransferState.PROCESSING:
+            raise _pending("the transfer is still processing")
+        return looked
+
+    @activity.defn
+    async def resolve_payout(self, request: PayoutResolutionRequest) -> PayoutResolutionVerdict:
+        """Weigh and record an ops resolution (``ledger.payout_resolution``)."""
+        now = self._now()
+        return await self._in_transaction(lambda s: record_resolution(s, request, now))
+
+    async def _audit_callback(self, check: PayoutCheck, looked: PayoutLookup) -> None:
+        callback = check.callback
+        assert callback is not None
+        record = looked.transfer
+        agrees = (
+            record is not None
+            and looked.problem is None
+            and record.state is callback.state
+            and record.amount == callback.amount
+        )
+        said = f"callback said {callback.state.value} {callback.amount}"
+        seen = (
+            looked.problem
+            or (f"provider says {record.state.value} {record.amount}" if record else None)
+            or "the provider knows no transfer"
+        )
+        now = self._now()
+        await self._in_transaction(
+            lambda s: audit.append(
+                s,
+                actor="payout-provider-callback",
+                action="payout.callback",
+                subject=check.withdrawal_id,
+                outcome="confirmed" if agrees else "ignored",
+                detail=f"{said}; {seen}",
+                at=now,
+            )
+        )
+
     # ---- settlement -------------------------------------------------------------------
     @activity.defn
     async def settle(self, settlement: Settlement) -> None:
@@ -623,38 +732,19 @@ class WithdrawalActivities:
         now = self._now()
 
         def resolve(session: Session) -> Finished | None:
-            hold = holds.get_hold(session, settlement.withdrawal_id)
-            if hold is not None:
-                if settlement.status is Status.SUCCEEDED:
-                    holds.post_hold(session, settlement.withdrawal_id, now)
-                else:
-                    holds.void_hold(session, settlement.withdrawal_id, now)
-            record = session.get(tables.Withdrawal, settlement.withdrawal_id)
-            if record is not None and record.status == settlement.status.value:
-                return None  # a retry after the commit: already written
-            if settlement.provider_reference and record is not None:
-                record.provider_reference = settlement.provider_reference
-                session.add(record)
-            withdrawals.set_withdrawal_status(
+            wrote = settle_withdrawal(
                 session,
-                settlement.withdrawal_id,
-                settlement.status,
-                now,
+                withdrawal_id=settlement.withdrawal_id,
+                status=settlement.status,
                 note=settlement.note,
                 reason=settlement.reason,
-            )
-            resolved = "no hold" if hold is None else hold.state
-            audit.append(
-                session,
+                provider_reference=settlement.provider_reference,
                 actor=settlement.actor,
-                action=f"status.{settlement.status.value}",
-                subject=settlement.withdrawal_id,
-                outcome=resolved,
-                detail=_note(settlement.note, settlement.reason),
-                at=now,
+                now=now,
             )
-            if record is None:
-                return None
+            record = session.get(tables.Withdrawal, settlement.withdrawal_id)
+            if not wrote or record is None:
+                return None  # a retry after the commit: counted the first time
             return Finished(record.route, record.kind, _payout_submitted_at(session, record.id))
 
         try:
@@ -702,6 +792,61 @@ def _decides_review(check: ReviewerCheck, verdict: ReviewerVerdict) -> bool:
     if check.decision is ReviewDecisionKind.REJECT:
         return True
     return len(set(check.approvals_so_far)) + 1 >= check.approvals_required
+
+
+def _pending(why: str) -> ApplicationError:
+    """A poll that found no news: benign (logged at DEBUG), retried as the next poll."""
+    return ApplicationError(why, type="PayoutPending", category=ApplicationErrorCategory.BENIGN)
+
+
+def _release_stranded_hold(session: Session, withdrawal_id: str, why: str, now: datetime) -> None:
+    """A refusal after the money was frozen (a retried open whose first attempt committed)
+    must not strand the hold: release it with the refusal (R19)."""
+    hold = holds.get_hold(session, withdrawal_id)
+    if hold is None or hold.state != tables.HoldState.HELD.value:
+        return
+    holds.void_hold(session, withdrawal_id, now)
+    audit.append(
+        session,
+        actor=audit.SYSTEM_ACTOR,
+        action="hold.void",
+        subject=withdrawal_id,
+        outcome="voided",
+        detail=f"refused after the money was frozen: {why} (R19)",
+        at=now,
+    )
+
+
+def _account_refusal(session: Session, request: WithdrawalRequest) -> str | None:
+    """R1 right before payout: the account must still be verified and normal."""
+    account = session.get(tables.Account, request.account_id)
+    if account is None:
+        return "R1: unknown account"
+    if not account.real_name_verified:
+        return "R1: the account has not passed real-name verification"
+    if account.status != AccountStatus.NORMAL.value:
+        return f"R1: the account is {account.status}; the money is released"
+    return None
+
+
+def _matching(session: Session, withdrawal_id: str, found: Transfer | None) -> PayoutLookup:
+    """The provider's record, if it is this request's transfer: same key, amount, payee."""
+    if found is None:
+        return PayoutLookup()
+    record = session.get(tables.Withdrawal, withdrawal_id)
+    if record is None:
+        return PayoutLookup(problem=f"no withdrawal {withdrawal_id} in the ledger")
+    request = _request_of(record)
+    expected = payee_digest(request.route, request.payee, request.order_id)
+    if found.idempotency_key != withdrawal_id:
+        problem = "the provider's record is for another key"
+    elif found.amount != request.amount:
+        problem = f"the provider's record is for {found.amount}, the withdrawal is {request.amount}"
+    elif found.payee_digest != expected:
+        problem = "the provider's record pays someone else than the withdrawal's payee"
+    else:
+        return PayoutLookup(transfer=found)
+    return PayoutLookup(problem=problem)
 
 
 def _describe(request: WithdrawalRequest) -> str:

@@ -44,6 +44,9 @@ class BaselineWorkflow:
 
     @workflow.run
     async def run(self, request: WithdrawalRequest) -> Status:
+        # The real workflow decides its payout patch first: a marker and the SDK's
+        # TemporalChangeVersion upsert, two events the baseline must carry too.
+        workflow.patched("payout-confirmed-by-lookup")
         await self._step(open_withdrawal)
         await workflow.execute_activity_method(
             CodeCourier.send_code, request, start_to_close_timeout=ACTIVITY_TIMEOUT

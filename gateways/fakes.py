@@ -26,6 +26,7 @@ from gateways.payout import (
     TransferRequest,
     TransferState,
     TransientProviderError,
+    request_payee_digest,
 )
 from gateways.sms import SmsError
 from gateways.sms_messages import InboxMessage
@@ -159,6 +160,7 @@ class FakePayoutProvider:
             idempotency_key=key,
             state=TransferState.PROCESSING,
             amount=request.amount,
+            payee_digest=request_payee_digest(request),
             provider_reference=f"fake-{len(self._transfers) + 1:06d}",
             updated_at=self._now(),
         )
@@ -205,12 +207,19 @@ class FakeSmsProvider:
         self._by_phone: dict[str, list[SentSms]] = {}
         self._keys: set[str] = set()
         self._failing_sends = 0
+        self._delivering_failures = 0
         self.send_calls = 0
 
     def fail_next_sends(self, count: int = 1) -> None:
         """The next ``count`` sends raise ``SmsError`` and deliver nothing."""
         with self._lock:
             self._failing_sends += count
+
+    def deliver_then_fail_next_sends(self, count: int = 1) -> None:
+        """A flaky gateway: the next ``count`` sends reach the phone, then answer with an
+        error (the worst case for counting what a phone received)."""
+        with self._lock:
+            self._delivering_failures += count
 
     async def send(self, phone: str, text: str, *, idempotency_key: str) -> None:
         with self._lock:
@@ -222,6 +231,9 @@ class FakeSmsProvider:
                 return  # same key delivers once
             self._keys.add(idempotency_key)
             self._by_phone.setdefault(phone, []).append(SentSms(phone, text, self._now()))
+            if self._delivering_failures > 0:
+                self._delivering_failures -= 1
+                raise SmsError("fake: delivered, then the answer failed")
 
     def sent(self, phone: str) -> list[SentSms]:
         """Messages to ``phone``, newest first."""

@@ -7,6 +7,8 @@ looked up before anything else is tried.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
@@ -50,6 +52,22 @@ class Transfer(BaseModel):
     reason: str | None = None
     provider_reference: str | None = None
     updated_at: datetime | None = None
+    # Who the provider pays, as a digest (no personal data in workflow history): the
+    # workflow acts on a transfer only when key, amount and payee match its request.
+    payee_digest: str | None = None
+
+
+def payee_digest(route: Route, payee: Payee | None, order_id: str | None) -> str:
+    """A stable digest of where a transfer pays: the payee's details, or the order whose
+    original route it refunds (R7)."""
+    where = payee.model_dump(mode="json") if payee is not None else {"order_id": order_id}
+    text = json.dumps([route.value, where], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def request_payee_digest(request: TransferRequest) -> str:
+    order_id = request.original.order_id if request.original is not None else None
+    return payee_digest(request.route, request.payee, order_id)
 
 
 class ProviderError(Exception):

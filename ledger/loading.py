@@ -4,16 +4,32 @@ Everything is checked against the database before the first write, so bad input 
 nothing; re-loading the same file reports every row unchanged. Money already moved by
 withdrawals (``held_fen``, ``withdrawn_fen``) is never overwritten: a fixture that would
 leave less than is held or taken is refused instead.
+
+The ledger owns each account's cash figure (CONTRACT.md): a fixture's ``cash`` is the
+*opening* balance, written once as an ``opening`` ledger entry. Loading the same opening
+again changes nothing (so money already paid out is never credited again); a different
+one is refused naming the account, unless ``adjust`` is given, which writes an audited
+``adjustment`` entry for the difference.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col, func, select
 
-from ledger.tables import Account, PaygResource, RechargeOrder, Reviewer
+from ledger import audit
+from ledger.tables import (
+    Account,
+    Direction,
+    EntryType,
+    LedgerEntry,
+    PaygResource,
+    RechargeOrder,
+    Reviewer,
+)
 from ledger.types import utc
 from models.errors import InputError
 from models.fixtures import Fixture, FixtureAccount, FixtureRechargeOrder
@@ -34,6 +50,7 @@ class LoadSummary(BaseModel):
     recharge_orders: UpsertCounts = UpsertCounts()
     payg_resources: UpsertCounts = UpsertCounts()
     reviewers: UpsertCounts = UpsertCounts()
+    adjustments: list[str] = []  # accounts whose opening changed under ``adjust``
 
 
 def _account_values(a: FixtureAccount) -> dict[str, Any]:
@@ -45,7 +62,6 @@ def _account_values(a: FixtureAccount) -> dict[str, Any]:
         "identity_id": a.identity_id,
         "security_phone": a.security_phone,
         "master_account_id": a.master_account_id,
-        "cash_fen": a.cash.fen,
         "transfer_in_fen": a.transfer_in.fen,
         "owed_invoice_fen": a.owed_invoice.fen,
         "overdue_fen": a.overdue.fen,
@@ -84,6 +100,91 @@ def _upsert(
     counts.updated += 1
 
 
+def opening_of(session: Session, account_id: str) -> int:
+    """The account's opening balance as the ledger has it: opening plus adjustments (fen)."""
+    credit = _entry_sum(session, account_id, Direction.CREDIT)
+    debit = _entry_sum(session, account_id, Direction.DEBIT)
+    return credit - debit
+
+
+def _entry_sum(session: Session, account_id: str, direction: Direction) -> int:
+    total = session.exec(
+        select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0)).where(
+            LedgerEntry.account_id == account_id,
+            col(LedgerEntry.type).in_([EntryType.OPENING.value, EntryType.ADJUSTMENT.value]),
+            LedgerEntry.direction == direction.value,
+        )
+    ).one()
+    return int(total)
+
+
+def _check_openings(session: Session, fixture: Fixture, adjust: bool) -> None:
+    """A different opening for an existing account is refused unless ``adjust``; an
+    adjustment may never take cash below what withdrawals in flight hold."""
+    for i, account in enumerate(fixture.accounts):
+        existing = session.get(Account, account.id)
+        if existing is None:
+            continue
+        opening = opening_of(session, account.id)
+        difference = account.cash.fen - opening
+        if difference == 0:
+            continue
+        if not adjust:
+            raise InputError(
+                f"accounts[{i}].cash",
+                f"account {account.id} already has an opening balance of {Money(opening)}; "
+                f"the ledger owns it now ({Money(existing.cash_fen)} today). Give --adjust "
+                "to write an audited adjustment entry for the difference",
+            )
+        if existing.cash_fen + difference < existing.held_fen:
+            raise InputError(
+                f"accounts[{i}].cash",
+                f"account {account.id}: the adjustment would leave less than the "
+                f"{Money(existing.held_fen)} held by withdrawals in flight",
+            )
+
+
+def _write_opening(session: Session, account: Account, amount_fen: int, at: datetime) -> None:
+    account.cash_fen = amount_fen
+    if amount_fen > 0:  # an entry is never zero
+        session.add(
+            LedgerEntry(
+                account_id=account.id,
+                type=EntryType.OPENING.value,
+                direction=Direction.CREDIT.value,
+                amount_fen=amount_fen,
+                balance_after_fen=amount_fen,
+                at=at,
+                note="opening balance",
+            )
+        )
+
+
+def _adjust(session: Session, account: Account, difference_fen: int, at: datetime) -> None:
+    account.cash_fen += difference_fen
+    session.add(
+        LedgerEntry(
+            account_id=account.id,
+            type=EntryType.ADJUSTMENT.value,
+            direction=Direction.CREDIT.value if difference_fen > 0 else Direction.DEBIT.value,
+            amount_fen=abs(difference_fen),
+            balance_after_fen=account.cash_fen,
+            at=at,
+            note="opening balance adjusted by load --adjust",
+        )
+    )
+    audit.append(
+        session,
+        actor="load",
+        action="ledger.adjust",
+        subject=account.id,
+        outcome="adjusted",
+        detail=f"opening balance {'+' if difference_fen > 0 else '-'}"
+        f"{Money(abs(difference_fen))}; cash now {Money(account.cash_fen)}",
+        at=at,
+    )
+
+
 def _check_references(session: Session, fixture: Fixture) -> None:
     """Refuse the whole file if a row points at an account that exists nowhere."""
     in_file = {a.id for a in fixture.accounts}
@@ -96,12 +197,6 @@ def _check_references(session: Session, fixture: Fixture) -> None:
             raise InputError(
                 f"accounts[{i}].master_account_id",
                 f"no account {account.master_account_id!r} in the file or the database",
-            )
-        existing = session.get(Account, account.id)
-        if existing is not None and account.cash.fen < existing.held_fen:
-            raise InputError(
-                f"accounts[{i}].cash",
-                f"less than the {Money(existing.held_fen)} held by withdrawals in flight",
             )
         for j, resource in enumerate(account.payg_resources):
             row = session.get(PaygResource, resource.id)
@@ -132,16 +227,36 @@ def _check_references(session: Session, fixture: Fixture) -> None:
             )
 
 
-def load_fixture(session: Session, fixture: Fixture) -> LoadSummary:
+def load_fixture(
+    session: Session, fixture: Fixture, *, adjust: bool = False, now: datetime | None = None
+) -> LoadSummary:
     """Upsert accounts, payg resources, recharge orders and reviewers; idempotent.
 
     Pay-as-you-go resources missing from the file are kept, not deleted: the file says
-    what exists, not what stopped existing (a release is ``released_at``).
+    what exists, not what stopped existing (a release is ``released_at``). An account's
+    ``cash`` is its opening balance (see the module docstring).
     """
+    at = utc(now or datetime.now(UTC))
     _check_references(session, fixture)
+    _check_openings(session, fixture, adjust)
     summary = LoadSummary()
     for account in fixture.accounts:
-        _upsert(session, Account, account.id, _account_values(account), summary.accounts)
+        new = session.get(Account, account.id) is None
+        difference = 0 if new else account.cash.fen - opening_of(session, account.id)
+        counts = UpsertCounts()
+        _upsert(session, Account, account.id, _account_values(account), counts)
+        session.flush()
+        row = session.get(Account, account.id)
+        assert row is not None
+        if new:
+            _write_opening(session, row, account.cash.fen, at)
+        elif difference != 0:  # only with ``adjust``: checked above
+            _adjust(session, row, difference, at)
+            summary.adjustments.append(account.id)
+            counts = UpsertCounts(updated=1)
+        summary.accounts.created += counts.created
+        summary.accounts.updated += counts.updated
+        summary.accounts.unchanged += counts.unchanged
     session.flush()  # accounts first: orders and resources reference them
     for account in fixture.accounts:
         for resource in account.payg_resources:

@@ -43,6 +43,10 @@ class EntryType(StrEnum):
     """Types of transaction details (R20); ``withdrawal`` is the one users filter by."""
 
     WITHDRAWAL = "withdrawal"
+    # The ledger owns the cash figure: a fixture's ``cash`` is written once as an opening
+    # entry; a later correction is an audited adjustment entry, never an overwrite.
+    OPENING = "opening"
+    ADJUSTMENT = "adjustment"
 
 
 def _one_of(column: str, values: Iterable[str], name: str) -> CheckConstraint:
@@ -179,6 +183,12 @@ class Withdrawal(SQLModel, table=True):
     review_required: bool = False
     review_overdue: bool = False
     provider_reference: str | None = Field(default=None, max_length=128)
+    # The payout's outcome is unknown (retries ran out, the provider knows no transfer):
+    # the money stays held until the provider answers or ops resolve it.
+    payout_unknown: bool = Field(default=False, index=True)
+    # What ``open_withdrawal`` answered the first time, so a retried open answers the
+    # same instead of re-running checks that may refuse while the money is frozen.
+    opened_json: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -372,3 +382,31 @@ class AuditAnchorHead(SQLModel, table=True):
     chain: str = Field(primary_key=True, max_length=64, index=True)
     chain_seq: int = Field(sa_type=BigInteger)
     hash: str = Field(max_length=64)
+
+
+class PayoutResolution(SQLModel, table=True):
+    """An ops decision on a payout whose outcome is unknown (``resolve-payout``).
+
+    One row per reviewer and outcome: the same reviewer resolving again changes nothing.
+    ``paid`` ends it at once (the hold is posted with the reference); ``not_paid``
+    releases money only once a second, different reviewer recorded ``not_paid`` too.
+    """
+
+    __tablename__ = "payout_resolution"
+    __table_args__ = (
+        UniqueConstraint(
+            "withdrawal_id", "reviewer_id", "outcome", name="uq_payout_resolution_reviewer"
+        ),
+        _one_of("outcome", ["paid", "not_paid"], "ck_payout_resolution_outcome"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    withdrawal_id: str = Field(
+        sa_column_args=[ForeignKey("withdrawal.id")], index=True, max_length=64
+    )
+    reviewer_id: str = Field(max_length=64)
+    role: str = Field(max_length=32)
+    outcome: str = Field(max_length=16)
+    reference: str | None = Field(default=None, max_length=128)
+    evidence: str = Field(sa_type=Text)
+    at: datetime = Field(sa_type=UTCDateTime)

@@ -189,9 +189,12 @@ def list_withdrawals(
     account_id: str | None = None,
     status: Status | None = None,
     limit: int = 100,
+    payout_unknown: bool | None = None,
 ) -> list[Withdrawal]:
     """Withdrawal records, newest first (R20), at most ``MAX_LIST_LIMIT``."""
     query = select(Withdrawal)
+    if payout_unknown is not None:
+        query = query.where(Withdrawal.payout_unknown == payout_unknown)
     if account_id is not None:
         query = query.where(Withdrawal.account_id == account_id)
     if status is not None:
@@ -217,3 +220,11 @@ def transactions(
         query = query.where(col(LedgerEntry.at) < utc(until))
     query = query.order_by(col(LedgerEntry.at), col(LedgerEntry.id)).limit(MAX_TRANSACTIONS)
     return list(session.exec(query).all())
+
+
+def mark_payout_unknown(session: Session, withdrawal_id: str, unknown: bool) -> Withdrawal:
+    """Flag a payout whose outcome is unknown for ops (``list --payout-unknown``)."""
+    withdrawal = _require(session, withdrawal_id)
+    withdrawal.payout_unknown = unknown
+    session.flush()
+    return withdrawal

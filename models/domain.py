@@ -165,4 +165,8 @@ class WithdrawalStatusDoc(BaseModel):
     provider_reference: str | None = None
     approvals: list[str] = Field(default_factory=list)
     approvals_required: int = 1  # two different reviewers above the four-eyes threshold
+    # The payout's outcome is unknown: the money stays held until the provider answers or
+    # ``resolve-payout`` ends it (never released on a guess).
+    payout_unknown: bool = False
+    payout_callbacks_ignored: int = 0  # callbacks not acted on (before submit, disagreeing)
     timeline: list[TimelineEntry] = Field(default_factory=list)

@@ -38,7 +38,18 @@ PROVIDER_CALL_TIMEOUT_SECONDS = 30
 
 # Settlement: poll the provider with a growing interval; callbacks short-cut the wait.
 SETTLEMENT_POLL_FIRST_SECONDS = 2
-SETTLEMENT_POLL_MAX_SECONDS = 15 * 60
+SETTLEMENT_POLL_MAX_SECONDS = 15 * 60  # the pre-"payout-confirmed-by-lookup" workflow's cap
+# Since the patch the polls are one activity's retries (nothing added to the history
+# per poll), capped at an hour whatever the settlement's length.
+SETTLEMENT_WATCH_MAX_INTERVAL_SECONDS = 60 * 60
+# A payout whose outcome is unknown is looked up at a low rate until the provider answers
+# or ops resolve it.
+PAYOUT_UNKNOWN_WATCH_FIRST_SECONDS = 10 * 60
+PAYOUT_UNKNOWN_WATCH_MAX_INTERVAL_SECONDS = 60 * 60
+# Callbacks are hints: each one acted on costs a look-up at the provider, so only this
+# many are taken (polling still settles it); ignored ones are counted, this many noted.
+MAX_PAYOUT_CALLBACKS_TAKEN = 20
+MAX_IGNORED_CALLBACK_NOTES = 5
 
 # Database activities retry quickly: a lock wait or a restart, never a business answer.
 DATABASE_ACTIVITY_TIMEOUT_SECONDS = 30

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateways.payout import Transfer
 from models.domain import Channel, Status, WithdrawalRequest
 from models.limits import CODE_DIGITS
 from models.money import Money
@@ -160,6 +161,7 @@ class StatusChange(BaseModel):
     review_overdue: bool | None = None
     provider_reference: str | None = None
     actor: str | None = None  # who caused the change, for the audit trail; None: the system
+    payout_unknown: bool | None = None  # parked for ops (True) or the provider answered
 
 
 class Settlement(BaseModel):
@@ -171,3 +173,70 @@ class Settlement(BaseModel):
     reason: str | None = None
     provider_reference: str | None = None
     actor: str | None = None  # who ended it (canceller, rejecting reviewer); None: the system
+
+
+class PayoutCheck(BaseModel):
+    """Look the transfer up at the provider; ``callback`` is the hint being confirmed
+    (a callback is never acted on by itself: the provider's record decides)."""
+
+    withdrawal_id: str
+    callback: Transfer | None = None
+
+
+class PayoutWatch(BaseModel):
+    """``watch_payout``: its retries are the polling loop, so the history stays bounded."""
+
+    withdrawal_id: str
+    until_final: bool = True  # False: return once the provider knows the transfer at all
+
+
+class PayoutLookup(BaseModel):
+    """The provider's record when it matches the request (key, amount, payee), or why not."""
+
+    transfer: Transfer | None = None
+    problem: str | None = None  # the provider's record disagrees with the request
+
+
+class PayoutOutcome(StrEnum):
+    PAID = "paid"
+    NOT_PAID = "not_paid"
+
+
+MAX_RESOLUTION_EVIDENCE_CHARS = 2000
+MAX_PROVIDER_REFERENCE_CHARS = 128
+
+
+class PayoutResolutionRequest(BaseModel):
+    """``resolve-payout``: an authenticated ``ops``/``lead`` reviewer's word on a payout
+    whose outcome is unknown, with the evidence they relied on."""
+
+    model_config = ConfigDict(frozen=True)
+
+    withdrawal_id: str
+    reviewer_id: str
+    outcome: PayoutOutcome
+    evidence: str
+    reference: str | None = None  # the provider's reference: required for ``paid``
+
+    def problem(self) -> str | None:
+        if not self.evidence.strip():
+            return "evidence: say what shows the outcome (a statement line, a ticket)"
+        if len(self.evidence) > MAX_RESOLUTION_EVIDENCE_CHARS:
+            return f"evidence: at most {MAX_RESOLUTION_EVIDENCE_CHARS} characters"
+        if self.outcome is PayoutOutcome.PAID:
+            if not self.reference or not self.reference.strip():
+                return "paid: the provider's reference of the payment is required"
+            if len(self.reference) > MAX_PROVIDER_REFERENCE_CHARS:
+                return f"paid: at most {MAX_PROVIDER_REFERENCE_CHARS} characters"
+        elif self.reference is not None:
+            return "not_paid: takes no reference"
+        return None
+
+
+class PayoutResolutionVerdict(BaseModel):
+    accepted: bool
+    final: bool  # paid, or not paid as confirmed by a second, different reviewer
+    outcome: PayoutOutcome
+    why: str
+    reference: str | None = None
+    reviewers: list[str] = Field(default_factory=list)  # who resolved it this way

@@ -28,6 +28,8 @@ from models.messages import (
     CancelRequest,
     CodeResult,
     CodeSubmission,
+    PayoutResolutionRequest,
+    PayoutResolutionVerdict,
     RecordedDecision,
     ResendResult,
     ReviewDecision,
@@ -44,6 +46,7 @@ WORKFLOW_TYPE = "WithdrawalWorkflow"
 UPDATE_SUBMIT_CODE = "submit_code"
 UPDATE_RESEND_CODE = "resend_code"
 UPDATE_CANCEL = "cancel"
+UPDATE_RESOLVE_PAYOUT = "resolve_payout"
 QUERY_STATUS = "status"
 QUERY_DECISIONS = "decisions"
 SIGNAL_APPROVE = "approve"
@@ -130,6 +133,13 @@ class WithdrawalClient:
             UPDATE_CANCEL,
             CancelRequest(by=by, reviewer_id=reviewer_id, proof=proof),
             result_type=WithdrawalStatusDoc,
+        )
+
+    async def resolve_payout(self, request: PayoutResolutionRequest) -> PayoutResolutionVerdict:
+        """Send an ops resolution of an unknown payout outcome (the caller authenticated
+        the reviewer); the workflow records it and ends the payout when it is final."""
+        return await self._handle(request.withdrawal_id).execute_update(
+            UPDATE_RESOLVE_PAYOUT, request, result_type=PayoutResolutionVerdict
         )
 
     async def decide(

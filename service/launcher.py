@@ -375,7 +375,7 @@ class Stack:
             self.demo = demo_hints(fixture)
             self.demo_reviewers = demo_reviewers(fixture)
             summary = run_in_transaction(engine, load_missing_demo_data, fixture)
-            self.echo(_demo_message(fixture, summary))
+            self.echo(_demo_message(fixture, summary, self.config.data_dir))
         except InputError as error:
             self.echo(f"demo data not loaded: {error}")
         except ValidationError as error:
@@ -701,12 +701,13 @@ def _with_tail(problem: str, child: ChildProcess) -> str:
     return f"{problem} (log: {child.log_path})" + (f"\n{indented}" if indented else "")
 
 
-def _demo_message(fixture: Path, summary: LoadSummary) -> str:
+def _demo_message(fixture: Path, summary: LoadSummary, data_dir: Path) -> str:
     created = summary.accounts.created + summary.recharge_orders.created
     if created == 0 and summary.reviewers.created == 0:
+        # Re-loading never resets balances: the ledger owns them once opened.
         return (
-            f"demo data from {fixture.name} already loaded; balances kept as they are "
-            f"(`starter.py load {fixture}` resets them)"
+            f"demo data from {fixture.name} already loaded; balances kept as the ledger has "
+            f"them (to start over: stop, remove {data_dir}, and `make run` again)"
         )
     return (
         f"demo data loaded from {fixture.name}: {summary.accounts.created} accounts, "

@@ -13,6 +13,9 @@ WITHDRAWAL_KIND = SearchAttributeKey.for_keyword("WithdrawalKind")
 WITHDRAWAL_ACCOUNT = SearchAttributeKey.for_keyword("WithdrawalAccountId")
 REVIEW_REQUIRED = SearchAttributeKey.for_bool("ReviewRequired")
 REVIEW_OVERDUE = SearchAttributeKey.for_bool("ReviewOverdue")
+# Set by the workflow only when a payout's outcome becomes unknown (not at start, so a
+# namespace registered before it still accepts new withdrawals).
+PAYOUT_UNKNOWN = SearchAttributeKey.for_bool("PayoutUnknown")
 
 ALL_KEYS: tuple[SearchAttributeKey, ...] = (
     WITHDRAWAL_STATUS,
@@ -21,6 +24,7 @@ ALL_KEYS: tuple[SearchAttributeKey, ...] = (
     WITHDRAWAL_ACCOUNT,
     REVIEW_REQUIRED,
     REVIEW_OVERDUE,
+    PAYOUT_UNKNOWN,
 )
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -35,16 +36,21 @@ with workflow.unsafe.imports_passed_through():
         MAX_DECISION_PROOF_CHARS,
         MAX_DECISIONS_VERIFIED,
         MAX_DECISIONS_WAITING,
+        MAX_IGNORED_CALLBACK_NOTES,
+        MAX_PAYOUT_CALLBACKS_TAKEN,
         MAX_REFUSED_DECISIONS_RECORDED,
         MAX_REVIEW_COMMENT_CHARS,
         MAX_REVIEW_DECISIONS_RECORDED,
         PAYOUT_RETRY_INITIAL_SECONDS,
         PAYOUT_RETRY_MAX_INTERVAL_SECONDS,
         PAYOUT_RETRY_TOTAL_HOURS,
+        PAYOUT_UNKNOWN_WATCH_FIRST_SECONDS,
+        PAYOUT_UNKNOWN_WATCH_MAX_INTERVAL_SECONDS,
         PROVIDER_CALL_TIMEOUT_SECONDS,
         REVIEW_SLA_HOURS,
         SETTLEMENT_POLL_FIRST_SECONDS,
         SETTLEMENT_POLL_MAX_SECONDS,
+        SETTLEMENT_WATCH_MAX_INTERVAL_SECONDS,
         SMS_SEND_TOTAL_SECONDS,
     )
     from models.messages import (
@@ -56,6 +62,12 @@ with workflow.unsafe.imports_passed_through():
         CodeSubmission,
         CodeVerdict,
         Opened,
+        PayoutCheck,
+        PayoutLookup,
+        PayoutOutcome,
+        PayoutResolutionRequest,
+        PayoutResolutionVerdict,
+        PayoutWatch,
         RecordedDecision,
         ResendResult,
         ReviewDecision,
@@ -64,7 +76,20 @@ with workflow.unsafe.imports_passed_through():
         Settlement,
         StatusChange,
     )
-    from workflows.search_attributes import REVIEW_OVERDUE, REVIEW_REQUIRED, WITHDRAWAL_STATUS
+    from workflows.search_attributes import (
+        PAYOUT_UNKNOWN,
+        REVIEW_OVERDUE,
+        REVIEW_REQUIRED,
+        WITHDRAWAL_STATUS,
+    )
+
+# Patches (README "Changing the workflow safely"): each id marks a change of the command
+# sequence; runs started before it replay the old branch, kept below.
+PATCH_PAYOUT_CONFIRMED = "payout-confirmed-by-lookup"  # bounded watch, unknown parked
+PATCH_INVARIANT_RELEASES_HOLD = "review-invariant-broken-releases-hold"
+# Runs started before PATCH_PAYOUT_CONFIRMED that reach "retries ran out" after the
+# deploy park the payout too, instead of releasing money on one empty look-up.
+PATCH_UNKNOWN_PARKED_IN_OLD_RUNS = "unknown-payout-parked-in-old-runs"
 
 # Behaviour added after histories were committed (``workflow.patched``; old runs replay
 # the old branch). Review proofs: a decision is pre-checked in its signal handler and a
@@ -89,6 +114,19 @@ PAYOUT_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=PAYOUT_RETRY_MAX_INTERVAL_SECONDS),
     maximum_attempts=0,  # bounded by schedule_to_close (total time), not by a count
     non_retryable_error_types=["TransferRejected"],
+)
+# The settlement wait: ``watch_payout``'s retries are the polls (no events per poll).
+SETTLEMENT_WATCH_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=SETTLEMENT_POLL_FIRST_SECONDS),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=SETTLEMENT_WATCH_MAX_INTERVAL_SECONDS),
+    maximum_attempts=0,
+)
+PAYOUT_UNKNOWN_WATCH_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=PAYOUT_UNKNOWN_WATCH_FIRST_SECONDS),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=PAYOUT_UNKNOWN_WATCH_MAX_INTERVAL_SECONDS),
+    maximum_attempts=0,
 )
 
 
@@ -145,12 +183,26 @@ class WithdrawalWorkflow:
         self._cancel_requested: CancelRequest | None = None
         self._payout_sent = False
         self._transfer: Transfer | None = None
+        # since PATCH_PAYOUT_CONFIRMED (None: not decided yet, before ``run`` starts)
+        self._payout_confirmed: bool | None = None
+        self._payout_submitted = False  # no callback counts before this
+        self._payout_unknown = False
+        self._callback_hint: Transfer | None = None
+        self._callbacks_taken = 0
+        self._callbacks_ignored = 0
+        self._resolution: PayoutResolutionVerdict | None = None
         # what the search attributes say now; the client set these at start
-        self._published: tuple[Status, bool, bool] = (Status.VERIFYING, False, False)
+        self._published: tuple[Status, bool, bool, bool] = (
+            Status.VERIFYING,
+            False,
+            False,
+            False,
+        )
 
     # ---- the process -----------------------------------------------------------------
     @workflow.run
     async def run(self, request: WithdrawalRequest) -> WithdrawalStatusDoc:
+        self._payout_confirmed = workflow.patched(PATCH_PAYOUT_CONFIRMED)
         try:
             self._opened = await self._open()
         except WithdrawalEnded as refused:
@@ -161,14 +213,21 @@ class WithdrawalWorkflow:
             await self._verify_code()
             if self._opened.review_reasons:
                 await self._await_review()
-            self._check_authorised()
+            await self._check_authorised()
             await self._set_status(Status.APPROVED_AWAITING_PAYOUT, "approved, paying out")
-            transfer = await self._pay_out()
-            transfer = await self._await_settlement(transfer)
+            if self._payout_confirmed:
+                transfer = await self._pay_out_confirmed()
+            else:
+                transfer = await self._pay_out()
+                transfer = await self._await_settlement(transfer)
             if transfer.state is not TransferState.SUCCEEDED:
                 raise WithdrawalEnded(Status.FAILED, transfer.reason or "payout failed")
             await self._finish(
-                Status.SUCCEEDED, "money sent", reason=None, reference=transfer.provider_reference
+                Status.SUCCEEDED,
+                "money sent" if self._resolution is None else self._resolution.why,
+                reason=None,
+                reference=transfer.provider_reference,
+                actor=",".join(self._resolution.reviewers) if self._resolution else None,
             )
         except WithdrawalEnded as end:
             await self._finish(end.status, end.note, reason=end.reason, actor=end.actor)  # R19
@@ -393,20 +452,26 @@ class WithdrawalWorkflow:
     def _approvals_required(self) -> int:
         return self._opened.approvals_required if self._opened else 1
 
-    def _check_authorised(self) -> None:
+    async def _check_authorised(self) -> None:
         """Invariant before money moves: a reviewed withdrawal has enough different
-        approvers. A broken invariant stops the run loudly, the money still held."""
+        approvers. A broken invariant stops the run loudly; since the patch it first
+        releases the money (R19): nothing was paid, and a failed run resolves nothing."""
         if not self._review_reasons():
             return
         approvers = set(self._approvers)
         applicants = self._applicants()
         if len(approvers) < self._approvals_required() or approvers & applicants:
-            raise ApplicationError(
+            problem = (
                 f"payout with approvals {self._approvers} of {self._approvals_required()} "
-                "required, applicant excluded",
-                type="ReviewInvariantBroken",
-                non_retryable=True,
+                "required, applicant excluded"
             )
+            if workflow.patched(PATCH_INVARIANT_RELEASES_HOLD):
+                await self._finish(
+                    Status.FAILED,
+                    "stopped: review invariant broken; money released (R19)",
+                    reason=f"review invariant broken: {problem}",
+                )
+            raise ApplicationError(problem, type="ReviewInvariantBroken", non_retryable=True)
 
     async def _mark_review_overdue(self) -> None:
         self._review_overdue = True
@@ -445,6 +510,17 @@ class WithdrawalWorkflow:
             if reason is None:
                 # Retries ran out of total time: the outcome is unknown, so look it
                 # up once more rather than assume nothing was sent.
+                if workflow.patched(PATCH_UNKNOWN_PARKED_IN_OLD_RUNS):
+                    self._payout_submitted = True
+                    looked = await self._confirm_payout(None)
+                    if looked.transfer is None:
+                        await self._set_payout_unknown(
+                            True,
+                            looked.problem
+                            or "payout outcome unknown: the provider knows no transfer; "
+                            "money stays held",
+                        )
+                    return await self._await_outcome(looked.transfer)
                 found = await self._check_payout()
                 if found is None:
                     raise WithdrawalEnded(
@@ -457,6 +533,174 @@ class WithdrawalWorkflow:
         self._publish()
         assert self._transfer is not None
         return self._transfer
+
+    async def _pay_out_confirmed(self) -> Transfer:
+        """Since PATCH_PAYOUT_CONFIRMED: submit, then wait for the provider's own record.
+
+        Nothing final is taken from a callback: each one only prompts a look-up, and
+        the look-up must match key, amount and payee. When the submit's retries run out
+        and the provider knows no transfer, the outcome is unknown: the money stays held
+        (``payout_unknown``) until the provider answers or ops resolve it."""
+        if self._cancel_requested is not None:
+            raise self._cancellation()
+        self._payout_sent = True  # from here on the money may be moving: no cancel
+        transfer: Transfer | None
+        try:
+            transfer = await workflow.execute_activity_method(
+                WithdrawalActivities.submit_payout,
+                self._request,
+                start_to_close_timeout=timedelta(seconds=PROVIDER_CALL_TIMEOUT_SECONDS),
+                schedule_to_close_timeout=timedelta(hours=PAYOUT_RETRY_TOTAL_HOURS),
+                retry_policy=PAYOUT_RETRY,
+                summary="submit payout (idempotency key = withdrawal id)",
+            )
+            self._payout_submitted = True
+        except ActivityError as error:
+            reason = _business_failure(error)
+            if reason is not None:  # refused for good: nothing was sent
+                raise WithdrawalEnded(Status.FAILED, reason) from error
+            self._payout_submitted = True  # an attempt may have reached the provider
+            looked = await self._confirm_payout(None)
+            transfer = looked.transfer
+            if transfer is None:
+                await self._set_payout_unknown(
+                    True,
+                    looked.problem
+                    or f"payout outcome unknown: no answer for {PAYOUT_RETRY_TOTAL_HOURS} "
+                    "hours and the provider knows no transfer; money stays held",
+                )
+        else:
+            self._add_timeline(Status.APPROVED_AWAITING_PAYOUT, "payout accepted by the provider")
+            self._publish()
+        return await self._await_outcome(transfer)
+
+    async def _await_outcome(self, transfer: Transfer | None) -> Transfer:
+        """Until the provider's record is final (or ops resolved an unknown outcome)."""
+        assert self._opened is not None
+        flagged_late = workflow.now() > self._opened.arrival_latest
+        while True:
+            resolved = self._resolved_transfer()
+            if resolved is not None:
+                self._transfer = resolved
+                return resolved
+            if transfer is not None:
+                self._transfer = transfer  # what the status document shows
+            if transfer is not None and transfer.state is not TransferState.PROCESSING:
+                return transfer
+            watch = workflow.start_activity_method(
+                WithdrawalActivities.watch_payout,
+                PayoutWatch(withdrawal_id=self._request.withdrawal_id, until_final=bool(transfer)),
+                start_to_close_timeout=timedelta(seconds=PROVIDER_CALL_TIMEOUT_SECONDS),
+                retry_policy=SETTLEMENT_WATCH_RETRY if transfer else PAYOUT_UNKNOWN_WATCH_RETRY,
+                summary="watch payout at the provider (retries are the polls)",
+            )
+            flagged_late = await self._wait_for_news(watch, flagged_late)
+            looked = await self._finish_watch(watch)
+            if looked is None and self._callback_hint is not None:
+                hint, self._callback_hint = self._callback_hint, None
+                looked = await self._confirm_payout(hint)
+                if looked.transfer is None or looked.transfer.state is not hint.state:
+                    self._note_ignored_callback(hint, looked)
+            if looked is None:
+                continue  # ops resolved it: the loop's first line ends it
+            if looked.problem is not None:
+                if not self._payout_unknown:
+                    await self._set_payout_unknown(True, looked.problem)
+                transfer = None
+            elif looked.transfer is not None:
+                if self._payout_unknown:
+                    await self._set_payout_unknown(False, "the provider knows the transfer")
+                transfer = looked.transfer
+
+    async def _wait_for_news(self, watch: asyncio.Future[PayoutLookup], flagged_late: bool) -> bool:
+        assert self._opened is not None
+        while not (watch.done() or self._callback_hint is not None or self._resolution_final()):
+            timeout = None if flagged_late else self._opened.arrival_latest - workflow.now()
+            try:
+                await workflow.wait_condition(
+                    lambda: (
+                        watch.done() or self._callback_hint is not None or self._resolution_final()
+                    ),
+                    timeout=timeout,
+                )
+            except TimeoutError:
+                flagged_late = True
+                self._add_timeline(
+                    Status.APPROVED_AWAITING_PAYOUT,
+                    f"expected arrival ({self._opened.arrival_text}) has passed",
+                )
+                self._publish()
+        return flagged_late
+
+    async def _finish_watch(self, watch: asyncio.Future[PayoutLookup]) -> PayoutLookup | None:
+        """The watch's answer, or None once it was cancelled for a callback or a resolution."""
+        if not watch.done():
+            watch.cancel()
+        try:
+            return await watch
+        except (ActivityError, asyncio.CancelledError):
+            return None
+
+    def _resolution_final(self) -> bool:
+        return self._resolution is not None and self._resolution.final
+
+    def _resolved_transfer(self) -> Transfer | None:
+        verdict = self._resolution
+        if verdict is None or not verdict.final:
+            return None
+        if verdict.outcome is PayoutOutcome.NOT_PAID:
+            raise WithdrawalEnded(
+                Status.FAILED,
+                "payout not made, as confirmed by ops (R19: money released)",
+                verdict.why,
+                actor=",".join(verdict.reviewers),
+            )
+        return Transfer(
+            idempotency_key=self._request.withdrawal_id,
+            state=TransferState.SUCCEEDED,
+            amount=self._request.amount,
+            provider_reference=verdict.reference,
+        )
+
+    async def _confirm_payout(self, callback: Transfer | None) -> PayoutLookup:
+        result: PayoutLookup = await workflow.execute_activity_method(
+            WithdrawalActivities.confirm_payout,
+            PayoutCheck(withdrawal_id=self._request.withdrawal_id, callback=callback),
+            start_to_close_timeout=timedelta(seconds=PROVIDER_CALL_TIMEOUT_SECONDS),
+            retry_policy=PAYOUT_RETRY,
+            summary="look the payout up at the provider (key, amount, payee must match)",
+        )
+        return result
+
+    async def _set_payout_unknown(self, unknown: bool, note: str) -> None:
+        self._payout_unknown = unknown
+        self._add_timeline(Status.APPROVED_AWAITING_PAYOUT, note)
+        await workflow.execute_local_activity_method(
+            WithdrawalActivities.record_status,
+            StatusChange(
+                withdrawal_id=self._request.withdrawal_id,
+                status=Status.APPROVED_AWAITING_PAYOUT,
+                note=note,
+                payout_unknown=unknown,
+            ),
+            start_to_close_timeout=DATABASE_TIMEOUT,
+            retry_policy=DATABASE_RETRY,
+            summary="payout outcome unknown" if unknown else "payout outcome known",
+        )
+        self._publish()
+
+    def _note_ignored_callback(self, callback: Transfer, looked: PayoutLookup) -> None:
+        self._callbacks_ignored += 1
+        if self._callbacks_ignored <= MAX_IGNORED_CALLBACK_NOTES:
+            seen = looked.problem or (
+                f"the provider says {looked.transfer.state.value}"
+                if looked.transfer
+                else "the provider knows no transfer"
+            )
+            self._add_timeline(
+                self._status,
+                f"payout callback ({callback.state.value}) ignored: {seen}",
+            )
 
     async def _await_settlement(self, transfer: Transfer) -> Transfer:
         """Wait for the provider's final word: callback signal or polling."""
@@ -525,6 +769,7 @@ class WithdrawalWorkflow:
         )
         self._status = status
         self._reason = reason
+        self._payout_unknown = False  # a final status is the answer
         self._add_timeline(status, note)
         self._publish()
 
@@ -736,12 +981,62 @@ class WithdrawalWorkflow:
 
     @workflow.signal
     def payout_update(self, transfer: Transfer) -> None:
-        """The provider's callback. Duplicates and stale 'processing' after a final
-        state are ignored: a final state never changes."""
+        """The provider's callback. Before PATCH_PAYOUT_CONFIRMED it was taken as the
+        final word; since, it is only a hint that prompts a look-up at the provider, and
+        is ignored (counted, a few noted) before the payout was submitted, when it says
+        nothing final, or beyond ``MAX_PAYOUT_CALLBACKS_TAKEN``."""
         if transfer.idempotency_key != self._request.withdrawal_id:
             workflow.logger.warning("payout callback for another withdrawal ignored")
             return
-        self._accept_transfer(transfer)
+        if self._payout_confirmed is False:
+            self._accept_transfer(transfer)
+            return
+        if (
+            not self._payout_submitted
+            or transfer.state is TransferState.PROCESSING
+            or self._callbacks_taken >= MAX_PAYOUT_CALLBACKS_TAKEN
+            or self._status.is_final
+        ):
+            why = "before the payout was submitted" if not self._payout_submitted else "no news"
+            self._callbacks_ignored += 1
+            if self._callbacks_ignored <= MAX_IGNORED_CALLBACK_NOTES:
+                self._add_timeline(
+                    self._status, f"payout callback ({transfer.state.value}) ignored: {why}"
+                )
+            return
+        self._callbacks_taken += 1
+        self._callback_hint = transfer
+
+    @workflow.update
+    async def resolve_payout(self, request: PayoutResolutionRequest) -> PayoutResolutionVerdict:
+        """Ops end a payout whose outcome is unknown (authenticated by the caller; the
+        activity checks the role, records the evidence, and counts two different
+        reviewers before money is released)."""
+        verdict: PayoutResolutionVerdict = await workflow.execute_activity_method(
+            WithdrawalActivities.resolve_payout,
+            request,
+            start_to_close_timeout=DATABASE_TIMEOUT,
+            retry_policy=DATABASE_RETRY,
+            summary=f"record payout resolution ({request.outcome.value})",
+        )
+        if verdict.accepted and (self._resolution is None or not self._resolution.final):
+            self._add_timeline(Status.APPROVED_AWAITING_PAYOUT, verdict.why)
+            if verdict.final:
+                self._resolution = verdict
+        return verdict
+
+    @resolve_payout.validator
+    def _validate_resolve_payout(self, request: PayoutResolutionRequest) -> None:
+        problem = request.problem()
+        if problem is not None:
+            raise ValueError(problem)
+        if request.withdrawal_id != self._request.withdrawal_id:
+            raise ValueError("withdrawal_id: this is another withdrawal")
+        if not self._payout_unknown or self._status.is_final:
+            raise ValueError(
+                f"the withdrawal is {self._status.value} and its payout outcome is not "
+                "unknown; there is nothing to resolve"
+            )
 
     @workflow.query
     def status(self) -> WithdrawalStatusDoc:
@@ -799,16 +1094,22 @@ class WithdrawalWorkflow:
 
     def _publish(self) -> None:
         """Search attributes and current details for ops in the Web UI."""
-        published = (self._status, bool(self._review_reasons()), self._review_overdue)
+        published = (
+            self._status,
+            bool(self._review_reasons()),
+            self._review_overdue,
+            self._payout_unknown,
+        )
         if published != self._published:  # an unchanged upsert is one more event for nothing
+            updates: list[SearchAttributeUpdate[Any]] = [
+                WITHDRAWAL_STATUS.value_set(self._status.value),
+                REVIEW_REQUIRED.value_set(bool(self._review_reasons())),
+                REVIEW_OVERDUE.value_set(self._review_overdue),
+            ]
+            if self._payout_unknown or self._published[3]:  # old runs upsert as they did
+                updates.append(PAYOUT_UNKNOWN.value_set(self._payout_unknown))
             self._published = published
-            workflow.upsert_search_attributes(
-                [
-                    WITHDRAWAL_STATUS.value_set(self._status.value),
-                    REVIEW_REQUIRED.value_set(bool(self._review_reasons())),
-                    REVIEW_OVERDUE.value_set(self._review_overdue),
-                ]
-            )
+            workflow.upsert_search_attributes(updates)
         details = [
             f"**{self._status.value}** {STATUS_LABELS_ZH[self._status]}",
             f"amount {self._request.amount} · route {self._request.route.value}",
@@ -817,6 +1118,8 @@ class WithdrawalWorkflow:
             details.append(f"approvals {len(self._approvers)} of {self._approvals_required()}")
         if self._review_overdue:
             details.append("review overdue")
+        if self._payout_unknown:
+            details.append("payout outcome unknown: money held until resolved")
         if self._reason:
             details.append(f"reason: {self._reason}")
         workflow.set_current_details("\n\n".join(details))
@@ -841,6 +1144,8 @@ class WithdrawalWorkflow:
             provider_reference=self._transfer.provider_reference if self._transfer else None,
             approvals=list(self._approvers),
             approvals_required=self._approvals_required(),
+            payout_unknown=self._payout_unknown,
+            payout_callbacks_ignored=self._callbacks_ignored,
             timeline=list(self._timeline),
         )
 

@@ -19,7 +19,7 @@ from gateways.magic_payees import (
     refusal_at_submit,
     same_details,
 )
-from gateways.payout import Transfer, TransferRequest, TransferState
+from gateways.payout import Transfer, TransferRequest, TransferState, request_payee_digest
 from models.domain import mask_account_number
 
 log = logging.getLogger("gateways.simulators.payout")
@@ -80,6 +80,7 @@ class PayoutBook:
             idempotency_key=key,
             state=TransferState.PROCESSING,
             amount=request.amount,
+            payee_digest=request_payee_digest(request),
             provider_reference=f"sim-{next(self._references):08d}",
             updated_at=_now(),
         )

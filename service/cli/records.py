@@ -59,6 +59,7 @@ def document_from_record(row: Withdrawal, events: Sequence[WithdrawalEvent]) -> 
         review_required=row.review_required,
         review_overdue=row.review_overdue,
         provider_reference=row.provider_reference,
+        payout_unknown=row.payout_unknown,
         timeline=[
             TimelineEntry(at=event.at, status=Status(event.status), note=event.note)
             for event in events
@@ -135,6 +136,7 @@ def list_row_document(row: Withdrawal) -> dict[str, Any]:
         "reason": row.reason,
         "payee": row.payee_masked,
         "review_required": row.review_required,
+        "payout_unknown": row.payout_unknown,
         "created_at": row.created_at,
         "updated_at": row.updated_at,
     }

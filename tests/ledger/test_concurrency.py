@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from ledger.db import run_in_transaction, session_scope
 from ledger.holds import post_hold, reserve, void_hold
-from ledger.tables import Account, Hold, HoldState, LedgerEntry, RechargeOrder
+from ledger.tables import Account, EntryType, Hold, HoldState, LedgerEntry, RechargeOrder
 from models.errors import HoldConflict, InsufficientWithdrawable
 from models.money import Money
 from tests.ledger.data import NOW, load
@@ -91,8 +91,12 @@ def _assert_resolved_exactly_once(engine: Engine, plan: dict[str, bool]) -> None
         order = session.get(RechargeOrder, "P-ORDER")
         assert account is not None and order is not None
         holds = {h.withdrawal_id: h for h in session.exec(select(Hold)).all()}
-        entries = session.exec(select(LedgerEntry)).all()
-        entry_count = session.exec(select(func.count()).select_from(LedgerEntry)).one()
+        # Withdrawal debits only: each account also has its opening entry (issue 13).
+        withdrawal = LedgerEntry.type == EntryType.WITHDRAWAL.value
+        entries = session.exec(select(LedgerEntry).where(withdrawal)).all()
+        entry_count = session.exec(
+            select(func.count()).select_from(LedgerEntry).where(withdrawal)
+        ).one()
     assert entry_count == len(posted)  # one debit per posted hold, none for voided
     assert sorted(e.withdrawal_id or "" for e in entries) == sorted(posted)
     posted_fen = sum(holds[w].amount_fen for w in posted)

@@ -88,7 +88,7 @@ def test_void_returns_frozen_money_once(engine: Engine) -> None:
     assert _balances(engine) == (100000, 0, 0, 0)
     with session_scope(engine) as session:
         assert balance_breakdown(session, "acct-plain", NOW).withdrawable == Money.yuan("1000.00")
-        assert transactions(session, "acct-plain") == []
+        assert transactions(session, "acct-plain", type="withdrawal") == []
 
 
 def test_void_after_post_is_refused(engine: Engine) -> None:

@@ -29,7 +29,7 @@ def test_loading_the_same_fixture_twice_changes_nothing(engine: Engine) -> None:
     assert summary.reviewers.unchanged == 1
 
 
-def test_reload_updates_changed_rows_and_keeps_held_money(engine: Engine) -> None:
+def test_reload_with_adjust_writes_the_difference_and_keeps_held_money(engine: Engine) -> None:
     load(engine)
     with session_scope(engine) as session:
         reserve(
@@ -43,7 +43,7 @@ def test_reload_updates_changed_rows_and_keeps_held_money(engine: Engine) -> Non
     data = fixture_data()
     data["accounts"][1]["cash"] = "900.00"
     with session_scope(engine) as session:
-        summary = load_fixture(session, parse_fixture(data))
+        summary = load_fixture(session, parse_fixture(data), adjust=True)
     assert (summary.accounts.updated, summary.accounts.unchanged) == (1, 3)
     with session_scope(engine) as session:
         account = session.get(Account, "acct-plain")
@@ -66,7 +66,7 @@ def test_reload_refuses_cash_below_held_money(engine: Engine) -> None:
     data = fixture_data()
     data["accounts"][1]["cash"] = "400.00"
     with pytest.raises(InputError, match=r"accounts\[1\]\.cash"), session_scope(engine) as session:
-        load_fixture(session, parse_fixture(data))
+        load_fixture(session, parse_fixture(data), adjust=True)
     assert snapshot(engine) == before
 
 

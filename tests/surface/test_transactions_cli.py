@@ -72,8 +72,10 @@ def test_json_lists_every_withdrawal_oldest_first_with_two_decimals(database: st
 
 
 def in_process(database: str, *args: str, capsys: pytest.CaptureFixture[str]) -> Any:
-    """The same command in-process (the process tests above cover the wiring)."""
-    assert main(["transactions", ACCOUNT, *args, "--json"], Context(database_url=database)) == 0
+    """The same command in-process (the process tests above cover the wiring), withdrawal
+    details only: the account's opening entry (dated when it was loaded) is one too."""
+    command = ["transactions", ACCOUNT, "--type", "withdrawal", *args, "--json"]
+    assert main(command, Context(database_url=database)) == 0
     return json.loads(capsys.readouterr().out)
 
 
@@ -91,7 +93,9 @@ def test_date_bounds_are_china_days_and_until_includes_its_day(
 
 
 def test_csv_has_a_header_two_decimal_amounts_and_iso_times(database: str) -> None:
-    status, out, err = transactions(database, ACCOUNT, "--csv", "--since", "2026-11-02")
+    status, out, err = transactions(
+        database, ACCOUNT, "--type", "withdrawal", "--csv", "--since", "2026-11-02"
+    )
     assert status == 0, err
     rows = list(csv.DictReader(io.StringIO(out)))
     assert list(rows[0]) == [

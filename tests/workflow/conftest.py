@@ -43,6 +43,19 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
 
 
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def edge_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of its own, for tests that move its clock by days or
+    weeks: the session's server keeps the time the other tests expect."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server"),
+        data_converter=data_converter(TEST_KEYS),
+    )
+    await register_search_attributes(env.client)
+    async with env:
+        yield env
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(

@@ -22,6 +22,8 @@ PASSWORDS = {
     "rev-2": "rev-2 passphrase",
     "rev-ops": "rev-ops passphrase",
     "rev-kin": "rev-kin passphrase",
+    "ops-1": "ops-1 passphrase",
+    "lead-1": "lead-1 passphrase",
 }
 PERSONAL_IDENTITY = "id-risky"
 
@@ -121,5 +123,7 @@ def fixture(now: datetime | None = None) -> dict[str, Any]:
                 "password": PASSWORDS["rev-kin"],
                 "identity_id": PERSONAL_IDENTITY,
             },
+            {"id": "ops-1", "name": "Ops One", "role": "ops", "password": PASSWORDS["ops-1"]},
+            {"id": "lead-1", "name": "Lead One", "role": "lead", "password": PASSWORDS["lead-1"]},
         ],
     }

@@ -30,6 +30,7 @@ from gateways.sms import SmsProvider
 from ledger import tables
 from ledger.db import session_scope
 from ledger.loading import load_fixture
+from models.branches import payee_from_branch
 from models.domain import Kind, Payee, Route, Status, WithdrawalRequest, WithdrawalStatusDoc
 from models.fixtures import parse_fixture
 from models.messages import RecordedDecision, ReviewDecisionKind
@@ -100,6 +101,18 @@ class Stack:
             doc = await self.client.status(withdrawal_id)
         return doc
 
+    async def wait_until_doc(
+        self, withdrawal_id: str, condition: Callable[[WithdrawalStatusDoc], bool]
+    ) -> WithdrawalStatusDoc:
+        deadline = asyncio.get_running_loop().time() + CODE_WAIT_SECONDS
+        doc = await self.client.status(withdrawal_id)
+        while not condition(doc):
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{withdrawal_id}: condition not reached in time")
+            await asyncio.sleep(POLL_SECONDS)
+            doc = await self.client.status(withdrawal_id)
+        return doc
+
     async def wait_until(self, condition: Callable[[], bool]) -> None:
         deadline = asyncio.get_running_loop().time() + CODE_WAIT_SECONDS
         while not condition():
@@ -115,12 +128,18 @@ class Stack:
                 await handle.terminate("test finished")
 
     async def save_histories(self, folder: Path, name: str) -> None:
-        """Keep each finished run's history so replay tests can catch nondeterminism."""
+        """Keep each finished run's history so replay tests can catch nondeterminism.
+
+        A committed history is never re-saved (withdrawals in flight replay it): only
+        files that do not exist yet are written; a changed path gets a new test name."""
         folder.mkdir(parents=True, exist_ok=True)
         for index, withdrawal_id in enumerate(dict.fromkeys(self.started)):
+            path = folder / f"{name}-{index}.json"
+            if path.exists():
+                continue
             handle = self.env.client.get_workflow_handle(f"withdrawal-{withdrawal_id}")
             history = await handle.fetch_history()
-            (folder / f"{name}-{index}.json").write_text(history.to_json())
+            path.write_text(history.to_json())
 
     # ---- reviewers (R17): they sign in, and each decision carries a signed proof --------
     async def approve(
@@ -230,15 +249,8 @@ def make_request(
 
 
 def bank_payee(account_number: str = data.BANK_ACCOUNT_NUMBER) -> Payee:
-    return Payee(
-        account_number=account_number,
-        name=data.PAYEE_NAME,
-        branch_id="ICBC-110000-001",
-        bank="ICBC",
-        province="Beijing",
-        city="Beijing",
-        branch_name="ICBC Beijing Xidan Branch",
-    )
+    """Filled from the branch directory, as R10 requires of every entry point."""
+    return payee_from_branch(account_number, data.PAYEE_NAME, "ICBC-BJ-01")
 
 
 def alipay_payee(account_number: str = data.ALIPAY_ACCOUNT) -> Payee:

@@ -12,8 +12,11 @@ from workflows.withdrawal import WithdrawalWorkflow
 def test_client_names_are_the_workflows_own() -> None:
     definition = workflow._Definition.must_from_class(WithdrawalWorkflow)
     assert definition.name == client.WORKFLOW_TYPE
-    assert {client.UPDATE_SUBMIT_CODE, client.UPDATE_RESEND_CODE, client.UPDATE_CANCEL} <= set(
-        definition.updates
-    )
+    assert {
+        client.UPDATE_SUBMIT_CODE,
+        client.UPDATE_RESEND_CODE,
+        client.UPDATE_CANCEL,
+        client.UPDATE_RESOLVE_PAYOUT,
+    } <= set(definition.updates)
     assert {client.QUERY_STATUS, client.QUERY_DECISIONS} <= set(definition.queries)
     assert {client.SIGNAL_APPROVE, client.SIGNAL_REJECT} <= set(definition.signals)

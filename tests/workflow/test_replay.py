@@ -40,6 +40,18 @@ def test_saved_histories_cover_every_path() -> None:
         "test_a_reviewer_under_the_applicants_real_name_cannot_decide",
         "test_only_the_applicant_or_its_master_account_or_ops_may_cancel",
         "audit_anchor_schedule_run",  # AuditAnchorWorkflow, started by its schedule
+        # since the "payout-confirmed-by-lookup" and "review-invariant-broken-releases-hold"
+        # patches (tests/workflow/test_money_edges.py)
+        "test_retried_open_after_a_freeze_never_strands_the_hold",
+        "test_account_frozen_during_review_fails_r1_and_releases",
+        "test_broken_review_invariant_stops_the_run_and_releases_the_hold",
+        "test_r10_a_typed_branch_from_a_backend_is_refused",
+        "test_unknown_payout_is_parked_then_resolved_by_ops",
+        "test_sixty_days_processing_then_a_callback_settles_at_once",
+        "test_callbacks_before_submit_or_against_the_provider_are_ignored",
+        "test_flaky_sms_gateway_keeps_the_old_code_and_never_exceeds_the_limit",
+        "test_terminated_run_is_listed_by_reconcile_and_ended_by_ops",
+        "test_a_run_started_before_the_deploy_parks_an_unknown_payout_after_it",
     ):
         assert path_test in names, f"no saved history for {path_test}"
 

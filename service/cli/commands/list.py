@@ -25,6 +25,11 @@ def _configure(parser: argparse.ArgumentParser) -> None:
         "--status", choices=[s.value for s in Status], metavar="S", help="only this status"
     )
     parser.add_argument(
+        "--payout-unknown",
+        action="store_true",
+        help="only withdrawals whose payout outcome is unknown (for resolve-payout)",
+    )
+    parser.add_argument(
         "--limit", type=int, default=DEFAULT_LIMIT, help=f"at most this many (≤ {MAX_LIST_LIMIT})"
     )
 
@@ -40,7 +45,8 @@ def _text(rows: list[Withdrawal]) -> str:
             str(Money(row.amount_fen)),
             row.route + (f" {row.payee_masked}" if row.payee_masked else ""),
             row.kind,
-            status_with_reason(row.status, row.reason),
+            status_with_reason(row.status, row.reason)
+            + (" (payout outcome unknown)" if row.payout_unknown else ""),
         ]
         for row in rows
     ]
@@ -51,7 +57,13 @@ def _text(rows: list[Withdrawal]) -> str:
 def _run(args: argparse.Namespace, context: Context) -> Result:
     status = Status(args.status) if args.status else None
     with read_only_session(context.engine) as session:
-        rows = list_withdrawals(session, args.account, status, limit=args.limit)
+        rows = list_withdrawals(
+            session,
+            args.account,
+            status,
+            limit=args.limit,
+            payout_unknown=True if args.payout_unknown else None,
+        )
     return Result(document=[list_row_document(row) for row in rows], text=_text(rows))
 
 

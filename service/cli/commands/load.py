@@ -22,6 +22,12 @@ MAX_FIXTURE_BYTES = 50 * 1024 * 1024
 
 def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE.json", help="fixture file, or - for stdin")
+    parser.add_argument(
+        "--adjust",
+        action="store_true",
+        help="an existing account's different cash (opening balance) writes an audited "
+        "adjustment entry instead of being refused",
+    )
 
 
 def _read(name: str) -> bytes:
@@ -45,7 +51,10 @@ def _text(name: str, summary: LoadSummary) -> str:
         row("recharge_orders", summary.recharge_orders),
         row("reviewers", summary.reviewers),
     ]
-    return f"loaded {name}\n" + table(rows, header=["", "created", "updated", "unchanged"])
+    text = f"loaded {name}\n" + table(rows, header=["", "created", "updated", "unchanged"])
+    if summary.adjustments:
+        text += "\nopening balance adjusted (audited): " + ", ".join(summary.adjustments)
+    return text
 
 
 def _run(args: argparse.Namespace, context: Context) -> Result:
@@ -53,7 +62,9 @@ def _run(args: argparse.Namespace, context: Context) -> Result:
     if len(data) > MAX_FIXTURE_BYTES:
         raise InputError("FILE", f"larger than {MAX_FIXTURE_BYTES} bytes")
     fixture = parse_fixture(data)
-    summary = run_in_transaction(context.engine, load_fixture, fixture)
+    summary = run_in_transaction(
+        context.engine, load_fixture, fixture, adjust=args.adjust, now=context.now()
+    )
     document = {"file": args.file, **summary.model_dump()}
     return Result(document=document, text=_text(args.file, summary))
 

@@ -1,0 +1,68 @@
+"""Resolve a payout whose outcome is unknown (``resolve-payout``), whatever face asks.
+
+The caller has authenticated the reviewer (``application.reviews``, issue 12) before it
+builds the request. A running workflow takes the resolution as an update (its validator
+refuses when there is nothing to resolve; its activity checks the role, records the
+evidence and counts two different reviewers before money is released). A withdrawal
+whose workflow no longer runs (terminated by hand, its hold stranded, which
+``reconcile`` lists as ``held_without_workflow``) is resolved in the ledger directly,
+under the same rules, in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlmodel import Session
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from ledger.db import run_in_transaction
+from ledger.payout_resolution import record_resolution, resolve_without_workflow
+from models.errors import InputError
+from models.messages import PayoutResolutionRequest, PayoutResolutionVerdict
+from service.client import WithdrawalClient
+
+RULE = "R19"
+# The workflow is gone or closed: the ledger is the only place left to resolve it.
+_NO_RUNNING_WORKFLOW = frozenset({RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION})
+
+
+@dataclass(frozen=True)
+class Resolution:
+    verdict: PayoutResolutionVerdict
+    via_workflow: bool  # False: no workflow runs; the ledger resolved it directly
+
+
+class NothingToResolve(Exception):
+    """The workflow runs and says there is nothing to resolve (its validator's words)."""
+
+
+async def resolve_payout(
+    client: WithdrawalClient, engine: Engine, request: PayoutResolutionRequest, now: datetime
+) -> Resolution:
+    problem = request.problem()
+    if problem is not None:
+        field, why = problem.split(": ", 1)
+        raise InputError(field, why)
+    try:
+        verdict = await client.resolve_payout(request)
+        return Resolution(verdict=verdict, via_workflow=True)
+    except WorkflowUpdateFailedError as error:
+        cause = error.cause
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+        raise NothingToResolve(message) from None
+    except RPCError as error:
+        if error.status not in _NO_RUNNING_WORKFLOW:
+            raise
+
+    def in_ledger(session: Session) -> PayoutResolutionVerdict:
+        verdict = record_resolution(session, request, now)
+        if verdict.accepted:
+            resolve_without_workflow(session, verdict, request.withdrawal_id, now)
+        return verdict
+
+    return Resolution(verdict=run_in_transaction(engine, in_ledger), via_workflow=False)

@@ -1,0 +1,166 @@
+"""``resolve-payout``: ops end a payout whose outcome is unknown, on evidence (issue 13).
+
+Only an ``ops`` or ``lead`` reviewer may resolve (the caller authenticated them first).
+``paid`` ends it at once: the hold is posted with the provider's reference. ``not_paid``
+releases money only once a second, different reviewer has recorded ``not_paid`` too,
+because releasing money that was in fact paid pays it twice. Every attempt is audited,
+refusals included; the same reviewer resolving the same way again changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from ledger import audit, holds
+from ledger.settlement import settle
+from ledger.tables import HoldState, PayoutResolution, Reviewer, Withdrawal
+from models.domain import Status
+from models.errors import NotFound
+from models.messages import PayoutOutcome, PayoutResolutionRequest, PayoutResolutionVerdict
+
+RESOLVER_ROLES = frozenset({"ops", "lead"})
+NOT_PAID_REVIEWERS_REQUIRED = 2
+
+
+def record_resolution(
+    session: Session, request: PayoutResolutionRequest, now: datetime
+) -> PayoutResolutionVerdict:
+    """Weigh and record one reviewer's resolution; say whether it ends the payout."""
+    record = session.get(Withdrawal, request.withdrawal_id)
+    if record is None:
+        raise NotFound("withdrawal", f"no withdrawal {request.withdrawal_id!r}")
+    reviewer = session.get(Reviewer, request.reviewer_id)
+    problem = _problem(session, record, reviewer, request)
+    if problem is not None:
+        _audit(session, request, "refused", problem, now)
+        return PayoutResolutionVerdict(
+            accepted=False, final=False, outcome=request.outcome, why=problem
+        )
+    assert reviewer is not None
+    existing = session.exec(
+        select(PayoutResolution).where(
+            PayoutResolution.withdrawal_id == request.withdrawal_id,
+            PayoutResolution.reviewer_id == request.reviewer_id,
+            PayoutResolution.outcome == request.outcome.value,
+        )
+    ).first()
+    if existing is None:
+        session.add(
+            PayoutResolution(
+                withdrawal_id=request.withdrawal_id,
+                reviewer_id=request.reviewer_id,
+                role=reviewer.role,
+                outcome=request.outcome.value,
+                reference=request.reference,
+                evidence=request.evidence,
+                at=now,
+            )
+        )
+        session.flush()
+    verdict = _verdict(session, request)
+    if existing is None:
+        _audit(session, request, "final" if verdict.final else "recorded", verdict.why, now)
+    return verdict
+
+
+def resolve_without_workflow(
+    session: Session, verdict: PayoutResolutionVerdict, withdrawal_id: str, now: datetime
+) -> None:
+    """End a withdrawal whose workflow is gone (terminated by hand) the way ops decided."""
+    if not verdict.final:
+        return
+    paid = verdict.outcome is PayoutOutcome.PAID
+    settle(
+        session,
+        withdrawal_id=withdrawal_id,
+        status=Status.SUCCEEDED if paid else Status.FAILED,
+        note=verdict.why,
+        reason=None if paid else "payout not made, as confirmed by ops (R19: money released)",
+        provider_reference=verdict.reference,
+        actor=",".join(verdict.reviewers),
+        now=now,
+    )
+
+
+def _problem(
+    session: Session,
+    record: Withdrawal,
+    reviewer: Reviewer | None,
+    request: PayoutResolutionRequest,
+) -> str | None:
+    problem = request.problem()
+    if problem is not None:
+        return problem
+    if reviewer is None:
+        return f"{request.reviewer_id} is not a registered reviewer"
+    if reviewer.role not in RESOLVER_ROLES:
+        return f"only ops or lead may resolve a payout; {reviewer.id} is {reviewer.role}"
+    if reviewer.id in {record.account_id, record.requested_by}:
+        return "the applicant never resolves their own payout"
+    hold = holds.get_hold(session, record.id)
+    if hold is None or hold.state != HoldState.HELD.value:
+        ended = Status(record.status)
+        if ended.is_final and _matches(ended, request.outcome):
+            return None  # already ended this way: the repeat is answered idempotently
+        return f"withdrawal {record.id} has no money held (it is {record.status})"
+    return None
+
+
+def _matches(status: Status, outcome: PayoutOutcome) -> bool:
+    return (status is Status.SUCCEEDED) == (outcome is PayoutOutcome.PAID)
+
+
+def _verdict(session: Session, request: PayoutResolutionRequest) -> PayoutResolutionVerdict:
+    rows = session.exec(
+        select(PayoutResolution)
+        .where(
+            PayoutResolution.withdrawal_id == request.withdrawal_id,
+            PayoutResolution.outcome == request.outcome.value,
+        )
+        .order_by(col(PayoutResolution.id))
+    ).all()
+    reviewers = list(dict.fromkeys(row.reviewer_id for row in rows))
+    if request.outcome is PayoutOutcome.PAID:
+        reference = rows[0].reference if rows else request.reference
+        return PayoutResolutionVerdict(
+            accepted=True,
+            final=True,
+            outcome=request.outcome,
+            why=f"paid (reference {reference}), resolved by {reviewers[0]}",
+            reference=reference,
+            reviewers=reviewers[:1],
+        )
+    if len(reviewers) >= NOT_PAID_REVIEWERS_REQUIRED:
+        confirmed = reviewers[:NOT_PAID_REVIEWERS_REQUIRED]
+        return PayoutResolutionVerdict(
+            accepted=True,
+            final=True,
+            outcome=request.outcome,
+            why=f"not paid, resolved by {confirmed[0]} and confirmed by {confirmed[1]}",
+            reviewers=confirmed,
+        )
+    return PayoutResolutionVerdict(
+        accepted=True,
+        final=False,
+        outcome=request.outcome,
+        why=f"not paid according to {reviewers[0]}; money stays held until a second, "
+        "different ops or lead reviewer confirms",
+        reviewers=reviewers,
+    )
+
+
+def _audit(
+    session: Session, request: PayoutResolutionRequest, outcome: str, why: str, now: datetime
+) -> None:
+    reference = f"; reference {request.reference}" if request.reference else ""
+    audit.append(
+        session,
+        actor=request.reviewer_id,
+        action=f"payout.resolve.{request.outcome.value}",
+        subject=request.withdrawal_id,
+        outcome=outcome,
+        detail=f"{why}{reference}; evidence: {request.evidence}",
+        at=now,
+    )

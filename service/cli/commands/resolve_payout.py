@@ -1,0 +1,81 @@
+"""``resolve-payout WITHDRAWAL_ID (--paid REFERENCE | --not-paid) --evidence TEXT --reviewer R``.
+
+Ends a payout whose outcome is unknown (``list --payout-unknown``), or a withdrawal whose
+workflow was terminated with its money still held (``reconcile``: held without workflow).
+Role ``ops`` or ``lead``; audited; the same reviewer again changes nothing. ``--paid``
+posts the hold with the provider's reference; ``--not-paid`` releases the money only
+after a second, different reviewer confirms it (R19).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from application.payout_resolution import NothingToResolve, Resolution, resolve_payout
+from models.errors import RuleRefusal
+from models.messages import PayoutOutcome, PayoutResolutionRequest
+from service.cli.command import Command, Context, Result
+from service.cli.temporal_calls import as_refusal, run_with_client
+
+RULE = "R19"
+
+
+def _configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("withdrawal_id", metavar="WITHDRAWAL_ID")
+    outcome = parser.add_mutually_exclusive_group(required=True)
+    outcome.add_argument("--paid", metavar="REFERENCE", help="the provider's reference")
+    outcome.add_argument("--not-paid", action="store_true", help="no money left (two reviewers)")
+    parser.add_argument("--evidence", required=True, metavar="TEXT", help="what shows it")
+    parser.add_argument("--reviewer", required=True, metavar="R", help="an ops or lead reviewer")
+
+
+def _run(args: argparse.Namespace, context: Context) -> Result:
+    # The reviewer must be authenticated here (CONTRACT.md: REVIEWER_PASSWORD, prompt or
+    # --password-stdin) with issue 12's ``application.reviews``; until that lands the
+    # reviewer id is taken as given. The role, evidence and two-reviewer rules hold anyway.
+    request = PayoutResolutionRequest(
+        withdrawal_id=args.withdrawal_id,
+        reviewer_id=args.reviewer,
+        outcome=PayoutOutcome.NOT_PAID if args.not_paid else PayoutOutcome.PAID,
+        evidence=args.evidence,
+        reference=args.paid,
+    )
+    try:
+        resolution = run_with_client(
+            lambda client: resolve_payout(client, context.engine, request, context.now())
+        )
+    except NothingToResolve as refused:
+        raise as_refusal(str(refused), RULE) from None
+    verdict = resolution.verdict
+    if not verdict.accepted:
+        raise RuleRefusal(RULE, f"resolution by {args.reviewer} refused: {verdict.why}")
+    return Result(document=_document(args.withdrawal_id, resolution), text=_text(resolution))
+
+
+def _document(withdrawal_id: str, resolution: Resolution) -> dict[str, object]:
+    verdict = resolution.verdict
+    return {
+        "id": withdrawal_id,
+        "outcome": verdict.outcome.value,
+        "final": verdict.final,
+        "reference": verdict.reference,
+        "reviewers": verdict.reviewers,
+        "why": verdict.why,
+        "via_workflow": resolution.via_workflow,
+    }
+
+
+def _text(resolution: Resolution) -> str:
+    verdict = resolution.verdict
+    where = "" if resolution.via_workflow else " (no workflow runs: resolved in the ledger)"
+    if verdict.final:
+        return f"resolved: {verdict.why}{where}"
+    return f"recorded: {verdict.why}{where}"
+
+
+COMMAND = Command(
+    name="resolve-payout",
+    help="end a payout whose outcome is unknown (ops or lead, with evidence)",
+    configure=_configure,
+    run=_run,
+)
