@@ -693,7 +693,9 @@ class WithdrawalActivities:
     async def resolve_payout(self, request: PayoutResolutionRequest) -> PayoutResolutionVerdict:
         """Weigh and record an ops resolution (``ledger.payout_resolution``)."""
         now = self._now()
-        return await self._in_transaction(lambda s: record_resolution(s, request, now))
+        return await self._in_transaction(
+            lambda s: record_resolution(s, request, now, self._review_verify_key)
+        )
 
     async def _audit_callback(self, check: PayoutCheck, looked: PayoutLookup) -> None:
         callback = check.callback

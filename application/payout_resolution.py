@@ -1,12 +1,13 @@
 """Resolve a payout whose outcome is unknown (``resolve-payout``), whatever face asks.
 
-The caller has authenticated the reviewer (``application.reviews``, issue 12) before it
-builds the request. A running workflow takes the resolution as an update (its validator
-refuses when there is nothing to resolve; its activity checks the role, records the
-evidence and counts two different reviewers before money is released). A withdrawal
-whose workflow no longer runs (terminated by hand, its hold stranded, which
-``reconcile`` lists as ``held_without_workflow``) is resolved in the ledger directly,
-under the same rules, in one transaction.
+The caller has authenticated the reviewer (``application.reviews``) and put the proof in
+the request (``resolution_request``); whoever records it checks that proof. A running
+workflow takes the resolution as an update (its validator refuses when there is nothing
+to resolve; its activity checks the proof and the role, records the evidence and counts
+two different reviewers before money is released). A withdrawal whose workflow no longer
+runs (terminated by hand, its hold stranded, which ``reconcile`` lists as
+``held_without_workflow``) is resolved in the ledger directly, under the same rules, in
+one transaction.
 """
 
 from __future__ import annotations
@@ -14,16 +15,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from application.reviews import AuthenticatedReviewer, issue_decision_proof
 from ledger.db import run_in_transaction
-from ledger.payout_resolution import record_resolution, resolve_without_workflow
+from ledger.payout_resolution import proof_decision, record_resolution, resolve_without_workflow
 from models.errors import InputError
-from models.messages import PayoutResolutionRequest, PayoutResolutionVerdict
+from models.messages import PayoutOutcome, PayoutResolutionRequest, PayoutResolutionVerdict
+from service import settings
 from service.client import WithdrawalClient
 
 RULE = "R19"
@@ -41,8 +45,30 @@ class NothingToResolve(Exception):
     """The workflow runs and says there is nothing to resolve (its validator's words)."""
 
 
+def resolution_request(
+    reviewer: AuthenticatedReviewer,
+    withdrawal_id: str,
+    outcome: PayoutOutcome,
+    evidence: str,
+    reference: str | None = None,
+) -> PayoutResolutionRequest:
+    """A signed-in reviewer's resolution, with the proof that they signed in."""
+    return PayoutResolutionRequest(
+        withdrawal_id=withdrawal_id,
+        reviewer_id=reviewer.reviewer_id,
+        outcome=outcome,
+        evidence=evidence,
+        reference=reference,
+        proof=issue_decision_proof(reviewer, withdrawal_id, proof_decision(outcome), evidence),
+    )
+
+
 async def resolve_payout(
-    client: WithdrawalClient, engine: Engine, request: PayoutResolutionRequest, now: datetime
+    client: WithdrawalClient,
+    engine: Engine,
+    request: PayoutResolutionRequest,
+    now: datetime,
+    verify_key: Ed25519PublicKey | None = None,
 ) -> Resolution:
     problem = request.problem()
     if problem is not None:
@@ -60,7 +86,9 @@ async def resolve_payout(
             raise
 
     def in_ledger(session: Session) -> PayoutResolutionVerdict:
-        verdict = record_resolution(session, request, now)
+        verdict = record_resolution(
+            session, request, now, verify_key or settings.review_verify_key()
+        )
         if verdict.accepted:
             resolve_without_workflow(session, verdict, request.withdrawal_id, now)
         return verdict

@@ -1,6 +1,7 @@
 """``resolve-payout``: ops end a payout whose outcome is unknown, on evidence (issue 13).
 
-Only an ``ops`` or ``lead`` reviewer may resolve (the caller authenticated them first).
+Only an ``ops`` or ``lead`` reviewer may resolve, and only with a proof that they signed
+in (``application.reviews.issue_decision_proof``, checked here with the public key).
 ``paid`` ends it at once: the hold is posted with the provider's reference. ``not_paid``
 releases money only once a second, different reviewer has recorded ``not_paid`` too,
 because releasing money that was in fact paid pays it twice. Every attempt is audited,
@@ -11,9 +12,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlmodel import Session, col, select
 
 from ledger import audit, holds
+from ledger.decision_nonces import spend_decision_proof
 from ledger.settlement import settle
 from ledger.tables import HoldState, PayoutResolution, Reviewer, Withdrawal
 from models.domain import Status
@@ -24,28 +27,46 @@ RESOLVER_ROLES = frozenset({"ops", "lead"})
 NOT_PAID_REVIEWERS_REQUIRED = 2
 
 
+def proof_decision(outcome: PayoutOutcome) -> str:
+    """The decision a resolution's proof is signed for (``models.decision_proof``)."""
+    return "resolve_paid" if outcome is PayoutOutcome.PAID else "resolve_not_paid"
+
+
 def record_resolution(
-    session: Session, request: PayoutResolutionRequest, now: datetime
+    session: Session,
+    request: PayoutResolutionRequest,
+    now: datetime,
+    verify_key: Ed25519PublicKey | None,
 ) -> PayoutResolutionVerdict:
-    """Weigh and record one reviewer's resolution; say whether it ends the payout."""
+    """Weigh and record one reviewer's resolution; say whether it ends the payout.
+
+    The reviewer's word counts only with a valid proof of sign-in (its nonce spent here);
+    a retry of an answer already recorded (its proof spent by the first try) is answered
+    as the first was."""
     record = session.get(Withdrawal, request.withdrawal_id)
     if record is None:
         raise NotFound("withdrawal", f"no withdrawal {request.withdrawal_id!r}")
     reviewer = session.get(Reviewer, request.reviewer_id)
     problem = _problem(session, record, reviewer, request)
+    if problem is None and _recorded(session, request) is None:
+        problem = spend_decision_proof(
+            session,
+            request.proof,
+            verify_key,
+            withdrawal_id=request.withdrawal_id,
+            reviewer_id=request.reviewer_id,
+            decision=proof_decision(request.outcome),
+            comment=request.evidence,
+            received_at=now,
+            now=now,
+        )
     if problem is not None:
         _audit(session, request, "refused", problem, now)
         return PayoutResolutionVerdict(
             accepted=False, final=False, outcome=request.outcome, why=problem
         )
     assert reviewer is not None
-    existing = session.exec(
-        select(PayoutResolution).where(
-            PayoutResolution.withdrawal_id == request.withdrawal_id,
-            PayoutResolution.reviewer_id == request.reviewer_id,
-            PayoutResolution.outcome == request.outcome.value,
-        )
-    ).first()
+    existing = _recorded(session, request)
     if existing is None:
         session.add(
             PayoutResolution(
@@ -63,6 +84,16 @@ def record_resolution(
     if existing is None:
         _audit(session, request, "final" if verdict.final else "recorded", verdict.why, now)
     return verdict
+
+
+def _recorded(session: Session, request: PayoutResolutionRequest) -> PayoutResolution | None:
+    return session.exec(
+        select(PayoutResolution).where(
+            PayoutResolution.withdrawal_id == request.withdrawal_id,
+            PayoutResolution.reviewer_id == request.reviewer_id,
+            PayoutResolution.outcome == request.outcome.value,
+        )
+    ).first()
 
 
 def resolve_without_workflow(

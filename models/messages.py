@@ -217,6 +217,8 @@ class PayoutResolutionRequest(BaseModel):
     outcome: PayoutOutcome
     evidence: str
     reference: str | None = None  # the provider's reference: required for ``paid``
+    # ``application.reviews.issue_decision_proof`` over the evidence: the reviewer signed in.
+    proof: str | None = None
 
     def problem(self) -> str | None:
         if not self.evidence.strip():

@@ -23,6 +23,7 @@ from models.messages import Opened, ReviewerCheck, ReviewerVerdict
 from models.money import Money
 from service.client import WithdrawalClient
 from tests.workflow.harness import Stack, load_test_accounts
+from tests.workflow.keys import review_verify_key
 from worker import build_worker
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -67,7 +68,12 @@ async def edge_stack(
     sms = FakeSmsProvider()
     task_queue = f"withdrawals-{uuid.uuid4().hex[:8]}"
     activities = EdgeActivities(
-        engine, payout, sms, TEST_CODE_KEY, four_eyes_threshold=FOUR_EYES_TEST_THRESHOLD
+        engine,
+        payout,
+        sms,
+        TEST_CODE_KEY,
+        four_eyes_threshold=FOUR_EYES_TEST_THRESHOLD,
+        review_verify_key=review_verify_key(),
     )
 
     async def read_code(phone: str) -> str | None:

@@ -16,8 +16,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from application.payout_resolution import resolve_payout
+from application.reviews import authenticate, issue_decision_proof
 from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from gateways.payout import TransferState
+from ledger.payout_resolution import proof_decision
 from ledger.tables import HoldState
 from models.domain import DesignatedReason, Payee, Route, Status
 from models.limits import CODE_RESEND_COOLDOWN_SECONDS, MAX_CODE_SENDS, PAYOUT_RETRY_TOTAL_HOURS
@@ -25,9 +27,11 @@ from models.messages import CodeVerdict, PayoutOutcome, PayoutResolutionRequest
 from service.client import WithdrawalClient
 from service.reconcile import MismatchKind, compare
 from service.reconcile_sources import read_ledger
+from tests.security.test_review_authority import add_reviewer
 from tests.workflow import data, deployed_before_patches
 from tests.workflow.edge_stack import audit_outcomes, edge_stack, set_account_status
 from tests.workflow.harness import Stack, bank_payee, fen, now
+from tests.workflow.keys import review_signing_key, review_verify_key
 from worker import build_worker
 from workflows.search_attributes import PAYOUT_UNKNOWN
 
@@ -93,7 +97,7 @@ async def test_account_frozen_during_review_fails_r1_and_releases(
         payout, _ = _fakes(stack)
         wid = await _reviewed_bank_withdrawal(stack, "120.00")
         set_account_status(stack, "acct-auto", "frozen")
-        await stack.client.approve(wid, "rev-1")
+        await stack.approve(wid, "rev-1")
         doc = await stack.client.result(wid)
 
         assert doc.status is Status.FAILED
@@ -110,8 +114,11 @@ async def test_broken_review_invariant_stops_the_run_and_releases_the_hold(
     async with edge_stack(edge_env, tmp_path, _name(request)) as (stack, activities):
         payout, _ = _fakes(stack)
         activities.approve_anyone = True
+        # The applicant holds a reviewer login under its own id: it signs its decision,
+        # and the broken activity lets it count.
+        add_reviewer(stack, "acct-auto", "reviewer")
         wid = await _reviewed_bank_withdrawal(stack, "130.00")
-        await stack.client.approve(wid, "acct-auto")  # the applicant
+        await stack.approve(wid, "acct-auto")
         with pytest.raises(WorkflowFailureError) as failure:
             await stack.client.result(wid)
 
@@ -172,13 +179,23 @@ async def test_unknown_payout_is_parked_then_resolved_by_ops(
         def resolution(
             wid: str, reviewer: str, outcome: PayoutOutcome, **more: str
         ) -> PayoutResolutionRequest:
-            return PayoutResolutionRequest(
-                withdrawal_id=wid,
-                reviewer_id=reviewer,
-                outcome=outcome,
-                evidence=more.pop("evidence", "bank statement 2026-11-29 line 14"),
-                **more,
+            return signed(
+                stack,
+                PayoutResolutionRequest(
+                    withdrawal_id=wid,
+                    reviewer_id=reviewer,
+                    outcome=outcome,
+                    evidence=more.pop("evidence", "bank statement 2026-11-29 line 14"),
+                    **more,
+                ),
             )
+
+        # Anyone with namespace access can send the update; without a proof of sign-in
+        # (issue 12) it is recorded as refused and releases nothing.
+        unsigned = await stack.client.resolve_payout(
+            resolution(not_paid, "ops-1", PayoutOutcome.NOT_PAID).model_copy(update={"proof": None})
+        )
+        assert unsigned.accepted is False and "no proof" in unsigned.why
 
         with pytest.raises(WorkflowUpdateFailedError):  # no evidence: refused before history
             await stack.client.resolve_payout(
@@ -208,8 +225,10 @@ async def test_unknown_payout_is_parked_then_resolved_by_ops(
         assert stack.debits(not_paid) == []
         assert stack.account("acct-auto").held_fen == fen("60.00")  # the other one, still held
         assert stack.record(not_paid).payout_unknown is False
-        # The role refusal is audited; the one without evidence never reached history.
+        # The unsigned and the role refusals are audited; the one without evidence never
+        # reached history.
         assert audit_outcomes(stack, not_paid, "payout.resolve.not_paid") == [
+            "refused",
             "refused",
             "recorded",
             "final",
@@ -284,7 +303,7 @@ async def test_callbacks_before_submit_or_against_the_provider_are_ignored(
             "provider_reference": "forged",
         }
         await handle.signal("payout_update", forged)  # before any payout was submitted
-        await stack.client.approve(wid, "rev-1")
+        await stack.approve(wid, "rev-1")
         await stack.wait_until(lambda: payout.request_for(wid) is not None)
         await stack.wait_status(wid, Status.APPROVED_AWAITING_PAYOUT)
         await stack.wait_until_doc(
@@ -360,18 +379,22 @@ async def test_terminated_run_is_listed_by_reconcile_and_ended_by_ops(
         ]
 
         def not_paid(reviewer: str) -> PayoutResolutionRequest:
-            return PayoutResolutionRequest(
-                withdrawal_id=wid,
-                reviewer_id=reviewer,
-                outcome=PayoutOutcome.NOT_PAID,
-                evidence="provider statement: no transfer under this key",
+            return signed(
+                stack,
+                PayoutResolutionRequest(
+                    withdrawal_id=wid,
+                    reviewer_id=reviewer,
+                    outcome=PayoutOutcome.NOT_PAID,
+                    evidence="provider statement: no transfer under this key",
+                ),
             )
 
-        first = await resolve_payout(stack.client, stack.engine, not_paid("ops-1"), now())
+        key = review_verify_key()
+        first = await resolve_payout(stack.client, stack.engine, not_paid("ops-1"), now(), key)
         assert (first.via_workflow, first.verdict.final) == (False, False)
         hold = stack.hold(wid)
         assert hold is not None and hold.state == HoldState.HELD.value
-        second = await resolve_payout(stack.client, stack.engine, not_paid("lead-1"), now())
+        second = await resolve_payout(stack.client, stack.engine, not_paid("lead-1"), now(), key)
         assert second.verdict.final is True
 
         assert_released(stack, wid, "acct-auto", "1000.00")
@@ -421,12 +444,15 @@ async def test_a_run_started_before_the_deploy_parks_an_unknown_payout_after_it(
             hold = stack.hold(wid)
             assert hold is not None and hold.state == HoldState.HELD.value
             verdict = await client.resolve_payout(
-                PayoutResolutionRequest(
-                    withdrawal_id=wid,
-                    reviewer_id="lead-1",
-                    outcome=PayoutOutcome.PAID,
-                    evidence="bank statement line 7",
-                    reference="BANK-REF-0002",
+                signed(
+                    stack,
+                    PayoutResolutionRequest(
+                        withdrawal_id=wid,
+                        reviewer_id="lead-1",
+                        outcome=PayoutOutcome.PAID,
+                        evidence="bank statement line 7",
+                        reference="BANK-REF-0002",
+                    ),
                 )
             )
             assert verdict.final is True
@@ -434,3 +460,16 @@ async def test_a_run_started_before_the_deploy_parks_an_unknown_payout_after_it(
         assert doc.status is Status.SUCCEEDED
         hold = stack.hold(wid)
         assert hold is not None and hold.state == HoldState.POSTED.value
+
+
+def signed(stack: Stack, request: PayoutResolutionRequest) -> PayoutResolutionRequest:
+    """The request as ``resolve-payout`` sends it: the reviewer signed in, proof attached."""
+    reviewer = authenticate(stack.engine, request.reviewer_id, stack.passwords[request.reviewer_id])
+    proof = issue_decision_proof(
+        reviewer,
+        request.withdrawal_id,
+        proof_decision(request.outcome),
+        request.evidence,
+        signing_key=review_signing_key(),
+    )
+    return request.model_copy(update={"proof": proof})

@@ -11,10 +11,16 @@ from __future__ import annotations
 
 import argparse
 
-from application.payout_resolution import NothingToResolve, Resolution, resolve_payout
+from application.payout_resolution import (
+    NothingToResolve,
+    Resolution,
+    resolution_request,
+    resolve_payout,
+)
 from models.errors import RuleRefusal
-from models.messages import PayoutOutcome, PayoutResolutionRequest
+from models.messages import PayoutOutcome
 from service.cli.command import Command, Context, Result
+from service.cli.commands._password import add_password_arguments, sign_in
 from service.cli.temporal_calls import as_refusal, run_with_client
 
 RULE = "R19"
@@ -27,18 +33,17 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     outcome.add_argument("--not-paid", action="store_true", help="no money left (two reviewers)")
     parser.add_argument("--evidence", required=True, metavar="TEXT", help="what shows it")
     parser.add_argument("--reviewer", required=True, metavar="R", help="an ops or lead reviewer")
+    add_password_arguments(parser)
 
 
 def _run(args: argparse.Namespace, context: Context) -> Result:
-    # The reviewer must be authenticated here (CONTRACT.md: REVIEWER_PASSWORD, prompt or
-    # --password-stdin) with issue 12's ``application.reviews``; until that lands the
-    # reviewer id is taken as given. The role, evidence and two-reviewer rules hold anyway.
-    request = PayoutResolutionRequest(
-        withdrawal_id=args.withdrawal_id,
-        reviewer_id=args.reviewer,
-        outcome=PayoutOutcome.NOT_PAID if args.not_paid else PayoutOutcome.PAID,
-        evidence=args.evidence,
-        reference=args.paid,
+    reviewer = sign_in(args, context, args.reviewer)  # exit 3 "authentication failed"
+    request = resolution_request(
+        reviewer,
+        args.withdrawal_id,
+        PayoutOutcome.NOT_PAID if args.not_paid else PayoutOutcome.PAID,
+        args.evidence,
+        args.paid,
     )
     try:
         resolution = run_with_client(
