@@ -74,13 +74,18 @@ class WithdrawalClient:
         )
         return request.withdrawal_id
 
-    async def submit_code(self, withdrawal_id: str, code: str) -> CodeResult:
+    async def submit_code(
+        self, withdrawal_id: str, code: str, *, update_id: str | None = None
+    ) -> CodeResult:
+        """``update_id``: the same id again (a retry) gets the first answer, not a new check."""
         return await self._handle(withdrawal_id).execute_update(
-            WithdrawalWorkflow.submit_code, CodeSubmission(code=code)
+            WithdrawalWorkflow.submit_code, CodeSubmission(code=code), id=update_id
         )
 
-    async def resend(self, withdrawal_id: str) -> ResendResult:
-        return await self._handle(withdrawal_id).execute_update(WithdrawalWorkflow.resend_code)
+    async def resend(self, withdrawal_id: str, *, update_id: str | None = None) -> ResendResult:
+        return await self._handle(withdrawal_id).execute_update(
+            WithdrawalWorkflow.resend_code, id=update_id
+        )
 
     async def status(self, withdrawal_id: str) -> WithdrawalStatusDoc:
         return await self._handle(withdrawal_id).query(WithdrawalWorkflow.status)
@@ -88,9 +93,11 @@ class WithdrawalClient:
     async def result(self, withdrawal_id: str) -> WithdrawalStatusDoc:
         return await self._handle(withdrawal_id).result()
 
-    async def cancel(self, withdrawal_id: str, by: str | None = None) -> WithdrawalStatusDoc:
+    async def cancel(
+        self, withdrawal_id: str, by: str | None = None, *, update_id: str | None = None
+    ) -> WithdrawalStatusDoc:
         return await self._handle(withdrawal_id).execute_update(
-            WithdrawalWorkflow.cancel, CancelRequest(by=by)
+            WithdrawalWorkflow.cancel, CancelRequest(by=by), id=update_id
         )
 
     async def decide(

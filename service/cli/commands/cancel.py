@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import argparse
 
+from application import withdrawals
 from service.cli.command import Command, Context, Result
 from service.cli.output import jsonable
 from service.cli.records import status_text
-from service.cli.temporal_calls import run_update
-
-RULE = "R18"
+from service.cli.temporal_calls import run_with_client
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
@@ -22,11 +21,8 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace, context: Context) -> Result:
-    doc = run_update(
-        context,
-        args.withdrawal_id,
-        RULE,
-        lambda client: client.cancel(args.withdrawal_id, by=args.by),
+    doc = run_with_client(
+        lambda client: withdrawals.cancel(context.engine, client, args.withdrawal_id, args.by)
     )
     return Result(document=jsonable(doc), text=status_text(doc))
 
