@@ -9,20 +9,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from datetime import timedelta
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import httpx
 from temporalio.client import Client
 from temporalio.worker import PollerBehavior, PollerBehaviorSimpleMaximum, Worker
 
+from activities.webhooks import WebhookActivities
 from activities.withdrawal import WithdrawalActivities
 from gateways.http_common import DEFAULT_TIMEOUT, new_client
 from gateways.http_payout import payout_provider_from_env
 from gateways.http_sms import sms_provider_from_env
+from gateways.webhooks import secret_key
 from ledger.db import get_engine
+from models.limits import WEBHOOK_CALL_TIMEOUT_SECONDS
 from service import settings
 from service.temporal_client import connect
+from service.webhook_dispatch import WebhookDispatcher
+from workflows.webhook_delivery import WebhookDeliveryWorkflow
 from workflows.withdrawal import WithdrawalWorkflow
 
 # Every open withdrawal must stay cached, or each task replays its whole history
@@ -63,12 +69,19 @@ TUNING = WorkerTuning(
 
 
 def build_worker(
-    client: Client, activities: WithdrawalActivities, task_queue: str | None = None
+    client: Client,
+    activities: WithdrawalActivities,
+    task_queue: str | None = None,
+    webhooks: WebhookActivities | None = None,
 ) -> Worker:
+    """``webhooks``: also run the status-event deliveries (the real worker does)."""
+    webhook_activities: list[Callable[..., Any]] = (
+        [webhooks.deliver_webhook, webhooks.give_up_webhook] if webhooks else []
+    )
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue(),
-        workflows=[WithdrawalWorkflow],
+        workflows=[WithdrawalWorkflow, WebhookDeliveryWorkflow],
         activities=[
             activities.open_withdrawal,
             activities.send_code,
@@ -78,6 +91,7 @@ def build_worker(
             activities.submit_payout,
             activities.check_payout,
             activities.settle,
+            *webhook_activities,
         ],
         **TUNING,
     )
@@ -97,16 +111,24 @@ def activities_from_env(http: httpx.AsyncClient | None = None) -> WithdrawalActi
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     client = await connect()
-    async with new_client(DEFAULT_TIMEOUT) as http:
-        worker = build_worker(client, activities_from_env(http))
+    async with (
+        new_client(DEFAULT_TIMEOUT) as http,
+        new_client(httpx.Timeout(WEBHOOK_CALL_TIMEOUT_SECONDS)) as webhook_http,
+    ):
+        engine = get_engine()
+        webhooks = WebhookActivities(engine, secret_key(settings.webhook_secret()), webhook_http)
+        worker = build_worker(client, activities_from_env(http), webhooks=webhooks)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        dispatcher = WebhookDispatcher(engine, client, settings.task_queue())
         async with worker:
             logging.info("worker polling task queue %s", settings.task_queue())
+            dispatching = asyncio.create_task(dispatcher.run(stop), name="webhook-dispatch")
             await stop.wait()
             logging.info("shutting down: finishing running activities")
+            await dispatching
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
+from ledger import events
 from ledger.tables import LedgerEntry, Withdrawal, WithdrawalEvent
 from ledger.types import utc
 from models.domain import DesignatedReason, Kind, Payee, Route, Status, WithdrawalRequest
@@ -108,6 +109,7 @@ def create_withdrawal(
     session.add(withdrawal)
     session.flush()  # the event's foreign key needs the row
     _append_event(session, withdrawal.id, at, Status.VERIFYING, "created")
+    events.touch(session, withdrawal.id, None)
     session.flush()
     return withdrawal
 
@@ -135,6 +137,7 @@ def set_withdrawal_status(
         raise HoldConflict(
             "R18", f"withdrawal {withdrawal_id} is {current.value}; a final status never changes"
         )
+    events.touch(session, withdrawal_id, current)
     withdrawal.status = status.value
     withdrawal.updated_at = at
     if reason is not None:
@@ -166,6 +169,8 @@ def _last_note(session: Session, withdrawal_id: str) -> str | None:
 def mark_review_overdue(session: Session, withdrawal_id: str, overdue: bool) -> Withdrawal:
     """Flag a review past its SLA for ops (R17 *beyond*); the status does not change."""
     withdrawal = _require(session, withdrawal_id)
+    if withdrawal.review_overdue != overdue:
+        events.touch(session, withdrawal_id, Status(withdrawal.status))
     withdrawal.review_overdue = overdue
     session.flush()
     return withdrawal
@@ -174,6 +179,8 @@ def mark_review_overdue(session: Session, withdrawal_id: str, overdue: bool) -> 
 def set_provider_reference(session: Session, withdrawal_id: str, reference: str) -> Withdrawal:
     """Remember the payout provider's reference (shown by ``status``)."""
     withdrawal = _require(session, withdrawal_id)
+    if withdrawal.provider_reference != reference:
+        events.touch(session, withdrawal_id, Status(withdrawal.status))
     withdrawal.provider_reference = reference
     session.flush()
     return withdrawal

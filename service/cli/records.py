@@ -13,18 +13,13 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from ledger.documents import document_from_record, record_document
 from ledger.tables import Withdrawal, WithdrawalEvent
-from ledger.withdrawals import timeline
-from models.domain import (
-    STATUS_LABELS_ZH,
-    Kind,
-    Route,
-    Status,
-    TimelineEntry,
-    WithdrawalStatusDoc,
-)
+from models.domain import STATUS_LABELS_ZH, Status, WithdrawalStatusDoc
 from models.money import Money
 from service.cli.output import table
+
+__all__ = ["document_from_record", "record_document"]
 
 # R18: the statuses whose reason the user must see next to them.
 STATUSES_WITH_REASON = frozenset({Status.REJECTED, Status.FAILED, Status.CANCELLED})
@@ -39,37 +34,6 @@ def status_label(status: Status | str) -> str:
 def when(at: datetime | None) -> str:
     """A time for people: UTC, to the second, with its offset."""
     return at.astimezone(UTC).isoformat(timespec="seconds") if at else ""
-
-
-def document_from_record(row: Withdrawal, events: Sequence[WithdrawalEvent]) -> WithdrawalStatusDoc:
-    """The ``status`` document rebuilt from the database record and its timeline."""
-    status = Status(row.status)
-    return WithdrawalStatusDoc(
-        id=row.id,
-        account_id=row.account_id,
-        status=status,
-        status_zh=STATUS_LABELS_ZH[status],
-        amount=Money(row.amount_fen),
-        route=Route(row.route),
-        kind=Kind(row.kind),
-        order_id=row.order_id,
-        reason=row.reason,
-        payee=row.payee_masked,
-        review_required=row.review_required,
-        review_overdue=row.review_overdue,
-        provider_reference=row.provider_reference,
-        timeline=[
-            TimelineEntry(at=event.at, status=Status(event.status), note=event.note)
-            for event in events
-        ],
-    )
-
-
-def record_document(session: Session, withdrawal_id: str) -> WithdrawalStatusDoc | None:
-    row = session.get(Withdrawal, withdrawal_id)
-    if row is None:
-        return None
-    return document_from_record(row, timeline(session, withdrawal_id))
 
 
 def status_with_reason(status: Status | str, reason: str | None) -> str:
