@@ -5,15 +5,26 @@ and the ledger, all real (CONTRACT.md, "HTTP API"). Each error status is provoke
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+from sqlalchemy import Engine
+from temporalio.testing import WorkflowEnvironment
 
+from application import withdrawals
+from application.problems import RequestConflict
 from ledger import audit
 from ledger.db import get_engine, session_scope
+from service.client import WithdrawalClient
 from tests.api.conftest import PDF_PROOF, Api, new_id
 
 PERSONAL = "acct-personal"
@@ -316,3 +327,51 @@ def test_proofs_upload_as_base64_with_the_cli_limits(api: Api) -> None:
         "/v1/withdrawals", content=chunks(), headers={"content-type": "application/json"}
     )
     problem(streamed, 413)  # no Content-Length: refused once the bytes pass the limit
+
+
+def test_idempotency_rests_on_the_ledger_after_temporal_forgot_the_workflow(api: Api) -> None:
+    """Temporal wiped (a fresh server, as after retention dropped the run): the ledger's
+    record still answers for the id, from the API and from the CLI alike."""
+    withdrawal_id = new_id("api-forgotten")
+    body = {"id": withdrawal_id, "account_id": PERSONAL, "order_id": "R-P-CARD", "amount": "1.23"}
+    assert create(api, **body).status_code == 201
+    assert api.post(f"/v1/withdrawals/{withdrawal_id}/cancel").json()["status"] == "cancelled"
+    engine = get_engine(api.stack.urls.database_url)
+    same, conflict, cli = asyncio.run(_with_a_fresh_temporal(api, engine, body))
+    assert (same.created, same.document.status.value) == (False, "cancelled")
+    assert conflict.field == "order_id"
+    assert cli.returncode == 2 and cli.stdout == ""
+    assert cli.stderr.strip() == str(conflict)  # the same words from either face
+
+
+async def _with_a_fresh_temporal(
+    api: Api, engine: Engine, body: dict[str, Any]
+) -> tuple[withdrawals.Created, RequestConflict, subprocess.CompletedProcess[str]]:
+    async with await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"), ui=False
+    ) as fresh:
+        client = WithdrawalClient(fresh.client)
+        request = withdrawals.to_request(withdrawals.WithdrawalCreate(**body))
+        now = datetime.now(UTC)
+        same = await withdrawals.create(engine, client, request, now)
+        other = withdrawals.to_request(
+            withdrawals.WithdrawalCreate(**{**body, "order_id": "R-P-ALIPAY"})
+        )
+        with pytest.raises(RequestConflict) as refused:
+            await withdrawals.create(engine, client, other, now)
+        env = {
+            **api.stack.child_env(),
+            "TEMPORAL_ADDRESS": fresh.client.service_client.config.target_host,
+        }
+        cli = await asyncio.to_thread(
+            subprocess.run,
+            [
+                *(sys.executable, "starter.py", "withdraw", "--json", "--id", body["id"]),
+                *("--account", PERSONAL, "--order", "R-P-ALIPAY", "--amount", "1.23"),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    return same, refused.value, cli
