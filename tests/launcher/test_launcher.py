@@ -131,11 +131,11 @@ async def test_every_part_answers(stack: Stack) -> None:
             assert (await http.get(url + "/health")).status_code == 200
         assert (await http.get(stack.urls.ui)).status_code == 200
         # The HTTP API answers with the dev key the banner prints, and only with it.
-        key = stack.api_key
-        assert key is not None and f"dev API key        {key}" in stack.banner()
+        api_key = stack.api_key
+        assert api_key is not None and f"dev API key        {api_key}" in stack.banner()
         guarded = stack.urls.http + "/v1/withdrawals"
         assert (await http.get(guarded)).status_code == 401
-        answer = await http.get(guarded, headers={"Authorization": f"Bearer {key}"})
+        answer = await http.get(guarded, headers={"Authorization": f"Bearer {api_key}"})
         assert answer.status_code == 200
     assert "Temporal Web UI" in stack.banner()
     assert f"--account {AUTOMATIC_ACCOUNT}" in stack.banner()
