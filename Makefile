@@ -29,7 +29,7 @@ lint: install
 	$(BIN)/mypy .
 
 # Throughput and latency against Temporal's own ceiling, then withdrawable vs ledger size
-# (README, Performance). BENCH_ARGS passes flags, e.g. BENCH_ARGS="--mode burst --count 1000".
+# (bench/README.md). BENCH_ARGS passes flags, e.g. BENCH_ARGS="--mode burst --count 1000".
 bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.withdrawable

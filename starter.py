@@ -1,4 +1,4 @@
-"""Command-line entry point: ``python starter.py --help`` lists the commands (CONTRACT.md)."""
+"""Command-line entry point: ``python starter.py --help`` lists the commands (docs/interface.md)."""
 
 import os
 import sys

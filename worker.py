@@ -1,6 +1,6 @@
 """The withdrawal worker: runs ``WithdrawalWorkflow`` and its activities.
 
-Connection and task queue come from the environment (CONTRACT.md); SIGTERM and
+Connection and task queue come from the environment (docs/interface.md); SIGTERM and
 SIGINT shut it down gracefully, letting running activities finish.
 """
 
@@ -46,7 +46,7 @@ GRACEFUL_SHUTDOWN_SECONDS = 30
 
 
 class WorkerTuning(TypedDict):
-    """Worker options measured by ``bench/`` (README, Performance); the baseline uses them."""
+    """Worker options measured by ``bench/`` (bench/README.md); the baseline uses them."""
 
     max_cached_workflows: int
     max_concurrent_activities: int

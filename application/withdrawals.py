@@ -22,22 +22,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
-from sqlalchemy import Engine
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.eligibility import check_eligibility
 from application.problems import RequestConflict
-from ledger import audit
-from ledger.accounts import balance_breakdown, remaining_of
-from ledger.db import run_in_transaction, session_scope
-from ledger.tables import Withdrawal
-from ledger.withdrawals import MAX_LIST_LIMIT, list_withdrawals, request_difference
 from models.branches import payee_from_branch
 from models.domain import (
     STATUS_LABELS_ZH,
@@ -55,9 +48,14 @@ from models.messages import CodeResult, CodeSubmission, ResendResult
 from models.money import Money
 from models.payee import MAX_PROOFS, payee_problem
 from models.sameness import first_difference
-from service.cli.records import record_document, status_with_reason
+from service.cli.records import status_with_reason
 from service.client import WithdrawalClient, workflow_id
 from service.proofs import MAX_PROOF_BYTES, store_proof_bytes
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from ledger.tables import Withdrawal
 
 T = TypeVar("T")
 
@@ -252,6 +250,14 @@ def precheck(engine: Engine, request: WithdrawalRequest, now: datetime) -> list[
     """Refuse before anything is frozen; the R17 review reasons if it may go ahead, or
     None when the id is already recorded for this same request (an idempotent retry,
     whose own hold must not count against it)."""
+    # The ledger loads on use: commands that only talk to Temporal (code, resend) import
+    # this module too and must stay quick (docs/architecture.md).
+    from activities.eligibility import check_eligibility
+    from ledger.accounts import balance_breakdown, remaining_of
+    from ledger.db import session_scope
+    from ledger.tables import Withdrawal
+    from ledger.withdrawals import request_difference
+
     with session_scope(engine) as session:
         existing = session.get(Withdrawal, request.withdrawal_id)
         if existing is not None:
@@ -369,6 +375,9 @@ async def create(
 
 
 def _audit(engine: Engine, actor: str, action: str, subject: str, outcome: str = "asked") -> None:
+    from ledger import audit
+    from ledger.db import run_in_transaction
+
     run_in_transaction(
         engine,
         lambda session: audit.append(
@@ -378,6 +387,9 @@ def _audit(engine: Engine, actor: str, action: str, subject: str, outcome: str =
 
 
 def _record(engine: Engine, withdrawal_id: str) -> WithdrawalStatusDoc | None:
+    from ledger.db import session_scope
+    from ledger.documents import record_document
+
     with session_scope(engine) as session:
         return record_document(session, withdrawal_id)
 
@@ -480,6 +492,9 @@ def list_page(
     max_limit: int = MAX_PAGE_SIZE,
 ) -> Page:
     """Withdrawal records newest first (R20), one page; ``next_cursor`` continues it."""
+    from ledger.db import session_scope
+    from ledger.withdrawals import MAX_LIST_LIMIT, list_withdrawals
+
     if limit < 1 or limit > max_limit:
         raise InputError("limit", f"1 to {max_limit}")
     before = _decode_cursor(cursor) if cursor is not None else None

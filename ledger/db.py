@@ -1,6 +1,6 @@
 """Engines, sessions and transactions.
 
-Every command brings the database schema up to date on first use (CONTRACT.md), so
+Every command brings the database schema up to date on first use (docs/interface.md), so
 ``get_engine`` runs the Alembic migrations the first time a process opens a URL.
 Writers serialise on a real lock: ``SELECT … FOR UPDATE`` on PostgreSQL and, on SQLite,
 a write lock taken at ``BEGIN IMMEDIATE``; conflicts that remain (deadlocks,

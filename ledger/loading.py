@@ -1,4 +1,4 @@
-"""``load``: upsert a validated fixture in one transaction (CONTRACT.md fixture format).
+"""``load``: upsert a validated fixture in one transaction (docs/interface.md fixture format).
 
 Everything is checked against the database before the first write, so bad input changes
 nothing; re-loading the same file reports every row unchanged. Money already moved by

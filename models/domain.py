@@ -146,7 +146,7 @@ class TimelineEntry(BaseModel):
 
 
 class WithdrawalStatusDoc(BaseModel):
-    """The CONTRACT.md ``status --json`` document."""
+    """The docs/interface.md ``status --json`` document."""
 
     id: str
     account_id: str

@@ -1,4 +1,4 @@
-"""The ``load`` fixture format of CONTRACT.md, validated strictly before anything is written.
+"""The ``load`` fixture format of docs/interface.md, validated strictly before anything is written.
 
 Amounts are strings with at most two decimals (``models.money.Money``): a float, a bare
 integer or a negative amount is refused, because a fixture that loads "close enough"

@@ -6,11 +6,17 @@ withdrawal_id = await client.start(request)
 result = await client.submit_code(withdrawal_id, "123456")
 doc = await client.status(withdrawal_id)
 ```
+
+The workflow is addressed by its names (``WORKFLOW_TYPE``, its update, query and signal
+names), not through its class: importing ``workflows.withdrawal`` would load the
+activities and the whole ledger into every command that only talks to Temporal.
+tests/workflow/test_client_names.py keeps the names equal to the workflow's own.
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -29,9 +35,18 @@ from models.messages import (
 from service import settings
 from service.temporal_client import connect
 from workflows.search_attributes import initial_search_attributes
-from workflows.withdrawal import WithdrawalWorkflow
 
 WORKFLOW_ID_PREFIX = "withdrawal-"
+# The names the workflow answers to (workflows/withdrawal.py); they never change, or
+# withdrawals in flight could no longer be reached.
+WORKFLOW_TYPE = "WithdrawalWorkflow"
+UPDATE_SUBMIT_CODE = "submit_code"
+UPDATE_RESEND_CODE = "resend_code"
+UPDATE_CANCEL = "cancel"
+QUERY_STATUS = "status"
+QUERY_DECISIONS = "decisions"
+SIGNAL_APPROVE = "approve"
+SIGNAL_REJECT = "reject"
 DECISION_WAIT_SECONDS = 10.0
 DECISION_POLL_SECONDS = 0.1
 
@@ -50,19 +65,18 @@ class WithdrawalClient:
     async def connect(cls) -> WithdrawalClient:
         return cls(await connect())
 
-    def _handle(
-        self, withdrawal_id: str
-    ) -> WorkflowHandle[WithdrawalWorkflow, WithdrawalStatusDoc]:
-        return self.temporal.get_workflow_handle_for(
-            WithdrawalWorkflow.run, workflow_id(withdrawal_id)
+    def _handle(self, withdrawal_id: str) -> WorkflowHandle[Any, WithdrawalStatusDoc]:
+        return self.temporal.get_workflow_handle(
+            workflow_id(withdrawal_id), result_type=WithdrawalStatusDoc
         )
 
     async def start(self, request: WithdrawalRequest) -> str:
         """Start, or attach to the withdrawal already running under this id."""
         await self.temporal.start_workflow(
-            WithdrawalWorkflow.run,
+            WORKFLOW_TYPE,
             request,
             id=workflow_id(request.withdrawal_id),
+            result_type=WithdrawalStatusDoc,
             task_queue=self.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -79,16 +93,18 @@ class WithdrawalClient:
     ) -> CodeResult:
         """``update_id``: the same id again (a retry) gets the first answer, not a new check."""
         return await self._handle(withdrawal_id).execute_update(
-            WithdrawalWorkflow.submit_code, CodeSubmission(code=code), id=update_id
+            UPDATE_SUBMIT_CODE, CodeSubmission(code=code), id=update_id, result_type=CodeResult
         )
 
     async def resend(self, withdrawal_id: str, *, update_id: str | None = None) -> ResendResult:
         return await self._handle(withdrawal_id).execute_update(
-            WithdrawalWorkflow.resend_code, id=update_id
+            UPDATE_RESEND_CODE, id=update_id, result_type=ResendResult
         )
 
     async def status(self, withdrawal_id: str) -> WithdrawalStatusDoc:
-        return await self._handle(withdrawal_id).query(WithdrawalWorkflow.status)
+        return await self._handle(withdrawal_id).query(
+            QUERY_STATUS, result_type=WithdrawalStatusDoc
+        )
 
     async def result(self, withdrawal_id: str) -> WithdrawalStatusDoc:
         return await self._handle(withdrawal_id).result()
@@ -97,7 +113,7 @@ class WithdrawalClient:
         self, withdrawal_id: str, by: str | None = None, *, update_id: str | None = None
     ) -> WithdrawalStatusDoc:
         return await self._handle(withdrawal_id).execute_update(
-            WithdrawalWorkflow.cancel, CancelRequest(by=by), id=update_id
+            UPDATE_CANCEL, CancelRequest(by=by), id=update_id, result_type=WithdrawalStatusDoc
         )
 
     async def decide(
@@ -105,23 +121,26 @@ class WithdrawalClient:
     ) -> RecordedDecision | None:
         """Send approve/reject and wait until the workflow has weighed it."""
         handle = self._handle(withdrawal_id)
-        before = len(await handle.query(WithdrawalWorkflow.decisions))
-        signal = (
-            WithdrawalWorkflow.approve
-            if kind is ReviewDecisionKind.APPROVE
-            else (WithdrawalWorkflow.reject)
-        )
+        before = len(await self._decisions(handle))
+        signal = SIGNAL_APPROVE if kind is ReviewDecisionKind.APPROVE else SIGNAL_REJECT
         await handle.signal(signal, ReviewDecision(reviewer_id=reviewer_id, comment=comment))
         deadline = asyncio.get_running_loop().time() + DECISION_WAIT_SECONDS
         while asyncio.get_running_loop().time() < deadline:
             try:
-                recorded = await handle.query(WithdrawalWorkflow.decisions)
+                recorded = await self._decisions(handle)
             except RPCError:
                 recorded = []
             if len(recorded) > before:
                 return recorded[before]
             await asyncio.sleep(DECISION_POLL_SECONDS)
         return None
+
+    @staticmethod
+    async def _decisions(handle: WorkflowHandle[Any, Any]) -> list[RecordedDecision]:
+        decisions: list[RecordedDecision] = await handle.query(
+            QUERY_DECISIONS, result_type=list[RecordedDecision]
+        )
+        return decisions
 
     async def approve(
         self, withdrawal_id: str, reviewer_id: str, comment: str = ""

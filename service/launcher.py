@@ -16,7 +16,7 @@ Tests start the same stack on free ports through the same code::
 ``await stack.restart_temporal()`` stops and starts only the dev server, on the same state
 file (fault tests); the worker and the callback receiver reconnect by themselves.
 
-Flags and environment (defaults follow CONTRACT.md): ``--temporal-port``/``TEMPORAL_PORT``
+Flags and environment (defaults follow docs/interface.md): ``--temporal-port``/``TEMPORAL_PORT``
 7233, ``--ui-port``/``TEMPORAL_UI_PORT`` 8233, ``--payout-port``/``PAYOUT_SIMULATOR_PORT``
 8801, ``--sms-port``/``SMS_SIMULATOR_PORT`` 8802, ``--callback-port``/``PAYOUT_CALLBACK_PORT``
 8803, ``--codec-port``/``CODEC_SERVER_PORT`` 8804, ``--http-port``/``HTTP_PORT`` 8805 (the HTTP
@@ -133,7 +133,7 @@ class StackConfig:
     database_url: str
     namespace: str = dev_server.DEFAULT_NAMESPACE
     task_queue: str = settings.DEFAULT_TASK_QUEUE
-    max_settle_seconds: float = DEFAULT_MAX_SETTLE_SECONDS  # CONTRACT: within 10 s
+    max_settle_seconds: float = DEFAULT_MAX_SETTLE_SECONDS  # docs/interface.md: within 10 s
     fixture: Path | None = DEFAULT_FIXTURE
     worker_restart_backoff_seconds: float = WORKER_RESTART_FIRST_BACKOFF_SECONDS
     # None: a dev key file / token under data_dir (what tests want); make run passes env.
@@ -606,7 +606,7 @@ class Stack:
         return lines
 
 
-# What the CLI assumes when a variable is unset (CONTRACT.md); the banner exports the rest.
+# What the CLI assumes when a variable is unset (docs/interface.md); the banner exports the rest.
 # WITHDRAWALS_DATA_DIR and the callback URL matter to the worker only.
 _CLI_DEFAULTS = {
     "TEMPORAL_ADDRESS": settings.DEFAULT_TEMPORAL_ADDRESS,

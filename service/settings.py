@@ -1,4 +1,4 @@
-"""Configuration from the environment (CONTRACT.md), read in one place."""
+"""Configuration from the environment (docs/interface.md), read in one place."""
 
 from __future__ import annotations
 

@@ -44,7 +44,7 @@ from gateways.simulators.payout_book import PayoutBook, Record, Refused
 
 log = logging.getLogger("gateways.simulators.payout")
 
-DEFAULT_MAX_SETTLE_SECONDS = 10.0  # CONTRACT: `make run` settles every route within 10 s
+DEFAULT_MAX_SETTLE_SECONDS = 10.0  # docs/interface.md: `make run` settles every route within 10 s
 MAX_SETTLE_SECONDS_LIMIT = 24 * 3600.0
 CALLBACK_TIMEOUT_SECONDS = 2.0
 MAX_CALLBACK_ATTEMPTS = 3

@@ -1,4 +1,4 @@
-"""``python starter.py COMMAND …``: parse, run one command, print, exit with the CONTRACT status.
+"""``python starter.py COMMAND …``: parse, run one command, print, exit (docs/interface.md).
 
 Exit 0 ok, 2 bad input, 3 refused by a business rule, 1 anything else; errors go to
 stderr one line each, with a traceback only under ``--debug``.
@@ -14,7 +14,7 @@ from typing import NoReturn
 
 from models.errors import InputError
 from service.cli.command import Context
-from service.cli.commands import discover
+from service.cli.commands import COMMANDS, load
 from service.cli.errors import EXIT_BAD_INPUT, EXIT_OK, classify
 from service.cli.output import to_json
 
@@ -36,7 +36,16 @@ def _global_flags(parser: argparse.ArgumentParser, default: object) -> None:
     parser.add_argument("--debug", action="store_true", default=default, help="show tracebacks")
 
 
-def build_parser() -> Parser:
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The command named on the line: the first word that is not a flag (the global flags
+    take no value), or None when there is none (``--help`` alone)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
+def build_parser(argv: Sequence[str] = ()) -> Parser:
+    """Every command's name and help; only the command named in ``argv`` is imported and
+    given its arguments, so a command loads its own dependencies and no other's."""
+    chosen = chosen_command(argv)
     parser = Parser(prog="starter.py", description="Withdrawals: ledger, review and payout.")
     _global_flags(parser, default=False)
     # The flags are accepted after the subcommand too; SUPPRESS keeps a subparser from
@@ -44,10 +53,12 @@ def build_parser() -> Parser:
     common = Parser(add_help=False)
     _global_flags(common, default=argparse.SUPPRESS)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    for command in discover():
-        sub = subparsers.add_parser(command.name, help=command.help, parents=[common])
-        command.configure(sub)
-        sub.set_defaults(run=command.run)
+    for name, help_ in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=help_, parents=[common])
+        if name == chosen:
+            command = load(name)
+            command.configure(sub)
+            sub.set_defaults(run=command.run)
     return parser
 
 
@@ -55,7 +66,7 @@ def main(argv: Sequence[str] | None = None, context: Context | None = None) -> i
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list
     try:
-        parser = build_parser()
+        parser = build_parser(args_list)
         args = parser.parse_args(args_list)
         if getattr(args, "run", None) is None:
             parser.print_help(sys.stderr)

@@ -1,7 +1,8 @@
 """What a subcommand is: a name, its arguments, and a function from arguments to a result.
 
-A command module under ``service.cli.commands`` defines ``COMMAND = Command(...)``; the
-app finds it by itself, so adding a command never touches a shared file.
+A command module under ``service.cli.commands`` defines ``COMMAND = Command(...)`` and is
+registered by one line in ``service.cli.commands.COMMANDS``; the app imports it only when
+that command runs.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
+if TYPE_CHECKING:  # the database is imported only by commands that open it
+    from sqlalchemy import Engine
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class Context:
 
     @cached_property
     def engine(self) -> Engine:
-        from ledger.db import get_engine  # migrations run on first use (CONTRACT.md)
+        from ledger.db import get_engine  # migrations run on first use (docs/interface.md)
 
         return get_engine(self.database_url)
 

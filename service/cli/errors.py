@@ -1,9 +1,11 @@
-"""One line per problem, naming the field and why (CONTRACT.md), with the exit status."""
+"""One line per problem, naming the field and why (docs/interface.md), with the exit status."""
 
 from __future__ import annotations
 
 import json
 import re
+import sys
+from typing import NoReturn
 
 from pydantic import ValidationError
 
@@ -43,6 +45,12 @@ def validation_lines(error: ValidationError) -> list[str]:
                 where = f"{where}.{named}" if where else named
         lines.append(f"{where or 'input'}: {message}")
     return lines
+
+
+def fail(message: str) -> NoReturn:
+    """Exit 1 with exactly ``message`` on stderr (``classify`` would prefix the error type)."""
+    print(message, file=sys.stderr)
+    raise SystemExit(EXIT_FAILURE)
 
 
 def classify(error: BaseException) -> tuple[int, list[str]]:

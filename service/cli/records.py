@@ -9,17 +9,20 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, col, select
-
-from ledger.documents import document_from_record, record_document
-from ledger.tables import Withdrawal, WithdrawalEvent
-from models.domain import STATUS_LABELS_ZH, Status, WithdrawalStatusDoc
+from models.domain import (
+    STATUS_LABELS_ZH,
+    Status,
+    WithdrawalStatusDoc,
+)
 from models.money import Money
 from service.cli.output import table
 
-__all__ = ["document_from_record", "record_document"]
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from ledger.tables import Withdrawal, WithdrawalEvent
 
 # R18: the statuses whose reason the user must see next to them.
 STATUSES_WITH_REASON = frozenset({Status.REJECTED, Status.FAILED, Status.CANCELLED})
@@ -34,6 +37,20 @@ def status_label(status: Status | str) -> str:
 def when(at: datetime | None) -> str:
     """A time for people: UTC, to the second, with its offset."""
     return at.astimezone(UTC).isoformat(timespec="seconds") if at else ""
+
+
+def document_from_record(row: Withdrawal, events: Sequence[WithdrawalEvent]) -> WithdrawalStatusDoc:
+    """The ``status`` document rebuilt from the record (``ledger.documents``, which webhook
+    events use too); imported on use, like the database itself (a quick CLI)."""
+    from ledger import documents
+
+    return documents.document_from_record(row, events)
+
+
+def record_document(session: Session, withdrawal_id: str) -> WithdrawalStatusDoc | None:
+    from ledger import documents
+
+    return documents.record_document(session, withdrawal_id)
 
 
 def status_with_reason(status: Status | str, reason: str | None) -> str:
@@ -103,6 +120,10 @@ def entered_review(session: Session, withdrawal_ids: Sequence[str]) -> dict[str,
     lists the R17 reasons). One query for the whole page, not one per withdrawal."""
     if not withdrawal_ids:
         return {}
+    from sqlmodel import col, select  # the database loads only when read (see above)
+
+    from ledger.tables import WithdrawalEvent
+
     events = session.exec(
         select(WithdrawalEvent)
         .where(

@@ -1,7 +1,7 @@
 """Calling the withdrawal workflow from a command: one connection, failures as exit statuses.
 
 Commands are synchronous; each call here runs one ``asyncio`` loop for the whole command.
-What Temporal answers is translated into the CONTRACT.md vocabulary: an update's validator
+What Temporal answers is translated into the docs/interface.md vocabulary: an update's validator
 refusing (``R15: a new code can be sent in 42 seconds``) is a ``RuleRefusal`` (exit 3), an
 unknown workflow is ``NotFound`` (exit 2), an unreachable server is exit 1 with one line.
 """
@@ -9,7 +9,6 @@ unknown workflow is ``NotFound`` (exit 2), an unreachable server is exit 1 with 
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Awaitable, Callable
 from typing import NoReturn, TypeVar
 
@@ -23,23 +22,17 @@ from application import withdrawals
 from application.withdrawals import as_refusal, is_not_found, live_status, unknown_withdrawal
 from models.errors import RuleRefusal
 from service.cli.command import Context
-from service.cli.errors import EXIT_FAILURE
+from service.cli.errors import fail
 from service.client import WithdrawalClient
 from service.temporal_client import connect, connect_options
 
 T = TypeVar("T")
 
-__all__ = ["as_refusal", "is_not_found", "live_status", "unknown_withdrawal"]
+__all__ = ["as_refusal", "fail", "is_not_found", "live_status", "unknown_withdrawal"]
 
 
 def temporal_address() -> str:
     return str(connect_options().get("target_host"))
-
-
-def fail(message: str) -> NoReturn:
-    """Exit 1 with exactly ``message`` on stderr (``classify`` would prefix the error type)."""
-    print(message, file=sys.stderr)
-    raise SystemExit(EXIT_FAILURE)
 
 
 def unreachable() -> NoReturn:

@@ -106,7 +106,7 @@ def make_plan(
 
 
 def fixture_for(plans: list[Planned], now: datetime | None = None) -> dict[str, Any]:
-    """The CONTRACT.md fixture document for ``plans`` (loaded with ``load_fixture``)."""
+    """The docs/interface.md fixture document for ``plans`` (loaded with ``load_fixture``)."""
     paid_at = ((now or datetime.now(UTC)) - timedelta(days=RECHARGED_DAYS_AGO)).isoformat()
     accounts, orders = [], []
     for plan in plans:

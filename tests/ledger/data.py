@@ -1,4 +1,4 @@
-"""Fixture data for the ledger tests, in the CONTRACT.md ``load`` format."""
+"""Fixture data for the ledger tests, in the docs/interface.md ``load`` format."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """``starter.py load`` and ``withdrawable`` as a backend calls them: real processes, exit
-statuses and one-line errors from CONTRACT.md, and bad input that changes nothing."""
+statuses and one-line errors from docs/interface.md, and bad input that changes nothing."""
 
 from __future__ import annotations
 

@@ -1,24 +1,51 @@
-"""Subcommands, one module each; a module exposing ``COMMAND`` is found automatically."""
+"""Subcommands, one module each, registered by name in ``COMMANDS``.
+
+The parser learns every command's name and help from ``COMMANDS`` without importing a
+command module, and imports only the module of the command being run: ``--help`` loads
+no command at all, and a command that needs only the database never loads the Temporal
+client. Adding a command is one line: write ``service/cli/commands/<name>.py`` (a ``-``
+in the name is ``_`` in the module's) defining ``COMMAND = Command(...)`` with the same
+name and help, and add ``"<name>": "<help>",`` below (tests/cli/test_registry.py checks
+that every module is registered and agrees with its line).
+"""
 
 from __future__ import annotations
 
 import importlib
-import pkgutil
+from typing import TYPE_CHECKING
 
-from service.cli.command import Command
+if TYPE_CHECKING:
+    from service.cli.command import Command
+
+# name → the help line ``starter.py --help`` shows; sorted by name, as --help lists them.
+COMMANDS: dict[str, str] = {
+    "approve": "approve a withdrawal under review; prints the resulting status",
+    "audit": "verify the hash-chained audit log (exit 4 if broken), or show a withdrawal's rows",
+    "branches": "find a bank branch by part of its name, bank or city (R10)",
+    "cancel": "cancel a withdrawal before it is paid out",
+    "code": "submit the SMS verification code of a withdrawal",
+    "demo": "run every withdrawal path end to end against the running stack",
+    "list": "withdrawal records, newest first",
+    "load": "load accounts, orders and reviewers from a fixture",
+    "reconcile": "compare provider, ledger and workflows (exit 4 on any mismatch)",
+    "reject": "reject a withdrawal under review; prints the resulting status",
+    "resend": "text a new verification code for a withdrawal",
+    "reviews": "withdrawals waiting for review, with their SLA state",
+    "sms-inbox": "the SMS simulator's messages to an account's security phone",
+    "status": "a withdrawal's status, amount, route, reason and timeline",
+    "transactions": "an account's transaction details, filtered by type and time (R20)",
+    "webhooks": "webhook deliveries of status events, with attempts and the last error",
+    "withdraw": "start a withdrawal; prints its id and the next step",
+    "withdrawable": "what an account can withdraw, and from which recharge orders",
+}
 
 
-def discover() -> list[Command]:
-    """Every ``COMMAND`` defined in this package, sorted by name."""
-    commands: list[Command] = []
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        command = getattr(module, "COMMAND", None)
-        if isinstance(command, Command):
-            commands.append(command)
-    names = [c.name for c in commands]
-    if len(names) != len(set(names)):
-        raise RuntimeError(f"two commands share a name: {sorted(names)}")
-    return sorted(commands, key=lambda c: c.name)
+def module_name(name: str) -> str:
+    """The module that defines command ``name``."""
+    return f"{__name__}.{name.replace('-', '_')}"
+
+
+def load(name: str) -> Command:
+    """Import command ``name``'s module (and only its dependencies) and return its ``COMMAND``."""
+    command: Command = importlib.import_module(module_name(name)).COMMAND
+    return command

@@ -16,9 +16,9 @@ from gateways.sms_messages import InboxMessage, mask_phone
 from ledger.accounts import get_account
 from ledger.db import session_scope
 from service.cli.command import Command, Context, Result
+from service.cli.errors import fail
 from service.cli.output import table
 from service.cli.records import when
-from service.cli.temporal_calls import fail
 
 INBOX_LIMIT_MESSAGES = 20
 
