@@ -10,19 +10,23 @@ import asyncio
 import logging
 import os
 import signal
+from collections.abc import Callable
 from datetime import timedelta
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import httpx
 from temporalio.client import Client
 from temporalio.worker import PollerBehavior, PollerBehaviorSimpleMaximum, Worker
 
 from activities.audit_anchor import AuditAnchorActivities
+from activities.webhooks import WebhookActivities
 from activities.withdrawal import WithdrawalActivities
 from gateways.http_common import DEFAULT_TIMEOUT, new_client
 from gateways.http_payout import payout_provider_from_env
 from gateways.http_sms import sms_provider_from_env
+from gateways.webhooks import secret_key
 from ledger.db import get_engine
+from models.limits import WEBHOOK_CALL_TIMEOUT_SECONDS
 from observability import gauges
 from observability.metrics import WithdrawalMetrics
 from observability.process import start_observability
@@ -32,7 +36,9 @@ from service.anchor_schedule import ensure_anchor_schedule
 from service.encryption import KeyRing
 from service.log_filter import install_personal_data_filter
 from service.temporal_client import connect
+from service.webhook_dispatch import WebhookDispatcher
 from workflows.audit_anchor import AuditAnchorWorkflow
+from workflows.webhook_delivery import WebhookDeliveryWorkflow
 from workflows.withdrawal import WithdrawalWorkflow
 
 # Every open withdrawal must stay cached, or each task replays its whole history
@@ -77,15 +83,20 @@ def build_worker(
     activities: WithdrawalActivities,
     task_queue: str | None = None,
     max_cached_workflows: int | None = None,
+    webhooks: WebhookActivities | None = None,
 ) -> Worker:
+    """``webhooks``: also run the status-event deliveries (the real worker does)."""
     anchor = AuditAnchorActivities(activities.engine)
+    webhook_activities: list[Callable[..., Any]] = (
+        [webhooks.deliver_webhook, webhooks.give_up_webhook] if webhooks else []
+    )
     tuning = dict(TUNING)
     if max_cached_workflows is not None:
         tuning["max_cached_workflows"] = max_cached_workflows
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue(),
-        workflows=[WithdrawalWorkflow, AuditAnchorWorkflow],
+        workflows=[WithdrawalWorkflow, AuditAnchorWorkflow, WebhookDeliveryWorkflow],
         activities=[
             anchor.anchor_audit_chains,
             activities.open_withdrawal,
@@ -100,6 +111,7 @@ def build_worker(
             activities.watch_payout,
             activities.resolve_payout,
             activities.settle,
+            *webhook_activities,
         ],
         **tuning,  # type: ignore[arg-type]
     )
@@ -134,14 +146,19 @@ async def main() -> None:
     install_personal_data_filter()
     # Production: a missing key stops the worker here, before it takes any task.
     settings.check_production_secrets(
-        settings.code_key, settings.review_verify_key, KeyRing.from_env
+        settings.code_key, settings.review_verify_key, settings.webhook_secret, KeyRing.from_env
     )
     if telemetry.metrics_url:
         logging.info("metrics at %s", telemetry.metrics_url)
     client = await connect()
-    async with new_client(DEFAULT_TIMEOUT) as http:
+    async with (
+        new_client(DEFAULT_TIMEOUT) as http,
+        new_client(httpx.Timeout(WEBHOOK_CALL_TIMEOUT_SECONDS)) as webhook_http,
+    ):
+        engine = get_engine()
+        webhooks = WebhookActivities(engine, secret_key(settings.webhook_secret()), webhook_http)
         activities = activities_from_env(http, telemetry.metrics)
-        worker = build_worker(client, activities, max_cached_workflows=cached())
+        worker = build_worker(client, activities, max_cached_workflows=cached(), webhooks=webhooks)
         try:
             if await ensure_anchor_schedule(client, settings.task_queue()):
                 logging.info("created the audit anchor schedule")
@@ -151,12 +168,15 @@ async def main() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        levels = asyncio.create_task(gauges.keep_fresh(get_engine(), telemetry.metrics))
+        levels = asyncio.create_task(gauges.keep_fresh(engine, telemetry.metrics))
+        dispatcher = WebhookDispatcher(engine, client, settings.task_queue())
         try:
             async with worker:
                 logging.info("worker polling task queue %s", settings.task_queue())
+                dispatching = asyncio.create_task(dispatcher.run(stop), name="webhook-dispatch")
                 await stop.wait()
                 logging.info("shutting down: finishing running activities")
+                await dispatching
         finally:
             levels.cancel()
             stop_tracing()

@@ -410,3 +410,53 @@ class PayoutResolution(SQLModel, table=True):
     reference: str | None = Field(default=None, max_length=128)
     evidence: str = Field(sa_type=Text)
     at: datetime = Field(sa_type=UTCDateTime)
+
+
+class WebhookEvent(SQLModel, table=True):
+    """A status change to announce (the outbox): written in the transaction that records
+    the change, so no change is lost and none is announced that did not commit.
+
+    ``body`` is the exact JSON posted on every attempt; ``sequence`` counts a
+    withdrawal's events from 1; ``dispatched_at`` is set once deliveries are under way.
+    """
+
+    __tablename__ = "webhook_event"
+    __table_args__ = (
+        UniqueConstraint("withdrawal_id", "sequence", name="uq_webhook_event_sequence"),
+        CheckConstraint("sequence > 0", name="ck_webhook_event_sequence_positive"),
+    )
+
+    id: str = Field(primary_key=True, max_length=96)
+    withdrawal_id: str = Field(index=True, max_length=64)
+    sequence: int
+    type: str = Field(max_length=64)
+    body: str = Field(sa_type=Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    dispatched_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+
+
+class WebhookDeliveryState(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # gave up after the retry window
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One event to one URL: its attempts, the last error, and how it ended."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        _one_of("state", [s.value for s in WebhookDeliveryState], "ck_webhook_delivery_state"),
+        CheckConstraint("attempts >= 0", name="ck_webhook_delivery_attempts"),
+    )
+
+    event_id: str = Field(
+        primary_key=True, sa_column_args=[ForeignKey("webhook_event.id")], max_length=96
+    )
+    url: str = Field(primary_key=True, max_length=500)
+    state: str = Field(default=WebhookDeliveryState.PENDING.value, max_length=16, index=True)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_type=Text)
+    last_attempt_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)

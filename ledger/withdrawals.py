@@ -9,12 +9,16 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
+from ledger import events
 from ledger.tables import LedgerEntry, Withdrawal, WithdrawalEvent
 from ledger.types import utc
-from models.domain import Status, WithdrawalRequest
+from models.domain import DesignatedReason, Kind, Payee, Route, Status, WithdrawalRequest
 from models.errors import HoldConflict, NotFound
+from models.money import Money
+from models.sameness import first_difference
 
 MAX_LIST_LIMIT = 1000  # a page of records; a bigger listing is an export, not a query
 MAX_TRANSACTIONS = 10_000  # R20 details per query
@@ -37,15 +41,32 @@ def _append_event(
     session.add(WithdrawalEvent(withdrawal_id=withdrawal_id, at=at, status=status.value, note=note))
 
 
+def recorded_request(row: Withdrawal) -> WithdrawalRequest:
+    """The request a withdrawal record was made from (the payee in full: DB only)."""
+    payee = Payee.model_validate_json(row.payee_json) if row.payee_json else None
+    proofs = json.loads(row.proofs_json or "[]")
+    return WithdrawalRequest(
+        withdrawal_id=row.id,
+        account_id=row.account_id,
+        amount=Money(row.amount_fen),
+        kind=Kind(row.kind),
+        route=Route(row.route),
+        order_id=row.order_id,
+        reason=DesignatedReason(row.designated_reason) if row.designated_reason else None,
+        payee=payee,
+        proofs=[str(p) for p in proofs] if isinstance(proofs, list) else [],
+        requested_by=row.requested_by,
+    )
+
+
+def request_difference(row: Withdrawal, request: WithdrawalRequest) -> str | None:
+    """The first field where ``request`` differs from the recorded one (``models.sameness``)."""
+    return first_difference(recorded_request(row), request)
+
+
 def matches_request(row: Withdrawal, request: WithdrawalRequest) -> bool:
     """The recorded withdrawal is this request again (an idempotent retry of its id)."""
-    return (row.account_id, row.amount_fen, row.kind, row.route, row.order_id) == (
-        request.account_id,
-        request.amount.fen,
-        request.kind.value,
-        request.route.value,
-        request.order_id,
-    )
+    return request_difference(row, request) is None
 
 
 def create_withdrawal(
@@ -88,6 +109,7 @@ def create_withdrawal(
     session.add(withdrawal)
     session.flush()  # the event's foreign key needs the row
     _append_event(session, withdrawal.id, at, Status.VERIFYING, "created")
+    events.touch(session, withdrawal.id, None)
     session.flush()
     return withdrawal
 
@@ -115,6 +137,7 @@ def set_withdrawal_status(
         raise HoldConflict(
             "R18", f"withdrawal {withdrawal_id} is {current.value}; a final status never changes"
         )
+    events.touch(session, withdrawal_id, current)
     withdrawal.status = status.value
     withdrawal.updated_at = at
     if reason is not None:
@@ -159,6 +182,8 @@ def _last_note(session: Session, withdrawal_id: str) -> str | None:
 def mark_review_overdue(session: Session, withdrawal_id: str, overdue: bool) -> Withdrawal:
     """Flag a review past its SLA for ops (R17 *beyond*); the status does not change."""
     withdrawal = _require(session, withdrawal_id)
+    if withdrawal.review_overdue != overdue:
+        events.touch(session, withdrawal_id, Status(withdrawal.status))
     withdrawal.review_overdue = overdue
     session.flush()
     return withdrawal
@@ -167,6 +192,8 @@ def mark_review_overdue(session: Session, withdrawal_id: str, overdue: bool) -> 
 def set_provider_reference(session: Session, withdrawal_id: str, reference: str) -> Withdrawal:
     """Remember the payout provider's reference (shown by ``status``)."""
     withdrawal = _require(session, withdrawal_id)
+    if withdrawal.provider_reference != reference:
+        events.touch(session, withdrawal_id, Status(withdrawal.status))
     withdrawal.provider_reference = reference
     session.flush()
     return withdrawal
@@ -190,11 +217,21 @@ def list_withdrawals(
     status: Status | None = None,
     limit: int = 100,
     payout_unknown: bool | None = None,
+    before: tuple[datetime, str] | None = None,
 ) -> list[Withdrawal]:
-    """Withdrawal records, newest first (R20), at most ``MAX_LIST_LIMIT``."""
+    """Withdrawal records, newest first (R20), at most ``MAX_LIST_LIMIT``; ``before``
+    (created_at, id) starts after that record (keyset pagination: stable under inserts)."""
     query = select(Withdrawal)
     if payout_unknown is not None:
         query = query.where(Withdrawal.payout_unknown == payout_unknown)
+    if before is not None:
+        at, last_id = utc(before[0]), before[1]
+        query = query.where(
+            or_(
+                col(Withdrawal.created_at) < at,
+                and_(col(Withdrawal.created_at) == at, col(Withdrawal.id) < last_id),
+            )
+        )
     if account_id is not None:
         query = query.where(Withdrawal.account_id == account_id)
     if status is not None:
@@ -223,8 +260,11 @@ def transactions(
 
 
 def mark_payout_unknown(session: Session, withdrawal_id: str, unknown: bool) -> Withdrawal:
-    """Flag a payout whose outcome is unknown for ops (``list --payout-unknown``)."""
+    """Flag a payout whose outcome is unknown for ops (``list --payout-unknown``); a
+    change is a ``withdrawal.updated`` webhook event."""
     withdrawal = _require(session, withdrawal_id)
+    if withdrawal.payout_unknown != unknown:
+        events.touch(session, withdrawal_id, Status(withdrawal.status))
     withdrawal.payout_unknown = unknown
     session.flush()
     return withdrawal

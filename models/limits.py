@@ -58,3 +58,11 @@ DATABASE_ACTIVITY_TIMEOUT_SECONDS = 30
 # run may take (it reads every chain's head: seconds at a million rows).
 AUDIT_ANCHOR_INTERVAL_SECONDS = 300
 AUDIT_ANCHOR_TIMEOUT_SECONDS = 120
+# Webhooks: each event retried with exponential backoff for more than a day (Standard
+# Webhooks receivers expect retries); env WEBHOOK_RETRY_* shortens them for tests.
+WEBHOOK_RETRY_INITIAL_SECONDS = 10
+WEBHOOK_RETRY_MAX_INTERVAL_SECONDS = 60 * 60
+WEBHOOK_RETRY_TOTAL_HOURS = 25
+WEBHOOK_CALL_TIMEOUT_SECONDS = 15
+WEBHOOK_DISPATCH_POLL_SECONDS = 2.0  # the safety net; a commit wakes the dispatcher at once
+WEBHOOK_DISPATCH_BATCH = 100

@@ -101,14 +101,17 @@ class WithdrawalClient:
         )
         return request.withdrawal_id
 
-    async def submit_code(self, withdrawal_id: str, code: str) -> CodeResult:
+    async def submit_code(
+        self, withdrawal_id: str, code: str, *, update_id: str | None = None
+    ) -> CodeResult:
+        """``update_id``: the same id again (a retry) gets the first answer, not a new check."""
         return await self._handle(withdrawal_id).execute_update(
-            UPDATE_SUBMIT_CODE, CodeSubmission(code=code), result_type=CodeResult
+            UPDATE_SUBMIT_CODE, CodeSubmission(code=code), id=update_id, result_type=CodeResult
         )
 
-    async def resend(self, withdrawal_id: str) -> ResendResult:
+    async def resend(self, withdrawal_id: str, *, update_id: str | None = None) -> ResendResult:
         return await self._handle(withdrawal_id).execute_update(
-            UPDATE_RESEND_CODE, result_type=ResendResult
+            UPDATE_RESEND_CODE, id=update_id, result_type=ResendResult
         )
 
     async def status(self, withdrawal_id: str) -> WithdrawalStatusDoc:
@@ -126,12 +129,15 @@ class WithdrawalClient:
         *,
         reviewer_id: str | None = None,
         proof: str | None = None,
+        update_id: str | None = None,
     ) -> WithdrawalStatusDoc:
         """Cancel ``by`` an account as the caller asserts it (R2), or as an authenticated
-        reviewer (``application.reviews.cancel_as_reviewer`` makes the proof)."""
+        reviewer (``application.reviews.cancel_as_reviewer`` makes the proof). ``update_id``
+        makes a retry after a lost answer the same update (it gets the first answer)."""
         return await self._handle(withdrawal_id).execute_update(
             UPDATE_CANCEL,
             CancelRequest(by=by, reviewer_id=reviewer_id, proof=proof),
+            id=update_id,
             result_type=WithdrawalStatusDoc,
         )
 

@@ -177,3 +177,50 @@ def dev_secret(path: Path, make: Callable[[], str] | None = None) -> str:
         finally:
             temporary.unlink(missing_ok=True)
     return path.read_text().strip()
+
+
+def webhook_urls() -> list[str]:
+    """Where status events are posted (``WEBHOOK_URLS``, comma-separated); none by default."""
+    configured = os.environ.get("WEBHOOK_URLS") or ""
+    return [url.strip() for url in configured.split(",") if url.strip()]
+
+
+def webhook_secret(data_dir: Path | None = None) -> str:
+    """``WEBHOOK_SECRET`` (``whsec_…``), else a dev secret under the data directory."""
+    configured = os.environ.get("WEBHOOK_SECRET")
+    if configured:
+        return configured
+    if os.environ.get("WITHDRAWALS_ENV") == "production":
+        raise RuntimeError("WEBHOOK_SECRET must be set in production")
+    import base64
+    import contextlib
+    import secrets
+
+    path = (data_dir or DATA_DIR) / "webhook-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        temporary.write_text("whsec_" + base64.b64encode(secrets.token_bytes(32)).decode())
+        temporary.chmod(0o600)
+        with contextlib.suppress(FileExistsError):  # a racing process's secret wins
+            os.link(temporary, path)
+        temporary.unlink(missing_ok=True)
+    return path.read_text().strip()
+
+
+def webhook_retry_seconds() -> tuple[float, float, float]:
+    """(first interval, longest interval, whole window) of a delivery's retries."""
+    from models.limits import (
+        WEBHOOK_RETRY_INITIAL_SECONDS,
+        WEBHOOK_RETRY_MAX_INTERVAL_SECONDS,
+        WEBHOOK_RETRY_TOTAL_HOURS,
+    )
+
+    def number(name: str, default: float) -> float:
+        return float(os.environ.get(name) or default)
+
+    return (
+        number("WEBHOOK_RETRY_INITIAL_SECONDS", WEBHOOK_RETRY_INITIAL_SECONDS),
+        number("WEBHOOK_RETRY_MAX_INTERVAL_SECONDS", WEBHOOK_RETRY_MAX_INTERVAL_SECONDS),
+        number("WEBHOOK_RETRY_TOTAL_SECONDS", WEBHOOK_RETRY_TOTAL_HOURS * 3600),
+    )

@@ -13,10 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from models.domain import (
     STATUS_LABELS_ZH,
-    Kind,
-    Route,
     Status,
-    TimelineEntry,
     WithdrawalStatusDoc,
 )
 from models.money import Money
@@ -43,40 +40,17 @@ def when(at: datetime | None) -> str:
 
 
 def document_from_record(row: Withdrawal, events: Sequence[WithdrawalEvent]) -> WithdrawalStatusDoc:
-    """The ``status`` document rebuilt from the database record and its timeline."""
-    status = Status(row.status)
-    return WithdrawalStatusDoc(
-        id=row.id,
-        account_id=row.account_id,
-        status=status,
-        status_zh=STATUS_LABELS_ZH[status],
-        amount=Money(row.amount_fen),
-        route=Route(row.route),
-        kind=Kind(row.kind),
-        order_id=row.order_id,
-        reason=row.reason,
-        payee=row.payee_masked,
-        review_required=row.review_required,
-        review_overdue=row.review_overdue,
-        provider_reference=row.provider_reference,
-        payout_unknown=row.payout_unknown,
-        timeline=[
-            TimelineEntry(at=event.at, status=Status(event.status), note=event.note)
-            for event in events
-        ],
-    )
+    """The ``status`` document rebuilt from the record (``ledger.documents``, which webhook
+    events use too); imported on use, like the database itself (a quick CLI)."""
+    from ledger import documents
+
+    return documents.document_from_record(row, events)
 
 
 def record_document(session: Session, withdrawal_id: str) -> WithdrawalStatusDoc | None:
-    # The database modules load only when a record is read: ``code``, ``resend`` and the
-    # review commands use the texts below and talk to Temporal alone (a quick CLI).
-    from ledger.tables import Withdrawal
-    from ledger.withdrawals import timeline
+    from ledger import documents
 
-    row = session.get(Withdrawal, withdrawal_id)
-    if row is None:
-        return None
-    return document_from_record(row, timeline(session, withdrawal_id))
+    return documents.record_document(session, withdrawal_id)
 
 
 def status_with_reason(status: Status | str, reason: str | None) -> str:

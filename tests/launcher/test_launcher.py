@@ -131,6 +131,13 @@ async def test_every_part_answers(stack: Stack) -> None:
         for url in (stack.urls.payout, stack.urls.sms, stack.urls.callbacks):
             assert (await http.get(url + "/health")).status_code == 200
         assert (await http.get(stack.urls.ui)).status_code == 200
+        # The HTTP API answers with the dev key the banner prints, and only with it.
+        api_key = stack.api_key
+        assert api_key is not None and f"dev API key        {api_key}" in stack.banner()
+        guarded = stack.urls.http + "/v1/withdrawals"
+        assert (await http.get(guarded)).status_code == 401
+        answer = await http.get(guarded, headers={"Authorization": f"Bearer {api_key}"})
+        assert answer.status_code == 200
     assert "Temporal Web UI" in stack.banner()
     assert f"--account {AUTOMATIC_ACCOUNT}" in stack.banner()
 
@@ -237,7 +244,8 @@ async def test_killed_worker_is_restarted_and_polls_again(stack: Stack) -> None:
 
 async def test_stop_leaves_no_child_processes(stack: Stack, children_before: set[int]) -> None:
     started = stack.pids()
-    assert len(started) == 6  # dev server, 2 simulators, receiver, codec server, worker
+    # dev server, 2 simulators, receiver, codec server, HTTP API, worker
+    assert len(started) == 7
     stack.stop()
     assert [pid for pid in started if process_exists(pid)] == []
     assert child_pids(os.getpid()) <= children_before

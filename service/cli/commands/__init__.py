@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "sms-inbox": "the SMS simulator's messages to an account's security phone",
     "status": "a withdrawal's status, amount, route, reason and timeline",
     "transactions": "an account's transaction details, filtered by type and time (R20)",
+    "webhooks": "webhook deliveries of status events, with attempts and the last error",
     "withdraw": "start a withdrawal; prints its id and the next step",
     "withdrawable": "what an account can withdraw, and from which recharge orders",
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ledger.db import session_scope
+from ledger.db import read_only_session
 from ledger.verify import verify_ledger
 from service.cli.command import Command, Context, Result
 
@@ -27,7 +27,7 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace, context: Context) -> Result:
-    with session_scope(context.engine) as session:
+    with read_only_session(context.engine) as session:
         found = verify_ledger(session)
     document = {
         "ok": found.ok,

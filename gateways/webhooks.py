@@ -1,0 +1,71 @@
+"""Posting a status event to a backend's URL, signed as Standard Webhooks.
+
+Headers: ``webhook-id`` (the event's id, the same on every attempt), ``webhook-timestamp``
+(this attempt's time, seconds) and ``webhook-signature`` (``v1,<base64 HMAC-SHA256 of
+"<id>.<timestamp>.<body>">`` keyed by the secret's bytes). Each attempt is signed afresh:
+a receiver refuses signatures older than five minutes, and retries run for a day.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+import httpx
+
+SECRET_PREFIX = "whsec_"
+SECRET_BYTES = 32
+RESPONSE_EXCERPT_CHARS = 200
+
+
+class WebhookSecretError(ValueError):
+    """Not a ``whsec_<base64>`` secret."""
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+def secret_key(secret: str) -> bytes:
+    encoded = secret.removeprefix(SECRET_PREFIX)
+    try:
+        key = base64.b64decode(encoded, validate=True)
+    except ValueError:
+        raise WebhookSecretError("WEBHOOK_SECRET: expected whsec_ and base64") from None
+    if len(key) < 16:
+        raise WebhookSecretError("WEBHOOK_SECRET: at least 16 bytes")
+    return key
+
+
+def sign(key: bytes, message_id: str, timestamp: int, body: str) -> str:
+    to_sign = f"{message_id}.{timestamp}.{body}".encode()
+    digest = hmac.new(key, to_sign, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    delivered: bool
+    error: str | None = None
+
+
+async def post_event(
+    client: httpx.AsyncClient, url: str, key: bytes, message_id: str, timestamp: int, body: str
+) -> DeliveryResult:
+    """One attempt: delivered on a 2xx, else the error (status or transport) to retry on."""
+    headers = {
+        "content-type": "application/json",
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(key, message_id, timestamp, body),
+    }
+    try:
+        response = await client.post(url, content=body.encode(), headers=headers)
+    except httpx.HTTPError as error:
+        return DeliveryResult(False, f"{type(error).__name__}: {error}"[:RESPONSE_EXCERPT_CHARS])
+    if 200 <= response.status_code < 300:
+        return DeliveryResult(True)
+    return DeliveryResult(False, f"HTTP {response.status_code}")

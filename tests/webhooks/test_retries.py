@@ -1,0 +1,208 @@
+"""A delivery's retries on a real Temporal dev server with an in-process worker whose clock
+the test moves: a retry sent more than five minutes after the first attempt is signed
+afresh and verifies (``standardwebhooks``, its five-minute tolerance read on the same
+clock), where the first attempt's signature would now be refused; past the retry window
+the delivery is marked failed and ``webhooks --failed`` lists it."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+import standardwebhooks.webhooks
+from sqlalchemy import Engine
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.webhooks import WebhookActivities
+from gateways.webhooks import new_secret, secret_key
+from ledger.db import dispose_engine, get_engine, run_in_transaction
+from ledger.events import body_of
+from ledger.tables import WebhookDelivery, WebhookEvent
+from models.webhooks import WebhookOrder
+from service.cli.app import main as cli_main
+from service.cli.command import Context
+from tests.webhooks.receiver import Receiver
+from workflows.webhook_delivery import WebhookDeliveryWorkflow, delivery_workflow_id
+
+BIN = Path(sys.executable).parent
+SIX_MINUTES = 6 * 60
+WAIT_SECONDS = 30.0
+
+
+class Clock:
+    """Wall time plus an offset the test sets: what both the signer and the receiver read."""
+
+    def __init__(self) -> None:
+        self.offset_seconds = 0.0
+
+    def time(self) -> float:
+        return time.time() + self.offset_seconds
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    shared = Clock()
+
+    class ShiftedDatetime(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> ShiftedDatetime:
+            moment = datetime.now(tz) + timedelta(seconds=shared.offset_seconds)
+            return cls.fromtimestamp(moment.timestamp(), tz)
+
+    monkeypatch.setattr(standardwebhooks.webhooks, "datetime", ShiftedDatetime)
+    return shared
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"),
+        ui=False,
+        data_converter=pydantic_data_converter,
+    )
+    async with env:
+        yield env
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    yield get_engine(url)
+    dispose_engine(url)
+
+
+def _event(engine: Engine) -> str:
+    event_id = f"evt_w-{uuid.uuid4().hex[:8]}_1"
+    now = datetime.now(UTC)
+    body = body_of("withdrawal.verifying", now, {"id": "w-1", "status": "verifying", "sequence": 1})
+    run_in_transaction(
+        engine,
+        lambda s: s.add(
+            WebhookEvent(
+                id=event_id,
+                withdrawal_id=event_id,
+                sequence=1,
+                type="withdrawal.verifying",
+                body=body,
+                created_at=now,
+            )
+        ),
+    )
+    return event_id
+
+
+async def _until(condition: object) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not (callable(condition) and condition()):
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.1)
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_retry_six_minutes_later_is_signed_afresh_and_verifies(
+    dev_server: WorkflowEnvironment, engine: Engine, clock: Clock
+) -> None:
+    receiver = Receiver(secret=new_secret(), port=_free_port(), fail_first=1)
+    receiver.start()
+    event_id = _event(engine)
+    queue = f"webhooks-{uuid.uuid4().hex[:8]}"
+    try:
+        async with httpx.AsyncClient(timeout=5) as http:
+            activities = WebhookActivities(
+                engine, secret_key(receiver.secret), http, clock=clock.time
+            )
+            async with Worker(
+                dev_server.client,
+                task_queue=queue,
+                workflows=[WebhookDeliveryWorkflow],
+                activities=[activities.deliver_webhook, activities.give_up_webhook],
+            ):
+                handle = await dev_server.client.start_workflow(
+                    WebhookDeliveryWorkflow.run,
+                    WebhookOrder(
+                        event_id=event_id,
+                        urls=[receiver.url],
+                        retry_initial_seconds=2,
+                        retry_max_interval_seconds=2,
+                        retry_total_seconds=60,
+                    ),
+                    id=delivery_workflow_id(event_id),
+                    task_queue=queue,
+                )
+                await _until(lambda: len(receiver.attempts) == 1)
+                clock.offset_seconds = SIX_MINUTES  # the retry comes six minutes later
+                outcomes = await handle.result()
+    finally:
+        receiver.stop()
+    assert [o.delivered for o in outcomes] == [True]
+    first, retry = receiver.attempts
+    assert (first.answered, retry.answered) == (500, 200)
+    assert first.verified and retry.verified
+    assert first.id == retry.id == event_id and first.body == retry.body  # same event, same id
+    assert retry.timestamp - first.timestamp >= SIX_MINUTES - 1
+    with pytest.raises(WebhookVerificationError, match="too old"):
+        Webhook(receiver.secret).verify(
+            first.body,
+            {
+                "webhook-id": first.id,
+                "webhook-timestamp": str(first.timestamp),
+                "webhook-signature": first.signature,
+            },
+        )
+    delivery = run_in_transaction(
+        engine, lambda s: s.get(WebhookDelivery, (event_id, receiver.url))
+    )
+    assert delivery is not None and (delivery.state, delivery.attempts) == ("delivered", 2)
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_past_the_retry_window_a_delivery_is_failed_and_listed(
+    dev_server: WorkflowEnvironment, engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"http://127.0.0.1:{_free_port()}/nobody-listens"
+    event_id = _event(engine)
+    queue = f"webhooks-{uuid.uuid4().hex[:8]}"
+    async with httpx.AsyncClient(timeout=2) as http:
+        activities = WebhookActivities(engine, secret_key(new_secret()), http)
+        async with Worker(
+            dev_server.client,
+            task_queue=queue,
+            workflows=[WebhookDeliveryWorkflow],
+            activities=[activities.deliver_webhook, activities.give_up_webhook],
+        ):
+            outcomes = await dev_server.client.execute_workflow(
+                WebhookDeliveryWorkflow.run,
+                WebhookOrder(
+                    event_id=event_id,
+                    urls=[url],
+                    retry_initial_seconds=0.2,
+                    retry_max_interval_seconds=0.5,
+                    retry_total_seconds=2,
+                ),
+                id=delivery_workflow_id(event_id),
+                task_queue=queue,
+            )
+    assert [o.delivered for o in outcomes] == [False]
+    context = Context(database_url=str(engine.url))
+    assert cli_main(["webhooks", "--failed", "--json"], context) == 0
+    listed = capsys.readouterr().out
+    assert event_id in listed and '"state": "failed"' in listed and "ConnectError" in listed
