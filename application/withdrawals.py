@@ -634,7 +634,9 @@ async def cancel(
             engine,
             withdrawal_id,
             RULE_CANCEL,
-            lambda: client.cancel(withdrawal_id, by=by, update_id="cancel"),
+            # One update per asserted canceller: a retry after a lost answer gets the first
+            # answer, while a stranger's refused cancel never stands in for the applicant's.
+            lambda: client.cancel(withdrawal_id, by=by, update_id=f"cancel:{by or ''}"),
         )
     except RuleRefusal:
         recorded = await asyncio.to_thread(_record, engine, withdrawal_id)
