@@ -146,7 +146,7 @@ async def main() -> None:
     install_personal_data_filter()
     # Production: a missing key stops the worker here, before it takes any task.
     settings.check_production_secrets(
-        settings.code_key, settings.review_verify_key, settings.webhook_secret, KeyRing.from_env
+        settings.code_key, settings.review_verify_key, KeyRing.from_env, settings.webhook_secret
     )
     if telemetry.metrics_url:
         logging.info("metrics at %s", telemetry.metrics_url)

@@ -190,8 +190,10 @@ def webhook_secret(data_dir: Path | None = None) -> str:
     configured = os.environ.get("WEBHOOK_SECRET")
     if configured:
         return configured
-    if os.environ.get("WITHDRAWALS_ENV") == "production":
-        raise RuntimeError("WEBHOOK_SECRET must be set in production")
+    if is_production():
+        raise MissingSecret(
+            "WEBHOOK_SECRET is not set; WITHDRAWALS_ENV=production has no dev default"
+        )
     import base64
     import contextlib
     import secrets

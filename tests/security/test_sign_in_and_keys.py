@@ -100,12 +100,16 @@ def test_processes_starting_at_once_share_one_dev_code_key(tmp_path: Path) -> No
     assert oct((tmp_path / "code-hash.key").stat().st_mode & 0o777) == "0o600"
 
 
+# Standard Webhooks form: whsec_ and base64 of the key bytes (a test value, never a real one).
+TEST_WEBHOOK_SECRET = "whsec_" + "dGVzdC13ZWJob29rLXNlY3JldC0zMi1ieXRlcyEhISE="
+
+
 def _production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in {"CODE_HASH_KEY", "REVIEW_VERIFY_KEY", "REVIEW_SIGNING_KEY"}
-        and key != "PAYOUT_CALLBACK_SECRET"
+        and key not in {"PAYOUT_CALLBACK_SECRET", "WEBHOOK_SECRET"}
     }
     env.update(
         WITHDRAWALS_ENV="production",
@@ -113,6 +117,7 @@ def _production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite'}",
         TEMPORAL_ADDRESS="127.0.0.1:1",  # never reached: the process must stop before
         PAYLOAD_KEYS=TEST_KEY_LINE,
+        WEBHOOK_SECRET=TEST_WEBHOOK_SECRET,
     )
     env.update(extra)
     return env
@@ -146,6 +151,7 @@ def test_production_refuses_to_start_without_its_keys(
     [
         ({"CODE_HASH_KEY": "ab" * 32}, "REVIEW_VERIFY_KEY"),
         ({"CODE_HASH_KEY": "ab" * 32, "REVIEW_VERIFY_KEY": "x", "PAYLOAD_KEYS": ""}, "PAYLOAD"),
+        ({"CODE_HASH_KEY": "ab" * 32, "REVIEW_VERIFY_KEY": "x", "WEBHOOK_SECRET": ""}, "WEBHOOK"),
     ],
 )
 def test_production_worker_needs_every_key(
