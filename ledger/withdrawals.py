@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from ledger.tables import LedgerEntry, Withdrawal, WithdrawalEvent
 from ledger.types import utc
-from models.domain import Status, WithdrawalRequest
+from models.domain import DesignatedReason, Kind, Payee, Route, Status, WithdrawalRequest
 from models.errors import HoldConflict, NotFound
+from models.money import Money
+from models.sameness import first_difference
 
 MAX_LIST_LIMIT = 1000  # a page of records; a bigger listing is an export, not a query
 MAX_TRANSACTIONS = 10_000  # R20 details per query
@@ -37,15 +40,32 @@ def _append_event(
     session.add(WithdrawalEvent(withdrawal_id=withdrawal_id, at=at, status=status.value, note=note))
 
 
+def recorded_request(row: Withdrawal) -> WithdrawalRequest:
+    """The request a withdrawal record was made from (the payee in full: DB only)."""
+    payee = Payee.model_validate_json(row.payee_json) if row.payee_json else None
+    proofs = json.loads(row.proofs_json or "[]")
+    return WithdrawalRequest(
+        withdrawal_id=row.id,
+        account_id=row.account_id,
+        amount=Money(row.amount_fen),
+        kind=Kind(row.kind),
+        route=Route(row.route),
+        order_id=row.order_id,
+        reason=DesignatedReason(row.designated_reason) if row.designated_reason else None,
+        payee=payee,
+        proofs=[str(p) for p in proofs] if isinstance(proofs, list) else [],
+        requested_by=row.requested_by,
+    )
+
+
+def request_difference(row: Withdrawal, request: WithdrawalRequest) -> str | None:
+    """The first field where ``request`` differs from the recorded one (``models.sameness``)."""
+    return first_difference(recorded_request(row), request)
+
+
 def matches_request(row: Withdrawal, request: WithdrawalRequest) -> bool:
     """The recorded withdrawal is this request again (an idempotent retry of its id)."""
-    return (row.account_id, row.amount_fen, row.kind, row.route, row.order_id) == (
-        request.account_id,
-        request.amount.fen,
-        request.kind.value,
-        request.route.value,
-        request.order_id,
-    )
+    return request_difference(row, request) is None
 
 
 def create_withdrawal(
@@ -176,9 +196,19 @@ def list_withdrawals(
     account_id: str | None = None,
     status: Status | None = None,
     limit: int = 100,
+    before: tuple[datetime, str] | None = None,
 ) -> list[Withdrawal]:
-    """Withdrawal records, newest first (R20), at most ``MAX_LIST_LIMIT``."""
+    """Withdrawal records, newest first (R20), at most ``MAX_LIST_LIMIT``; ``before``
+    (created_at, id) starts after that record (keyset pagination: stable under inserts)."""
     query = select(Withdrawal)
+    if before is not None:
+        at, last_id = utc(before[0]), before[1]
+        query = query.where(
+            or_(
+                col(Withdrawal.created_at) < at,
+                and_(col(Withdrawal.created_at) == at, col(Withdrawal.id) < last_id),
+            )
+        )
     if account_id is not None:
         query = query.where(Withdrawal.account_id == account_id)
     if status is not None:

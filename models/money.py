@@ -161,7 +161,9 @@ class Money:
         return core_schema.no_info_plain_validator_function(
             cls._validate,
             json_schema_input_schema=core_schema.str_schema(),
-            serialization=core_schema.plain_serializer_function_ser_schema(str, when_used="always"),
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                str, when_used="always", return_schema=core_schema.str_schema()
+            ),
         )
 
     @classmethod

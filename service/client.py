@@ -84,13 +84,18 @@ class WithdrawalClient:
         )
         return request.withdrawal_id
 
-    async def submit_code(self, withdrawal_id: str, code: str) -> CodeResult:
+    async def submit_code(
+        self, withdrawal_id: str, code: str, *, update_id: str | None = None
+    ) -> CodeResult:
+        """``update_id``: the same id again (a retry) gets the first answer, not a new check."""
         return await self._handle(withdrawal_id).execute_update(
-            WithdrawalWorkflow.submit_code, CodeSubmission(code=code)
+            WithdrawalWorkflow.submit_code, CodeSubmission(code=code), id=update_id
         )
 
-    async def resend(self, withdrawal_id: str) -> ResendResult:
-        return await self._handle(withdrawal_id).execute_update(WithdrawalWorkflow.resend_code)
+    async def resend(self, withdrawal_id: str, *, update_id: str | None = None) -> ResendResult:
+        return await self._handle(withdrawal_id).execute_update(
+            WithdrawalWorkflow.resend_code, id=update_id
+        )
 
     async def status(self, withdrawal_id: str) -> WithdrawalStatusDoc:
         return await self._handle(withdrawal_id).query(WithdrawalWorkflow.status)
@@ -105,11 +110,14 @@ class WithdrawalClient:
         *,
         reviewer_id: str | None = None,
         proof: str | None = None,
+        update_id: str | None = None,
     ) -> WithdrawalStatusDoc:
         """Cancel ``by`` an account as the caller asserts it (R2), or as an authenticated
         reviewer (``application.reviews.cancel_as_reviewer`` makes the proof)."""
         return await self._handle(withdrawal_id).execute_update(
-            WithdrawalWorkflow.cancel, CancelRequest(by=by, reviewer_id=reviewer_id, proof=proof)
+            WithdrawalWorkflow.cancel,
+            CancelRequest(by=by, reviewer_id=reviewer_id, proof=proof),
+            id=update_id,
         )
 
     async def decide(

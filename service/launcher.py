@@ -19,8 +19,10 @@ file (fault tests); the worker and the callback receiver reconnect by themselves
 Flags and environment (defaults follow CONTRACT.md): ``--temporal-port``/``TEMPORAL_PORT``
 7233, ``--ui-port``/``TEMPORAL_UI_PORT`` 8233, ``--payout-port``/``PAYOUT_SIMULATOR_PORT``
 8801, ``--sms-port``/``SMS_SIMULATOR_PORT`` 8802, ``--callback-port``/``PAYOUT_CALLBACK_PORT``
-8803, ``--codec-port``/``CODEC_SERVER_PORT`` 8804, ``--data-dir``/``WITHDRAWALS_DATA_DIR``
-``.data``, ``--max-settle-seconds``/``SIM_MAX_SETTLE_SECONDS`` 10; ``DATABASE_URL``,
+8803, ``--codec-port``/``CODEC_SERVER_PORT`` 8804, ``--http-port``/``HTTP_PORT`` 8805 (the HTTP
+API, ``api/``, with a dev key in ``<data dir>/api-key.dev`` unless ``API_KEYS``),
+``--data-dir``/``WITHDRAWALS_DATA_DIR`` ``.data``,
+``--max-settle-seconds``/``SIM_MAX_SETTLE_SECONDS`` 10; ``DATABASE_URL``,
 ``TEMPORAL_NAMESPACE`` and ``TEMPORAL_TASK_QUEUE`` as everywhere else.
 
 Payload keys: ``PAYLOAD_KEYS`` or ``PAYLOAD_KEY_FILE`` when set, else a dev key file in the
@@ -51,6 +53,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 from temporalio.client import Client
 
+from api.app import DEFAULT_HTTP_PORT
+from api.keys import DEV_KEY_FILE_NAME as API_KEY_FILE_NAME
+from api.keys import dev_key as dev_api_key
 from gateways.http_payout import DEFAULT_PAYOUT_GATEWAY_URL
 from gateways.http_sms import DEFAULT_SMS_GATEWAY_URL
 from gateways.simulators.payout_app import DEFAULT_MAX_SETTLE_SECONDS
@@ -114,11 +119,12 @@ class Ports:
     sms: int = 8802
     callbacks: int = 8803
     codec: int = settings.DEFAULT_CODEC_SERVER_PORT
+    http: int = DEFAULT_HTTP_PORT
 
     @classmethod
     def free(cls) -> Ports:
         """Ports nobody listens on right now (for tests running beside a ``make run``)."""
-        return cls(*_free_ports(6))
+        return cls(*_free_ports(7))
 
     def named(self) -> dict[str, int]:
         return {
@@ -128,6 +134,7 @@ class Ports:
             "SMS simulator": self.sms,
             "callback receiver": self.callbacks,
             "codec server": self.codec,
+            "HTTP API": self.http,
         }
 
 
@@ -180,6 +187,7 @@ class StackUrls:
     database_url: str
     logs_dir: Path
     codec: str = ""
+    http: str = ""
 
 
 @dataclass(frozen=True)
@@ -233,6 +241,7 @@ class Stack:
     simulators: list[RunningServer] = field(default_factory=list)
     callbacks: ChildProcess | None = None
     codec: ChildProcess | None = None
+    api: ChildProcess | None = None
     worker: ChildProcess | None = None
     client: Client | None = None
     worker_restarts: int = 0
@@ -266,6 +275,7 @@ class Stack:
             await stack._start_callbacks()
             await stack._start_codec_server()
             stack._prepare_database()
+            await stack._start_api()
             await stack._start_worker()
         except BaseException:
             stack.stop()
@@ -358,6 +368,21 @@ class Stack:
     def ui_codec_endpoint(self) -> str:
         """The codec server as the dev server's Web UI calls it (token in the path)."""
         return ui_endpoint(self.urls.codec, self.secrets.codec_token)
+
+    async def _start_api(self) -> None:
+        """The HTTP API (``api/``) for backends; its dev key lives in the data directory."""
+        command = [sys.executable, "-m", "api", "--host", LOCALHOST]
+        command += ["--port", str(self.config.ports.http)]
+        self.api = self._child("http-api", command, SERVICE_STOP_TIMEOUT_SECONDS)
+        if not os.environ.get("API_KEYS"):
+            dev_api_key(self.config.data_dir)  # created before the child reads it
+        self.api.spawn()
+        await _wait_http(self.urls.http + "/health", self.api)
+
+    @property
+    def api_key(self) -> str | None:
+        """The dev API key ``make run`` prints; None when ``API_KEYS`` names the keys."""
+        return None if os.environ.get("API_KEYS") else dev_api_key(self.config.data_dir)
 
     def _prepare_database(self) -> None:
         """Schema at head (the worker would do it too) and the demo accounts, once."""
@@ -490,7 +515,7 @@ class Stack:
 
     def _essential_part_died(self) -> bool:
         temporal = None if self._temporal_restarting else self.temporal
-        for part in (temporal, self.callbacks, self.codec):
+        for part in (temporal, self.callbacks, self.codec, self.api):
             if not self._stopped and part is not None and part.exit_code() is not None:
                 self._fail(f"{part.name} exited (code {part.exit_code()})", part)
                 return True
@@ -529,7 +554,7 @@ class Stack:
         if self._supervisor is not None:
             self._supervisor.cancel()
         # The worker first: it finishes its activities while Temporal is still there.
-        for child in (self.worker, self.callbacks, self.codec):
+        for child in (self.worker, self.api, self.callbacks, self.codec):
             self._stop_child(child)
         for simulator in reversed(self.simulators):
             simulator.stop()
@@ -542,7 +567,7 @@ class Stack:
 
     def pids(self) -> list[int]:
         """Every process this stack started (the worker's latest incarnation)."""
-        parts = (self.temporal, self.callbacks, self.codec, self.worker)
+        parts = (self.temporal, self.callbacks, self.codec, self.api, self.worker)
         children = [c.pid for c in parts if c is not None]
         return [pid for pid in [*children, *(s.pid for s in self.simulators)] if pid is not None]
 
@@ -565,6 +590,8 @@ class Stack:
             f"  SMS simulator      {urls.sms}",
             f"  payout callbacks   {urls.callbacks}{CALLBACK_PATH}",
             f"  codec server       {urls.codec}  (decrypts payloads for the Web UI and CLI)",
+            f"  HTTP API           {urls.http}/v1  (docs {urls.http}/docs)",
+            *self._api_key_lines(),
             "",
             *self._codec_lines(),
             "",
@@ -574,6 +601,13 @@ class Stack:
             "Ctrl-C stops everything.",
         ]
         return "\n".join(lines)
+
+    def _api_key_lines(self) -> list[str]:
+        key = self.api_key
+        if key is None:
+            return ["  API keys           from API_KEYS"]
+        path = self.config.data_dir / API_KEY_FILE_NAME
+        return [f"  dev API key        {key}  (in {path}; README: Calling from a backend)"]
 
     def _codec_lines(self) -> list[str]:
         """Payloads are encrypted: how to see them in clear, for whoever holds the token."""
@@ -644,6 +678,7 @@ def _urls(config: StackConfig) -> StackUrls:
         database_url=config.database_url,
         logs_dir=config.logs_dir,
         codec=f"http://localhost:{ports.codec}",
+        http=f"http://localhost:{ports.http}",
     )
 
 
@@ -727,6 +762,7 @@ def _parser() -> argparse.ArgumentParser:
         ("--sms-port", "SMS_SIMULATOR_PORT", defaults.sms),
         ("--callback-port", "PAYOUT_CALLBACK_PORT", defaults.callbacks),
         ("--codec-port", "CODEC_SERVER_PORT", defaults.codec),
+        ("--http-port", "HTTP_PORT", defaults.http),
     ]
     for flag, env, default in port_flags:
         parser.add_argument(flag, type=int, default=_env_int(env, default), help=f"env {env}")
@@ -758,6 +794,7 @@ def config_from_args(args: argparse.Namespace) -> StackConfig:
         args.sms_port,
         args.callback_port,
         args.codec_port,
+        args.http_port,
     )
     key_file = os.environ.get("PAYLOAD_KEY_FILE")
     return StackConfig(
@@ -804,7 +841,7 @@ async def run_foreground(config: StackConfig) -> int:
     await _first(stopping, failing)
     for waiter in (stopping, failing):
         waiter.cancel()
-    print("stopping: worker, callback receiver, simulators, then Temporal …", flush=True)
+    print("stopping: worker, HTTP API, callback receiver, simulators, then Temporal …", flush=True)
     stack.stop()
     print(f"stopped. State is kept in {config.data_dir}; `make run` picks it up again.")
     return 1 if stack.failure else 0

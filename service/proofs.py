@@ -89,17 +89,32 @@ def _write_once(target: Path, data: bytes) -> None:
         raise
 
 
+def read_proof_file(path: Path) -> bytes:
+    """A proof file's bytes, refused (``InputError``) when missing, empty or too large."""
+    return _read_bounded(path)
+
+
 def store_proof(path: Path, data_dir: Path | None = None) -> str:
     """Store the proof file at ``path`` by content (R9); return ``"sha256:<hex>"``.
 
     Raises ``InputError("proof", ...)`` for a missing, unreadable, empty, oversized or
     non-PDF/JPEG/PNG file.
     """
-    data = _read_bounded(path)
+    return store_proof_bytes(_read_bounded(path), path.name, data_dir)
+
+
+def store_proof_bytes(data: bytes, name: str, data_dir: Path | None = None) -> str:
+    """Store proof content (from a file or an upload) by content; ``"sha256:<hex>"``.
+
+    The same limits whichever face it came through: not empty, at most
+    ``MAX_PROOF_BYTES``, PDF, JPEG or PNG by its first bytes.
+    """
+    if not data:
+        raise InputError("proof", f"{name}: the file is empty")
+    if len(data) > MAX_PROOF_BYTES:
+        raise InputError("proof", f"{name}: larger than {MAX_PROOF_BYTES // (1024 * 1024)} MiB")
     if sniff_proof_type(data) is None:
-        raise InputError(
-            "proof", f"{path.name}: only PDF, JPEG or PNG files are accepted as proof (R9)"
-        )
+        raise InputError("proof", f"{name}: only PDF, JPEG or PNG files are accepted as proof (R9)")
     digest = hashlib.sha256(data).hexdigest()
     _write_once(proofs_dir(data_dir) / digest, data)
     return REFERENCE_PREFIX + digest

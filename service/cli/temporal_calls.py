@@ -9,33 +9,27 @@ unknown workflow is ``NotFound`` (exit 2), an unreachable server is exit 1 with 
 from __future__ import annotations
 
 import asyncio
-import re
 import sys
 from collections.abc import Awaitable, Callable
-from typing import NoReturn, TypeVar, cast
+from typing import NoReturn, TypeVar
 
 from temporalio.client import (
     RPCTimeoutOrCancelledError,
-    WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from ledger.db import session_scope
-from models.domain import WithdrawalStatusDoc
-from models.errors import NotFound, RuleRefusal
+from application import withdrawals
+from application.withdrawals import as_refusal, is_not_found, live_status, unknown_withdrawal
+from models.errors import RuleRefusal
 from service.cli.command import Context
 from service.cli.errors import EXIT_FAILURE
-from service.cli.records import record_document, status_with_reason
 from service.client import WithdrawalClient
 from service.temporal_client import connect, connect_options
 
 T = TypeVar("T")
 
-# A query needs a worker to answer; without one the server waits until the deadline.
-QUERY_TIMEOUT_SECONDS = 5.0
-_RULE_PREFIX = re.compile(r"^(R\d+): (.*)$", re.DOTALL)
+__all__ = ["as_refusal", "is_not_found", "live_status", "unknown_withdrawal"]
 
 
 def temporal_address() -> str:
@@ -72,72 +66,20 @@ def run_with_client(call: Callable[[WithdrawalClient], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
-def as_refusal(message: str, default_rule: str) -> RuleRefusal:
-    """A workflow's refusal text as a ``RuleRefusal``, keeping the rule it already cites."""
-    match = _RULE_PREFIX.match(message.strip())
-    if match:
-        return RuleRefusal(match.group(1), match.group(2))
-    return RuleRefusal(default_rule, message.strip())
-
-
-def is_not_found(error: RPCError) -> bool:
-    return error.status is RPCStatusCode.NOT_FOUND
-
-
-def unknown_withdrawal(withdrawal_id: str) -> NotFound:
-    return NotFound("withdrawal", f"no withdrawal {withdrawal_id!r}")
-
-
 def run_update(
     context: Context,
     withdrawal_id: str,
     rule: str,
     call: Callable[[WithdrawalClient], Awaitable[T]],
 ) -> T:
-    """Run an update (code, resend, cancel). A validator's refusal becomes a
-    ``RuleRefusal`` citing ``rule`` unless it cites its own; a workflow that has closed
-    or is gone is answered from the database record: how it ended, or that it never was.
-    """
-
-    async def attempt(client: WithdrawalClient) -> tuple[bool, T | None]:
-        try:
-            return True, await call(client)
-        except WorkflowUpdateFailedError as error:
-            cause = error.cause
-            message = cause.message if isinstance(cause, ApplicationError) else str(cause)
-            raise as_refusal(message, rule) from None
-        except RPCError as error:
-            if is_not_found(error):
-                return False, None
-            raise
-
-    running, result = run_with_client(attempt)
-    if not running:
-        raise ended(context, withdrawal_id, rule)
-    return cast(T, result)
+    """Run an update (code, resend, cancel) through ``application.withdrawals.run_update``."""
+    return run_with_client(
+        lambda client: withdrawals.run_update(
+            context.engine, withdrawal_id, rule, lambda: call(client)
+        )
+    )
 
 
 def ended(context: Context, withdrawal_id: str, rule: str) -> RuleRefusal:
     """The refusal for a withdrawal whose workflow no longer runs (or ``NotFound``)."""
-    with session_scope(context.engine) as session:
-        recorded = record_document(session, withdrawal_id)
-    if recorded is None:
-        raise unknown_withdrawal(withdrawal_id)
-    return RuleRefusal(
-        rule,
-        f"withdrawal {withdrawal_id} is already "
-        f"{status_with_reason(recorded.status, recorded.reason)}",
-    )
-
-
-async def live_status(client: WithdrawalClient, withdrawal_id: str) -> WithdrawalStatusDoc | None:
-    """The running workflow's own status document, or None when it cannot answer now
-    (no such workflow, or no worker within ``QUERY_TIMEOUT_SECONDS``)."""
-    try:
-        return await asyncio.wait_for(client.status(withdrawal_id), QUERY_TIMEOUT_SECONDS)
-    except TimeoutError:
-        return None
-    except RPCError as error:
-        if is_not_found(error):
-            return None
-        raise
+    return withdrawals.ended(context.engine, withdrawal_id, rule)

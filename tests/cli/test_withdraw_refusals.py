@@ -61,7 +61,7 @@ def test_bad_requests_are_refused_before_anything_is_frozen(cli: Cli, proof_file
                 *proof,
             ),
             2,
-            "payee-account: a designated receiving account (alipay, R9)",
+            "payee_account: a designated receiving account (alipay, R9)",
         ),
         (
             withdraw(

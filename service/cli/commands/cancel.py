@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 
+from application import withdrawals
 from application.reviews import cancel_as_reviewer
 from service.cli.command import Command, Context, Result
 from service.cli.commands._password import add_password_arguments, sign_in
 from service.cli.output import jsonable
 from service.cli.records import status_text
-from service.cli.temporal_calls import run_update
+from service.cli.temporal_calls import run_update, run_with_client
 
 RULE = "R18"
 
@@ -41,11 +42,8 @@ def _run(args: argparse.Namespace, context: Context) -> Result:
             lambda client: cancel_as_reviewer(client, reviewer, args.withdrawal_id),
         )
     else:
-        doc = run_update(
-            context,
-            args.withdrawal_id,
-            RULE,
-            lambda client: client.cancel(args.withdrawal_id, by=args.by),
+        doc = run_with_client(
+            lambda client: withdrawals.cancel(context.engine, client, args.withdrawal_id, args.by)
         )
     return Result(document=jsonable(doc), text=status_text(doc))
 

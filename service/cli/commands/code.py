@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import argparse
 
+from application import withdrawals
 from models.domain import Status
-from models.errors import InputError
-from models.messages import CodeResult, CodeSubmission, CodeVerdict
+from models.messages import CodeResult, CodeVerdict
 from service.cli.command import Command, Context, Result
 from service.cli.records import status_label
-from service.cli.temporal_calls import run_update
-
-RULE = "R15"
+from service.cli.temporal_calls import run_with_client
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
@@ -41,17 +39,10 @@ def _text(withdrawal_id: str, result: CodeResult) -> str:
 
 
 def _run(args: argparse.Namespace, context: Context) -> Result:
-    submission = CodeSubmission(code=args.code.strip())
-    problem = submission.problem()
-    if problem is not None:
-        field, why = problem.split(":", 1)
-        raise InputError(field, why.strip())
-
-    result = run_update(
-        context,
-        args.withdrawal_id,
-        RULE,
-        lambda client: client.submit_code(args.withdrawal_id, submission.code),
+    result = run_with_client(
+        lambda client: withdrawals.submit_code(
+            context.engine, client, args.withdrawal_id, args.code
+        )
     )
     document = {
         "id": args.withdrawal_id,

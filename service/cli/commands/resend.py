@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 
+from application import withdrawals
 from service.cli.command import Command, Context, Result
 from service.cli.records import when
-from service.cli.temporal_calls import run_update
-
-RULE = "R15"
+from service.cli.temporal_calls import run_with_client
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
@@ -20,8 +19,8 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace, context: Context) -> Result:
-    sent = run_update(
-        context, args.withdrawal_id, RULE, lambda client: client.resend(args.withdrawal_id)
+    sent = run_with_client(
+        lambda client: withdrawals.resend(context.engine, client, args.withdrawal_id)
     )
     document = {"id": args.withdrawal_id, "sent_at": sent.sent_at, "expires_at": sent.expires_at}
     text = (

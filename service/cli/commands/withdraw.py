@@ -1,41 +1,38 @@
 """``withdraw``: start a withdrawal; print its id and the next step (the code was texted).
 
-A bad request is refused here, before the workflow freezes anything: malformed input is
-exit 2 (``_withdraw_request``); a rule saying no is exit 3 (R1, R2, R5, R8, R9 through
-``check_eligibility``, and R12/R14 read from the ledger). The workflow checks again under
-the account lock, since only that check is authoritative against concurrent withdrawals.
+The flags become the public create shape (``application.withdrawals.WithdrawalCreate``),
+the same one the HTTP API parses its body into, and ``application.withdrawals.create``
+does the rest: malformed input is exit 2 naming the field; a rule saying no is exit 3
+(R1, R2, R5, R8, R9, R12/R14, read from the ledger before anything is frozen). The
+workflow checks again under the account lock, the only check authoritative against
+concurrent withdrawals.
 
 ``--id`` is the idempotency key: the same request under the same id attaches to the first
-withdrawal instead of freezing money twice; a different request under it is refused.
+withdrawal instead of freezing money twice; a different request under it is exit 2,
+naming the first field that differs.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import base64
+from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session
-from temporalio.exceptions import WorkflowAlreadyStartedError
-
-from activities.eligibility import check_eligibility
+from application import withdrawals
+from application.withdrawals import ProofUpload, WithdrawalCreate
 from gateways.sms_messages import mask_phone
-from ledger.accounts import balance_breakdown, get_account, remaining_of
+from ledger.accounts import get_account
 from ledger.db import session_scope
-from ledger.tables import Withdrawal
-from ledger.withdrawals import matches_request
-from models.domain import DesignatedReason, Route, Status, WithdrawalRequest, WithdrawalStatusDoc
-from models.errors import HoldConflict, InsufficientWithdrawable
+from models.domain import DesignatedReason, Route, Status, WithdrawalStatusDoc
+from models.errors import InputError
+from models.payee import MAX_PROOFS
 from service.cli.command import Command, Context, Result
-from service.cli.commands._withdraw_request import build_request
 from service.cli.output import jsonable
-from service.cli.records import record_document, status_with_reason, when
-from service.cli.temporal_calls import as_refusal, fail, live_status, run_with_client
-from service.client import WithdrawalClient
+from service.cli.records import status_with_reason, when
+from service.cli.temporal_calls import fail, run_with_client
+from service.proofs import read_proof_file
 
-# Long enough for the worker to freeze the money and text the code on a busy machine.
-START_SETTLE_SECONDS = 15.0
-START_POLL_SECONDS = 0.2
 CLI = "starter.py"
 
 
@@ -69,56 +66,30 @@ def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--by", metavar="USER", help="acting account: itself or its master (R2)")
 
 
-def _precheck(session: Session, request: WithdrawalRequest, context: Context) -> list[str]:
-    """Refuse before anything is frozen; the R17 review reasons if it may go ahead.
-
-    An id already recorded is an idempotent retry: its own hold must not count against
-    it, so only the request's sameness is checked.
-    """
-    existing = session.get(Withdrawal, request.withdrawal_id)
-    if existing is not None:
-        if not matches_request(existing, request):
-            raise HoldConflict(
-                "idempotency",
-                f"withdrawal {request.withdrawal_id} exists for a different request",
-            )
-        return []
-    now = context.now()
-    eligibility = check_eligibility(session, request, now)
-    withdrawable = balance_breakdown(session, request.account_id, now).withdrawable
-    if request.amount > withdrawable:
-        raise InsufficientWithdrawable("R14", f"withdrawable is {withdrawable}")
-    if eligibility.order is not None:
-        remaining = remaining_of(eligibility.order)
-        if request.amount > remaining:
-            raise InsufficientWithdrawable(
-                "R14", f"order {eligibility.order.id} has {remaining} remaining"
-            )
-    return eligibility.review_reasons
-
-
-async def _start(
-    client: WithdrawalClient, request: WithdrawalRequest
-) -> WithdrawalStatusDoc | None:
-    """Start (or attach), then wait until the money is frozen and the code texted."""
-    try:
-        await client.start(request)
-    except WorkflowAlreadyStartedError:
-        return None  # the first run under this id has finished: the record has its result
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + START_SETTLE_SECONDS
-    doc = await live_status(client, request.withdrawal_id)
-    while (doc is None or doc.status is Status.VERIFYING) and loop.time() < deadline:
-        await asyncio.sleep(START_POLL_SECONDS)
-        doc = await live_status(client, request.withdrawal_id)
-    return doc
-
-
-def _refused_at_open(doc: WithdrawalStatusDoc) -> bool:
-    """Failed before a code was sent: the workflow's own check refused it (a race the
-    pre-check could not see, such as a concurrent withdrawal taking the money)."""
-    return doc.status is Status.FAILED and all(
-        entry.status in (Status.VERIFYING, Status.FAILED) for entry in doc.timeline
+def _create_shape(args: argparse.Namespace) -> WithdrawalCreate:
+    """The flags as the one public create shape (the HTTP API's body is the same)."""
+    proofs = [
+        ProofUpload(
+            filename=Path(path).name or path,
+            content_base64=base64.b64encode(read_proof_file(Path(path))).decode(),
+        )
+        for path in args.proof
+    ]
+    if len(proofs) > MAX_PROOFS:
+        raise InputError("proof", f"at most {MAX_PROOFS} documents")
+    return WithdrawalCreate(
+        id=args.id,
+        account_id=args.account,
+        amount=args.amount,
+        order_id=args.order,
+        non_recharge=args.non_recharge,
+        to=Route(args.to),
+        reason=args.reason,
+        payee_account=args.payee_account,
+        payee_name=args.payee_name,
+        branch_id=args.branch,
+        proofs=proofs,
+        by=args.by,
     )
 
 
@@ -160,28 +131,26 @@ def _text(doc: WithdrawalStatusDoc, review_reasons: list[str], phone: str) -> st
 
 
 def _run(args: argparse.Namespace, context: Context) -> Result:
-    request = build_request(args)
-    with session_scope(context.engine) as session:
-        review_reasons = _precheck(session, request, context)
-        phone = get_account(session, request.account_id).security_phone
-    doc = run_with_client(lambda client: _start(client, request))
-    if doc is None:
-        with session_scope(context.engine) as session:
-            doc = record_document(session, request.withdrawal_id)
-    if doc is None:
+    request = withdrawals.to_request(_create_shape(args))
+    engine = context.engine
+    created = run_with_client(
+        lambda client: withdrawals.create(engine, client, request, context.now())
+    )
+    if not created.answered:
         fail(
             f"withdrawal {request.withdrawal_id} was started but did not answer within "
-            f"{START_SETTLE_SECONDS:g} s (is the worker running?); see: "
+            f"{withdrawals.START_SETTLE_SECONDS:g} s (is the worker running?); see: "
             f"{CLI} status {request.withdrawal_id}"
         )
-    if _refused_at_open(doc):
-        raise as_refusal(doc.reason or "refused when freezing the money", "R14")
+    doc = created.document
+    with session_scope(engine) as session:
+        phone = get_account(session, request.account_id).security_phone
     document: dict[str, Any] = {
         **jsonable(doc),
-        "review_reasons": review_reasons,
+        "review_reasons": created.review_reasons,
         "next": _next_command(doc),
     }
-    return Result(document=document, text=_text(doc, review_reasons, phone))
+    return Result(document=document, text=_text(doc, created.review_reasons, phone))
 
 
 COMMAND = Command(

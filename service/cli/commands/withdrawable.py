@@ -3,41 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
-from ledger.accounts import OrderRemaining, balance_breakdown, orders_with_remaining
-from ledger.db import session_scope
+from application.accounts import BREAKDOWN_FIELDS, withdrawable
+from ledger.accounts import OrderRemaining
 from models.rules import Breakdown
 from service.cli.command import Command, Context, Result
 from service.cli.output import jsonable, table
 
-# The CONTRACT.md fields, in the order the R12 formula reads.
-BREAKDOWN_FIELDS = (
-    "cash",
-    "transfer_in",
-    "owed_invoice",
-    "overdue",
-    "unsettled",
-    "payg_reserve",
-    "debts",
-    "uncovered_debts",
-    "held",
-    "not_withdrawable",
-    "withdrawable",
-)
-
 
 def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("account", metavar="ACCOUNT", help="account id")
-
-
-def _document(
-    account_id: str, breakdown: Breakdown, orders: list[OrderRemaining]
-) -> dict[str, Any]:
-    document: dict[str, Any] = {"account_id": account_id}
-    document.update({name: getattr(breakdown, name) for name in BREAKDOWN_FIELDS})
-    document["orders"] = orders
-    return document
 
 
 def _text(account_id: str, breakdown: Breakdown, orders: list[OrderRemaining]) -> str:
@@ -54,13 +29,10 @@ def _text(account_id: str, breakdown: Breakdown, orders: list[OrderRemaining]) -
 
 
 def _run(args: argparse.Namespace, context: Context) -> Result:
-    now = context.now()
-    with session_scope(context.engine) as session:
-        breakdown = balance_breakdown(session, args.account, now)
-        orders = orders_with_remaining(session, args.account, now)
+    found = withdrawable(context.engine, args.account, context.now())
     return Result(
-        document=_document(args.account, breakdown, orders),
-        text=_text(args.account, breakdown, orders),
+        document=found.document(),
+        text=_text(args.account, found.breakdown, found.orders),
     )
 
 
