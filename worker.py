@@ -94,6 +94,7 @@ def activities_from_env(http: httpx.AsyncClient | None = None) -> WithdrawalActi
         settings.code_key(),
         callback_url=settings.payout_callback_url(),
         review_verify_key=settings.review_verify_key(),  # the public key only
+        four_eyes_threshold=settings.four_eyes_threshold(),  # FOUR_EYES_THRESHOLD
     )
 
 

@@ -46,7 +46,7 @@ PREFIX = "/console"
 SESSION_COOKIE = "console_session"
 SIGN_IN_CSRF_COOKIE = "console_sign_in"
 LANGUAGE_COOKIE = "console_lang"
-QUEUE_REFRESH_SECONDS = 15
+QUEUE_REFRESH_SECONDS = 15  # CONSOLE_REFRESH_SECONDS overrides it
 MAX_REVIEWER_ID_CHARS = 64
 MAX_PASSWORD_CHARS = 1024
 DEFAULT_TEMPORAL_UI = "http://localhost:8233"
@@ -158,6 +158,11 @@ def _safe_next(target: str | None) -> str:
 
 def _csrf_refused(request: Request) -> HTMLResponse:
     return _page(request).render("message.html", 403, message_key="csrf_failed")
+
+
+def _refresh_seconds() -> int:
+    configured = os.environ.get("CONSOLE_REFRESH_SECONDS", "")
+    return max(1, int(configured)) if configured.isdigit() else QUEUE_REFRESH_SECONDS
 
 
 def _duration(seconds: float) -> str:
@@ -316,7 +321,7 @@ def console_router() -> APIRouter:
             routes=[r.value for r in Route],
             r9_reasons=[r.value for r in i18n.DesignatedReason],
             r17_filters=i18n.R17_FILTERS,
-            refresh_seconds=QUEUE_REFRESH_SECONDS,
+            refresh_seconds=_refresh_seconds(),
         )
 
     # -- one withdrawal --
@@ -449,7 +454,7 @@ def console_router() -> APIRouter:
 
 
 def _outcome(words: Any, kind: ReviewDecisionKind, decided: decisions.Decided) -> tuple[str, str]:
-    label = words(kind.value)
+    label = words(f"{kind.value}_noun")
     recorded, doc = decided.recorded, decided.status
     if recorded is None:
         if doc is not None and doc.status is Status.UNDER_REVIEW:
