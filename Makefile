@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean browser
 
 install: $(STAMP)
 
@@ -17,11 +17,24 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/python -m service.launcher
 
-test: install
+test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 	$(BIN)/python -m pytest
+
+# The console's browser tests drive Debian's chromium (Playwright's own download needs the
+# internet): installed here when missing and run as root, otherwise one line says how.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+	  else \
+	    echo "chromium is missing: run 'sudo apt-get install chromium' (the console tests drive $(CHROMIUM))" >&2; \
+	    exit 1; \
+	  fi; \
+	  test -x $(CHROMIUM) || { echo "$(CHROMIUM) is still missing after apt-get install chromium; set CHROMIUM=/path/to/chromium" >&2; exit 1; }; }
 
 lint: install
 	$(BIN)/ruff check .
