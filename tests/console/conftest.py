@@ -24,7 +24,7 @@ from ledger.db import dispose_engine, get_engine, run_in_transaction
 from ledger.loading import load_fixture
 from models.fixtures import Fixture, FixtureReviewer
 from service.launcher import Ports, Stack, StackConfig
-from tests.api.conftest import Api
+from tests.api.conftest import PDF_PROOF, Api
 
 T = TypeVar("T")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -147,7 +147,7 @@ def off_loop(call: Callable[..., T], *args: Any) -> T:
 
 
 def under_review(api: Api, amount: str, *, withdrawal_id: str) -> str:
-    """A designated-account withdrawal (R9, R17) with a PNG proof, its code entered: it
+    """A designated-account withdrawal (R9, R17) with a PNG and a PDF proof, its code entered: it
     waits for a reviewer."""
     proof = base64.b64encode(proof_png()).decode()
     body = {
@@ -159,7 +159,10 @@ def under_review(api: Api, amount: str, *, withdrawal_id: str) -> str:
         "reason": "payer_account_closed",
         "payee_account": "payee.console@example.com",
         "payee_name": "Li Lei",
-        "proofs": [{"filename": "receipt.png", "content_base64": proof}],
+        "proofs": [
+            {"filename": "receipt.png", "content_base64": proof},
+            {"filename": "letter.pdf", "content_base64": base64.b64encode(PDF_PROOF).decode()},
+        ],
     }
     created = api.post("/v1/withdrawals", json=body)
     assert created.status_code == 201, created.text

@@ -91,6 +91,9 @@ def test_four_eyes_approval_in_the_browser_until_the_withdrawal_succeeds(
     proof = page.get_by_role("img", name="Proof 1")
     expect(proof).to_be_visible()
     assert proof.evaluate("image => image.complete && image.naturalWidth > 0")
+    embedded = page.locator("object.pdf")
+    expect(embedded).to_have_attribute("type", "application/pdf")
+    expect(embedded).to_have_attribute("data", re.compile(r"/proofs/2$"))
     expect(page.locator(".facts")).to_contain_text("p***@example.com")  # masked payee (R9)
     expect(page.locator(".facts")).not_to_contain_text("payee.console@example.com")
 
@@ -167,6 +170,10 @@ def test_a_form_without_its_csrf_token_and_a_proof_without_a_session_are_refused
     assert shown.headers["content-type"] == "image/png"  # sniffed from the bytes
     assert shown.headers["x-content-type-options"] == "nosniff"
     assert "default-src 'none'" in shown.headers["content-security-policy"]
+    pdf = page.request.get(f"/console/withdrawals/{withdrawal_id}/proofs/2")
+    assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.headers["x-content-type-options"] == "nosniff"
+    assert page.request.get(f"/console/withdrawals/{withdrawal_id}/proofs/3").status == 404
 
 
 def test_queue_refreshes_itself_filters_and_reads_in_chinese_by_keyboard(
