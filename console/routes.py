@@ -33,7 +33,7 @@ from application.reviews import authenticate
 from application.withdrawals import SOURCE_WORKFLOW, find_status
 from console import i18n
 from console.sessions import SESSION_MAX_HOURS, ConsoleSession, SessionStore
-from models.domain import Route, Status, WithdrawalStatusDoc
+from models.domain import DesignatedReason, Route, Status, WithdrawalStatusDoc
 from models.errors import AuthenticationFailed, InputError, NotFound
 from models.limits import MAX_REVIEW_COMMENT_CHARS
 from models.messages import ReviewDecisionKind
@@ -319,7 +319,7 @@ def console_router() -> APIRouter:
             total=len(items),
             filters=filters,
             routes=[r.value for r in Route],
-            r9_reasons=[r.value for r in i18n.DesignatedReason],
+            r9_reasons=[r.value for r in DesignatedReason],
             r17_filters=i18n.R17_FILTERS,
             refresh_seconds=_refresh_seconds(),
         )
@@ -425,15 +425,15 @@ def console_router() -> APIRouter:
         comment: str = Form("", max_length=MAX_REVIEW_COMMENT_CHARS * 4),
         csrf_token: str = Form("", max_length=100),
     ) -> Response:
+        withdrawal_id = withdrawal_id[:64]
+        page_url = f"{PREFIX}/withdrawals/{quote(withdrawal_id)}"
         session = _session(request)
-        if session is None:
-            return _to_sign_in(request)
+        if session is None:  # back to the page after sign-in, never to a form post
+            return RedirectResponse(f"{PREFIX}/sign-in?next={quote(page_url)}", status_code=303)
         if not session.csrf_matches(csrf_token):
             return _csrf_refused(request)
-        withdrawal_id = withdrawal_id[:64]
         t = _page(request, session)
         words = i18n.translator(t.language)
-        page_url = f"{PREFIX}/withdrawals/{quote(withdrawal_id)}"
         comment = comment.strip()
         try:
             kind = ReviewDecisionKind(decision)

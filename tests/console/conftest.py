@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 import pytest_asyncio
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from ledger.db import dispose_engine, get_engine, run_in_transaction
 from ledger.loading import load_fixture
@@ -42,7 +42,8 @@ SETTLE_SECONDS = 2.0
 QUEUE_REFRESH_SECONDS = 1  # the queue page reloads its list this often in the tests
 FOUR_EYES_THRESHOLD = "500.00"  # above this two different reviewers approve
 HTTP_TIMEOUT_SECONDS = 60.0
-PAGE_TIMEOUT_MS = 20_000
+PAGE_TIMEOUT_MS = 20_000  # a decision waits for the workflow; the machine may be busy
+expect.set_options(timeout=PAGE_TIMEOUT_MS)
 PERSONAL = "acct-personal"
 # The demo reviewers (fixtures/demo.json) and one under the applicant's real name (R17).
 REVIEWERS = {"rev-1": "demo-li-2026", "rev-2": "demo-wang-2026", "rev-self": "self-2026-pass"}
@@ -73,7 +74,7 @@ def proof_png(width: int = 240, height: int = 120) -> bytes:
     )
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def console_stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     config = StackConfig.local(
         tmp_path_factory.mktemp("console-stack"), Ports.free(), max_settle_seconds=SETTLE_SECONDS
@@ -105,7 +106,7 @@ async def console_stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterat
     dispose_engine(stack.urls.database_url)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def api(console_stack: Stack) -> Iterator[Api]:
     key = console_stack.api_key
     assert key is not None
@@ -117,10 +118,11 @@ def api(console_stack: Stack) -> Iterator[Api]:
         yield Api(http=http, stack=console_stack, key=key)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(console_stack: Stack) -> Iterator[Browser]:
-    """Started after the stack: Playwright's sync API keeps an event loop running in this
-    thread, so asyncio work of the tests' own runs in a worker thread (``off_loop``)."""
+    """Started after the stack and stopped with the module: while it runs, Playwright's
+    sync API keeps an event loop running in this thread, which no other async test or
+    fixture may meet (asyncio work of these tests runs in a thread: ``off_loop``)."""
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (make test does it as root)")
     with sync_playwright() as playwright:
