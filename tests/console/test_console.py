@@ -4,6 +4,7 @@ self-review refused, CSRF and proof access refused without a session."""
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
@@ -13,8 +14,19 @@ from playwright.sync_api import Page, expect
 from tests.api.conftest import Api, new_id
 from tests.console.conftest import PERSONAL, REVIEWERS, under_review
 
+# The README's screenshots: refreshed with SAVE_SCREENSHOTS=1, so make test leaves the tree clean.
 DOCS = Path(__file__).parents[2] / "docs"
+SAVE_SCREENSHOTS = os.environ.get("SAVE_SCREENSHOTS") == "1"
 SUCCESS_WAIT_SECONDS = 40.0
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Always taken (the page renders whole); kept under docs/ only when asked."""
+    image = page.screenshot(full_page=True)
+    assert image.startswith(b"\x89PNG")
+    if SAVE_SCREENSHOTS:
+        DOCS.mkdir(exist_ok=True)
+        (DOCS / name).write_bytes(image)
 
 
 def sign_in(page: Page, reviewer_id: str, password: str | None = None) -> None:
@@ -103,8 +115,7 @@ def test_four_eyes_approval_in_the_browser_until_the_withdrawal_succeeds(
     expect(page.locator("#approvals")).to_contain_text("1 of 2")
     expect(page.locator(".needs-second")).to_contain_text("second, different reviewer")
     expect(page.locator("h1 .status")).to_have_attribute("data-status", "under_review")
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / "console-withdrawal.png"), full_page=True)
+    screenshot(page, "console-withdrawal.png")
 
     decide(page, withdrawal_id, "Approve", "approving twice should not count")
     expect(page.locator(".flash.refused")).to_contain_text("ignored")
@@ -210,7 +221,7 @@ def test_queue_refreshes_itself_filters_and_reads_in_chinese_by_keyboard(
     page.get_by_role("button", name="Apply").click()
     expect(page.get_by_role("link", name=arriving, exact=True)).to_be_visible()
     page.goto("/console/queue")
-    page.screenshot(path=str(DOCS / "console-queue.png"), full_page=True)
+    screenshot(page, "console-queue.png")
 
     page.get_by_role("link", name="中文").click()
     expect(page.locator("h1")).to_contain_text("待审批队列")
@@ -220,4 +231,4 @@ def test_queue_refreshes_itself_filters_and_reads_in_chinese_by_keyboard(
     expect(page.get_by_role("button", name="Approve", exact=True)).to_be_visible()
     expect(page.get_by_role("button", name="Reject", exact=True)).to_be_visible()
     expect(page.get_by_role("button", name="Sign out", exact=True)).to_be_visible()
-    page.screenshot(path=str(DOCS / "console-withdrawal-zh.png"), full_page=True)
+    screenshot(page, "console-withdrawal-zh.png")
