@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean promtool
+.PHONY: install run test lint bench clean promtool browser
 
 install: $(STAMP)
 
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/python -m service.launcher
 
-test: install promtool
+test: install promtool browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
@@ -29,6 +29,19 @@ promtool:
 	@command -v promtool >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
 		&& (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus) >/dev/null 2>&1; } \
 		|| echo "promtool missing: run 'apt-get install -y prometheus' (the deploy/ tests will fail without it)"
+
+# The console's browser tests drive Debian's chromium (Playwright's own download needs the
+# internet): installed here when missing and run as root, otherwise one line says how.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+	  else \
+	    echo "chromium is missing: run 'sudo apt-get install chromium' (the console tests drive $(CHROMIUM))" >&2; \
+	    exit 1; \
+	  fi; \
+	  test -x $(CHROMIUM) || { echo "$(CHROMIUM) is still missing after apt-get install chromium; set CHROMIUM=/path/to/chromium" >&2; exit 1; }; }
 
 lint: install
 	$(BIN)/ruff check .

@@ -129,6 +129,7 @@ def activities_from_env(
         callback_url=settings.payout_callback_url(),
         metrics=metrics,
         review_verify_key=settings.review_verify_key(),  # the public key only
+        four_eyes_threshold=settings.four_eyes_threshold(),  # FOUR_EYES_THRESHOLD
     )
 
 

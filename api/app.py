@@ -34,6 +34,7 @@ from api.problems import responses as problem_responses
 from application import accounts, withdrawals
 from application.problems import problem_of
 from application.withdrawals import WithdrawalCreate
+from console import routes as console
 from models.domain import Status, WithdrawalStatusDoc
 from models.errors import InputError, RuleRefusal
 from models.money import MoneyError
@@ -113,6 +114,7 @@ def create_app(
     )
     _install_error_handlers(app)
     app.include_router(_router())
+    console.mount(app)  # the reviewer console under /console (its own sessions, no API key)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:

@@ -376,6 +376,10 @@ class Stack:
         command = [sys.executable, "-m", "api", "--host", LOCALHOST]
         command += ["--port", str(self.config.ports.http)]
         self.api = self._child("http-api", command, SERVICE_STOP_TIMEOUT_SECONDS)
+        # The reviewer console signs decisions there and links to this stack's Web UI.
+        self.api.env["TEMPORAL_UI_URL"] = self.urls.ui
+        if os.environ.get("REVIEW_SIGNING_KEY"):
+            self.api.env["REVIEW_SIGNING_KEY"] = os.environ["REVIEW_SIGNING_KEY"]
         if not os.environ.get("API_KEYS"):
             dev_api_key(self.config.data_dir)  # created before the child reads it
         self.api.spawn()
@@ -593,6 +597,7 @@ class Stack:
             f"  payout callbacks   {urls.callbacks}{CALLBACK_PATH}",
             f"  codec server       {urls.codec}  (decrypts payloads for the Web UI and CLI)",
             f"  HTTP API           {urls.http}/v1  (docs {urls.http}/docs)",
+            f"  reviewer console   {urls.http}/console  (demo reviewers below)",
             *self._api_key_lines(),
             f"  worker metrics     http://{metrics_address_from_env()}/metrics  (Prometheus; "
             "alert rules and a dashboard in deploy/)",

@@ -7,35 +7,19 @@ sent while the withdrawal is under review: earlier it would wait unseen in the i
 
 from __future__ import annotations
 
-import asyncio
 from typing import NoReturn
 
-from temporalio.service import RPCError
-
-from application.reviews import AuthenticatedReviewer, send_decision
+from application import decisions
+from application.reviews import AuthenticatedReviewer
 from models.domain import Status, WithdrawalStatusDoc
 from models.errors import RuleRefusal
 from models.messages import RecordedDecision, ReviewDecisionKind
 from service.cli.command import Context, Result
 from service.cli.records import status_label, status_with_reason
-from service.cli.temporal_calls import ended, fail, is_not_found, live_status, run_with_client
+from service.cli.temporal_calls import ended, fail, run_with_client
 from service.client import DECISION_WAIT_SECONDS, WithdrawalClient
 
 RULE = "R17"
-# After an accepted decision the workflow records the new status in a moment.
-STATUS_SETTLE_SECONDS = 5.0
-STATUS_POLL_SECONDS = 0.1
-
-
-async def _after_review(client: WithdrawalClient, withdrawal_id: str) -> WithdrawalStatusDoc | None:
-    deadline = asyncio.get_running_loop().time() + STATUS_SETTLE_SECONDS
-    doc = await live_status(client, withdrawal_id)
-    while doc is not None and doc.status is Status.UNDER_REVIEW:
-        if asyncio.get_running_loop().time() >= deadline:
-            break
-        await asyncio.sleep(STATUS_POLL_SECONDS)
-        doc = await live_status(client, withdrawal_id)
-    return doc
 
 
 async def _send(
@@ -45,21 +29,8 @@ async def _send(
     reviewer: AuthenticatedReviewer,
     comment: str,
 ) -> tuple[WithdrawalStatusDoc | None, RecordedDecision | None]:
-    before = await live_status(client, withdrawal_id)
-    if before is None or before.status is not Status.UNDER_REVIEW:
-        return before, None
-    try:
-        recorded = await send_decision(client, reviewer, withdrawal_id, kind, comment)
-    except RPCError as error:
-        if is_not_found(error):  # it ended between the look and the signal
-            return None, None
-        raise
-    if recorded is None or not recorded.accepted:
-        return before, recorded
-    now = await live_status(client, withdrawal_id)
-    if now is not None and len(now.approvals) < now.approvals_required:
-        return now, recorded  # four-eyes: it stays under review until a second reviewer
-    return await _after_review(client, withdrawal_id) or before, recorded
+    decided = await decisions.decide(client, reviewer, withdrawal_id, kind, comment)
+    return decided.status, decided.recorded
 
 
 def _not_under_review(

@@ -7,20 +7,14 @@ references (R9), the masked payee, and whether the review SLA has passed (R17 *b
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, timedelta
 from typing import Any
 
-from ledger.db import read_only_session
-from ledger.tables import Withdrawal, WithdrawalEvent
-from ledger.withdrawals import MAX_LIST_LIMIT, list_withdrawals
-from models.domain import Status
+from application.review_queue import REASON_SEPARATOR, waiting_for_review
+from ledger.withdrawals import MAX_LIST_LIMIT
 from models.limits import REVIEW_SLA_HOURS
-from models.money import Money
 from service.cli.command import Command, Context, Result
 from service.cli.output import table
-from service.cli.records import entered_review, proofs_of, short_reference, when
-
-REASON_SEPARATOR = "; "  # how the workflow joins the R17 reasons in the timeline note
+from service.cli.records import short_reference, when
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
@@ -32,29 +26,6 @@ def _configure(parser: argparse.ArgumentParser) -> None:
 def _age(seconds: int) -> str:
     hours, rest = divmod(max(0, seconds), 3600)
     return f"{hours}h {rest // 60:02d}m"
-
-
-def _review(row: Withdrawal, entered: WithdrawalEvent | None, now: datetime) -> dict[str, Any]:
-    since = entered.at if entered is not None else row.created_at
-    due = since + timedelta(hours=REVIEW_SLA_HOURS)
-    reasons = entered.note.split(REASON_SEPARATOR) if entered is not None and entered.note else []
-    return {
-        "id": row.id,
-        "account_id": row.account_id,
-        "amount": Money(row.amount_fen),
-        "route": row.route,
-        "kind": row.kind,
-        "order_id": row.order_id,
-        "designated_reason": row.designated_reason,
-        "review_reasons": reasons,
-        "proofs": proofs_of(row),
-        "payee": row.payee_masked,
-        "requested_by": row.requested_by,
-        "under_review_since": since,
-        "age_seconds": int((now - since).total_seconds()),
-        "sla_due_at": due,
-        "overdue": row.review_overdue or now > due,
-    }
 
 
 def _text(reviews: list[dict[str, Any]]) -> str:
@@ -80,12 +51,9 @@ def _text(reviews: list[dict[str, Any]]) -> str:
 
 
 def _run(args: argparse.Namespace, context: Context) -> Result:
-    now = context.now()
-    with read_only_session(context.engine) as session:
-        rows = list_withdrawals(session, status=Status.UNDER_REVIEW, limit=args.limit)
-        entered = entered_review(session, [row.id for row in rows])
-    reviews = [_review(row, entered.get(row.id), now) for row in rows]
-    reviews.sort(key=lambda r: r["under_review_since"])  # longest waiting first
+    reviews = [
+        item.document() for item in waiting_for_review(context.engine, context.now(), args.limit)
+    ]
     return Result(document=reviews, text=_text(reviews))
 
 
