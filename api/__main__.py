@@ -8,6 +8,9 @@ import os
 import uvicorn
 
 from api.app import DEFAULT_HTTP_PORT, create_app
+from observability.process import start_observability
+from observability.runtime import free_loopback_address
+from service.log_filter import install_personal_data_filter
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -17,6 +20,10 @@ def main(argv: list[str] | None = None) -> None:
         "--port", type=int, default=int(os.environ.get("HTTP_PORT") or DEFAULT_HTTP_PORT)
     )
     args = parser.parse_args(argv)
+    # Logs, this process's Temporal runtime (its SDK metrics join /metrics) and tracing,
+    # before the app's client connects.
+    start_observability("withdrawal-api", free_loopback_address())
+    install_personal_data_filter()
     uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning")
 
 

@@ -38,6 +38,7 @@ from console import routes as console
 from models.domain import Status, WithdrawalStatusDoc
 from models.errors import InputError, RuleRefusal
 from models.money import MoneyError
+from observability.http import instrument_app
 from service.client import WithdrawalClient
 from service.temporal_client import connect
 
@@ -115,6 +116,7 @@ def create_app(
     _install_error_handlers(app)
     app.include_router(_router())
     console.mount(app)  # the reviewer console under /console (its own sessions, no API key)
+    instrument_app(app)  # /metrics (no key: the guard covers /v1 only) and request metrics
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:

@@ -55,11 +55,18 @@ class RequestMetrics(BaseHTTPMiddleware):
 
 
 def route_template(request: Request) -> str:
-    """The path as declared (``/v1/withdrawals/{withdrawal_id}``): a bounded label."""
+    """The path as declared (``/v1/withdrawals/{withdrawal_id}``): a bounded label.
+
+    After the app answered, routing has left the matched route in the scope (FastAPI's
+    included routers hide their routes from ``app.router.routes``); before, or for a
+    request no route took, match the top-level routes ourselves."""
+    routed = request.scope.get("route")
+    if routed is not None and getattr(routed, "path", None):
+        return str(routed.path)
     for route in request.app.router.routes:
         match, _ = route.matches(request.scope)
-        if match is Match.FULL:
-            return str(getattr(route, "path", UNMATCHED_ROUTE))
+        if match is Match.FULL and getattr(route, "path", None):
+            return str(route.path)
     return UNMATCHED_ROUTE
 
 
