@@ -2,18 +2,16 @@
 
 Each source is one small function returning ``AttentionItem``s; ``collect`` runs them
 and ``rank`` orders the result: a broken audit chain and books that disagree before
-money that is late, before people who are late. A source that cannot be read is itself
-an item: a check that did not run must not look like a clean one.
-
-Not yet sources here (they land with their own features): payouts whose outcome is
-unknown and webhook deliveries failing.
+money whose fate is unknown, before money that is late, before people who are late,
+before receivers that missed a webhook. A source that cannot be read is itself an item:
+a check that did not run must not look like a clean one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import Engine
@@ -32,9 +30,17 @@ class AttentionKind(StrEnum):
 
     AUDIT_CHAIN_BROKEN = "audit_chain_broken"
     RECONCILE_MISMATCH = "reconcile_mismatch"
+    PAYOUT_UNKNOWN = "payout_unknown"
     CHECK_NOT_RUN = "check_not_run"
     SETTLEMENT_PAST_ARRIVAL = "settlement_past_arrival"
     REVIEW_PAST_SLA = "review_past_sla"
+    WEBHOOK_DELIVERY_FAILED = "webhook_delivery_failed"
+
+
+# A delivery that gave up stays ``failed`` for good; it is listed this long after its last
+# attempt (time to tell the receiver another way), then only ``starter.py webhooks --failed``
+# shows it, so ``attention`` can come back clean.
+WEBHOOK_FAILED_LISTED_FOR = timedelta(days=7)
 
 
 URGENCY = {kind: rank for rank, kind in enumerate(AttentionKind)}
@@ -77,6 +83,32 @@ def settlements_past_arrival(session: Session, now: datetime) -> list[AttentionI
     ]
 
 
+def payouts_unknown(session: Session, now: datetime) -> list[AttentionItem]:
+    return [
+        AttentionItem(
+            AttentionKind.PAYOUT_UNKNOWN,
+            parked.withdrawal_id,
+            parked.since,
+            f"{Money(parked.amount_fen)} via {parked.route} held, payout outcome unknown: "
+            "ask the provider, then `starter.py resolve-payout`",
+        )
+        for parked in levels.payouts_unknown(session)
+    ]
+
+
+def webhook_deliveries_failed(session: Session, now: datetime) -> list[AttentionItem]:
+    return [
+        AttentionItem(
+            AttentionKind.WEBHOOK_DELIVERY_FAILED,
+            failed.withdrawal_id,
+            failed.since,
+            f"webhook {failed.event_type} (event {failed.sequence}) gave up after "
+            f"{failed.attempts} attempts: `starter.py webhooks --failed`",
+        )
+        for failed in levels.webhook_deliveries_failed(session, now - WEBHOOK_FAILED_LISTED_FOR)
+    ]
+
+
 def audit_chain(session: Session, now: datetime) -> list[AttentionItem]:
     found = audit.verify(session)
     if found.broken is None:
@@ -92,7 +124,13 @@ def audit_chain(session: Session, now: datetime) -> list[AttentionItem]:
     ]
 
 
-DATABASE_SOURCES: tuple[Source, ...] = (audit_chain, settlements_past_arrival, reviews_past_sla)
+DATABASE_SOURCES: tuple[Source, ...] = (
+    audit_chain,
+    payouts_unknown,
+    settlements_past_arrival,
+    reviews_past_sla,
+    webhook_deliveries_failed,
+)
 
 
 def reconcile_mismatches(report: Report) -> list[AttentionItem]:

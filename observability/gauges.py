@@ -19,7 +19,7 @@ from ledger.db import read_only_session
 from observability import levels
 from observability.metrics import WithdrawalMetrics
 
-# Often enough for a 1-minute alert window, rare enough to cost nothing (four small
+# Often enough for a 1-minute alert window, rare enough to cost nothing (six small
 # aggregate queries).
 GAUGE_INTERVAL_SECONDS = 15.0
 GAUGE_INTERVAL_ENV = "METRICS_GAUGE_INTERVAL_SECONDS"
@@ -34,6 +34,8 @@ class Levels:
     review_waiting: int
     review_overdue: int
     settlements_late: int
+    payout_unknown: int = 0
+    webhook_deliveries_failed: int = 0
 
 
 def read_levels(engine: Engine, now: datetime) -> Levels:
@@ -45,6 +47,8 @@ def read_levels(engine: Engine, now: datetime) -> Levels:
             review_waiting=waiting,
             review_overdue=overdue,
             settlements_late=len(levels.late_settlements(session, now)),
+            payout_unknown=levels.payout_unknown_count(session),
+            webhook_deliveries_failed=levels.webhook_deliveries_failed_count(session),
         )
 
 
@@ -54,6 +58,8 @@ def publish(metrics: WithdrawalMetrics, found: Levels) -> None:
         metrics.set_in_flight(status, count)
     metrics.set_review_queue(found.review_waiting, found.review_overdue)
     metrics.set_settlement_late(found.settlements_late)
+    metrics.set_payout_unknown(found.payout_unknown)
+    metrics.set_webhook_deliveries_failed(found.webhook_deliveries_failed)
 
 
 async def refresh(

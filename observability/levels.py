@@ -13,7 +13,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from ledger import tables
-from ledger.tables import HoldState
+from ledger.tables import HoldState, WebhookDeliveryState
 from ledger.types import utc
 from models.business_days import expected_arrival
 from models.domain import Channel, Route, Status
@@ -32,6 +32,21 @@ class Waiting:
     since: datetime
     route: str
     amount_fen: int
+
+
+@dataclass(frozen=True)
+class GaveUp:
+    """One webhook delivery that gave up after its retry window: which event, not where
+    it went (a receiver's URL may carry its own secret)."""
+
+    withdrawal_id: str
+    event_type: str
+    sequence: int
+    attempts: int
+    since: datetime  # the last attempt
+
+
+FAILED = WebhookDeliveryState.FAILED.value
 
 
 def money_held_fen(session: Session) -> int:
@@ -84,7 +99,9 @@ def overdue_reviews(session: Session) -> list[Waiting]:
 def late_settlements(session: Session, now: datetime) -> list[Waiting]:
     """Payouts still unsettled after their expected arrival (R7 original, R9 designated),
     latest arrival first passed first. The estimate is the one ``open_withdrawal`` gave
-    the user, recomputed from the same inputs (route, order channel, request time)."""
+    the user, recomputed from the same inputs (route, order channel, request time).
+    A payout whose outcome is unknown is left out: ``payouts_unknown`` lists it, more
+    urgently, and the same money is not counted twice."""
     rows = session.exec(
         select(tables.Withdrawal, tables.RechargeOrder.channel)
         .join(
@@ -92,7 +109,10 @@ def late_settlements(session: Session, now: datetime) -> list[Waiting]:
             col(tables.RechargeOrder.id) == col(tables.Withdrawal.order_id),
             isouter=True,
         )
-        .where(tables.Withdrawal.status == Status.APPROVED_AWAITING_PAYOUT.value)
+        .where(
+            tables.Withdrawal.status == Status.APPROVED_AWAITING_PAYOUT.value,
+            col(tables.Withdrawal.payout_unknown).is_(False),
+        )
         .order_by(col(tables.Withdrawal.created_at))
         .limit(MAX_LISTED_ROWS)
     )
@@ -107,3 +127,55 @@ def late_settlements(session: Session, now: datetime) -> list[Waiting]:
         if utc(now) > arrival.latest:
             late.append(Waiting(record.id, arrival.latest, record.route, record.amount_fen))
     return sorted(late, key=lambda waiting: waiting.since)
+
+
+def payout_unknown_count(session: Session) -> int:
+    """Payouts whose outcome is unknown, parked for ops (``payout_unknown``)."""
+    found = session.exec(select(func.count()).where(col(tables.Withdrawal.payout_unknown))).one()
+    return int(found)
+
+
+def payouts_unknown(session: Session) -> list[Waiting]:
+    """Payouts whose outcome is unknown, the longest parked first. ``since`` is the
+    record's last change: the parking itself, as nothing else changes a parked record."""
+    rows = session.exec(
+        select(tables.Withdrawal)
+        .where(col(tables.Withdrawal.payout_unknown))
+        .order_by(col(tables.Withdrawal.updated_at))
+        .limit(MAX_LISTED_ROWS)
+    )
+    return [Waiting(row.id, utc(row.updated_at), row.route, row.amount_fen) for row in rows]
+
+
+def webhook_deliveries_failed_count(session: Session) -> int:
+    """Webhook deliveries that gave up, ever (``failed`` is final, so this only grows)."""
+    found = session.exec(select(func.count()).where(tables.WebhookDelivery.state == FAILED)).one()
+    return int(found)
+
+
+def webhook_deliveries_failed(session: Session, since: datetime) -> list[GaveUp]:
+    """Deliveries that gave up with their last attempt at or after ``since``, oldest
+    first: the receivers that missed an event and must be told another way."""
+    last_attempt = func.coalesce(
+        col(tables.WebhookDelivery.last_attempt_at), col(tables.WebhookDelivery.created_at)
+    )
+    rows = session.exec(
+        select(tables.WebhookDelivery, tables.WebhookEvent)
+        .where(
+            col(tables.WebhookDelivery.event_id) == col(tables.WebhookEvent.id),
+            tables.WebhookDelivery.state == FAILED,
+            last_attempt >= since,
+        )
+        .order_by(last_attempt, col(tables.WebhookEvent.id))
+        .limit(MAX_LISTED_ROWS)
+    )
+    return [
+        GaveUp(
+            event.withdrawal_id,
+            event.type,
+            event.sequence,
+            delivery.attempts,
+            utc(delivery.last_attempt_at or delivery.created_at),
+        )
+        for delivery, event in rows
+    ]

@@ -34,7 +34,7 @@ REVIEW_QUEUE = "withdrawal_review_queue_depth"
 REVIEW_OVERDUE = "withdrawal_review_overdue"
 SETTLEMENT_LATE = "withdrawal_settlement_past_arrival"
 PAYOUT_UNKNOWN = "withdrawal_payout_unknown"
-WEBHOOK_DELIVERIES_FAILING = "withdrawal_webhook_deliveries_failing"
+WEBHOOK_DELIVERIES_FAILED = "withdrawal_webhook_deliveries_failed"
 
 # Histogram buckets in seconds: payouts settle in seconds (instant channels) to days
 # (R7/R9 business days); reviews have a 48-hour SLA (models.limits.REVIEW_SLA_HOURS).
@@ -98,6 +98,12 @@ class WithdrawalMetrics:
         self._settlement_late = meter.create_gauge(
             SETTLEMENT_LATE, "payouts not settled past their expected arrival (R7/R9)"
         )
+        self._payout_unknown = meter.create_gauge(
+            PAYOUT_UNKNOWN, "payouts whose outcome is unknown, money held until resolved"
+        )
+        self._webhook_failed = meter.create_gauge(
+            WEBHOOK_DELIVERIES_FAILED, "webhook deliveries that gave up after their window"
+        )
 
     # ---- events, from activities ------------------------------------------------------
     def withdrawal_started(self, *, route: str, kind: str) -> None:
@@ -132,3 +138,9 @@ class WithdrawalMetrics:
 
     def set_settlement_late(self, count: int) -> None:
         self._settlement_late.set(count)
+
+    def set_payout_unknown(self, count: int) -> None:
+        self._payout_unknown.set(count)
+
+    def set_webhook_deliveries_failed(self, count: int) -> None:
+        self._webhook_failed.set(count)

@@ -27,6 +27,8 @@ EXPECTED_ALERTS = {
     "WithdrawalReviewOverdue",
     "WithdrawalPayoutProviderErrors",
     "WithdrawalSettlementPastArrival",
+    "WithdrawalPayoutUnknown",
+    "WithdrawalWebhookDeliveriesFailed",
 }
 
 
@@ -84,7 +86,7 @@ def referenced_names(expr: str) -> set[str]:
     bare = re.sub(r"\{[^}]*\}", "{}", bare)
     bare = re.sub(r"\bby\s*\([^)]*\)", "", bare)
     words = set(re.findall(r"[a-zA-Z_][a-zA-Z0-9_]*", bare))
-    functions = {"sum", "max", "rate", "increase", "histogram_quantile", "absent"}
+    functions = {"sum", "max", "rate", "increase", "delta", "histogram_quantile", "absent"}
     return {w for w in words - functions if "_" in w or w == "up"}
 
 

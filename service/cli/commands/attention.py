@@ -1,7 +1,8 @@
 """``attention``: everything that needs a person now, most urgent first.
 
-Reviews past their SLA (R17), payouts past their expected arrival (R7/R9), reconcile
-mismatches (provider, ledger and workflows disagree) and a broken audit chain. Exit
+Reviews past their SLA (R17), payouts past their expected arrival (R7/R9), payouts with
+an unknown outcome, webhook deliveries that gave up, reconcile mismatches (provider,
+ledger and workflows disagree) and a broken audit chain. Exit
 status **4 when anything is listed**, so it can run from cron; 0 when nothing is.
 ``--no-reconcile`` leaves out the comparison with the provider and Temporal (the
 database checks alone).
