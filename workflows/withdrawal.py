@@ -90,6 +90,11 @@ PATCH_INVARIANT_RELEASES_HOLD = "review-invariant-broken-releases-hold"
 # Runs started before PATCH_PAYOUT_CONFIRMED that reach "retries ran out" after the
 # deploy park the payout too, instead of releasing money on one empty look-up.
 PATCH_UNKNOWN_PARKED_IN_OLD_RUNS = "unknown-payout-parked-in-old-runs"
+# The watch is no longer cancelled when a callback or a resolution arrives: it goes on
+# polling and is reused by the next wait (or dropped when the run closes). A cancel could
+# race the watch's own completion (both inside one workflow task) and name an activity the
+# server had already closed: the task completion was refused (ACTIVITY_UNKNOWN).
+PATCH_WATCH_NOT_CANCELLED = "payout-watch-not-cancelled"
 
 # Behaviour added after histories were committed (``workflow.patched``; old runs replay
 # the old branch). Review proofs: a decision is pre-checked in its signal handler and a
@@ -578,6 +583,7 @@ class WithdrawalWorkflow:
         """Until the provider's record is final (or ops resolved an unknown outcome)."""
         assert self._opened is not None
         flagged_late = workflow.now() > self._opened.arrival_latest
+        watch: asyncio.Future[PayoutLookup] | None = None  # kept running across waits
         while True:
             resolved = self._resolved_transfer()
             if resolved is not None:
@@ -587,15 +593,22 @@ class WithdrawalWorkflow:
                 self._transfer = transfer  # what the status document shows
             if transfer is not None and transfer.state is not TransferState.PROCESSING:
                 return transfer
-            watch = workflow.start_activity_method(
-                WithdrawalActivities.watch_payout,
-                PayoutWatch(withdrawal_id=self._request.withdrawal_id, until_final=bool(transfer)),
-                start_to_close_timeout=timedelta(seconds=PROVIDER_CALL_TIMEOUT_SECONDS),
-                retry_policy=SETTLEMENT_WATCH_RETRY if transfer else PAYOUT_UNKNOWN_WATCH_RETRY,
-                summary="watch payout at the provider (retries are the polls)",
-            )
+            if watch is None:
+                watch = workflow.start_activity_method(
+                    WithdrawalActivities.watch_payout,
+                    PayoutWatch(
+                        withdrawal_id=self._request.withdrawal_id, until_final=bool(transfer)
+                    ),
+                    start_to_close_timeout=timedelta(seconds=PROVIDER_CALL_TIMEOUT_SECONDS),
+                    retry_policy=SETTLEMENT_WATCH_RETRY if transfer else PAYOUT_UNKNOWN_WATCH_RETRY,
+                    summary="watch payout at the provider (retries are the polls)",
+                )
             flagged_late = await self._wait_for_news(watch, flagged_late)
-            looked = await self._finish_watch(watch)
+            if not watch.done() and workflow.patched(PATCH_WATCH_NOT_CANCELLED):
+                looked = None  # news came first: the watch goes on, never cancelled
+            else:
+                looked = await self._finish_watch(watch)
+                watch = None
             if looked is None and self._callback_hint is not None:
                 hint, self._callback_hint = self._callback_hint, None
                 looked = await self._confirm_payout(hint)

@@ -7,6 +7,7 @@ the delivery is marked failed and ``webhooks --failed`` lists it."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import sys
 import time
@@ -14,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,7 +23,7 @@ import pytest_asyncio
 import standardwebhooks.webhooks
 from sqlalchemy import Engine
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -33,8 +35,12 @@ from ledger.tables import WebhookDelivery, WebhookEvent
 from models.webhooks import WebhookOrder
 from service.cli.app import main as cli_main
 from service.cli.command import Context
+from service.temporal_client import data_converter
 from tests.webhooks.receiver import Receiver
+from tests.workflow.keys import TEST_KEYS
 from workflows.webhook_delivery import WebhookDeliveryWorkflow, delivery_workflow_id
+
+HISTORIES = Path(__file__).parents[1] / "workflow" / "histories"
 
 BIN = Path(sys.executable).parent
 SIX_MINUTES = 6 * 60
@@ -77,10 +83,18 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
         ui=False,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(TEST_KEYS),  # encrypted, as the real worker's
     )
     async with env:
         yield env
+
+
+async def _save_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
+    """With SAVE_HISTORIES=1, keep the run's history for the replay test (new files only:
+    a committed history is never re-saved, README "Changing the workflow safely")."""
+    path = HISTORIES / f"{name}-0.json"
+    if os.environ.get("SAVE_HISTORIES") and not path.exists():
+        path.write_text((await handle.fetch_history()).to_json())
 
 
 @pytest.fixture
@@ -151,6 +165,7 @@ async def test_a_retry_six_minutes_later_is_signed_afresh_and_verifies(
                 await _until(lambda: len(receiver.attempts) == 1)
                 clock.offset_seconds = SIX_MINUTES  # the retry comes six minutes later
                 outcomes = await handle.result()
+                await _save_history(handle, "webhook_delivery_retried_then_delivered")
     finally:
         receiver.stop()
     assert [o.delivered for o in outcomes] == [True]
@@ -189,7 +204,7 @@ async def test_past_the_retry_window_a_delivery_is_failed_and_listed(
             workflows=[WebhookDeliveryWorkflow],
             activities=[activities.deliver_webhook, activities.give_up_webhook],
         ):
-            outcomes = await dev_server.client.execute_workflow(
+            handle = await dev_server.client.start_workflow(
                 WebhookDeliveryWorkflow.run,
                 WebhookOrder(
                     event_id=event_id,
@@ -201,6 +216,8 @@ async def test_past_the_retry_window_a_delivery_is_failed_and_listed(
                 id=delivery_workflow_id(event_id),
                 task_queue=queue,
             )
+            outcomes = await handle.result()
+            await _save_history(handle, "webhook_delivery_given_up")
     assert [o.delivered for o in outcomes] == [False]
     context = Context(database_url=str(engine.url))
     assert cli_main(["webhooks", "--failed", "--json"], context) == 0

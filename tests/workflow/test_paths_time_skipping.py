@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
@@ -25,6 +26,8 @@ from models.limits import (
 from models.messages import CodeVerdict
 from tests.workflow.harness import Stack, alipay_payee, bank_payee, fen
 from workflows.search_attributes import REVIEW_OVERDUE
+
+CANCEL_REQUESTED = EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED
 
 Fakes = tuple[FakePayoutProvider, FakeSmsProvider]
 
@@ -308,6 +311,32 @@ async def test_settlement_by_callback_signal(fake_stack: Stack, fakes: Fakes) ->
     assert doc.status is Status.SUCCEEDED
     assert payout.moved_count(wid) == 1
     assert_paid(fake_stack, wid, "acct-auto", "960.00")
+
+
+async def test_a_callback_while_the_watch_polls_settles_without_cancelling_it(
+    fake_stack: Stack, fakes: Fakes
+) -> None:
+    """Since the "payout-watch-not-cancelled" patch a callback that arrives while
+    ``watch_payout`` polls is confirmed by its own look-up; the watch is left to end by
+    itself (cancelling one the server had just closed stalled the run)."""
+    payout, _ = fakes
+    payout.auto_settle = False
+    wid = await fake_stack.start(amount="45.00", order_id="R-CARD")
+    await fake_stack.verify(wid, "acct-auto")
+    await fake_stack.wait_until_doc(
+        wid, lambda d: any("accepted by the provider" in e.note for e in d.timeline)
+    )
+    settled = payout.settle(wid)
+    handle = fake_stack.env.client.get_workflow_handle(f"withdrawal-{wid}")
+    await handle.signal("payout_update", settled)
+    doc = await fake_stack.client.result(wid)
+
+    assert doc.status is Status.SUCCEEDED
+    assert payout.moved_count(wid) == 1
+    assert_paid(fake_stack, wid, "acct-auto", "955.00")
+    history = await handle.fetch_history()
+    cancels = [e for e in history.events if e.event_type == CANCEL_REQUESTED]
+    assert cancels == []
 
 
 async def test_review_sla_marks_withdrawal_overdue_and_keeps_it_in_review(

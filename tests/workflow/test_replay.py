@@ -12,6 +12,7 @@ from temporalio.worker import Replayer
 from service.temporal_client import data_converter
 from tests.workflow.keys import TEST_KEYS
 from workflows.audit_anchor import AuditAnchorWorkflow
+from workflows.webhook_delivery import WebhookDeliveryWorkflow
 from workflows.withdrawal import WithdrawalWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -51,6 +52,11 @@ def test_saved_histories_cover_every_path() -> None:
         "test_callbacks_before_submit_or_against_the_provider_are_ignored",
         "test_flaky_sms_gateway_keeps_the_old_code_and_never_exceeds_the_limit",
         "test_terminated_run_is_listed_by_reconcile_and_ended_by_ops",
+        # since "payout-watch-not-cancelled": a callback during the watch cancels nothing
+        "test_a_callback_while_the_watch_polls_settles_without_cancelling_it",
+        # WebhookDeliveryWorkflow (tests/webhooks/test_retries.py)
+        "webhook_delivery_retried_then_delivered",
+        "webhook_delivery_given_up",
         "test_a_run_started_before_the_deploy_parks_an_unknown_payout_after_it",
     ):
         assert path_test in names, f"no saved history for {path_test}"
@@ -61,7 +67,7 @@ async def test_saved_history_replays_deterministically(path: Path) -> None:
     history = WorkflowHistory.from_json(f"withdrawal-{path.stem}", path.read_text())
     # The histories were saved encrypted under the committed test key: replay decrypts.
     replayer = Replayer(
-        workflows=[WithdrawalWorkflow, AuditAnchorWorkflow],
+        workflows=[WithdrawalWorkflow, AuditAnchorWorkflow, WebhookDeliveryWorkflow],
         data_converter=data_converter(TEST_KEYS),
     )
     await replayer.replay_workflow(history)
