@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: install
-	$(BIN)/python -m service.launcher
+	$(BIN)/python -m stack
 
 test: install promtool browser
 	$(BIN)/ruff check .

@@ -3,7 +3,7 @@
 import os
 import sys
 
-from service.cli.app import main
+from cli.app import main
 
 if __name__ == "__main__":
     status = main()

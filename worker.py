@@ -21,6 +21,10 @@ from temporalio.worker import PollerBehavior, PollerBehaviorSimpleMaximum, Worke
 from activities.audit_anchor import AuditAnchorActivities
 from activities.webhooks import WebhookActivities
 from activities.withdrawal import WithdrawalActivities
+from client.connection import connect
+from client.schedules import ensure_anchor_schedule
+from codec.encryption import KeyRing
+from config import settings
 from gateways.http_common import DEFAULT_TIMEOUT, new_client
 from gateways.http_payout import payout_provider_from_env
 from gateways.http_sms import sms_provider_from_env
@@ -28,15 +32,11 @@ from gateways.webhooks import secret_key
 from ledger.db import get_engine
 from models.limits import WEBHOOK_CALL_TIMEOUT_SECONDS
 from observability import gauges
+from observability.log_filter import install_personal_data_filter
 from observability.metrics import WithdrawalMetrics
 from observability.process import start_observability
 from observability.tracing import stop_tracing
-from service import settings
-from service.anchor_schedule import ensure_anchor_schedule
-from service.encryption import KeyRing
-from service.log_filter import install_personal_data_filter
-from service.temporal_client import connect
-from service.webhook_dispatch import WebhookDispatcher
+from webhooks.dispatch import WebhookDispatcher
 from workflows.audit_anchor import AuditAnchorWorkflow
 from workflows.webhook_delivery import WebhookDeliveryWorkflow
 from workflows.withdrawal import WithdrawalWorkflow

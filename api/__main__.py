@@ -8,9 +8,9 @@ import os
 import uvicorn
 
 from api.app import DEFAULT_HTTP_PORT, create_app
+from observability.log_filter import install_personal_data_filter
 from observability.process import start_observability
 from observability.runtime import free_loopback_address
-from service.log_filter import install_personal_data_filter
 
 
 def main(argv: list[str] | None = None) -> None:

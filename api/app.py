@@ -34,13 +34,13 @@ from api.problems import responses as problem_responses
 from application import accounts, withdrawals
 from application.problems import problem_of
 from application.withdrawals import WithdrawalCreate
+from client.connection import connect
+from client.withdrawals import WithdrawalClient
 from console import routes as console
 from models.domain import Status, WithdrawalStatusDoc
 from models.errors import InputError, RuleRefusal
 from models.money import MoneyError
 from observability.http import instrument_app
-from service.client import WithdrawalClient
-from service.temporal_client import connect
 
 DEFAULT_HTTP_PORT = 8805
 API_TITLE = "Withdrawals API"

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from service import settings
+from config import settings
 
 DEV_KEY_FILE_NAME = "api-key.dev"
 DEV_KEY_NAME = "dev"

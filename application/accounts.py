@@ -103,7 +103,7 @@ class Transactions:
         }
 
     def csv(self) -> str:
-        from service.cli.output import jsonable
+        from cli.output import jsonable
 
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")

@@ -16,9 +16,9 @@ from temporalio.service import RPCError
 
 from application.reviews import AuthenticatedReviewer, send_decision
 from application.withdrawals import is_not_found, live_status
+from client.withdrawals import WithdrawalClient
 from models.domain import Status, WithdrawalStatusDoc
 from models.messages import RecordedDecision, ReviewDecisionKind
-from service.client import WithdrawalClient
 
 # After an accepted decision the workflow records the new status in a moment.
 STATUS_SETTLE_SECONDS = 5.0
@@ -29,7 +29,7 @@ STATUS_POLL_SECONDS = 0.1
 class Decided:
     """``status``: the withdrawal after the decision (None: its workflow has ended or is
     gone). ``recorded``: how the workflow weighed it (None: not sent because it is not
-    under review, or not weighed within ``service.client.DECISION_WAIT_SECONDS``)."""
+    under review, or not weighed within ``client.withdrawals.DECISION_WAIT_SECONDS``)."""
 
     status: WithdrawalStatusDoc | None
     recorded: RecordedDecision | None

@@ -23,12 +23,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from application.reviews import AuthenticatedReviewer, issue_decision_proof
+from client.withdrawals import WithdrawalClient
+from config import settings
 from ledger.db import run_in_transaction
 from ledger.payout_resolution import proof_decision, record_resolution, resolve_without_workflow
 from models.errors import InputError
 from models.messages import PayoutOutcome, PayoutResolutionRequest, PayoutResolutionVerdict
-from service import settings
-from service.client import WithdrawalClient
 
 RULE = "R19"
 # The workflow is gone or closed: the ledger is the only place left to resolve it.

@@ -16,6 +16,8 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from cli.records import entered_review, proofs_of, record_document
+from config import settings
 from ledger.db import read_only_session
 from ledger.tables import Account, ReviewDecisionRecord, Withdrawal, WithdrawalEvent
 from ledger.withdrawals import MAX_LIST_LIMIT, list_withdrawals
@@ -24,8 +26,6 @@ from models.domain import Status, WithdrawalStatusDoc, mask_account_number
 from models.limits import REVIEW_SLA_HOURS
 from models.messages import ReviewDecisionKind
 from models.money import Money
-from service import settings
-from service.cli.records import entered_review, proofs_of, record_document
 
 REASON_SEPARATOR = "; "  # how the workflow joins the R17 reasons in the timeline note
 RECENT_WITHDRAWALS = 10  # the account's history shown beside a case

@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from client.withdrawals import WithdrawalClient
+from config import settings
 from ledger import audit, tables
 from ledger.db import run_in_transaction
 from models import decision_proof
@@ -30,8 +32,6 @@ from models.errors import AuthenticationFailed
 from models.limits import LOGIN_LOCK_MINUTES, MAX_LOGIN_FAILURES
 from models.messages import RecordedDecision, ReviewDecisionKind
 from models.passwords import hash_password, password_matches
-from service import settings
-from service.client import WithdrawalClient
 
 CANCEL = "cancel"  # the decision a reviewer's cancel proof names
 # Hashed when the reviewer is unknown, so the answer takes as long as for a known one.
@@ -138,7 +138,7 @@ async def send_decision(
     now: datetime | None = None,
 ) -> RecordedDecision | None:
     """Send an authenticated approve/reject and wait until the workflow weighed it
-    (None: not weighed within ``service.client.DECISION_WAIT_SECONDS``). ``now`` is the
+    (None: not weighed within ``client.withdrawals.DECISION_WAIT_SECONDS``). ``now`` is the
     issue time (default: the clock); tests on a time-skipping server pass its time."""
     proof = issue_decision_proof(
         reviewer, withdrawal_id, decision, comment, signing_key=signing_key, now=now

@@ -31,6 +31,9 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from application.problems import RequestConflict
+from application.proofs import MAX_PROOF_BYTES, store_proof_bytes
+from cli.records import status_with_reason
+from client.withdrawals import WithdrawalClient, workflow_id
 from models.branches import payee_from_branch
 from models.domain import (
     STATUS_LABELS_ZH,
@@ -48,9 +51,6 @@ from models.messages import CodeResult, CodeSubmission, ResendResult
 from models.money import Money
 from models.payee import MAX_PROOFS, payee_problem
 from models.sameness import first_difference
-from service.cli.records import status_with_reason
-from service.client import WithdrawalClient, workflow_id
-from service.proofs import MAX_PROOF_BYTES, store_proof_bytes
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

@@ -12,8 +12,8 @@ from temporalio.worker import Worker
 
 from bench.baseline_activities import NO_OP_ACTIVITIES, CodeCourier
 from bench.baseline_workflow import BaselineWorkflow
-from service import settings
-from service.temporal_client import connect
+from client.connection import connect
+from config import settings
 from worker import TUNING
 
 

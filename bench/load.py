@@ -1,6 +1,6 @@
 """Driving withdrawals the way a backend and its users would, and timing each one.
 
-A real withdrawal is started with ``service.client``; its code is read from the SMS
+A real withdrawal is started with ``client.withdrawals``; its code is read from the SMS
 simulator's inbox as soon as it arrives and submitted at once; the review path's approval
 is signalled as soon as a status query says ``under_review``. The baseline is started with
 the same options and its (fixed) code read and submitted the same way.
@@ -31,10 +31,10 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from application.reviews import AuthenticatedReviewer, issue_decision_proof
 from bench import accounts
 from bench.baseline_workflow import BaselineWorkflow
+from client.withdrawals import WithdrawalClient, workflow_id
 from gateways.sms_messages import InboxMessage
 from models.domain import Status
 from models.messages import CodeSubmission, ReviewDecision, ReviewDecisionKind
-from service.client import WithdrawalClient, workflow_id
 from workflows.search_attributes import initial_search_attributes
 from workflows.withdrawal import WithdrawalWorkflow
 

@@ -42,11 +42,11 @@ from bench.measure import (
     reset_peak_rss,
 )
 from bench.stack import BenchStack
+from client.withdrawals import WithdrawalClient
+from config import settings
 from ledger.db import get_engine
 from models.domain import Status
 from models.messages import ReviewDecisionKind
-from service import settings
-from service.client import WithdrawalClient
 
 DEFAULT_PARKED = 10_000
 BYTES_PER_MEBIBYTE = 1024 * 1024

@@ -53,10 +53,10 @@ from bench.measure import (
     reset_peak_rss,
 )
 from bench.stack import BenchStack
+from client.withdrawals import workflow_id
+from config import settings as settings_module
 from ledger.db import normalise_url
-from service import settings as settings_module
-from service.child_process import ChildProcess
-from service.client import workflow_id
+from stack.child_process import ChildProcess
 
 RESULTS_DIR = Path(__file__).parent / "results"
 DEFAULT_RESULTS = RESULTS_DIR / "latest.json"

@@ -1,6 +1,6 @@
 """The benchmark's stack on free ports: dev server, simulators, ledger, one worker at a time.
 
-The dev server is started exactly as ``make run`` starts it (``service.dev_server.command``:
+The dev server is started exactly as ``make run`` starts it (``stack.dev_server.command``:
 SQLite file in WAL mode, the search attributes), the simulators in instant mode (the payout
 settles before ``submit`` answers, so the auto path never polls). Each measured phase gets
 its own worker process on its own task queue, so that process's CPU and peak memory belong
@@ -20,11 +20,10 @@ from typing import Literal
 
 from temporalio.client import Client
 
+from codec.encryption import new_key_line
 from gateways.simulators.runner import RunningServer, start_simulator
-from service import dev_server
-from service.child_process import ChildProcess
-from service.encryption import new_key_line
-from service.launcher import REPO_ROOT, Ports
+from stack import REPO_ROOT, Ports, dev_server
+from stack.child_process import ChildProcess
 
 WorkerKind = Literal["real", "baseline"]
 

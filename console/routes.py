@@ -23,6 +23,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from temporalio.service import RPCError
 
 from application import decisions
+from application.proofs import proof_path, read_proof_file, sniff_proof_type
 from application.review_queue import (
     ReviewItem,
     recorded_status,
@@ -31,16 +32,15 @@ from application.review_queue import (
 )
 from application.reviews import authenticate
 from application.withdrawals import SOURCE_WORKFLOW, find_status
+from cli.records import status_label, when
+from client.withdrawals import workflow_id
+from config import settings
 from console import i18n
 from console.sessions import SESSION_MAX_HOURS, ConsoleSession, SessionStore
 from models.domain import DesignatedReason, Route, Status, WithdrawalStatusDoc
 from models.errors import AuthenticationFailed, InputError, NotFound
 from models.limits import MAX_REVIEW_COMMENT_CHARS
 from models.messages import ReviewDecisionKind
-from service import settings
-from service.cli.records import status_label, when
-from service.client import workflow_id
-from service.proofs import proof_path, read_proof_file, sniff_proof_type
 
 PREFIX = "/console"
 SESSION_COOKIE = "console_session"

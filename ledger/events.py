@@ -7,7 +7,7 @@ the document as it now stands: ``withdrawal.<status>`` when the status changed,
 counted, a provider reference). So an event exists exactly when its change committed, and a
 retried activity that changes nothing writes none. ``sequence`` counts a withdrawal's events.
 
-Delivering them is the worker's job (``service.webhook_dispatch``); ``on_commit`` lets it
+Delivering them is the worker's job (``webhooks.dispatch``); ``on_commit`` lets it
 hear of new events at once instead of at its next poll.
 """
 
@@ -22,10 +22,10 @@ from typing import Any
 from sqlalchemy import event, func
 from sqlmodel import Session, select
 
+from cli.output import jsonable
 from ledger.documents import record_document
 from ledger.tables import WebhookEvent
 from models.domain import Status
-from service.cli.output import jsonable
 
 EVENT_TYPE_PREFIX = "withdrawal."
 UPDATED = "withdrawal.updated"

@@ -22,7 +22,7 @@ from ledger.db import read_only_session
 from models.limits import REVIEW_SLA_HOURS
 from models.money import Money
 from observability import levels
-from service.reconcile import Report
+from reconcile.compare import Report
 
 
 class AttentionKind(StrEnum):

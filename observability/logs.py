@@ -22,7 +22,7 @@ from temporalio import activity, workflow
 LOG_FORMAT_ENV = "LOG_FORMAT"
 LOG_LEVEL_ENV = "LOG_LEVEL"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
-WORKFLOW_ID_PREFIX = "withdrawal-"  # service.client.WORKFLOW_ID_PREFIX, kept import-free
+WORKFLOW_ID_PREFIX = "withdrawal-"  # client.withdrawals.WORKFLOW_ID_PREFIX, kept import-free
 
 # Eleven or more digits, optionally after +: a mobile number (R15) or an account number.
 _LONG_DIGITS = re.compile(r"\+?\d[\d ]{9,}\d")

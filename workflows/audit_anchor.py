@@ -1,7 +1,7 @@
 """A short workflow that a Temporal Schedule starts periodically: anchor the audit chains.
 
 Per-withdrawal chains let writers run in parallel; the anchor is what notices a chain
-cut short or removed (``ledger.audit``). ``service.anchor_schedule`` creates the schedule.
+cut short or removed (``ledger.audit``). ``client.schedules`` creates the schedule.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from gateways.simulators.payout_app import (
     create_payout_app,
 )
 from gateways.simulators.sms_app import SmsSimulatorSettings, create_sms_app
-from service.log_filter import install_personal_data_filter
+from observability.log_filter import install_personal_data_filter
 
 DEFAULT_PAYOUT_PORT = 8801
 DEFAULT_SMS_PORT = 8802

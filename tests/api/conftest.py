@@ -1,4 +1,4 @@
-"""One real stack for the HTTP API tests, started by ``service.launcher`` as ``make run`` does
+"""One real stack for the HTTP API tests, started by ``stack`` as ``make run`` does
 (the API served by its own process on a free port, its dev key in the data directory), and
 an HTTP client that calls it as a backend would."""
 
@@ -18,7 +18,7 @@ import pytest_asyncio
 from gateways.http_sms import HttpSmsProvider
 from ledger.db import dispose_engine, get_engine, session_scope
 from ledger.tables import Account
-from service.launcher import Ports, Stack, StackConfig
+from stack import Ports, Stack, StackConfig
 
 SETTLE_SECONDS = 2.0
 STATUS_WAIT_SECONDS = 40.0

@@ -22,9 +22,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from application import withdrawals
 from application.problems import RequestConflict
+from client.withdrawals import WithdrawalClient
 from ledger import audit
 from ledger.db import get_engine, session_scope
-from service.client import WithdrawalClient
 from tests.api.conftest import PDF_PROOF, Api, new_id
 
 PERSONAL = "acct-personal"

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from service.launcher import REPO_ROOT
+from stack import REPO_ROOT
 
 SMOKE_TIMEOUT_SECONDS = 120
 RATIO_LINE = r"ratio auto/baseline sqlite \d+\.\d\d \(min \d+\.\d\d, max \d+\.\d\d\)"

@@ -1,7 +1,7 @@
 """One real stack for every CLI test, and ``starter.py`` run as a backend runs it.
 
 The stack (Temporal dev server, simulators, callback receiver, worker, demo accounts) is
-started once through ``service.launcher`` on free ports with a temporary data directory;
+started once through ``stack`` on free ports with a temporary data directory;
 each command is a real ``starter.py`` process with the environment the launcher's banner
 exports. Tests share the demo accounts, so each one reads balances before it acts and
 leaves no withdrawal of its own half-way through a step another test could see.
@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from service.launcher import Ports, Stack, StackConfig
+from stack import Ports, Stack, StackConfig
 
 ROOT = Path(__file__).parents[2]
 CLI_TIMEOUT_SECONDS = 90
@@ -32,7 +32,7 @@ SETTLE_SECONDS = 2.0
 STATUS_WAIT_SECONDS = 40.0
 STATUS_POLL_SECONDS = 0.3
 PARALLEL_CALLS = 3  # refusals only read: run a few at once, the machine has 2 cores
-# A proof must be a PDF, JPEG or PNG, told apart by its first bytes (service.proofs).
+# A proof must be a PDF, JPEG or PNG, told apart by its first bytes (application.proofs).
 PROOF_BYTES = b"%PDF-1.4\n% proof of payment for the CLI tests\n%%EOF\n"
 
 

@@ -10,18 +10,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-import service.cli.commands as commands_package
-from service.cli.commands import COMMANDS, load, module_name
+import cli.commands as commands_package
+from cli.commands import COMMANDS, load, module_name
 
 ROOT = Path(__file__).parents[2]
-HEAVY_FOR_HELP = ("sqlalchemy", "sqlmodel", "temporalio", "httpx", "service.cli.commands.")
+HEAVY_FOR_HELP = ("sqlalchemy", "sqlmodel", "temporalio", "httpx", "cli.commands.")
 
 
 def _modules_loaded_by(argv: list[str], env: dict[str, str] | None = None) -> set[str]:
     """The modules a fresh interpreter has imported after running ``starter.py argv``."""
     script = (
         "import json, sys\n"
-        "from service.cli.app import main\n"
+        "from cli.app import main\n"
         f"main({argv!r})\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
@@ -46,8 +46,7 @@ def test_every_command_module_is_registered_under_its_own_name_and_help() -> Non
     }
     registered = {module_name(name).rsplit(".", 1)[1] for name in COMMANDS}
     assert modules - registered == set(), (
-        'add one line "<name>": "<help>", per new command to COMMANDS in '
-        "service/cli/commands/__init__.py"
+        'add one line "<name>": "<help>", per new command to COMMANDS in cli/commands/__init__.py'
     )
     assert registered - modules == set()
     assert list(COMMANDS) == sorted(COMMANDS)
@@ -64,15 +63,13 @@ def test_help_lists_every_command_without_importing_any() -> None:
 def test_a_database_command_never_imports_the_temporal_client(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     loaded = _modules_loaded_by(["withdrawable", "acct-none"], {"DATABASE_URL": url})
-    assert "service.cli.commands.withdrawable" in loaded
+    assert "cli.commands.withdrawable" in loaded
     assert [m for m in loaded if m.startswith("temporalio")] == []
-    assert [m for m in loaded if m.startswith("service.cli.commands.")] == [
-        "service.cli.commands.withdrawable"
-    ]
+    assert [m for m in loaded if m.startswith("cli.commands.")] == ["cli.commands.withdrawable"]
 
 
 def test_a_command_that_only_talks_to_temporal_loads_neither_database_nor_workflow() -> None:
     loaded = _modules_loaded_by(["code", "--help"])
-    assert "service.client" in loaded
+    assert "client.withdrawals" in loaded
     assert [m for m in loaded if m.startswith(("sqlalchemy", "sqlmodel", "ledger"))] == []
     assert [m for m in loaded if m.startswith(("workflows.withdrawal", "activities"))] == []

@@ -23,7 +23,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from ledger.db import dispose_engine, get_engine, run_in_transaction
 from ledger.loading import load_fixture
 from models.fixtures import Fixture, FixtureReviewer
-from service.launcher import Ports, Stack, StackConfig
+from stack import Ports, Stack, StackConfig
 from tests.api.conftest import PDF_PROOF, Api
 
 T = TypeVar("T")

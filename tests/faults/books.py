@@ -21,9 +21,9 @@ from gateways.simulators.runner import RunningServer
 from ledger import tables
 from ledger.tables import EntryType, HoldState
 from models.domain import Status
-from service.launcher import Stack
-from service.reconcile import Report, compare
-from service.reconcile_sources import gather, open_withdrawal_ids
+from reconcile.compare import Report, compare
+from reconcile.sources import gather, open_withdrawal_ids
+from stack import Stack
 from tests.faults.plan import CASH, EXPECTED_STATUS, Planned
 
 WORKFLOWS_CLOSE_SECONDS = 60.0

@@ -12,7 +12,7 @@ import random
 import signal
 import time
 
-from service.launcher import Stack
+from stack import Stack
 
 RESTART_WAIT_SECONDS = 90.0  # a restart backoff doubles per quick crash (launcher)
 POLL_SECONDS = 0.1

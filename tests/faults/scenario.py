@@ -33,7 +33,7 @@ from sqlalchemy import Engine
 from ledger.db import dispose_engine, get_engine, session_scope
 from ledger.loading import load_fixture
 from models.fixtures import parse_fixture
-from service.launcher import REPO_ROOT, Ports, Stack, StackConfig
+from stack import REPO_ROOT, Ports, Stack, StackConfig
 from tests.faults.books import check_books, payout_simulator
 from tests.faults.chaos import kill_worker_at, moments, restart_server_at
 from tests.faults.driver import Driver, StatusWatch

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from service.launcher import Stack
+from stack import Stack
 from tests.faults.scenario import (
     SEED,
     RunSettings,

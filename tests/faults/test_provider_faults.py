@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from service.launcher import Stack
+from stack import Stack
 from tests.faults.scenario import (
     SEED,
     RunSettings,

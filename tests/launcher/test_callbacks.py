@@ -15,12 +15,12 @@ import httpx
 import pytest
 from temporalio.client import Client
 
+from callbacks.receiver import CALLBACK_PATH, MAX_CALLBACK_BYTES, create_app
 from gateways import webhook_signature
 from gateways.http_payout import parse_callback
 from gateways.payout import Transfer, TransferState
 from ledger.db import get_engine
 from models.money import Money
-from service.callbacks import CALLBACK_PATH, MAX_CALLBACK_BYTES, create_app
 
 SECRET = "whsec_" + base64.b64encode(b"s" * 32).decode()
 OTHER_SECRET = "whsec_" + base64.b64encode(b"o" * 32).decode()

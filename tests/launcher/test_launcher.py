@@ -24,17 +24,16 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.operatorservice.v1 import RemoveSearchAttributesRequest
 from temporalio.client import WorkflowExecutionStatus
 
+from callbacks.receiver import CALLBACK_PATH
+from client.withdrawals import WithdrawalClient, workflow_id
+from codec.encryption import EncryptionCodec
+from demo.data import read_fixture
 from gateways import webhook_signature
 from gateways.payout import Transfer, TransferState
 from models.domain import Kind, Route, Status, WithdrawalRequest
 from models.messages import CodeVerdict
 from models.money import Money
-from service import dev_server
-from service.callbacks import CALLBACK_PATH
-from service.client import WithdrawalClient, workflow_id
-from service.demo_data import read_fixture
-from service.encryption import EncryptionCodec
-from service.launcher import DEFAULT_FIXTURE, Ports, Stack, StackConfig
+from stack import DEFAULT_FIXTURE, Ports, Stack, StackConfig, dev_server
 from workflows.search_attributes import ALL_KEYS, REVIEW_OVERDUE
 
 # The slowest simulated route settles in this many real seconds; original via Alipay

@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, text
 
+from cli.app import main as cli
+from cli.command import Context
 from observability.attention import (
     AttentionItem,
     AttentionKind,
@@ -18,9 +20,7 @@ from observability.attention import (
     rank,
     reconcile_mismatches,
 )
-from service.cli.app import main as cli
-from service.cli.command import Context
-from service.reconcile import Mismatch, MismatchKind, Report
+from reconcile.compare import Mismatch, MismatchKind, Report
 from tests.security.test_audit import tampering, write
 
 

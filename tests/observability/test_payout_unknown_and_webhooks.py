@@ -12,6 +12,8 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
+from cli.app import main as cli
+from cli.command import Context
 from ledger.db import get_engine, session_scope
 from ledger.tables import WebhookDelivery, WebhookDeliveryState, WebhookEvent, Withdrawal
 from models.domain import Status
@@ -24,8 +26,6 @@ from observability.attention import (
     rank,
 )
 from observability.runtime import free_loopback_address, start_telemetry
-from service.cli.app import main as cli
-from service.cli.command import Context
 from tests.observability.scrape import parse, total
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

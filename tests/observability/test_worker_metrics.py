@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from client.withdrawals import WithdrawalClient
 from gateways.http_sms import HttpSmsProvider
 from models.domain import Kind, Route, Status, WithdrawalRequest
 from models.money import Money
-from service.client import WithdrawalClient
-from service.launcher import Ports, Stack, StackConfig
+from stack import Ports, Stack, StackConfig
 from tests.observability.scrape import Samples, names, scrape, total
 
 PHONE = "+8613800000002"  # acct-personal in fixtures/demo.json

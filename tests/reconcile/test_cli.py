@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from service.cli.app import main
-from service.cli.command import Context
-from service.cli.commands import reconcile as command
-from service.reconcile import Mismatch, MismatchKind, Report
+from cli.app import main
+from cli.command import Context
+from cli.commands import reconcile as command
+from reconcile.compare import Mismatch, MismatchKind, Report
 
 
 def report(*mismatches: Mismatch) -> Report:

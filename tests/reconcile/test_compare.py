@@ -1,4 +1,4 @@
-"""``service.reconcile.compare`` on hand-made views: each kind of mismatch, and none
+"""``reconcile.compare.compare`` on hand-made views: each kind of mismatch, and none
 when the provider, the ledger and the workflows agree (R19: money ends in one place)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from gateways.payout import Transfer, TransferState
 from ledger.tables import HoldState
 from models.domain import Status
 from models.money import Money
-from service.reconcile import (
+from reconcile.compare import (
     HoldView,
     LedgerView,
     MismatchKind,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from service.temporal_client import connect_options
+from client.connection import connect_options
 
 
 def test_defaults_point_at_the_local_dev_server(monkeypatch: pytest.MonkeyPatch) -> None:

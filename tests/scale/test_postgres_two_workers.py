@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
+from client.withdrawals import WithdrawalClient, workflow_id
 from gateways.http_sms import HttpSmsProvider
 from ledger import tables
 from ledger.db import dispose_engine, get_engine, session_scope
@@ -27,9 +28,8 @@ from ledger.loading import load_fixture
 from models.domain import Kind, Route, Status, WithdrawalRequest
 from models.fixtures import parse_fixture
 from models.money import Money
-from service.child_process import ChildProcess
-from service.client import WithdrawalClient, workflow_id
-from service.launcher import REPO_ROOT, Ports, Stack, StackConfig
+from stack import REPO_ROOT, Ports, Stack, StackConfig
+from stack.child_process import ChildProcess
 
 BATCH = int(os.environ.get("SCALE_BATCH", "200"))
 CONCURRENCY = 25

@@ -17,10 +17,10 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from cli.app import main as cli
+from cli.command import Context
 from ledger import audit
 from ledger.db import run_in_transaction, session_scope
-from service.cli.app import main as cli
-from service.cli.command import Context
 
 WRITERS = 4
 ROWS_PER_WRITER = 15

@@ -14,8 +14,8 @@ import pytest_asyncio
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 
-from service.codec_server import create_app, ui_endpoint
-from service.encryption import ENCODING, EncryptionCodec
+from codec.encryption import ENCODING, EncryptionCodec
+from codec.server import create_app, ui_endpoint
 from tests.workflow.keys import TEST_KEYS
 
 TOKEN = "test-token-123"

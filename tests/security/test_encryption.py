@@ -13,9 +13,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
 
-from models.domain import Kind, WithdrawalRequest
-from models.money import Money
-from service.encryption import (
+from client.connection import data_converter, plain_data_converter
+from codec.encryption import (
     ENCODING,
     KEY_ID_METADATA,
     EncryptionCodec,
@@ -24,7 +23,8 @@ from service.encryption import (
     UnknownKeyError,
     new_key_line,
 )
-from service.temporal_client import data_converter, plain_data_converter
+from models.domain import Kind, WithdrawalRequest
+from models.money import Money
 from tests.security.history import history_payloads
 from tests.workflow.keys import RETIRED_KEY_LINE, TEST_KEY_LINE, TEST_KEYS
 from workflows.withdrawal import WithdrawalWorkflow

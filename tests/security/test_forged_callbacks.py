@@ -9,13 +9,13 @@ import time
 import httpx
 from temporalio.client import Client
 
+from callbacks.receiver import CALLBACK_PATH, create_app
 from gateways import webhook_signature
 from gateways.http_payout import parse_callback
 from gateways.payout import Transfer, TransferState
 from ledger.tables import HoldState
 from models.domain import DesignatedReason, Route, Status
 from models.money import Money
-from service.callbacks import CALLBACK_PATH, create_app
 from tests.workflow.harness import Stack, bank_payee, fen
 
 SECRET = "whsec_" + base64.b64encode(b"provider-secret-for-tests-32byte").decode()

@@ -22,15 +22,15 @@ import pytest_asyncio
 from sqlalchemy import text
 
 from application.reviews import authenticate, send_decision
+from client.withdrawals import WithdrawalClient
 from gateways.http_sms import HttpSmsProvider
 from ledger.db import get_engine, session_scope
 from ledger.loading import load_fixture
 from models.domain import DesignatedReason, Route, Status
 from models.fixtures import parse_fixture
 from models.messages import ReviewDecisionKind
-from service.client import WithdrawalClient
-from service.launcher import Ports, Stack, StackConfig
-from service.log_filter import install_personal_data_filter
+from observability.log_filter import install_personal_data_filter
+from stack import Ports, Stack, StackConfig
 from tests.workflow import data
 from tests.workflow.harness import bank_payee, make_request
 

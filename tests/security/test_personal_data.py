@@ -9,10 +9,10 @@ import logging
 import pytest
 from temporalio.client import Client
 
+from client.connection import plain_data_converter
+from codec.encryption import ENCODING, EncryptionCodec
 from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from models.domain import DesignatedReason, Route, Status
-from service.encryption import ENCODING, EncryptionCodec
-from service.temporal_client import plain_data_converter
 from tests.security.history import history_payloads, raw_bytes
 from tests.workflow import data
 from tests.workflow.harness import Stack, bank_payee

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, col, select
 
+from config import settings
 from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from ledger import audit, tables
 from ledger.tables import HoldState
@@ -14,7 +15,6 @@ from models.authority import approvals_required, decision_problem
 from models.domain import DesignatedReason, Kind, Route, Status
 from models.money import Money
 from models.passwords import hash_password
-from service import settings
 from tests.workflow.harness import Stack, alipay_payee, bank_payee, fen
 
 Fakes = tuple[FakePayoutProvider, FakeSmsProvider]

@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from application.reviews import authenticate, send_decision
+from client.withdrawals import WithdrawalClient
 from gateways.simulators.runner import RunningServer
 from ledger import audit, tables
 from ledger.db import get_engine, session_scope
@@ -34,7 +35,6 @@ from models.errors import AuthenticationFailed
 from models.fixtures import parse_fixture
 from models.limits import LOGIN_LOCK_MINUTES, MAX_LOGIN_FAILURES
 from models.messages import ReviewDecisionKind
-from service.client import WithdrawalClient
 from tests.workflow import data
 from tests.workflow.harness import Stack, bank_payee, load_test_accounts
 from tests.workflow.keys import TEST_KEY_LINE, review_signing_key, review_verify_key
@@ -86,7 +86,7 @@ def test_a_reviewer_without_a_password_cannot_sign_in(engine: Engine) -> None:
 
 
 def _code_key_in(data_dir: str) -> bytes:
-    from service import settings
+    from config import settings
 
     os.environ.pop("CODE_HASH_KEY", None)
     settings.DATA_DIR = Path(data_dir)  # as WITHDRAWALS_DATA_DIR would set it at start
@@ -127,7 +127,7 @@ def _production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     "command, missing",
     [
         (["worker.py"], "CODE_HASH_KEY"),
-        (["-m", "service.callbacks", "--port", "0"], "PAYOUT_CALLBACK_SECRET"),
+        (["-m", "callbacks", "--port", "0"], "PAYOUT_CALLBACK_SECRET"),
     ],
 )
 def test_production_refuses_to_start_without_its_keys(

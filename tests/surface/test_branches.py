@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from cli.app import main
+from cli.command import Context
 from models.branches import (
     MAX_SEARCH_LIMIT,
     all_branches,
@@ -17,8 +19,6 @@ from models.domain import Route
 from models.errors import InputError, NotFound
 from models.payee import payee_problem
 from models.routes import KNOWN_BANKS
-from service.cli.app import main
-from service.cli.command import Context
 from tests.surface.cli import run_cli
 
 SEED_BANKS = ("ICBC", "BOC", "CMB", "CIB", "SPDB", "NJCB", "HZCB", "GRCB", "JSB")

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from service.cli.app import main
-from service.cli.command import Context
-from service.demo_paths import DEMO_PATHS
-from service.launcher import Ports, Stack, StackConfig
+from cli.app import main
+from cli.command import Context
+from demo.paths import DEMO_PATHS
+from stack import Ports, Stack, StackConfig
 from tests.surface.cli import run_cli
 
 # Payouts settle within this many real seconds: the demo then takes a few seconds.

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from application import proofs
+from application.proofs import MAX_PROOF_BYTES, proof_path, store_proof
 from models.errors import InputError
-from service import proofs
-from service.proofs import MAX_PROOF_BYTES, proof_path, store_proof
 
 PDF = b"%PDF-1.4\n%demo\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 17

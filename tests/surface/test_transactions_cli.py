@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from cli.app import main
+from cli.command import Context
 from ledger.db import dispose_engine, get_engine, session_scope
 from ledger.holds import post_hold, reserve
 from models.money import Money
-from service.cli.app import main
-from service.cli.command import Context
 from tests.ledger.data import load
 from tests.surface.cli import run_cli
 

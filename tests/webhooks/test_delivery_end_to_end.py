@@ -22,7 +22,7 @@ import pytest_asyncio
 
 from gateways.webhooks import new_secret
 from ledger.db import dispose_engine
-from service.launcher import Ports, Stack, StackConfig
+from stack import Ports, Stack, StackConfig
 from tests.api.conftest import ROOT_WAIT_SECONDS, Api, new_id
 from tests.webhooks.receiver import Receiver
 

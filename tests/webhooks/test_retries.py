@@ -28,14 +28,14 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.webhooks import WebhookActivities
+from cli.app import main as cli_main
+from cli.command import Context
+from client.connection import data_converter
 from gateways.webhooks import new_secret, secret_key
 from ledger.db import dispose_engine, get_engine, run_in_transaction
 from ledger.events import body_of
 from ledger.tables import WebhookDelivery, WebhookEvent
 from models.webhooks import WebhookOrder
-from service.cli.app import main as cli_main
-from service.cli.command import Context
-from service.temporal_client import data_converter
 from tests.webhooks.receiver import Receiver
 from tests.workflow.keys import TEST_KEYS
 from workflows.webhook_delivery import WebhookDeliveryWorkflow, delivery_workflow_id

@@ -13,14 +13,14 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from activities.withdrawal import WithdrawalActivities
+from client.connection import data_converter
+from client.withdrawals import WithdrawalClient
 from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from gateways.http_payout import HttpPayoutProvider
 from gateways.http_sms import HttpSmsProvider
 from gateways.simulators.runner import RunningServer, start_simulator
 from ledger.db import get_engine
 from models.money import Money
-from service.client import WithdrawalClient
-from service.temporal_client import data_converter
 from tests.workflow.harness import Stack, load_test_accounts, register_search_attributes
 from tests.workflow.keys import TEST_KEYS, review_verify_key
 from worker import build_worker

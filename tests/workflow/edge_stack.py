@@ -15,13 +15,13 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.withdrawal import WithdrawalActivities
+from client.withdrawals import WithdrawalClient
 from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from ledger import audit, tables
 from ledger.db import get_engine, session_scope
 from models.domain import WithdrawalRequest
 from models.messages import Opened, ReviewerCheck, ReviewerVerdict
 from models.money import Money
-from service.client import WithdrawalClient
 from tests.workflow.harness import Stack, load_test_accounts
 from tests.workflow.keys import review_verify_key
 from worker import build_worker

@@ -1,6 +1,6 @@
 """Payload keys for tests only: fixed, so saved histories replay; never used anywhere else.
 
-Production keys come from ``PAYLOAD_KEYS`` or ``PAYLOAD_KEY_FILE`` (service/encryption.py).
+Production keys come from ``PAYLOAD_KEYS`` or ``PAYLOAD_KEY_FILE`` (codec/encryption.py).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from codec.encryption import KeyRing
 from models.decision_proof import private_key_from_text
-from service.encryption import KeyRing
 
 TEST_KEY_LINE = "test-current:e03b5a0a79762e69ddfd820b743e9b6c2e836d90f2452acc73f9e48c879d941f"
 RETIRED_KEY_LINE = "test-retired:fae588d8c7c8ae77c8fd9c4a3fa27984a7cae6728c980988681006dd148e14d8"

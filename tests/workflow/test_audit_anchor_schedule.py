@@ -14,12 +14,12 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 from temporalio.client import ScheduleActionExecutionStartWorkflow
 
+from cli.app import main as cli
+from cli.command import Context
+from client.schedules import ensure_anchor_schedule
 from ledger import tables
 from ledger.db import read_only_session
 from models.domain import Status
-from service.anchor_schedule import ensure_anchor_schedule
-from service.cli.app import main as cli
-from service.cli.command import Context
 from tests.workflow.harness import Stack
 
 HISTORIES = Path(__file__).parent / "histories"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from temporalio import workflow
 
-from service import client
+from client import withdrawals as client
 from workflows.withdrawal import WithdrawalWorkflow
 
 

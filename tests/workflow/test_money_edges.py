@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 
 from application.payout_resolution import resolve_payout
 from application.reviews import authenticate, issue_decision_proof
+from client.withdrawals import WithdrawalClient
 from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from gateways.payout import TransferState
 from ledger.payout_resolution import proof_decision
@@ -24,9 +25,8 @@ from ledger.tables import HoldState
 from models.domain import DesignatedReason, Payee, Route, Status
 from models.limits import CODE_RESEND_COOLDOWN_SECONDS, MAX_CODE_SENDS, PAYOUT_RETRY_TOTAL_HOURS
 from models.messages import CodeVerdict, PayoutOutcome, PayoutResolutionRequest
-from service.client import WithdrawalClient
-from service.reconcile import MismatchKind, compare
-from service.reconcile_sources import read_ledger
+from reconcile.compare import MismatchKind, compare
+from reconcile.sources import read_ledger
 from tests.security.test_review_authority import add_reviewer
 from tests.workflow import data, deployed_before_patches
 from tests.workflow.edge_stack import audit_outcomes, edge_stack, set_account_status

@@ -20,15 +20,15 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from activities.withdrawal import WithdrawalActivities
+from cli.app import main as cli
+from cli.command import Context
+from client.withdrawals import WithdrawalClient
 from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from ledger.db import get_engine
 from models.domain import Kind, Route, Status
 from models.limits import REVIEW_SLA_HOURS
 from observability import gauges
 from observability.runtime import Telemetry, free_loopback_address, start_telemetry
-from service.cli.app import main as cli
-from service.cli.command import Context
-from service.client import WithdrawalClient
 from tests.observability.scrape import parse, total
 from tests.workflow.conftest import FOUR_EYES_TEST_THRESHOLD, TEST_CODE_KEY
 from tests.workflow.harness import Stack, alipay_payee, load_test_accounts

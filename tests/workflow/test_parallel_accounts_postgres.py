@@ -55,7 +55,7 @@ async def postgres_stack(
         inbox = await sms.inbox(phone)
         return inbox[0].code if inbox else None
 
-    from service.client import WithdrawalClient
+    from client.withdrawals import WithdrawalClient
 
     async with build_worker(dev_env.client, activities, task_queue):
         stack = Stack(

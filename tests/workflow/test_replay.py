@@ -9,7 +9,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from service.temporal_client import data_converter
+from client.connection import data_converter
 from tests.workflow.keys import TEST_KEYS
 from workflows.audit_anchor import AuditAnchorWorkflow
 from workflows.webhook_delivery import WebhookDeliveryWorkflow

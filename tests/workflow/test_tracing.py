@@ -19,12 +19,12 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.withdrawal import WithdrawalActivities
+from client.withdrawals import WithdrawalClient
 from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from ledger.db import get_engine
 from models.domain import Status
 from observability.http import instrument_app
 from observability.tracing import tracing_interceptors
-from service.client import WithdrawalClient
 from tests.workflow.conftest import FOUR_EYES_TEST_THRESHOLD, TEST_CODE_KEY
 from tests.workflow.harness import Stack, load_test_accounts
 from worker import build_worker

@@ -1,0 +1,1 @@
+"""The ``starter.py`` command line: one module per subcommand under ``cli.commands``."""

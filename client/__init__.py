@@ -1,0 +1,6 @@
+"""Talking to Temporal from outside a workflow: connecting with encrypted payloads
+(``connection.py``), the typed withdrawal client every face uses (``withdrawals.py``) and the
+audit-anchor schedule the worker makes sure exists (``schedules.py``).
+
+Kept import-free: the CLI imports ``client.withdrawals`` only when a command needs Temporal.
+"""

@@ -1,0 +1,1 @@
+"""Settings read from the environment (``settings.py``), shared by every process."""

@@ -1,0 +1,115 @@
+"""Gathering what ``reconcile.compare.compare`` compares: workflows, ledger, provider.
+
+The order matters (see ``gather``): each source is read after the one whose later
+changes could otherwise look like a mismatch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+from temporalio.client import Client
+
+from client.withdrawals import WORKFLOW_ID_PREFIX
+from gateways.http_payout import HttpPayoutProvider
+from gateways.payout import Transfer
+from ledger import tables
+from ledger.db import read_only_session
+from ledger.tables import EntryType, HoldState
+from models.domain import Status
+from models.money import Money
+from reconcile.compare import HoldView, LedgerView, RecordView, Report, compare
+
+OPEN_WITHDRAWALS_QUERY = 'WorkflowType="WithdrawalWorkflow" AND ExecutionStatus="Running"'
+# One listing page of the provider; a bigger book needs a paged provider API.
+MAX_PROVIDER_TRANSFERS = 10_000
+# The ledger is read whole: beyond this a reconciliation must run per period instead.
+MAX_LEDGER_ROWS = 1_000_000
+
+
+async def open_withdrawal_ids(client: Client) -> set[str]:
+    """Withdrawal ids whose workflow is running now."""
+    found = set()
+    async for execution in client.list_workflows(OPEN_WITHDRAWALS_QUERY):
+        if execution.id.startswith(WORKFLOW_ID_PREFIX):
+            found.add(execution.id.removeprefix(WORKFLOW_ID_PREFIX))
+    return found
+
+
+def read_ledger(engine: Engine) -> LedgerView:
+    """Holds, records and withdrawal debits in one transaction, so they agree."""
+    with read_only_session(engine) as session:
+        return _ledger_view(session)
+
+
+def _ledger_view(session: Session) -> LedgerView:
+    holds = [
+        HoldView(
+            withdrawal_id=hold.withdrawal_id,
+            amount=Money(hold.amount_fen),
+            state=HoldState(hold.state),
+            created_at=hold.created_at,
+        )
+        for hold in session.exec(select(tables.Hold).limit(MAX_LEDGER_ROWS))
+    ]
+    records = [
+        RecordView(withdrawal_id=withdrawal_id, status=Status(status))
+        for withdrawal_id, status in session.exec(
+            select(tables.Withdrawal.id, tables.Withdrawal.status).limit(MAX_LEDGER_ROWS)
+        )
+    ]
+    debits: dict[str, list[Money]] = {}
+    entries = session.exec(
+        select(tables.LedgerEntry.withdrawal_id, tables.LedgerEntry.amount_fen)
+        .where(tables.LedgerEntry.type == EntryType.WITHDRAWAL.value)
+        .limit(MAX_LEDGER_ROWS)
+    )
+    for withdrawal_id, amount_fen in entries:
+        if withdrawal_id is not None:
+            debits.setdefault(withdrawal_id, []).append(Money(amount_fen))
+    return LedgerView(holds=holds, records=records, debits=debits)
+
+
+@dataclass(frozen=True)
+class Sources:
+    transfers: list[Transfer]
+    ledger: LedgerView
+    open_withdrawals: set[str]
+    as_of: datetime
+    provider_listing_full: bool  # the listing hit its limit: transfers may be missing
+
+
+async def gather(client: Client, engine: Engine, provider: HttpPayoutProvider) -> Sources:
+    """Workflows first, then the ledger, then the provider.
+
+    A workflow that closes after the listing has already resolved its hold by the time
+    the ledger is read, and a hold posted before the ledger read was paid before the
+    provider listing: reading in this order never invents a mismatch from a withdrawal
+    that simply moved on in between.
+    """
+    as_of = datetime.now(UTC)
+    open_ids = await open_withdrawal_ids(client)
+    ledger = read_ledger(engine)
+    transfers = await provider.list_transfers(MAX_PROVIDER_TRANSFERS)
+    return Sources(
+        transfers=transfers,
+        ledger=ledger,
+        open_withdrawals=open_ids,
+        as_of=as_of,
+        provider_listing_full=len(transfers) >= MAX_PROVIDER_TRANSFERS,
+    )
+
+
+def report_of(sources: Sources) -> Report:
+    report = compare(
+        sources.transfers, sources.ledger, sources.open_withdrawals, as_of=sources.as_of
+    )
+    if sources.provider_listing_full:
+        report.notes.append(
+            f"the provider listed {MAX_PROVIDER_TRANSFERS} transfers, its limit: "
+            "later transfers were not compared"
+        )
+    return report

@@ -1,1 +1,0 @@
-"""The ``starter.py`` command line: one module per subcommand under ``service.cli.commands``."""

@@ -1,0 +1,127 @@
+"""Start one delivery workflow per new status event (the outbox's reader, in the worker).
+
+Events are written in the transaction that records the change (``ledger.events``); this
+loop finds those not yet dispatched, records a delivery per URL in ``WEBHOOK_URLS`` and
+starts ``WebhookDeliveryWorkflow`` under the event's id, then marks the event dispatched.
+Starting is idempotent (the workflow id is the event id), so a crash between the start and
+the mark, or two workers doing the same, delivers once. A commit that wrote events wakes
+the loop at once; a poll every ``WEBHOOK_DISPATCH_POLL_SECONDS`` is the safety net.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from config import settings
+from ledger import events
+from ledger.db import run_in_transaction
+from ledger.tables import WebhookDelivery, WebhookEvent
+from models.limits import WEBHOOK_DISPATCH_BATCH, WEBHOOK_DISPATCH_POLL_SECONDS
+from models.webhooks import WebhookOrder
+from workflows.webhook_delivery import WebhookDeliveryWorkflow, delivery_workflow_id
+
+log = logging.getLogger("webhooks")
+
+
+class WebhookDispatcher:
+    def __init__(
+        self,
+        engine: Engine,
+        client: Client,
+        task_queue: str,
+        *,
+        urls: Callable[[], list[str]] = settings.webhook_urls,
+        retry: Callable[[], tuple[float, float, float]] = settings.webhook_retry_seconds,
+        poll_seconds: float = WEBHOOK_DISPATCH_POLL_SECONDS,
+    ) -> None:
+        self._engine = engine
+        self._client = client
+        self._task_queue = task_queue
+        self._urls = urls
+        self._retry = retry
+        self._poll_seconds = poll_seconds
+
+    async def run(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        wake = asyncio.Event()
+
+        def wake_up() -> None:
+            loop.call_soon_threadsafe(wake.set)
+
+        stop_listening = events.on_commit(wake_up)
+        try:
+            while not stop.is_set():
+                wake.clear()
+                try:
+                    await self.dispatch_pending()
+                except Exception:  # the database or Temporal is away: the next round retries
+                    log.exception("webhook dispatch failed; retrying")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), self._poll_seconds)
+        finally:
+            stop_listening()
+
+    async def dispatch_pending(self) -> int:
+        """Dispatch every event not dispatched yet; how many were."""
+        pending = await asyncio.to_thread(run_in_transaction, self._engine, _undispatched)
+        for event_id in pending:
+            await self._dispatch(event_id)
+        return len(pending)
+
+    async def _dispatch(self, event_id: str) -> None:
+        urls = self._urls()
+        first, longest, window = self._retry()
+        await asyncio.to_thread(run_in_transaction, self._engine, _add_deliveries, event_id, urls)
+        if urls:
+            order = WebhookOrder(
+                event_id=event_id,
+                urls=urls,
+                retry_initial_seconds=first,
+                retry_max_interval_seconds=longest,
+                retry_total_seconds=window,
+            )
+            with contextlib.suppress(WorkflowAlreadyStartedError):
+                await self._client.start_workflow(
+                    WebhookDeliveryWorkflow.run,
+                    order,
+                    id=delivery_workflow_id(event_id),
+                    task_queue=self._task_queue,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                )
+        await asyncio.to_thread(run_in_transaction, self._engine, _mark_dispatched, event_id)
+
+
+def _undispatched(session: Session) -> list[str]:
+    return list(
+        session.exec(
+            select(WebhookEvent.id)
+            .where(col(WebhookEvent.dispatched_at).is_(None))
+            .order_by(col(WebhookEvent.created_at), col(WebhookEvent.sequence))
+            .limit(WEBHOOK_DISPATCH_BATCH)
+        ).all()
+    )
+
+
+def _add_deliveries(session: Session, event_id: str, urls: list[str]) -> None:
+    now = datetime.now(UTC)
+    for url in urls:
+        if session.get(WebhookDelivery, (event_id, url)) is None:
+            session.add(WebhookDelivery(event_id=event_id, url=url, created_at=now))
+
+
+def _mark_dispatched(session: Session, event_id: str) -> None:
+    event = session.get(WebhookEvent, event_id)
+    if event is not None and event.dispatched_at is None:
+        event.dispatched_at = datetime.now(UTC)
+        session.add(event)
