@@ -103,7 +103,7 @@ class Transactions:
         }
 
     def csv(self) -> str:
-        from cli.output import jsonable
+        from models.jsonable import jsonable
 
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from cli.records import entered_review, proofs_of, record_document
+from application.records import entered_review, proofs_of, record_document
 from config import settings
 from ledger.db import read_only_session
 from ledger.tables import Account, ReviewDecisionRecord, Withdrawal, WithdrawalEvent

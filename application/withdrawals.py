@@ -32,7 +32,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from application.problems import RequestConflict
 from application.proofs import MAX_PROOF_BYTES, store_proof_bytes
-from cli.records import status_with_reason
+from application.records import status_with_reason
 from client.withdrawals import WithdrawalClient, workflow_id
 from models.branches import payee_from_branch
 from models.domain import (

@@ -24,6 +24,7 @@ from temporalio.service import RPCError
 
 from application import decisions
 from application.proofs import proof_path, read_proof_file, sniff_proof_type
+from application.records import status_label, when
 from application.review_queue import (
     ReviewItem,
     recorded_status,
@@ -32,7 +33,6 @@ from application.review_queue import (
 )
 from application.reviews import authenticate
 from application.withdrawals import SOURCE_WORKFLOW, find_status
-from cli.records import status_label, when
 from client.withdrawals import workflow_id
 from config import settings
 from console import i18n

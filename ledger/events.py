@@ -22,10 +22,10 @@ from typing import Any
 from sqlalchemy import event, func
 from sqlmodel import Session, select
 
-from cli.output import jsonable
 from ledger.documents import record_document
 from ledger.tables import WebhookEvent
 from models.domain import Status
+from models.jsonable import jsonable
 
 EVENT_TYPE_PREFIX = "withdrawal."
 UPDATED = "withdrawal.updated"

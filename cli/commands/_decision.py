@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import NoReturn
 
 from application import decisions
+from application.records import status_label, status_with_reason
 from application.reviews import AuthenticatedReviewer
 from cli.command import Context, Result
-from cli.records import status_label, status_with_reason
 from cli.temporal_calls import ended, fail, run_with_client
 from client.withdrawals import DECISION_WAIT_SECONDS, WithdrawalClient
 from models.domain import Status, WithdrawalStatusDoc

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 
 from application import withdrawals
+from application.records import status_label
 from cli.command import Command, Context, Result
-from cli.records import status_label
 from cli.temporal_calls import run_with_client
 from models.domain import Status
 from models.messages import CodeResult, CodeVerdict

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import argparse
 
+from application.records import status_with_reason, when
 from cli.command import Command, Context, Result
 from cli.output import table
-from cli.records import list_row_document, status_with_reason, when
+from cli.records import list_row_document
 from ledger.db import read_only_session
 from ledger.tables import Withdrawal
 from ledger.withdrawals import MAX_LIST_LIMIT, list_withdrawals

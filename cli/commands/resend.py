@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 
 from application import withdrawals
+from application.records import when
 from cli.command import Command, Context, Result
-from cli.records import when
 from cli.temporal_calls import run_with_client
 
 

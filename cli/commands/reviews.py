@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from application.records import when
 from application.review_queue import REASON_SEPARATOR, waiting_for_review
 from cli.command import Command, Context, Result
 from cli.output import table
-from cli.records import short_reference, when
+from cli.records import short_reference
 from ledger.withdrawals import MAX_LIST_LIMIT
 from models.limits import REVIEW_SLA_HOURS
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from application.records import when
 from cli.command import Command, Context, Result
 from cli.errors import fail
 from cli.output import table
-from cli.records import when
 from gateways.http_sms import sms_provider_from_env
 from gateways.sms import SmsError
 from gateways.sms_messages import InboxMessage, mask_phone

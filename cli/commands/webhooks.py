@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from application.records import when
 from cli.command import Command, Context, Result
 from cli.output import table
-from cli.records import when
 from ledger.db import read_only_session
 from ledger.tables import WebhookDelivery, WebhookDeliveryState, WebhookEvent
 

@@ -21,10 +21,10 @@ from typing import Any
 
 from application import withdrawals
 from application.proofs import read_proof_file
+from application.records import status_with_reason, when
 from application.withdrawals import ProofUpload, WithdrawalCreate
 from cli.command import Command, Context, Result
 from cli.output import jsonable
-from cli.records import status_with_reason, when
 from cli.temporal_calls import fail, run_with_client
 from gateways.sms_messages import mask_phone
 from ledger.accounts import get_account
