@@ -1,5 +1,5 @@
 """``python -m stack`` (``make run``): the whole stack in the foreground."""
 
-from stack.running import main
+from stack.foreground import main
 
 raise SystemExit(main())
