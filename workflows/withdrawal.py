@@ -2,7 +2,15 @@
 
 Whatever fails in between, the frozen money ends in exactly one place: paid out
 (hold posted) or back in the balance (hold voided, R19). Every way out of ``run``
-goes through ``_finish``, which is the only caller of the ``settle`` activity.
+that froze money goes through ``_finish``, the only caller of the ``settle`` activity
+(an open refused before anything was frozen is only recorded).
+
+State lives in small dataclasses (``workflows/withdrawal_state.py``): ``Record`` (status,
+reason, review-overdue and payout-unknown flags, timeline, published search attributes),
+``CodeState``, ``ReviewState``, ``CancelState``, ``PayoutState``. ``_transition`` is the
+only writer of ``Record`` and the only caller of the ``record_status`` local activity,
+of ``upsert_search_attributes`` (through ``_publish``, and only when they change) and of
+``set_current_details``: every status change and every timeline line goes through it.
 """
 
 from __future__ import annotations
@@ -83,6 +91,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.withdrawal_state import (
         CancelState,
+        Change,
         CodeState,
         PayoutState,
         ReceivedDecision,
@@ -183,14 +192,27 @@ class WithdrawalWorkflow:
             self._opened = await self._open()
         except WithdrawalEnded as refused:
             # Nothing was frozen: the refusal is only recorded.
-            await self._record_change(Status.FAILED, refused.note, reason=refused.reason)
+            await self._transition(
+                Change(
+                    refused.note,
+                    status=Status.FAILED,
+                    reason=refused.reason,
+                    record=f"record status {Status.FAILED.value}",
+                )
+            )
             return self._document()
         try:
             await self._verify_code()
             if self._opened.review_reasons:
                 await self._await_review()
             await self._check_authorised()
-            await self._set_status(Status.APPROVED_AWAITING_PAYOUT, "approved, paying out")
+            await self._transition(
+                Change(
+                    "approved, paying out",
+                    status=Status.APPROVED_AWAITING_PAYOUT,
+                    record=f"record status {Status.APPROVED_AWAITING_PAYOUT.value}",
+                )
+            )
             if self._payout.confirmed:
                 transfer = await self._pay_out_confirmed()
             else:
@@ -235,9 +257,7 @@ class WithdrawalWorkflow:
             raise WithdrawalEnded(
                 Status.FAILED, "R15: the verification code could not be sent; try again later"
             ) from error
-        self._record.status = Status.AWAITING_CODE
-        self._add_timeline(Status.AWAITING_CODE, "verification code sent")
-        self._publish()
+        await self._transition(Change("verification code sent", status=Status.AWAITING_CODE))
         while not self._code.verified:
             if self._cancel.requested is not None:
                 raise self._cancellation()
@@ -281,7 +301,13 @@ class WithdrawalWorkflow:
 
     async def _await_review(self) -> None:
         """R17: wait for an authorised reviewer; flag the withdrawal past the SLA."""
-        await self._set_status(Status.UNDER_REVIEW, "; ".join(self._review_reasons()))
+        await self._transition(
+            Change(
+                "; ".join(self._review_reasons()),
+                status=Status.UNDER_REVIEW,
+                record=f"record status {Status.UNDER_REVIEW.value}",
+            )
+        )
         deadline = workflow.now() + timedelta(hours=REVIEW_SLA_HOURS)
         while self._review.outcome is None:
             if self._cancel.requested is not None:
@@ -303,7 +329,13 @@ class WithdrawalWorkflow:
                     timeout=timeout,
                 )
             except TimeoutError:
-                await self._mark_review_overdue()
+                await self._transition(
+                    Change(
+                        f"review SLA of {REVIEW_SLA_HOURS} hours passed",
+                        review_overdue=True,
+                        record="mark review overdue",
+                    )
+                )
         await self._note_unrecorded_refusals()
         outcome = self._review.outcome
         if outcome.decision is ReviewDecisionKind.REJECT:
@@ -313,7 +345,7 @@ class WithdrawalWorkflow:
                 f"rejected by {outcome.reviewer_id}",
                 actor=outcome.reviewer_id,
             )
-        self._add_timeline(Status.UNDER_REVIEW, f"approved by {', '.join(self._review.approvers)}")
+        await self._transition(Change(f"approved by {', '.join(self._review.approvers)}"))
 
     async def _consider(
         self, kind: ReviewDecisionKind, decision: ReviewDecision, at: datetime
@@ -351,19 +383,20 @@ class WithdrawalWorkflow:
         if len(self._review.decisions) < MAX_REVIEW_DECISIONS_RECORDED:
             self._review.decisions.append(recorded)
         if not verdict.allowed:
-            note = f"{kind.value} by {decision.reviewer_id} ignored: {verdict.why}"
-            self._add_timeline(Status.UNDER_REVIEW, note)
+            await self._transition(
+                Change(f"{kind.value} by {decision.reviewer_id} ignored: {verdict.why}")
+            )
             return
         if kind is ReviewDecisionKind.REJECT:
             self._review.outcome = recorded  # any authorised rejection ends it
             return
         if decision.reviewer_id not in self._review.approvers:
             self._review.approvers.append(decision.reviewer_id)
-        self._add_timeline(Status.UNDER_REVIEW, verdict.why)
-        if len(self._review.approvers) >= self._approvals_required():
+        enough = len(self._review.approvers) >= self._approvals_required()
+        # one approval short: the details show the approvals so far
+        await self._transition(Change(verdict.why, publish=not enough))
+        if enough:
             self._review.outcome = recorded
-        else:
-            self._publish()
 
     async def _record_refusal(
         self, kind: ReviewDecisionKind, decision: ReviewDecision, at: datetime, why: str
@@ -386,9 +419,7 @@ class WithdrawalWorkflow:
             summary=f"record refused {kind.value}",
         )
         self._review.weighed += 1
-        self._add_timeline(
-            Status.UNDER_REVIEW, f"{kind.value} by {decision.reviewer_id} refused: {why}"
-        )
+        await self._transition(Change(f"{kind.value} by {decision.reviewer_id} refused: {why}"))
         if len(self._review.decisions) < MAX_REVIEW_DECISIONS_RECORDED:
             self._review.decisions.append(
                 RecordedDecision(
@@ -409,16 +440,11 @@ class WithdrawalWorkflow:
         )
         if unrecorded <= 0:
             return
-        note = f"{unrecorded} more decisions without a valid proof refused (counted only)"
-        self._add_timeline(Status.UNDER_REVIEW, note)
-        await workflow.execute_local_activity_method(
-            WithdrawalActivities.record_status,
-            StatusChange(
-                withdrawal_id=self._request.withdrawal_id, status=Status.UNDER_REVIEW, note=note
-            ),
-            start_to_close_timeout=DATABASE_TIMEOUT,
-            retry_policy=DATABASE_RETRY,
-            summary="count refused decisions",
+        await self._transition(
+            Change(
+                f"{unrecorded} more decisions without a valid proof refused (counted only)",
+                record="count refused decisions",
+            )
         )
 
     def _applicants(self) -> set[str]:
@@ -451,24 +477,6 @@ class WithdrawalWorkflow:
                     reason=f"review invariant broken: {problem}",
                 )
             raise ApplicationError(problem, type="ReviewInvariantBroken", non_retryable=True)
-
-    async def _mark_review_overdue(self) -> None:
-        self._record.review_overdue = True
-        note = f"review SLA of {REVIEW_SLA_HOURS} hours passed"
-        self._add_timeline(Status.UNDER_REVIEW, note)
-        await workflow.execute_local_activity_method(
-            WithdrawalActivities.record_status,
-            StatusChange(
-                withdrawal_id=self._request.withdrawal_id,
-                status=Status.UNDER_REVIEW,
-                note=note,
-                review_overdue=True,
-            ),
-            start_to_close_timeout=DATABASE_TIMEOUT,
-            retry_policy=DATABASE_RETRY,
-            summary="mark review overdue",
-        )
-        self._publish()
 
     async def _pay_out(self) -> Transfer:
         """Send the transfer; the activity looks the key up before (re)submitting."""
@@ -508,8 +516,7 @@ class WithdrawalWorkflow:
                 return found
             raise WithdrawalEnded(Status.FAILED, reason) from error
         self._accept_transfer(transfer)  # a callback may have brought the final word first
-        self._add_timeline(Status.APPROVED_AWAITING_PAYOUT, "payout accepted by the provider")
-        self._publish()
+        await self._transition(Change("payout accepted by the provider", publish=True))
         assert self._payout.transfer is not None
         return self._payout.transfer
 
@@ -549,8 +556,7 @@ class WithdrawalWorkflow:
                     "hours and the provider knows no transfer; money stays held",
                 )
         else:
-            self._add_timeline(Status.APPROVED_AWAITING_PAYOUT, "payout accepted by the provider")
-            self._publish()
+            await self._transition(Change("payout accepted by the provider", publish=True))
         return await self._await_outcome(transfer)
 
     async def _await_outcome(self, transfer: Transfer | None) -> Transfer:
@@ -587,7 +593,7 @@ class WithdrawalWorkflow:
                 hint, self._payout.callback_hint = self._payout.callback_hint, None
                 looked = await self._confirm_payout(hint)
                 if looked.transfer is None or looked.transfer.state is not hint.state:
-                    self._note_ignored_callback(hint, looked)
+                    await self._note_ignored_callback(hint, looked)
             if looked is None:
                 continue  # ops resolved it: the loop's first line ends it
             if looked.problem is not None:
@@ -616,11 +622,12 @@ class WithdrawalWorkflow:
                 )
             except TimeoutError:
                 flagged_late = True
-                self._add_timeline(
-                    Status.APPROVED_AWAITING_PAYOUT,
-                    f"expected arrival ({self._opened.arrival_text}) has passed",
+                await self._transition(
+                    Change(
+                        f"expected arrival ({self._opened.arrival_text}) has passed",
+                        publish=True,
+                    )
                 )
-                self._publish()
         return flagged_late
 
     async def _finish_watch(self, watch: asyncio.Future[PayoutLookup]) -> PayoutLookup | None:
@@ -664,23 +671,11 @@ class WithdrawalWorkflow:
         return result
 
     async def _set_payout_unknown(self, unknown: bool, note: str) -> None:
-        self._record.payout_unknown = unknown
-        self._add_timeline(Status.APPROVED_AWAITING_PAYOUT, note)
-        await workflow.execute_local_activity_method(
-            WithdrawalActivities.record_status,
-            StatusChange(
-                withdrawal_id=self._request.withdrawal_id,
-                status=Status.APPROVED_AWAITING_PAYOUT,
-                note=note,
-                payout_unknown=unknown,
-            ),
-            start_to_close_timeout=DATABASE_TIMEOUT,
-            retry_policy=DATABASE_RETRY,
-            summary="payout outcome unknown" if unknown else "payout outcome known",
-        )
-        self._publish()
+        """Park the payout for ops (money held), or unpark it: the provider answered."""
+        summary = "payout outcome unknown" if unknown else "payout outcome known"
+        await self._transition(Change(note, payout_unknown=unknown, record=summary))
 
-    def _note_ignored_callback(self, callback: Transfer, looked: PayoutLookup) -> None:
+    async def _note_ignored_callback(self, callback: Transfer, looked: PayoutLookup) -> None:
         self._payout.callbacks_ignored += 1
         if self._payout.callbacks_ignored <= MAX_IGNORED_CALLBACK_NOTES:
             seen = looked.problem or (
@@ -688,9 +683,8 @@ class WithdrawalWorkflow:
                 if looked.transfer
                 else "the provider knows no transfer"
             )
-            self._add_timeline(
-                self._record.status,
-                f"payout callback ({callback.state.value}) ignored: {seen}",
+            await self._transition(
+                Change(f"payout callback ({callback.state.value}) ignored: {seen}")
             )
 
     async def _await_settlement(self, transfer: Transfer) -> Transfer:
@@ -717,11 +711,12 @@ class WithdrawalWorkflow:
             poll = min(poll * 2, timedelta(seconds=SETTLEMENT_POLL_MAX_SECONDS))
             if not flagged_late and workflow.now() > watch_until:
                 flagged_late = True
-                self._add_timeline(
-                    Status.APPROVED_AWAITING_PAYOUT,
-                    f"expected arrival ({self._opened.arrival_text}) has passed",
+                await self._transition(
+                    Change(
+                        f"expected arrival ({self._opened.arrival_text}) has passed",
+                        publish=True,
+                    )
                 )
-                self._publish()
         return transfer
 
     async def _check_payout(self) -> Transfer | None:
@@ -758,11 +753,8 @@ class WithdrawalWorkflow:
             retry_policy=DATABASE_RETRY,
             summary="post hold" if status is Status.SUCCEEDED else "release hold (R19)",
         )
-        self._record.status = status
-        self._record.reason = reason
-        self._record.payout_unknown = False  # a final status is the answer
-        self._add_timeline(status, note)
-        self._publish()
+        # a final status is the answer: no longer parked
+        await self._transition(Change(note, status=status, reason=reason, payout_unknown=False))
 
     # ---- messages --------------------------------------------------------------------
     @workflow.update
@@ -799,12 +791,16 @@ class WithdrawalWorkflow:
             )
             if ok:
                 self._code.verified = True
-                self._add_timeline(Status.AWAITING_CODE, "verification code accepted")
+                await self._transition(
+                    Change("verification code accepted", phase=Status.AWAITING_CODE)
+                )
                 return self._code_result(CodeVerdict.VERIFIED)
             self._code.attempts_left -= 1
-            self._add_timeline(
-                Status.AWAITING_CODE,
-                f"wrong verification code, {self._code.attempts_left} attempts left",
+            await self._transition(
+                Change(
+                    f"wrong verification code, {self._code.attempts_left} attempts left",
+                    phase=Status.AWAITING_CODE,
+                )
             )
             return self._code_result(CodeVerdict.WRONG)
 
@@ -829,7 +825,7 @@ class WithdrawalWorkflow:
                     "R15: the new code could not be sent; the previous one still works",
                     type="CodeNotSent",
                 ) from error
-            self._add_timeline(Status.AWAITING_CODE, "verification code re-sent")
+            await self._transition(Change("verification code re-sent", phase=Status.AWAITING_CODE))
             assert self._code.sent_at is not None and self._code.expires_at is not None
             return ResendResult(sent_at=self._code.sent_at, expires_at=self._code.expires_at)
 
@@ -973,11 +969,15 @@ class WithdrawalWorkflow:
         self._review.refusals_pending.append(RefusedDecision(kind, bounded, at, why))
 
     @workflow.signal
-    def payout_update(self, transfer: Transfer) -> None:
+    async def payout_update(self, transfer: Transfer) -> None:
         """The provider's callback. Before PATCH_PAYOUT_CONFIRMED it was taken as the
         final word; since, it is only a hint that prompts a look-up at the provider, and
         is ignored (counted, a few noted) before the payout was submitted, when it says
-        nothing final, or beyond ``MAX_PAYOUT_CALLBACKS_TAKEN``."""
+        nothing final, or beyond ``MAX_PAYOUT_CALLBACKS_TAKEN``.
+
+        A coroutine only to note through ``_transition``: a note without a record never
+        suspends, and the SDK runs every signal handler, plain or async, as its own task,
+        so the handler still completes at once, as it did when it was a plain function."""
         if transfer.idempotency_key != self._request.withdrawal_id:
             workflow.logger.warning("payout callback for another withdrawal ignored")
             return
@@ -993,8 +993,8 @@ class WithdrawalWorkflow:
             why = "before the payout was submitted" if not self._payout.submitted else "no news"
             self._payout.callbacks_ignored += 1
             if self._payout.callbacks_ignored <= MAX_IGNORED_CALLBACK_NOTES:
-                self._add_timeline(
-                    self._record.status, f"payout callback ({transfer.state.value}) ignored: {why}"
+                await self._transition(
+                    Change(f"payout callback ({transfer.state.value}) ignored: {why}")
                 )
             return
         self._payout.callbacks_taken += 1
@@ -1015,7 +1015,7 @@ class WithdrawalWorkflow:
         if verdict.accepted and (
             self._payout.resolution is None or not self._payout.resolution.final
         ):
-            self._add_timeline(Status.APPROVED_AWAITING_PAYOUT, verdict.why)
+            await self._transition(Change(verdict.why, phase=Status.APPROVED_AWAITING_PAYOUT))
             if verdict.final:
                 self._payout.resolution = verdict
         return verdict
@@ -1065,65 +1065,88 @@ class WithdrawalWorkflow:
             verdict=verdict, attempts_left=self._code.attempts_left, status=self._record.status
         )
 
-    async def _set_status(self, status: Status, note: str) -> None:
-        self._record.status = status
-        self._add_timeline(status, note)
-        await self._record_change(status, note)
-        self._publish()
+    async def _transition(self, change: Change) -> None:
+        """The one writer of ``self._record`` (status, reason, flags, timeline) and of
+        what follows from it: the ``record_status`` local activity when asked, the search
+        attributes and the Web UI details.
 
-    async def _record_change(self, status: Status, note: str, reason: str | None = None) -> None:
-        self._record.status = status
-        self._record.reason = reason if reason is not None else self._record.reason
-        await workflow.execute_local_activity_method(
-            WithdrawalActivities.record_status,
-            StatusChange(
-                withdrawal_id=self._request.withdrawal_id, status=status, note=note, reason=reason
-            ),
-            start_to_close_timeout=DATABASE_TIMEOUT,
-            retry_policy=DATABASE_RETRY,
-            summary=f"record status {status.value}",
-        )
+        The order is part of the command sequence that saved histories replay, and of
+        what handlers waiting on the status see: fields first; then the timeline line,
+        which for a final status comes only once the ledger recorded it; then the record;
+        then the upsert. Only ``run``'s own steps pass a status, so a record is always
+        made under the status ``run`` is in. A change without ``record`` never suspends.
+        """
+        record = self._record
+        if change.status is not None:
+            record.status = change.status
+        if change.reason is not None:
+            record.reason = change.reason
+        if change.review_overdue is not None:
+            record.review_overdue = change.review_overdue
+        if change.payout_unknown is not None:
+            record.payout_unknown = change.payout_unknown
+        # Nothing awaited below changes it: only ``run`` passes a status or a record.
+        status = record.status
+
+        def note() -> None:
+            entry = TimelineEntry(
+                at=workflow.now(), status=change.phase or status, note=change.note
+            )
+            record.timeline.append(entry)
+
+        if not status.is_final:
+            note()
+        if change.record is not None:
+            await workflow.execute_local_activity_method(
+                WithdrawalActivities.record_status,
+                StatusChange(
+                    withdrawal_id=self._request.withdrawal_id,
+                    status=status,
+                    note=change.note,
+                    reason=change.reason,
+                    review_overdue=change.review_overdue,
+                    payout_unknown=change.payout_unknown,
+                ),
+                start_to_close_timeout=DATABASE_TIMEOUT,
+                retry_policy=DATABASE_RETRY,
+                summary=change.record,
+            )
         if status.is_final:
-            self._add_timeline(status, note)
+            note()  # a final status is noted once recorded (settled or refused at open)
+        flags = (change.status, change.review_overdue, change.payout_unknown)
+        if change.publish or any(flag is not None for flag in flags):
             self._publish()
 
-    def _add_timeline(self, status: Status, note: str) -> None:
-        self._record.timeline.append(TimelineEntry(at=workflow.now(), status=status, note=note))
-
     def _publish(self) -> None:
-        """Search attributes and current details for ops in the Web UI."""
-        published = (
-            self._record.status,
-            bool(self._review_reasons()),
-            self._record.review_overdue,
-            self._record.payout_unknown,
-        )
-        if published != self._record.published:  # an unchanged upsert is one more event for nothing
+        """Search attributes and current details for ops in the Web UI (``_transition``)."""
+        record = self._record
+        review_required = bool(self._review_reasons())
+        published = (record.status, review_required, record.review_overdue, record.payout_unknown)
+        if published != record.published:  # an unchanged upsert is one more event for nothing
             updates: list[SearchAttributeUpdate[Any]] = [
-                WITHDRAWAL_STATUS.value_set(self._record.status.value),
-                REVIEW_REQUIRED.value_set(bool(self._review_reasons())),
-                REVIEW_OVERDUE.value_set(self._record.review_overdue),
+                WITHDRAWAL_STATUS.value_set(record.status.value),
+                REVIEW_REQUIRED.value_set(review_required),
+                REVIEW_OVERDUE.value_set(record.review_overdue),
             ]
-            if (
-                self._record.payout_unknown or self._record.published[3]
-            ):  # old runs upsert as they did
-                updates.append(PAYOUT_UNKNOWN.value_set(self._record.payout_unknown))
-            self._record.published = published
+            # runs that never parked a payout upsert as they did before the flag existed
+            if record.payout_unknown or record.published[3]:
+                updates.append(PAYOUT_UNKNOWN.value_set(record.payout_unknown))
+            record.published = published
             workflow.upsert_search_attributes(updates)
         details = [
-            f"**{self._record.status.value}** {STATUS_LABELS_ZH[self._record.status]}",
+            f"**{record.status.value}** {STATUS_LABELS_ZH[record.status]}",
             f"amount {self._request.amount} · route {self._request.route.value}",
         ]
-        if self._review_reasons() and self._record.status is Status.UNDER_REVIEW:
+        if review_required and record.status is Status.UNDER_REVIEW:
             details.append(
                 f"approvals {len(self._review.approvers)} of {self._approvals_required()}"
             )
-        if self._record.review_overdue:
+        if record.review_overdue:
             details.append("review overdue")
-        if self._record.payout_unknown:
+        if record.payout_unknown:
             details.append("payout outcome unknown: money held until resolved")
-        if self._record.reason:
-            details.append(f"reason: {self._record.reason}")
+        if record.reason:
+            details.append(f"reason: {record.reason}")
         workflow.set_current_details("\n\n".join(details))
 
     def _document(self) -> WithdrawalStatusDoc:

@@ -107,3 +107,24 @@ class PayoutState:
     callbacks_taken: int = 0
     callbacks_ignored: int = 0
     resolution: PayoutResolutionVerdict | None = None  # ops' answer to an unknown outcome
+
+
+@dataclass(frozen=True)
+class Change:
+    """One step of the ``Record``, applied by ``WithdrawalWorkflow._transition``: a line
+    for the timeline and whatever changes with it (``None``: left as it is)."""
+
+    note: str
+    status: Status | None = None
+    reason: str | None = None
+    review_overdue: bool | None = None
+    payout_unknown: bool | None = None
+    # The status the line is filed under, when not the current one: an update handler
+    # noting its own step (a code check, a resend, a resolution) after an activity,
+    # while the run may have moved on meanwhile.
+    phase: Status | None = None
+    # The ledger records it too: the ``record_status`` local activity, with this summary.
+    record: str | None = None
+    # Refresh search attributes and Web UI details although neither status nor flag
+    # changed (something else they show may have moved, e.g. the approvals).
+    publish: bool = False
