@@ -193,12 +193,7 @@ class WithdrawalWorkflow:
         except WithdrawalEnded as refused:
             # Nothing was frozen: the refusal is only recorded.
             await self._transition(
-                Change(
-                    refused.note,
-                    status=Status.FAILED,
-                    reason=refused.reason,
-                    record=f"record status {Status.FAILED.value}",
-                )
+                Change.to_status(Status.FAILED, refused.note, reason=refused.reason)
             )
             return self._document()
         try:
@@ -207,11 +202,7 @@ class WithdrawalWorkflow:
                 await self._await_review()
             await self._check_authorised()
             await self._transition(
-                Change(
-                    "approved, paying out",
-                    status=Status.APPROVED_AWAITING_PAYOUT,
-                    record=f"record status {Status.APPROVED_AWAITING_PAYOUT.value}",
-                )
+                Change.to_status(Status.APPROVED_AWAITING_PAYOUT, "approved, paying out")
             )
             if self._payout.confirmed:
                 transfer = await self._pay_out_confirmed()
@@ -301,13 +292,8 @@ class WithdrawalWorkflow:
 
     async def _await_review(self) -> None:
         """R17: wait for an authorised reviewer; flag the withdrawal past the SLA."""
-        await self._transition(
-            Change(
-                "; ".join(self._review_reasons()),
-                status=Status.UNDER_REVIEW,
-                record=f"record status {Status.UNDER_REVIEW.value}",
-            )
-        )
+        note = "; ".join(self._review_reasons())
+        await self._transition(Change.to_status(Status.UNDER_REVIEW, note))
         deadline = workflow.now() + timedelta(hours=REVIEW_SLA_HOURS)
         while self._review.outcome is None:
             if self._cancel.requested is not None:

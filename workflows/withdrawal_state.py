@@ -128,3 +128,8 @@ class Change:
     # Refresh search attributes and Web UI details although neither status nor flag
     # changed (something else they show may have moved, e.g. the approvals).
     publish: bool = False
+
+    @classmethod
+    def to_status(cls, status: Status, note: str, reason: str | None = None) -> Change:
+        """A step of ``run`` to ``status``, recorded in the ledger's row as well."""
+        return cls(note, status=status, reason=reason, record=f"record status {status.value}")
