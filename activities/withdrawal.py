@@ -28,7 +28,6 @@ from sqlmodel import Session, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
-from activities.eligibility import check_eligibility
 from gateways.payout import (
     OriginalRoute,
     PayoutProvider,
@@ -42,6 +41,7 @@ from gateways.sms import SmsProvider
 from ledger import audit, holds, tables, withdrawals
 from ledger.db import run_in_transaction, run_read_only
 from ledger.decision_nonces import spend_decision_proof
+from ledger.eligibility import check_eligibility
 from ledger.payout_resolution import record_resolution
 from ledger.settlement import settle as settle_withdrawal
 from models.authority import (
