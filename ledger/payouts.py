@@ -14,8 +14,9 @@ from sqlmodel import Session
 
 from gateways.payout import OriginalRoute, Transfer, TransferRequest, payee_digest
 from ledger import audit, tables
+from ledger.accounts import order_channel
 from ledger.withdrawals import recorded_request
-from models.domain import AccountStatus, Channel, Route, WithdrawalRequest
+from models.domain import AccountStatus, Route, WithdrawalRequest
 from models.messages import PayoutLookup
 
 
@@ -115,7 +116,7 @@ def _transfer_request(
         assert order is not None, "an opened withdrawal's order exists"
         original = OriginalRoute(
             order_id=order.id,
-            channel=Channel(order.channel),
+            channel=order_channel(order),
             bank=order.bank,
             paid_at=order.paid_at,
         )
