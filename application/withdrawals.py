@@ -252,9 +252,9 @@ def precheck(engine: Engine, request: WithdrawalRequest, now: datetime) -> list[
     whose own hold must not count against it)."""
     # The ledger loads on use: commands that only talk to Temporal (code, resend) import
     # this module too and must stay quick (docs/architecture.md).
-    from activities.eligibility import check_eligibility
     from ledger.accounts import balance_breakdown, remaining_of
     from ledger.db import read_only_session
+    from ledger.eligibility import check_eligibility
     from ledger.tables import Withdrawal
     from ledger.withdrawals import request_difference
 
