@@ -209,8 +209,7 @@ def to_request(create: WithdrawalCreate, data_dir: Path | None = None) -> Withdr
     proofs = [store_proof_bytes(_proof_bytes(p), p.filename, data_dir) for p in create.proofs]
     problem = payee_problem(create.to, the_payee, proofs)
     if problem is not None:
-        name, why = problem.split(":", 1)
-        raise InputError(name, why.strip())
+        raise problem.error()
     return WithdrawalRequest(
         withdrawal_id=withdrawal_id(create.id),
         account_id=create.account_id,
@@ -564,8 +563,7 @@ def parse_code(code: str) -> CodeSubmission:
     submission = CodeSubmission(code=code.strip())
     problem = submission.problem()
     if problem is not None:
-        name, why = problem.split(":", 1)
-        raise InputError(name, why.strip())
+        raise problem.error()
     return submission
 
 
