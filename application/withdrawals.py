@@ -47,6 +47,7 @@ from models.errors import InputError, InsufficientWithdrawable, NotFound, RuleRe
 from models.messages import CodeResult, CodeSubmission, ResendResult
 from models.money import Money
 from models.payee import MAX_PROOFS, payee_problem
+from models.polling import poll_until
 from models.sameness import first_difference
 from service.cli.records import status_with_reason
 from service.client import WithdrawalClient, workflow_id
@@ -296,13 +297,12 @@ async def _settled_status(
     client: WithdrawalClient, withdrawal_id: str
 ) -> WithdrawalStatusDoc | None:
     """Wait until the money is frozen and the code texted (or the start refused)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + START_SETTLE_SECONDS
-    doc = await live_status(client, withdrawal_id)
-    while (doc is None or doc.status is Status.VERIFYING) and loop.time() < deadline:
-        await asyncio.sleep(START_POLL_SECONDS)
-        doc = await live_status(client, withdrawal_id)
-    return doc
+    return await poll_until(
+        lambda: live_status(client, withdrawal_id),
+        lambda doc: doc is not None and doc.status is not Status.VERIFYING,
+        timeout=START_SETTLE_SECONDS,
+        interval=START_POLL_SECONDS,
+    )
 
 
 def refused_at_open(doc: WithdrawalStatusDoc) -> bool:
