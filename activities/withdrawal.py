@@ -58,10 +58,10 @@ from models.domain import (
     Route,
     Status,
     WithdrawalRequest,
-    mask_account_number,
 )
 from models.errors import InputError, RuleRefusal
 from models.limits import CODE_DIGITS, FOUR_EYES_THRESHOLD_YUAN, MAX_CODE_ATTEMPTS, MAX_CODE_SENDS
+from models.masks import mask_account_number
 from models.messages import (
     CancelCheck,
     CancelVerdict,

@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.masks import mask_account_number
 from models.money import Money
 
 
@@ -88,16 +89,6 @@ class Channel(StrEnum):
     ONLINE_BANKING_PERSONAL = "online_banking_personal"
     ONLINE_BANKING_ENTERPRISE = "online_banking_enterprise"
     BANK_CARD = "bank_card"
-
-
-def mask_account_number(number: str) -> str:
-    """Only the last four digits are ever shown to people (logs, UI, SMS); an
-    e-mail style Alipay account keeps its first letter and its domain instead."""
-    if "@" in number:
-        local, _, domain = number.partition("@")
-        return f"{local[:1]}***@{domain}"
-    tail = number[-4:] if len(number) >= 4 else number
-    return f"****{tail}"
 
 
 class Payee(BaseModel):

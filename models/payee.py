@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 
-from models.domain import Payee, Route, mask_account_number
+from models.domain import Payee, Route
 from models.errors import FieldProblem
+from models.masks import mask_account_number
 
 MAX_PAYEE_NAME_CHARS = 100
 MAX_EMAIL_CHARS = 254  # RFC 5321 path limit
