@@ -23,12 +23,15 @@ from models.polling import poll_until
 from service import dev_server
 from service.child_process import ChildProcess
 from service.encryption import new_key_line
-from service.launcher import REPO_ROOT, Ports
+from service.launcher import (
+    REPO_ROOT,
+    TEMPORAL_READY_TIMEOUT_SECONDS,
+    WORKER_READY_TIMEOUT_SECONDS,
+    Ports,
+)
 
 WorkerKind = Literal["real", "baseline"]
 
-TEMPORAL_READY_TIMEOUT_SECONDS = 60.0
-WORKER_READY_TIMEOUT_SECONDS = 60.0
 WORKER_POLL_INTERVAL_SECONDS = 0.1
 STOP_TIMEOUT_SECONDS = 30.0
 CODE_KEY_BYTES = 32

@@ -14,6 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from models.masks import mask_account_number
 from models.money import Money
 
+# A withdrawal's workflow id is this plus its id: the client starts it so, logs and
+# reconciliation read the withdrawal id back out of it.
+WORKFLOW_ID_PREFIX = "withdrawal-"
+
 
 class Status(StrEnum):
     """R18 statuses, plus the *beyond* ones before submission and ``cancelled``."""

@@ -18,12 +18,12 @@ from typing import Any
 
 from temporalio import activity, workflow
 
+from models.domain import WORKFLOW_ID_PREFIX
 from models.masks import mask_digits
 
 LOG_FORMAT_ENV = "LOG_FORMAT"
 LOG_LEVEL_ENV = "LOG_LEVEL"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
-WORKFLOW_ID_PREFIX = "withdrawal-"  # service.client.WORKFLOW_ID_PREFIX, kept import-free
 
 # The ids and enums a line may carry; anything else in the SDK's context stays out.
 _WORKFLOW_FIELDS = ("workflow_id", "run_id", "workflow_type", "task_queue", "attempt")

@@ -23,7 +23,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
 from models import decision_proof
-from models.domain import WithdrawalRequest, WithdrawalStatusDoc
+from models.domain import WORKFLOW_ID_PREFIX, WithdrawalRequest, WithdrawalStatusDoc
 from models.messages import (
     CancelRequest,
     CodeResult,
@@ -39,7 +39,6 @@ from service import settings
 from service.temporal_client import connect
 from workflows.search_attributes import initial_search_attributes
 
-WORKFLOW_ID_PREFIX = "withdrawal-"
 # The names the workflow answers to (workflows/withdrawal.py); they never change, or
 # withdrawals in flight could no longer be reached.
 WORKFLOW_TYPE = "WithdrawalWorkflow"
