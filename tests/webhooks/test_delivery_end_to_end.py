@@ -23,7 +23,8 @@ from gateways.webhooks import new_secret
 from ledger.db import dispose_engine
 from models.polling import poll_until
 from service.launcher import Ports, Stack, StackConfig
-from tests.api.conftest import ROOT_WAIT_SECONDS, Api, new_id
+from tests.api.conftest import ROOT_WAIT_SECONDS, Api
+from tests.launched import new_id
 from tests.webhooks.receiver import Receiver
 
 FAIL_FIRST = 3
