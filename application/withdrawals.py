@@ -47,6 +47,7 @@ from models.errors import InputError, InsufficientWithdrawable, NotFound, RuleRe
 from models.messages import CodeResult, CodeSubmission, ResendResult
 from models.money import Money
 from models.payee import MAX_PROOFS, payee_problem
+from models.polling import poll_until
 from models.sameness import first_difference
 from service.cli.records import status_with_reason
 from service.client import WithdrawalClient, workflow_id
@@ -209,8 +210,7 @@ def to_request(create: WithdrawalCreate, data_dir: Path | None = None) -> Withdr
     proofs = [store_proof_bytes(_proof_bytes(p), p.filename, data_dir) for p in create.proofs]
     problem = payee_problem(create.to, the_payee, proofs)
     if problem is not None:
-        name, why = problem.split(":", 1)
-        raise InputError(name, why.strip())
+        raise problem.error()
     return WithdrawalRequest(
         withdrawal_id=withdrawal_id(create.id),
         account_id=create.account_id,
@@ -297,13 +297,12 @@ async def _settled_status(
     client: WithdrawalClient, withdrawal_id: str
 ) -> WithdrawalStatusDoc | None:
     """Wait until the money is frozen and the code texted (or the start refused)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + START_SETTLE_SECONDS
-    doc = await live_status(client, withdrawal_id)
-    while (doc is None or doc.status is Status.VERIFYING) and loop.time() < deadline:
-        await asyncio.sleep(START_POLL_SECONDS)
-        doc = await live_status(client, withdrawal_id)
-    return doc
+    return await poll_until(
+        lambda: live_status(client, withdrawal_id),
+        lambda doc: doc is not None and doc.status is not Status.VERIFYING,
+        timeout=START_SETTLE_SECONDS,
+        interval=START_POLL_SECONDS,
+    )
 
 
 def refused_at_open(doc: WithdrawalStatusDoc) -> bool:
@@ -564,8 +563,7 @@ def parse_code(code: str) -> CodeSubmission:
     submission = CodeSubmission(code=code.strip())
     problem = submission.problem()
     if problem is not None:
-        name, why = problem.split(":", 1)
-        raise InputError(name, why.strip())
+        raise problem.error()
     return submission
 
 

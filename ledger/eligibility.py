@@ -55,12 +55,10 @@ def check_eligibility(session: Session, request: WithdrawalRequest, now: datetim
         original_route_deadline=deadline,
     )
     if problem is not None:
-        rule, message = problem.split(":", 1)
-        raise RouteNotAllowed(rule, message.strip())
-    problem = payee_problem(request.route, request.payee, request.proofs)
-    if problem is not None:
-        field, why = problem.split(":", 1)
-        raise InputError(field, why.strip())
+        raise RouteNotAllowed(problem.rule, problem.why)
+    payee_refusal = payee_problem(request.route, request.payee, request.proofs)
+    if payee_refusal is not None:
+        raise payee_refusal.error()
     if request.route is Route.BANK and request.payee is not None:
         _check_branch(request.payee)
     reasons = review_reasons(

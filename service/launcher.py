@@ -43,7 +43,6 @@ import secrets
 import signal
 import socket
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,17 +58,19 @@ from api.keys import dev_key as dev_api_key
 from gateways.http_payout import DEFAULT_PAYOUT_GATEWAY_URL
 from gateways.http_sms import DEFAULT_SMS_GATEWAY_URL
 from gateways.simulators.payout_app import DEFAULT_MAX_SETTLE_SECONDS
-from gateways.simulators.runner import RunningServer, start_simulator
+from gateways.simulators.runner import LOCALHOST, RunningServer, start_simulator
 from ledger.db import dispose_engine, get_engine, run_in_transaction
 from ledger.loading import LoadSummary
 from models.decision_proof import public_key_text
 from models.errors import InputError
+from models.polling import poll_until
 from observability.runtime import metrics_address_from_env
 from service import dev_server, settings
 from service.callbacks import CALLBACK_PATH
 from service.child_process import ChildProcess
 from service.codec_server import ui_endpoint
 from service.demo_data import DemoHints, demo_hints, demo_reviewers, load_missing_demo_data
+from service.dev_server import READY_POLL_INTERVAL_SECONDS
 from service.encryption import DEV_KEY_FILE_NAME, KeyRing, ensure_dev_key_file
 from service.log_filter import install_personal_data_filter
 from service.temporal_client import data_converter
@@ -78,12 +79,10 @@ log = logging.getLogger("launcher")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_FIXTURE = REPO_ROOT / "fixtures" / "demo.json"
-LOCALHOST = "127.0.0.1"
 
 TEMPORAL_READY_TIMEOUT_SECONDS = 60.0  # a first start creates the SQLite schema
 HTTP_READY_TIMEOUT_SECONDS = 20.0
 WORKER_READY_TIMEOUT_SECONDS = 60.0
-READY_POLL_INTERVAL_SECONDS = 0.1
 SUPERVISE_INTERVAL_SECONDS = 0.25
 # Longer than worker.GRACEFUL_SHUTDOWN_SECONDS, so running activities may finish.
 WORKER_STOP_TIMEOUT_SECONDS = 40.0
@@ -424,18 +423,24 @@ class Stack:
     ) -> None:
         """Until the worker process ``pid`` polls the task queue (its identity is pid@host)."""
         assert self.client is not None and self.worker is not None
-        deadline = time.monotonic() + timeout_seconds
-        while time.monotonic() < deadline:
-            if self.worker.pid != pid or not self.worker.running():
-                raise LaunchError(_with_tail("the worker exited during start-up", self.worker))
+        client, worker = self.client, self.worker
+
+        async def polling() -> bool:
+            if worker.pid != pid or not worker.running():
+                raise LaunchError(_with_tail("the worker exited during start-up", worker))
             pollers = await dev_server.task_queue_pollers(
-                self.client, self.config.namespace, self.config.task_queue
+                client, self.config.namespace, self.config.task_queue
             )
-            if any(identity.startswith(f"{pid}@") for identity in pollers):
-                return
-            await asyncio.sleep(READY_POLL_INTERVAL_SECONDS)
-        raise LaunchError(
-            _with_tail(f"the worker did not poll within {timeout_seconds} s", self.worker)
+            return any(identity.startswith(f"{pid}@") for identity in pollers)
+
+        await poll_until(
+            polling,
+            bool,
+            timeout=timeout_seconds,
+            interval=READY_POLL_INTERVAL_SECONDS,
+            on_timeout=lambda _: LaunchError(
+                _with_tail(f"the worker did not poll within {timeout_seconds} s", worker)
+            ),
         )
 
     def _child(self, name: str, command: list[str], stop_timeout_seconds: float) -> ChildProcess:
@@ -721,18 +726,24 @@ def _check_ports_free(ports: Ports) -> None:
 
 
 async def _wait_http(url: str, child: ChildProcess) -> None:
-    deadline = time.monotonic() + HTTP_READY_TIMEOUT_SECONDS
     async with httpx.AsyncClient(timeout=READY_POLL_INTERVAL_SECONDS * 20) as http:
-        while time.monotonic() < deadline:
+
+        async def answering() -> bool:
             if not child.running():
                 raise LaunchError(_with_tail(f"{child.name} exited during start-up", child))
             with contextlib.suppress(httpx.TransportError):
-                if (await http.get(url)).status_code < 500:
-                    return
-            await asyncio.sleep(READY_POLL_INTERVAL_SECONDS)
-    raise LaunchError(
-        _with_tail(f"{url} not answering within {HTTP_READY_TIMEOUT_SECONDS} s", child)
-    )
+                return (await http.get(url)).status_code < 500
+            return False
+
+        await poll_until(
+            answering,
+            bool,
+            timeout=HTTP_READY_TIMEOUT_SECONDS,
+            interval=READY_POLL_INTERVAL_SECONDS,
+            on_timeout=lambda _: LaunchError(
+                _with_tail(f"{url} not answering within {HTTP_READY_TIMEOUT_SECONDS} s", child)
+            ),
+        )
 
 
 def _with_tail(problem: str, child: ChildProcess) -> str:

@@ -18,9 +18,8 @@ from gateways.payout import Transfer
 from ledger import tables
 from ledger.db import read_only_session
 from ledger.tables import EntryType, HoldState
-from models.domain import Status
+from models.domain import WORKFLOW_ID_PREFIX, Status
 from models.money import Money
-from service.client import WORKFLOW_ID_PREFIX
 from service.reconcile import HoldView, LedgerView, RecordView, Report, compare
 
 OPEN_WITHDRAWALS_QUERY = 'WorkflowType="WithdrawalWorkflow" AND ExecutionStatus="Running"'

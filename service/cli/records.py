@@ -16,7 +16,6 @@ from models.domain import (
     Status,
     WithdrawalStatusDoc,
 )
-from models.money import Money
 from service.cli.output import table
 
 if TYPE_CHECKING:
@@ -97,19 +96,10 @@ def proofs_of(row: Withdrawal) -> list[str]:
 
 def list_row_document(row: Withdrawal) -> dict[str, Any]:
     """One ``list --json`` entry: the record without personal data."""
-    status = Status(row.status)
+    from ledger.documents import summary_fields
+
     return {
-        "id": row.id,
-        "account_id": row.account_id,
-        "status": status,
-        "status_zh": STATUS_LABELS_ZH[status],
-        "amount": Money(row.amount_fen),
-        "route": row.route,
-        "kind": row.kind,
-        "order_id": row.order_id,
-        "reason": row.reason,
-        "payee": row.payee_masked,
-        "review_required": row.review_required,
+        **summary_fields(row),
         "payout_unknown": row.payout_unknown,
         "created_at": row.created_at,
         "updated_at": row.updated_at,

@@ -30,6 +30,7 @@ from gateways.payout import Transfer, TransferState
 from models.domain import Kind, Route, Status, WithdrawalRequest
 from models.messages import CodeVerdict
 from models.money import Money
+from models.polling import poll_until
 from service import dev_server
 from service.callbacks import CALLBACK_PATH
 from service.client import WithdrawalClient, workflow_id
@@ -56,13 +57,15 @@ T = TypeVar("T")
 
 async def eventually(check: Callable[[], Awaitable[T | None]], what: str) -> T:
     """Poll ``check`` until it returns something, within ``WAIT_SECONDS``."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        found = await check()
-        if found is not None and found is not False:
-            return found
-        await asyncio.sleep(POLL_SECONDS)
-    raise AssertionError(f"not within {WAIT_SECONDS} s: {what}")
+    found = await poll_until(
+        check,
+        lambda found: found is not None and found is not False,
+        timeout=WAIT_SECONDS,
+        interval=POLL_SECONDS,
+        on_timeout=lambda _: AssertionError(f"not within {WAIT_SECONDS} s: {what}"),
+    )
+    assert found is not None
+    return found
 
 
 def child_pids(parent: int) -> set[int]:

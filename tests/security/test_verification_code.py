@@ -30,8 +30,8 @@ from models.limits import (
 )
 from models.messages import CodeCheck, CodeRequest
 from tests.workflow import data
-from tests.workflow.conftest import TEST_CODE_KEY
 from tests.workflow.harness import Stack, bank_payee, load_test_accounts, make_request
+from tests.workflow.stacks import TEST_CODE_KEY
 
 PHONE = data.PHONES["acct-auto"]
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -12,9 +12,10 @@ import asyncio
 
 from gateways.http_sms import sms_provider_from_env
 from gateways.sms import SmsError
-from gateways.sms_messages import InboxMessage, mask_phone
+from gateways.sms_messages import InboxMessage
 from ledger.accounts import get_account
 from ledger.db import read_only_session
+from models.masks import mask_phone
 from service.cli.command import Command, Context, Result
 from service.cli.errors import fail
 from service.cli.output import table

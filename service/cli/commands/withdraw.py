@@ -21,11 +21,11 @@ from typing import Any
 
 from application import withdrawals
 from application.withdrawals import ProofUpload, WithdrawalCreate
-from gateways.sms_messages import mask_phone
 from ledger.accounts import get_account
 from ledger.db import read_only_session
 from models.domain import DesignatedReason, Route, Status, WithdrawalStatusDoc
 from models.errors import InputError
+from models.masks import mask_phone
 from models.payee import MAX_PROOFS
 from service.cli.command import Command, Context, Result
 from service.cli.output import jsonable
