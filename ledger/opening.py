@@ -17,7 +17,8 @@ from sqlmodel import Session
 from ledger import audit, holds, tables, withdrawals
 from ledger.eligibility import check_eligibility
 from models.authority import applicants, approvals_required
-from models.domain import Channel, WithdrawalRequest, mask_account_number
+from models.domain import Channel, WithdrawalRequest
+from models.masks import mask_account_number
 from models.messages import Opened
 from models.money import Money
 
