@@ -8,8 +8,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
+from ledger.documents import summary_fields
 from ledger.tables import Withdrawal
-from models.domain import STATUS_LABELS_ZH, Kind, Route, Status
+from models.domain import Kind, Route, Status
 from models.limits import CODE_DIGITS
 from models.messages import CodeVerdict
 from models.money import Money
@@ -73,22 +74,7 @@ class WithdrawalSummary(BaseModel):
 
     @classmethod
     def of(cls, row: Withdrawal) -> WithdrawalSummary:
-        status = Status(row.status)
-        return cls(
-            id=row.id,
-            account_id=row.account_id,
-            status=status,
-            status_zh=STATUS_LABELS_ZH[status],
-            amount=Money(row.amount_fen),
-            route=Route(row.route),
-            kind=Kind(row.kind),
-            order_id=row.order_id,
-            reason=row.reason,
-            payee=row.payee_masked,
-            review_required=row.review_required,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
+        return cls(**summary_fields(row), created_at=row.created_at, updated_at=row.updated_at)
 
 
 class WithdrawalList(BaseModel):

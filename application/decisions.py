@@ -9,7 +9,6 @@ shows ``recorded.accepted`` and ``recorded.why``, never its own verdict.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from temporalio.service import RPCError
@@ -19,6 +18,7 @@ from application.withdrawals import is_not_found, live_status
 from client.withdrawals import WithdrawalClient
 from models.domain import Status, WithdrawalStatusDoc
 from models.messages import RecordedDecision, ReviewDecisionKind
+from models.polling import poll_until
 
 # After an accepted decision the workflow records the new status in a moment.
 STATUS_SETTLE_SECONDS = 5.0
@@ -36,14 +36,12 @@ class Decided:
 
 
 async def _after_review(client: WithdrawalClient, withdrawal_id: str) -> WithdrawalStatusDoc | None:
-    deadline = asyncio.get_running_loop().time() + STATUS_SETTLE_SECONDS
-    doc = await live_status(client, withdrawal_id)
-    while doc is not None and doc.status is Status.UNDER_REVIEW:
-        if asyncio.get_running_loop().time() >= deadline:
-            break
-        await asyncio.sleep(STATUS_POLL_SECONDS)
-        doc = await live_status(client, withdrawal_id)
-    return doc
+    return await poll_until(
+        lambda: live_status(client, withdrawal_id),
+        lambda doc: doc is None or doc.status is not Status.UNDER_REVIEW,
+        timeout=STATUS_SETTLE_SECONDS,
+        interval=STATUS_POLL_SECONDS,
+    )
 
 
 async def decide(

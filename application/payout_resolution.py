@@ -27,7 +27,6 @@ from client.withdrawals import WithdrawalClient
 from config import settings
 from ledger.db import run_in_transaction
 from ledger.payout_resolution import proof_decision, record_resolution, resolve_without_workflow
-from models.errors import InputError
 from models.messages import PayoutOutcome, PayoutResolutionRequest, PayoutResolutionVerdict
 
 RULE = "R19"
@@ -72,8 +71,7 @@ async def resolve_payout(
 ) -> Resolution:
     problem = request.problem()
     if problem is not None:
-        field, why = problem.split(": ", 1)
-        raise InputError(field, why)
+        raise problem.error()
     try:
         verdict = await client.resolve_payout(request)
         return Resolution(verdict=verdict, via_workflow=True)

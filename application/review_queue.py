@@ -22,8 +22,9 @@ from ledger.db import read_only_session
 from ledger.tables import Account, ReviewDecisionRecord, Withdrawal, WithdrawalEvent
 from ledger.withdrawals import MAX_LIST_LIMIT, list_withdrawals
 from models.authority import approvals_required
-from models.domain import Status, WithdrawalStatusDoc, mask_account_number
+from models.domain import Status, WithdrawalStatusDoc
 from models.limits import REVIEW_SLA_HOURS
+from models.masks import mask_account_number, mask_name
 from models.messages import ReviewDecisionKind
 from models.money import Money
 
@@ -148,12 +149,6 @@ def waiting_for_review(
 
 
 # ---- one case ----------------------------------------------------------------------------
-def mask_name(name: str) -> str:
-    """A payee's name as a reviewer sees it: the first character, the rest hidden."""
-    name = name.strip()
-    return name[:1] + "*" * min(max(len(name) - 1, 1), 4) if name else ""
-
-
 @dataclass(frozen=True)
 class PayeeView:
     """R9/R10: the designated account, masked; the branch as the directory names it."""

@@ -50,6 +50,7 @@ from models.errors import InputError, InsufficientWithdrawable, NotFound, RuleRe
 from models.messages import CodeResult, CodeSubmission, ResendResult
 from models.money import Money
 from models.payee import MAX_PROOFS, payee_problem
+from models.polling import poll_until
 from models.sameness import first_difference
 
 if TYPE_CHECKING:
@@ -209,8 +210,7 @@ def to_request(create: WithdrawalCreate, data_dir: Path | None = None) -> Withdr
     proofs = [store_proof_bytes(_proof_bytes(p), p.filename, data_dir) for p in create.proofs]
     problem = payee_problem(create.to, the_payee, proofs)
     if problem is not None:
-        name, why = problem.split(":", 1)
-        raise InputError(name, why.strip())
+        raise problem.error()
     return WithdrawalRequest(
         withdrawal_id=withdrawal_id(create.id),
         account_id=create.account_id,
@@ -252,9 +252,9 @@ def precheck(engine: Engine, request: WithdrawalRequest, now: datetime) -> list[
     whose own hold must not count against it)."""
     # The ledger loads on use: commands that only talk to Temporal (code, resend) import
     # this module too and must stay quick (docs/architecture.md).
-    from activities.eligibility import check_eligibility
     from ledger.accounts import balance_breakdown, remaining_of
     from ledger.db import read_only_session
+    from ledger.eligibility import check_eligibility
     from ledger.tables import Withdrawal
     from ledger.withdrawals import request_difference
 
@@ -297,13 +297,12 @@ async def _settled_status(
     client: WithdrawalClient, withdrawal_id: str
 ) -> WithdrawalStatusDoc | None:
     """Wait until the money is frozen and the code texted (or the start refused)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + START_SETTLE_SECONDS
-    doc = await live_status(client, withdrawal_id)
-    while (doc is None or doc.status is Status.VERIFYING) and loop.time() < deadline:
-        await asyncio.sleep(START_POLL_SECONDS)
-        doc = await live_status(client, withdrawal_id)
-    return doc
+    return await poll_until(
+        lambda: live_status(client, withdrawal_id),
+        lambda doc: doc is not None and doc.status is not Status.VERIFYING,
+        timeout=START_SETTLE_SECONDS,
+        interval=START_POLL_SECONDS,
+    )
 
 
 def refused_at_open(doc: WithdrawalStatusDoc) -> bool:
@@ -564,8 +563,7 @@ def parse_code(code: str) -> CodeSubmission:
     submission = CodeSubmission(code=code.strip())
     problem = submission.problem()
     if problem is not None:
-        name, why = problem.split(":", 1)
-        raise InputError(name, why.strip())
+        raise problem.error()
     return submission
 
 

@@ -35,6 +35,7 @@ import psutil
 from application.reviews import authenticate, send_decision
 from bench import accounts, load
 from bench.measure import (
+    BYTES_PER_MEBIBYTE,
     CpuSnapshot,
     CpuUse,
     machine_load,
@@ -49,7 +50,6 @@ from models.domain import Status
 from models.messages import ReviewDecisionKind
 
 DEFAULT_PARKED = 10_000
-BYTES_PER_MEBIBYTE = 1024 * 1024
 STATUS_POLL_SECONDS = 0.25
 PARK_DEADLINE_SECONDS = 600.0  # one withdrawal not under review by then counts as failed
 

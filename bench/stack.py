@@ -9,11 +9,9 @@ to that phase alone.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import secrets
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -22,13 +20,13 @@ from temporalio.client import Client
 
 from codec.encryption import new_key_line
 from gateways.simulators.runner import RunningServer, start_simulator
+from models.polling import poll_until
 from stack import REPO_ROOT, Ports, dev_server
 from stack.child_process import ChildProcess
+from stack.readiness import TEMPORAL_READY_TIMEOUT_SECONDS, WORKER_READY_TIMEOUT_SECONDS
 
 WorkerKind = Literal["real", "baseline"]
 
-TEMPORAL_READY_TIMEOUT_SECONDS = 60.0
-WORKER_READY_TIMEOUT_SECONDS = 60.0
 WORKER_POLL_INTERVAL_SECONDS = 0.1
 STOP_TIMEOUT_SECONDS = 30.0
 CODE_KEY_BYTES = 32
@@ -137,17 +135,26 @@ class BenchStack:
         )
         pid = worker.spawn()
         self.workers.append(worker)
-        deadline = time.monotonic() + WORKER_READY_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
+        client = self.client
+
+        async def polling() -> bool:
             if not worker.running():
                 raise RuntimeError(f"worker exited during start-up:\n{worker.log_tail()}")
             pollers = await dev_server.task_queue_pollers(
-                self.client, dev_server.DEFAULT_NAMESPACE, task_queue
+                client, dev_server.DEFAULT_NAMESPACE, task_queue
             )
-            if any(identity.startswith(f"{pid}@") for identity in pollers):
-                return worker
-            await asyncio.sleep(WORKER_POLL_INTERVAL_SECONDS)
-        raise RuntimeError(f"worker did not poll within {WORKER_READY_TIMEOUT_SECONDS} s")
+            return any(identity.startswith(f"{pid}@") for identity in pollers)
+
+        await poll_until(
+            polling,
+            bool,
+            timeout=WORKER_READY_TIMEOUT_SECONDS,
+            interval=WORKER_POLL_INTERVAL_SECONDS,
+            on_timeout=lambda _: RuntimeError(
+                f"worker did not poll within {WORKER_READY_TIMEOUT_SECONDS} s"
+            ),
+        )
+        return worker
 
     @property
     def simulator_pids(self) -> list[int]:

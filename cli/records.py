@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from application.records import status_label, status_with_reason, when
 from cli.output import table
-from models.domain import STATUS_LABELS_ZH, Status, WithdrawalStatusDoc
-from models.money import Money
+from models.domain import Status, WithdrawalStatusDoc
 
 if TYPE_CHECKING:
     from ledger.tables import Withdrawal
@@ -47,19 +46,10 @@ def short_reference(reference: str) -> str:
 
 def list_row_document(row: Withdrawal) -> dict[str, Any]:
     """One ``list --json`` entry: the record without personal data."""
-    status = Status(row.status)
+    from ledger.documents import summary_fields
+
     return {
-        "id": row.id,
-        "account_id": row.account_id,
-        "status": status,
-        "status_zh": STATUS_LABELS_ZH[status],
-        "amount": Money(row.amount_fen),
-        "route": row.route,
-        "kind": row.kind,
-        "order_id": row.order_id,
-        "reason": row.reason,
-        "payee": row.payee_masked,
-        "review_required": row.review_required,
+        **summary_fields(row),
         "payout_unknown": row.payout_unknown,
         "created_at": row.created_at,
         "updated_at": row.updated_at,

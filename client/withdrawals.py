@@ -15,7 +15,6 @@ tests/workflow/test_client_names.py keeps the names equal to the workflow's own.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
@@ -25,7 +24,7 @@ from temporalio.service import RPCError
 from client.connection import connect
 from config import settings
 from models import decision_proof
-from models.domain import WithdrawalRequest, WithdrawalStatusDoc
+from models.domain import WORKFLOW_ID_PREFIX, WithdrawalRequest, WithdrawalStatusDoc
 from models.messages import (
     CancelRequest,
     CodeResult,
@@ -37,9 +36,9 @@ from models.messages import (
     ReviewDecision,
     ReviewDecisionKind,
 )
+from models.polling import poll_until
 from workflows.search_attributes import initial_search_attributes
 
-WORKFLOW_ID_PREFIX = "withdrawal-"
 # The names the workflow answers to (workflows/withdrawal.py); they never change, or
 # withdrawals in flight could no longer be reached.
 WORKFLOW_TYPE = "WithdrawalWorkflow"
@@ -169,20 +168,19 @@ class WithdrawalClient:
             signal, ReviewDecision(reviewer_id=reviewer_id, comment=comment, proof=proof)
         )
         nonce = _nonce(proof)
-        deadline = asyncio.get_running_loop().time() + DECISION_WAIT_SECONDS
-        while asyncio.get_running_loop().time() < deadline:
+
+        async def weighed() -> RecordedDecision | None:
             try:
                 recorded = await self._decisions(handle)
             except RPCError:
                 recorded = []
             if nonce is not None:
-                mine = [d for d in recorded if d.nonce == nonce]
-                if mine:
-                    return mine[0]
-            elif len(recorded) > before:
-                return recorded[before]
-            await asyncio.sleep(DECISION_POLL_SECONDS)
-        return None
+                return next((d for d in recorded if d.nonce == nonce), None)
+            return recorded[before] if len(recorded) > before else None
+
+        return await poll_until(
+            weighed, timeout=DECISION_WAIT_SECONDS, interval=DECISION_POLL_SECONDS
+        )
 
     @staticmethod
     async def _decisions(handle: WorkflowHandle[Any, Any]) -> list[RecordedDecision]:

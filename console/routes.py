@@ -41,6 +41,7 @@ from models.domain import DesignatedReason, Route, Status, WithdrawalStatusDoc
 from models.errors import AuthenticationFailed, InputError, NotFound
 from models.limits import MAX_REVIEW_COMMENT_CHARS
 from models.messages import ReviewDecisionKind
+from models.passwords import MAX_PASSWORD_CHARS
 
 PREFIX = "/console"
 SESSION_COOKIE = "console_session"
@@ -48,7 +49,6 @@ SIGN_IN_CSRF_COOKIE = "console_sign_in"
 LANGUAGE_COOKIE = "console_lang"
 QUEUE_REFRESH_SECONDS = 15  # CONSOLE_REFRESH_SECONDS overrides it
 MAX_REVIEWER_ID_CHARS = 64
-MAX_PASSWORD_CHARS = 1024
 DEFAULT_TEMPORAL_UI = "http://localhost:8233"
 PROOF_SNIFF_BYTES = 16
 

@@ -26,6 +26,7 @@ from gateways.sms_messages import InboxMessage
 from models.domain import Kind, Route, Status, WithdrawalStatusDoc
 from models.messages import CodeVerdict, ReviewDecisionKind
 from models.money import Money
+from models.polling import poll_until
 
 # One wait for the stack to move (a status, an SMS). Generous: two cores, several workers.
 STEP_TIMEOUT_SECONDS = 60.0
@@ -220,13 +221,14 @@ class DemoRunner:
         return next((m.code for m in newer if m.code), None)
 
     async def _poll(self, check: Callable[[], Awaitable[T | None]], what: str) -> T:
-        deadline = asyncio.get_running_loop().time() + STEP_TIMEOUT_SECONDS
-        while asyncio.get_running_loop().time() < deadline:
-            found = await check()
-            if found is not None:
-                return found
-            await asyncio.sleep(POLL_SECONDS)
-        raise DemoStepFailed(f"waited {STEP_TIMEOUT_SECONDS:g} s for {what}")
+        found = await poll_until(
+            check,
+            timeout=STEP_TIMEOUT_SECONDS,
+            interval=POLL_SECONDS,
+            on_timeout=lambda _: DemoStepFailed(f"waited {STEP_TIMEOUT_SECONDS:g} s for {what}"),
+        )
+        assert found is not None
+        return found
 
 
 def _describe(path: DemoPath) -> str:

@@ -22,11 +22,6 @@ def extract_code(text: str) -> str | None:
     return match.group(0) if match else None
 
 
-def mask_phone(phone: str) -> str:
-    """Phones are personal data: logs show the last four digits only."""
-    return f"****{phone[-4:]}" if len(phone) >= 4 else "****"
-
-
 class InboxMessage(BaseModel):
     """One delivered SMS as the ``sms-inbox`` command shows it."""
 

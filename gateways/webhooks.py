@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import httpx
 
-SECRET_PREFIX = "whsec_"
+from gateways.webhook_signature import SECRET_PREFIX
+
 SECRET_BYTES = 32
 RESPONSE_EXCERPT_CHARS = 200
 

@@ -70,14 +70,24 @@ def remaining_of(order: RechargeOrder) -> Money:
     return order_remaining(Money(order.amount_fen), Money(order.withdrawn_fen + order.held_fen))
 
 
+def order_channel(order: RechargeOrder) -> Channel:
+    """The order's recharge channel as the domain type (the row keeps its value)."""
+    return Channel(order.channel)
+
+
+def original_route_until(order: RechargeOrder) -> datetime:
+    """R8: the last instant the order's money may go back the way it came."""
+    from models.routes import original_route_deadline  # the R8 table loads on first use
+
+    return original_route_deadline(order_channel(order), order.bank, order.paid_at)
+
+
 def orders_with_remaining(session: Session, account_id: str, now: datetime) -> list[OrderRemaining]:
     """Every recharge order of the account, oldest payment first, with its R5 remainder.
 
     ``now`` is accepted so callers pass one clock everywhere; the R8 deadline itself
     depends only on the payment time.
     """
-    from models.routes import original_route_deadline  # the R8 table loads on first use
-
     get_account(session, account_id)
     orders = session.exec(
         select(RechargeOrder)
@@ -89,9 +99,7 @@ def orders_with_remaining(session: Session, account_id: str, now: datetime) -> l
             order_id=order.id,
             amount=Money(order.amount_fen),
             remaining=remaining_of(order),
-            original_route_until=utc(
-                original_route_deadline(Channel(order.channel), order.bank, order.paid_at)
-            ),
+            original_route_until=utc(original_route_until(order)),
         )
         for order in orders
     ]

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -14,20 +15,28 @@ from models.domain import STATUS_LABELS_ZH, Kind, Route, Status, TimelineEntry, 
 from models.money import Money
 
 
-def document_from_record(row: Withdrawal, events: Sequence[WithdrawalEvent]) -> WithdrawalStatusDoc:
+def summary_fields(row: Withdrawal) -> dict[str, Any]:
+    """What every view of a record shows, converted once: the status document's head and a
+    list's row (``api.schemas.WithdrawalSummary``). The payee only masked."""
     status = Status(row.status)
+    return {
+        "id": row.id,
+        "account_id": row.account_id,
+        "status": status,
+        "status_zh": STATUS_LABELS_ZH[status],
+        "amount": Money(row.amount_fen),
+        "route": Route(row.route),
+        "kind": Kind(row.kind),
+        "order_id": row.order_id,
+        "reason": row.reason,
+        "payee": row.payee_masked,
+        "review_required": row.review_required,
+    }
+
+
+def document_from_record(row: Withdrawal, events: Sequence[WithdrawalEvent]) -> WithdrawalStatusDoc:
     return WithdrawalStatusDoc(
-        id=row.id,
-        account_id=row.account_id,
-        status=status,
-        status_zh=STATUS_LABELS_ZH[status],
-        amount=Money(row.amount_fen),
-        route=Route(row.route),
-        kind=Kind(row.kind),
-        order_id=row.order_id,
-        reason=row.reason,
-        payee=row.payee_masked,
-        review_required=row.review_required,
+        **summary_fields(row),
         review_overdue=row.review_overdue,
         provider_reference=row.provider_reference,
         payout_unknown=row.payout_unknown,

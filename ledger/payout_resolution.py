@@ -123,7 +123,7 @@ def _problem(
 ) -> str | None:
     problem = request.problem()
     if problem is not None:
-        return problem
+        return str(problem)
     if reviewer is None:
         return f"{request.reviewer_id} is not a registered reviewer"
     if reviewer.role not in RESOLVER_ROLES:

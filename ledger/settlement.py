@@ -7,12 +7,42 @@ posted (paid) or voided (released, R19) exactly once, with the final status besi
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session
 
 from ledger import audit, holds, tables, withdrawals
 from models.domain import Status
+from models.messages import Settlement
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What the metrics need of a withdrawal ``finish`` just ended (no ids, nothing personal)."""
+
+    route: str
+    kind: str
+    payout_submitted_at: datetime | None
+
+
+def finish(session: Session, settlement: Settlement, now: datetime) -> Finished | None:
+    """``settle`` as the workflow asks it; what ended, or None for a retry after the
+    commit (counted the first time). A hold resolved the other way raises ``HoldConflict``."""
+    wrote = settle(
+        session,
+        withdrawal_id=settlement.withdrawal_id,
+        status=settlement.status,
+        note=settlement.note,
+        reason=settlement.reason,
+        provider_reference=settlement.provider_reference,
+        actor=settlement.actor,
+        now=now,
+    )
+    record = session.get(tables.Withdrawal, settlement.withdrawal_id)
+    if not wrote or record is None:
+        return None
+    return Finished(record.route, record.kind, _payout_submitted_at(session, record.id))
 
 
 def settle(
@@ -55,3 +85,11 @@ def settle(
         at=now,
     )
     return True
+
+
+def _payout_submitted_at(session: Session, withdrawal_id: str) -> datetime | None:
+    """When the provider first took the transfer (the audit trail's payout row)."""
+    for entry in audit.entries(session, subject=withdrawal_id):
+        if entry.action == "payout.submit" and entry.outcome in ("submitted", "found"):
+            return entry.at
+    return None

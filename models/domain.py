@@ -11,7 +11,12 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.masks import mask_account_number
 from models.money import Money
+
+# A withdrawal's workflow id is this plus its id: the client starts it so, logs and
+# reconciliation read the withdrawal id back out of it.
+WORKFLOW_ID_PREFIX = "withdrawal-"
 
 
 class Status(StrEnum):
@@ -88,16 +93,6 @@ class Channel(StrEnum):
     ONLINE_BANKING_PERSONAL = "online_banking_personal"
     ONLINE_BANKING_ENTERPRISE = "online_banking_enterprise"
     BANK_CARD = "bank_card"
-
-
-def mask_account_number(number: str) -> str:
-    """Only the last four digits are ever shown to people (logs, UI, SMS); an
-    e-mail style Alipay account keeps its first letter and its domain instead."""
-    if "@" in number:
-        local, _, domain = number.partition("@")
-        return f"{local[:1]}***@{domain}"
-    tail = number[-4:] if len(number) >= 4 else number
-    return f"****{tail}"
 
 
 class Payee(BaseModel):

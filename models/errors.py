@@ -8,6 +8,8 @@ or the field they blame ("amount: ...").
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class InputError(ValueError):
     """Malformed input: the message names the field and why."""
@@ -16,6 +18,32 @@ class InputError(ValueError):
         super().__init__(f"{field}: {why}")
         self.field = field
         self.why = why
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """What is wrong with one input field, as data: checks return it, callers raise it
+    (``error``) or show it (``str``: "field: why", the words ``InputError`` says)."""
+
+    field: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.why}"
+
+    def error(self) -> InputError:
+        return InputError(self.field, self.why)
+
+
+@dataclass(frozen=True)
+class RuleProblem:
+    """A business rule saying no, as data: shown as "R9: why", raised as a refusal."""
+
+    rule: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.why}"
 
 
 class RuleRefusal(Exception):

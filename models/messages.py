@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gateways.payout import Transfer
 from models.domain import Channel, Status, WithdrawalRequest
+from models.errors import FieldProblem
 from models.limits import CODE_DIGITS
 from models.money import Money
 
@@ -51,9 +52,9 @@ class CodeSubmission(BaseModel):
 
     code: str
 
-    def problem(self) -> str | None:
+    def problem(self) -> FieldProblem | None:
         if len(self.code) != CODE_DIGITS or not self.code.isascii() or not self.code.isdigit():
-            return f"code: {CODE_DIGITS} digits expected"
+            return FieldProblem("code", f"{CODE_DIGITS} digits expected")
         return None
 
 
@@ -220,18 +221,20 @@ class PayoutResolutionRequest(BaseModel):
     # ``application.reviews.issue_decision_proof`` over the evidence: the reviewer signed in.
     proof: str | None = None
 
-    def problem(self) -> str | None:
+    def problem(self) -> FieldProblem | None:
         if not self.evidence.strip():
-            return "evidence: say what shows the outcome (a statement line, a ticket)"
+            return FieldProblem(
+                "evidence", "say what shows the outcome (a statement line, a ticket)"
+            )
         if len(self.evidence) > MAX_RESOLUTION_EVIDENCE_CHARS:
-            return f"evidence: at most {MAX_RESOLUTION_EVIDENCE_CHARS} characters"
+            return FieldProblem("evidence", f"at most {MAX_RESOLUTION_EVIDENCE_CHARS} characters")
         if self.outcome is PayoutOutcome.PAID:
             if not self.reference or not self.reference.strip():
-                return "paid: the provider's reference of the payment is required"
+                return FieldProblem("paid", "the provider's reference of the payment is required")
             if len(self.reference) > MAX_PROVIDER_REFERENCE_CHARS:
-                return f"paid: at most {MAX_PROVIDER_REFERENCE_CHARS} characters"
+                return FieldProblem("paid", f"at most {MAX_PROVIDER_REFERENCE_CHARS} characters")
         elif self.reference is not None:
-            return "not_paid: takes no reference"
+            return FieldProblem("not_paid", "takes no reference")
         return None
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 
-from models.domain import Payee, Route, mask_account_number
+from models.domain import Payee, Route
+from models.errors import FieldProblem
+from models.masks import mask_account_number
 
 MAX_PAYEE_NAME_CHARS = 100
 MAX_EMAIL_CHARS = 254  # RFC 5321 path limit
@@ -25,14 +27,14 @@ _BANK_CARD = re.compile(r"\d{12,19}")
 _BRANCH_FIELDS = ("branch_id", "bank", "province", "city")
 
 
-def payee_problem(route: Route, payee: Payee | None, proofs: list[str]) -> str | None:
-    """R9/R10: None when the payee and proofs fit the route, else one line naming the field."""
+def payee_problem(route: Route, payee: Payee | None, proofs: list[str]) -> FieldProblem | None:
+    """R9/R10: None when the payee and proofs fit the route, else the field and why."""
     if not route.is_designated:
         if payee is not None:
-            return "payee: the original route pays back to the payer; give no payee"
+            return FieldProblem("payee", "the original route pays back to the payer; give no payee")
         return None
     if payee is None:
-        return "payee: a designated receiving account needs a payee (R9)"
+        return FieldProblem("payee", "a designated receiving account needs a payee (R9)")
     problem = _name_problem(payee.name)
     if problem is None:
         problem = (
@@ -43,48 +45,56 @@ def payee_problem(route: Route, payee: Payee | None, proofs: list[str]) -> str |
     return problem or _proofs_problem(proofs)
 
 
-def _name_problem(name: str) -> str | None:
+def _name_problem(name: str) -> FieldProblem | None:
     if not name.strip():
-        return "payee.name: the payee's name is required (R9)"
+        return FieldProblem("payee.name", "the payee's name is required (R9)")
     if len(name) > MAX_PAYEE_NAME_CHARS:
-        return f"payee.name: at most {MAX_PAYEE_NAME_CHARS} characters"
+        return FieldProblem("payee.name", f"at most {MAX_PAYEE_NAME_CHARS} characters")
     return None
 
 
-def _alipay_account_problem(account: str) -> str | None:
+def _alipay_account_problem(account: str) -> FieldProblem | None:
     if not account:
-        return "payee.account_number: the Alipay account is required (R9)"
+        return FieldProblem("payee.account_number", "the Alipay account is required (R9)")
     if _MAINLAND_MOBILE.fullmatch(account):
         return None
     if len(account) <= MAX_EMAIL_CHARS and _EMAIL.fullmatch(account):
         return None
-    return (
-        "payee.account_number: an Alipay account is an email address or an 11-digit "
-        "mainland mobile number starting with 1"
+    return FieldProblem(
+        "payee.account_number",
+        "an Alipay account is an email address or an 11-digit mainland mobile number "
+        "starting with 1",
     )
 
 
-def _bank_payee_problem(payee: Payee) -> str | None:
+def _bank_payee_problem(payee: Payee) -> FieldProblem | None:
     number = payee.account_number
     if not _BANK_CARD.fullmatch(number):
         shown = f" (got {mask_account_number(number)})" if number else ""
-        return f"payee.account_number: a bank card number has 12 to 19 digits{shown}"
+        return FieldProblem(
+            "payee.account_number", f"a bank card number has 12 to 19 digits{shown}"
+        )
     for field in _BRANCH_FIELDS:
         value = getattr(payee, field)
         if value is None or not value.strip():
-            return f"payee.{field}: choose the branch from the directory to fill it (R10)"
+            return FieldProblem(
+                f"payee.{field}", "choose the branch from the directory to fill it (R10)"
+            )
     return None
 
 
-def _proofs_problem(proofs: list[str]) -> str | None:
+def _proofs_problem(proofs: list[str]) -> FieldProblem | None:
     if not proofs:
-        return "proofs: a designated receiving account needs at least one proof document (R9)"
+        return FieldProblem(
+            "proofs", "a designated receiving account needs at least one proof document (R9)"
+        )
     if len(proofs) > MAX_PROOFS:
-        return f"proofs: at most {MAX_PROOFS} documents"
+        return FieldProblem("proofs", f"at most {MAX_PROOFS} documents")
     for proof in proofs:
         if not proof.strip() or len(proof) > MAX_PROOF_REFERENCE_CHARS:
-            return (
-                "proofs: each proof is a stored document's reference, "
-                f"1 to {MAX_PROOF_REFERENCE_CHARS} characters"
+            return FieldProblem(
+                "proofs",
+                f"each proof is a stored document's reference, 1 to {MAX_PROOF_REFERENCE_CHARS} "
+                "characters",
             )
     return None

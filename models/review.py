@@ -21,6 +21,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from models.domain import AccountType, Channel, DesignatedReason, Kind, Route
+from models.errors import RuleProblem
 
 REVIEW_DESIGNATED_ACCOUNT = "R17: designated receiving account (R9)"
 REVIEW_NON_RECHARGE = "R17: non-recharge application (R6)"
@@ -51,16 +52,20 @@ def designated_reason_problem(
     order_channel: Channel | None,
     original_route_open: bool | None,
     original_route_deadline: datetime | None = None,
-) -> str | None:
-    """R6/R8/R9: None when route and reason fit, else one line citing the rule."""
+) -> RuleProblem | None:
+    """R6/R8/R9: None when route and reason fit, else the rule that refuses and why."""
     if kind == Kind.NON_RECHARGE:
         if not route.is_designated:
-            return "R9: a non-recharge application (R6) must go to a designated receiving account"
+            return RuleProblem(
+                "R9", "a non-recharge application (R6) must go to a designated receiving account"
+            )
         return None
     if not route.is_designated:
         return _original_route_problem(reason, original_route_open, original_route_deadline)
     if reason is None:
-        return f"R9: a designated receiving account needs a reason, one of {REASON_CHOICES}"
+        return RuleProblem(
+            "R9", f"a designated receiving account needs a reason, one of {REASON_CHOICES}"
+        )
     return _reason_fit_problem(reason, account_type, order_channel, original_route_open)
 
 
@@ -68,17 +73,19 @@ def _original_route_problem(
     reason: DesignatedReason | None,
     original_route_open: bool | None,
     deadline: datetime | None,
-) -> str | None:
+) -> RuleProblem | None:
     if reason is not None:
-        return (
-            f"R9: reason {reason} is only for a designated receiving account; "
-            "the original route needs none"
+        return RuleProblem(
+            "R9",
+            f"reason {reason} is only for a designated receiving account; "
+            "the original route needs none",
         )
     if original_route_open is False:
         when = f"closed on {deadline.isoformat()}" if deadline else "has passed its time limit"
-        return (
-            f"R8: the original route {when}; choose a designated receiving account "
-            f"with reason {DesignatedReason.LIMIT_PASSED.value}"
+        return RuleProblem(
+            "R8",
+            f"the original route {when}; choose a designated receiving account "
+            f"with reason {DesignatedReason.LIMIT_PASSED.value}",
         )
     return None
 
@@ -88,28 +95,34 @@ def _reason_fit_problem(
     account_type: AccountType,
     order_channel: Channel | None,
     original_route_open: bool | None,
-) -> str | None:
+) -> RuleProblem | None:
     paid_by = str(order_channel) if order_channel else "an unknown channel"
     if reason == DesignatedReason.LIMIT_PASSED:
         if original_route_open is None:
-            return "R9: limit_passed needs the order's original-route deadline, which is unknown"
+            return RuleProblem(
+                "R9", "limit_passed needs the order's original-route deadline, which is unknown"
+            )
         if original_route_open:
-            return "R9: limit_passed, but the order's original route is still open (R8)"
+            return RuleProblem(
+                "R9", "limit_passed, but the order's original route is still open (R8)"
+            )
         return None
     if reason == DesignatedReason.PAYER_ENTERPRISE_DEREGISTERED:
         if order_channel != Channel.ONLINE_BANKING_ENTERPRISE:
-            return (
-                "R9: payer_enterprise_deregistered fits only an order paid by enterprise "
-                f"online banking; this one was paid by {paid_by}"
+            return RuleProblem(
+                "R9",
+                "payer_enterprise_deregistered fits only an order paid by enterprise "
+                f"online banking; this one was paid by {paid_by}",
             )
         return None
     if reason == DesignatedReason.EMPLOYEE_REIMBURSED:
         if account_type != AccountType.ENTERPRISE:
-            return "R9: employee_reimbursed fits only an enterprise account"
+            return RuleProblem("R9", "employee_reimbursed fits only an enterprise account")
         if order_channel not in PERSONAL_CHANNELS:
-            return (
-                "R9: employee_reimbursed fits only an order an employee paid through a "
-                f"personal channel; this one was paid by {paid_by}"
+            return RuleProblem(
+                "R9",
+                "employee_reimbursed fits only an order an employee paid through a "
+                f"personal channel; this one was paid by {paid_by}",
             )
         return None
     return None  # payer_account_closed: the proof material decides, in review

@@ -11,29 +11,10 @@ tracebacks, which it renders and masks when the record is made.
 from __future__ import annotations
 
 import logging
-import re
 import traceback
 from typing import Any
 
-# 8+ digits standing alone (phones, bank cards, Alipay numbers), with an optional + (or a
-# URL-encoded %2B), or a card number written in groups of four.
-_DIGITS = re.compile(r"(?<![\w.:-])\+?\d{8,}(?![\w])|(?<![\w.:-])\d{4}(?: \d{2,4}){2,}(?![\w])")
-_ENCODED_PLUS = re.compile(r"%2[Bb](\d{8,})(?![\w])")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-KEEP_LAST_DIGITS = 4
-
-
-def _mask_digits(match: re.Match[str]) -> str:
-    digits = re.sub(r"\D", "", match.group(0))
-    if len(digits) < 8:
-        return match.group(0)
-    return "*" * 4 + digits[-KEEP_LAST_DIGITS:]
-
-
-def mask_personal_data(text: str) -> str:
-    text = _ENCODED_PLUS.sub(lambda m: "%2B" + _mask_digits(m), text)
-    return _EMAIL.sub("***@***", _DIGITS.sub(_mask_digits, text))
-
+from models.masks import mask_personal_data
 
 _installed = False
 

@@ -12,20 +12,19 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
 from temporalio import activity, workflow
 
+from models.domain import WORKFLOW_ID_PREFIX
+from models.masks import mask_digits
+
 LOG_FORMAT_ENV = "LOG_FORMAT"
 LOG_LEVEL_ENV = "LOG_LEVEL"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
-WORKFLOW_ID_PREFIX = "withdrawal-"  # client.withdrawals.WORKFLOW_ID_PREFIX, kept import-free
 
-# Eleven or more digits, optionally after +: a mobile number (R15) or an account number.
-_LONG_DIGITS = re.compile(r"\+?\d[\d ]{9,}\d")
 # The ids and enums a line may carry; anything else in the SDK's context stays out.
 _WORKFLOW_FIELDS = ("workflow_id", "run_id", "workflow_type", "task_queue", "attempt")
 _ACTIVITY_FIELDS = (
@@ -37,10 +36,6 @@ _ACTIVITY_FIELDS = (
     "task_queue",
     "attempt",
 )
-
-
-def mask_digits(text: str) -> str:
-    return _LONG_DIGITS.sub("[masked]", text)
 
 
 def withdrawal_id_of(workflow_id: str | None) -> str | None:

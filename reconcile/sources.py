@@ -13,13 +13,12 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.client import Client
 
-from client.withdrawals import WORKFLOW_ID_PREFIX
 from gateways.http_payout import HttpPayoutProvider
 from gateways.payout import Transfer
 from ledger import tables
 from ledger.db import read_only_session
 from ledger.tables import EntryType, HoldState
-from models.domain import Status
+from models.domain import WORKFLOW_ID_PREFIX, Status
 from models.money import Money
 from reconcile.compare import HoldView, LedgerView, RecordView, Report, compare
 

@@ -9,10 +9,8 @@ So after start-up the launcher checks the registered set and adds what is missin
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,9 +26,10 @@ from temporalio.converter import DataConverter
 from temporalio.service import RPCError
 
 from client.connection import data_converter
+from config.settings import DEFAULT_NAMESPACE  # the dev server always creates it
+from models.polling import poll_until
 from workflows.search_attributes import ALL_KEYS, dev_server_flags
 
-DEFAULT_NAMESPACE = "default"  # the dev server always creates it
 READY_POLL_INTERVAL_SECONDS = 0.1
 # SQLite durability: WAL lets readers (the UI) run beside the writer; synchronous=NORMAL
 # (1) keeps committed state across a crash of the server, at a fraction of FULL's fsyncs.
@@ -74,9 +73,10 @@ async def wait_until_ready(
 
     ``converter`` defaults to ``data_converter()``; the launcher passes one built from
     its stack's keys, which may differ from this process's environment."""
-    deadline = time.monotonic() + timeout_seconds
     problem = "no answer yet"
-    while time.monotonic() < deadline:
+
+    async def connected() -> Client | None:
+        nonlocal problem
         if not alive():
             raise DevServerError("the Temporal dev server exited during start-up")
         try:
@@ -89,8 +89,18 @@ async def wait_until_ready(
             return client
         except (RuntimeError, RPCError) as error:
             problem = str(error).splitlines()[0] if str(error) else type(error).__name__
-        await asyncio.sleep(READY_POLL_INTERVAL_SECONDS)
-    raise DevServerError(f"Temporal at {address} not ready within {timeout_seconds} s: {problem}")
+            return None
+
+    client = await poll_until(
+        connected,
+        timeout=timeout_seconds,
+        interval=READY_POLL_INTERVAL_SECONDS,
+        on_timeout=lambda _: DevServerError(
+            f"Temporal at {address} not ready within {timeout_seconds} s: {problem}"
+        ),
+    )
+    assert client is not None
+    return client
 
 
 async def registered_search_attributes(client: Client, namespace: str) -> dict[str, str]:

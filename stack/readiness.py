@@ -6,22 +6,22 @@ the terminal rather than in a file the person has to find.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import socket
-import time
 
 import httpx
 from temporalio.client import Client
 
+from gateways.simulators.runner import LOCALHOST
+from models.polling import poll_until
 from stack import dev_server
 from stack.child_process import ChildProcess
-from stack.config import LOCALHOST, LaunchError, Ports
+from stack.config import LaunchError, Ports
+from stack.dev_server import READY_POLL_INTERVAL_SECONDS
 
 TEMPORAL_READY_TIMEOUT_SECONDS = 60.0  # a first start creates the SQLite schema
 HTTP_READY_TIMEOUT_SECONDS = 20.0
 WORKER_READY_TIMEOUT_SECONDS = 60.0
-READY_POLL_INTERVAL_SECONDS = 0.1
 
 
 def check_ports_free(ports: Ports) -> None:
@@ -39,18 +39,24 @@ def check_ports_free(ports: Ports) -> None:
 
 
 async def wait_http(url: str, child: ChildProcess) -> None:
-    deadline = time.monotonic() + HTTP_READY_TIMEOUT_SECONDS
     async with httpx.AsyncClient(timeout=READY_POLL_INTERVAL_SECONDS * 20) as http:
-        while time.monotonic() < deadline:
+
+        async def answering() -> bool:
             if not child.running():
                 raise LaunchError(with_tail(f"{child.name} exited during start-up", child))
             with contextlib.suppress(httpx.TransportError):
-                if (await http.get(url)).status_code < 500:
-                    return
-            await asyncio.sleep(READY_POLL_INTERVAL_SECONDS)
-    raise LaunchError(
-        with_tail(f"{url} not answering within {HTTP_READY_TIMEOUT_SECONDS} s", child)
-    )
+                return (await http.get(url)).status_code < 500
+            return False
+
+        await poll_until(
+            answering,
+            bool,
+            timeout=HTTP_READY_TIMEOUT_SECONDS,
+            interval=READY_POLL_INTERVAL_SECONDS,
+            on_timeout=lambda _: LaunchError(
+                with_tail(f"{url} not answering within {HTTP_READY_TIMEOUT_SECONDS} s", child)
+            ),
+        )
 
 
 async def wait_for_worker(
@@ -62,15 +68,22 @@ async def wait_for_worker(
     timeout_seconds: float,
 ) -> None:
     """Until the worker process ``pid`` polls the task queue (its identity is pid@host)."""
-    deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline:
+
+    async def polling() -> bool:
         if worker.pid != pid or not worker.running():
             raise LaunchError(with_tail("the worker exited during start-up", worker))
         pollers = await dev_server.task_queue_pollers(client, namespace, task_queue)
-        if any(identity.startswith(f"{pid}@") for identity in pollers):
-            return
-        await asyncio.sleep(READY_POLL_INTERVAL_SECONDS)
-    raise LaunchError(with_tail(f"the worker did not poll within {timeout_seconds} s", worker))
+        return any(identity.startswith(f"{pid}@") for identity in pollers)
+
+    await poll_until(
+        polling,
+        bool,
+        timeout=timeout_seconds,
+        interval=READY_POLL_INTERVAL_SECONDS,
+        on_timeout=lambda _: LaunchError(
+            with_tail(f"the worker did not poll within {timeout_seconds} s", worker)
+        ),
+    )
 
 
 def with_tail(problem: str, child: ChildProcess) -> str:

@@ -25,12 +25,11 @@ from client.connection import data_converter
 from codec.server import ui_endpoint
 from config import settings
 from demo.data import DemoHints
-from gateways.simulators.runner import RunningServer, start_simulator
+from gateways.simulators.runner import LOCALHOST, RunningServer, start_simulator
 from stack import dev_server
 from stack.banner import banner
 from stack.child_process import ChildProcess
 from stack.config import (
-    LOCALHOST,
     REPO_ROOT,
     LaunchError,
     StackConfig,

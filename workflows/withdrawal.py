@@ -2,7 +2,15 @@
 
 Whatever fails in between, the frozen money ends in exactly one place: paid out
 (hold posted) or back in the balance (hold voided, R19). Every way out of ``run``
-goes through ``_finish``, which is the only caller of the ``settle`` activity.
+that froze money goes through ``_finish``, the only caller of the ``settle`` activity
+(an open refused before anything was frozen is only recorded).
+
+State lives in small dataclasses (``workflows/withdrawal_state.py``): ``Record`` (status,
+reason, review-overdue and payout-unknown flags, timeline, published search attributes),
+``CodeState``, ``ReviewState``, ``CancelState``, ``PayoutState``. ``_transition`` is the
+only writer of ``Record`` and the only caller of the ``record_status`` local activity,
+of ``upsert_search_attributes`` (through ``_publish``, and only when they change) and of
+``set_current_details``: every status change and every timeline line goes through it.
 """
 
 from __future__ import annotations
@@ -31,7 +39,6 @@ with workflow.unsafe.imports_passed_through():
         CODE_TTL_SECONDS,
         DATABASE_ACTIVITY_TIMEOUT_SECONDS,
         MAX_CANCEL_REFUSALS,
-        MAX_CODE_ATTEMPTS,
         MAX_CODE_SENDS,
         MAX_DECISION_PROOF_CHARS,
         MAX_DECISIONS_VERIFIED,
@@ -81,6 +88,16 @@ with workflow.unsafe.imports_passed_through():
         REVIEW_OVERDUE,
         REVIEW_REQUIRED,
         WITHDRAWAL_STATUS,
+    )
+    from workflows.withdrawal_state import (
+        CancelState,
+        Change,
+        CodeState,
+        PayoutState,
+        ReceivedDecision,
+        Record,
+        RefusedDecision,
+        ReviewState,
     )
 
 # Patches (README "Changing the workflow safely"): each id marks a change of the command
@@ -153,86 +170,54 @@ class WithdrawalWorkflow:
     @workflow.init
     def __init__(self, request: WithdrawalRequest) -> None:
         self._request = request
-        self._status = Status.VERIFYING
-        self._reason: str | None = None
-        self._timeline: list[TimelineEntry] = [
-            TimelineEntry(at=workflow.now(), status=Status.VERIFYING, note="withdrawal requested")
-        ]
-        self._opened: Opened | None = None
-        # R15 code state
-        self._code_attempts_left = MAX_CODE_ATTEMPTS
-        self._code_verified = False
-        self._code_sent_at: datetime | None = None
-        self._code_expires_at: datetime | None = None
-        self._code_sends = 0
-        self._code_checks = 0  # every check, right or wrong: the ledger's attempt key
-        self._code_lock = asyncio.Lock()
-        # R17 review state
-        self._decision_inbox: list[tuple[ReviewDecisionKind, ReviewDecision, datetime]] = []
-        # Outside input is bounded (README, Trust model): refused decisions are counted,
-        # the first few recorded; proofs in flight and nonces seen are capped.
-        self._checks_proofs: bool | None = None  # PATCH_REVIEW_PROOFS, decided once
-        self._refusals_pending: list[tuple[ReviewDecisionKind, ReviewDecision, datetime, str]] = []
-        self._refusals_queued = 0
-        self._decisions_refused = 0
-        self._proofs_accepted = 0
-        self._nonces_seen: set[str] = set()
-        self._cancel_refusals = 0
-        self._cancel_checking = False
-        self._decisions: list[RecordedDecision] = []
-        self._decisions_weighed = 0  # including those beyond MAX_REVIEW_DECISIONS_RECORDED
-        self._approvers: list[str] = []  # accepted approvals, each reviewer once (four-eyes)
-        self._review_outcome: RecordedDecision | None = None
-        self._review_overdue = False
-        # cancel and payout state
-        self._cancel_requested: CancelRequest | None = None
-        self._payout_sent = False
-        self._transfer: Transfer | None = None
-        # since PATCH_PAYOUT_CONFIRMED (None: not decided yet, before ``run`` starts)
-        self._payout_confirmed: bool | None = None
-        self._payout_submitted = False  # no callback counts before this
-        self._payout_unknown = False
-        self._callback_hint: Transfer | None = None
-        self._callbacks_taken = 0
-        self._callbacks_ignored = 0
-        self._resolution: PayoutResolutionVerdict | None = None
-        # what the search attributes say now; the client set these at start
-        self._published: tuple[Status, bool, bool, bool] = (
-            Status.VERIFYING,
-            False,
-            False,
-            False,
+        self._opened: Opened | None = None  # what ``open_withdrawal`` decided
+        self._record = Record(
+            status=Status.VERIFYING,
+            timeline=[
+                TimelineEntry(
+                    at=workflow.now(), status=Status.VERIFYING, note="withdrawal requested"
+                )
+            ],
         )
+        self._code = CodeState()
+        self._review = ReviewState()
+        self._cancel = CancelState()
+        self._payout = PayoutState()
 
     # ---- the process -----------------------------------------------------------------
     @workflow.run
     async def run(self, request: WithdrawalRequest) -> WithdrawalStatusDoc:
-        self._payout_confirmed = workflow.patched(PATCH_PAYOUT_CONFIRMED)
+        self._payout.confirmed = workflow.patched(PATCH_PAYOUT_CONFIRMED)
         try:
             self._opened = await self._open()
         except WithdrawalEnded as refused:
             # Nothing was frozen: the refusal is only recorded.
-            await self._record(Status.FAILED, refused.note, reason=refused.reason)
+            await self._transition(
+                Change.to_status(Status.FAILED, refused.note, reason=refused.reason)
+            )
             return self._document()
         try:
             await self._verify_code()
             if self._opened.review_reasons:
                 await self._await_review()
             await self._check_authorised()
-            await self._set_status(Status.APPROVED_AWAITING_PAYOUT, "approved, paying out")
-            if self._payout_confirmed:
+            await self._transition(
+                Change.to_status(Status.APPROVED_AWAITING_PAYOUT, "approved, paying out")
+            )
+            if self._payout.confirmed:
                 transfer = await self._pay_out_confirmed()
             else:
                 transfer = await self._pay_out()
                 transfer = await self._await_settlement(transfer)
             if transfer.state is not TransferState.SUCCEEDED:
                 raise WithdrawalEnded(Status.FAILED, transfer.reason or "payout failed")
+            resolution = self._payout.resolution  # ops' word on an unknown outcome, if any
             await self._finish(
                 Status.SUCCEEDED,
-                "money sent" if self._resolution is None else self._resolution.why,
+                "money sent" if resolution is None else resolution.why,
                 reason=None,
                 reference=transfer.provider_reference,
-                actor=",".join(self._resolution.reviewers) if self._resolution else None,
+                actor=",".join(resolution.reviewers) if resolution else None,
             )
         except WithdrawalEnded as end:
             await self._finish(end.status, end.note, reason=end.reason, actor=end.actor)  # R19
@@ -263,26 +248,24 @@ class WithdrawalWorkflow:
             raise WithdrawalEnded(
                 Status.FAILED, "R15: the verification code could not be sent; try again later"
             ) from error
-        self._status = Status.AWAITING_CODE
-        self._add_timeline(Status.AWAITING_CODE, "verification code sent")
-        self._publish()
-        while not self._code_verified:
-            if self._cancel_requested is not None:
+        await self._transition(Change("verification code sent", status=Status.AWAITING_CODE))
+        while not self._code.verified:
+            if self._cancel.requested is not None:
                 raise self._cancellation()
-            if self._code_attempts_left <= 0:
+            if self._code.attempts_left <= 0:
                 raise WithdrawalEnded(Status.CANCELLED, "R15: too many wrong verification codes")
-            assert self._code_expires_at is not None
-            remaining = self._code_expires_at - workflow.now()
+            assert self._code.expires_at is not None
+            remaining = self._code.expires_at - workflow.now()
             if remaining <= timedelta(0):
                 raise WithdrawalEnded(Status.CANCELLED, "R15: the verification code expired")
-            expires_at = self._code_expires_at
+            expires_at = self._code.expires_at
             try:
                 await workflow.wait_condition(
                     lambda: (
-                        self._code_verified
-                        or self._code_attempts_left <= 0
-                        or self._cancel_requested is not None
-                        or self._code_expires_at != expires_at  # noqa: B023 - read now
+                        self._code.verified
+                        or self._code.attempts_left <= 0
+                        or self._cancel.requested is not None
+                        or self._code.expires_at != expires_at  # noqa: B023 - read now
                     ),
                     timeout=remaining,
                 )
@@ -303,37 +286,44 @@ class WithdrawalWorkflow:
             retry_policy=RetryPolicy(maximum_attempts=0),  # bounded by total time
             summary="send SMS verification code (R15)",
         )
-        self._code_sends += 1
-        self._code_sent_at = sent.sent_at
-        self._code_expires_at = sent.expires_at
+        self._code.sends += 1
+        self._code.sent_at = sent.sent_at
+        self._code.expires_at = sent.expires_at
 
     async def _await_review(self) -> None:
         """R17: wait for an authorised reviewer; flag the withdrawal past the SLA."""
-        await self._set_status(Status.UNDER_REVIEW, "; ".join(self._review_reasons()))
+        note = "; ".join(self._review_reasons())
+        await self._transition(Change.to_status(Status.UNDER_REVIEW, note))
         deadline = workflow.now() + timedelta(hours=REVIEW_SLA_HOURS)
-        while self._review_outcome is None:
-            if self._cancel_requested is not None:
+        while self._review.outcome is None:
+            if self._cancel.requested is not None:
                 raise self._cancellation()
-            if self._refusals_pending:
-                await self._record_refusal(*self._refusals_pending.pop(0))
+            if self._review.refusals_pending:
+                await self._record_refusal(*self._review.refusals_pending.pop(0))
                 continue
-            if self._decision_inbox:
-                await self._consider(*self._decision_inbox.pop(0))
+            if self._review.inbox:
+                await self._consider(*self._review.inbox.pop(0))
                 continue
-            timeout = None if self._review_overdue else deadline - workflow.now()
+            timeout = None if self._record.review_overdue else deadline - workflow.now()
             try:
                 await workflow.wait_condition(
                     lambda: (
-                        bool(self._decision_inbox)
-                        or bool(self._refusals_pending)
-                        or self._cancel_requested is not None
+                        bool(self._review.inbox)
+                        or bool(self._review.refusals_pending)
+                        or self._cancel.requested is not None
                     ),
                     timeout=timeout,
                 )
             except TimeoutError:
-                await self._mark_review_overdue()
+                await self._transition(
+                    Change(
+                        f"review SLA of {REVIEW_SLA_HOURS} hours passed",
+                        review_overdue=True,
+                        record="mark review overdue",
+                    )
+                )
         await self._note_unrecorded_refusals()
-        outcome = self._review_outcome
+        outcome = self._review.outcome
         if outcome.decision is ReviewDecisionKind.REJECT:
             raise WithdrawalEnded(
                 Status.REJECTED,
@@ -341,7 +331,7 @@ class WithdrawalWorkflow:
                 f"rejected by {outcome.reviewer_id}",
                 actor=outcome.reviewer_id,
             )
-        self._add_timeline(Status.UNDER_REVIEW, f"approved by {', '.join(self._approvers)}")
+        await self._transition(Change(f"approved by {', '.join(self._review.approvers)}"))
 
     async def _consider(
         self, kind: ReviewDecisionKind, decision: ReviewDecision, at: datetime
@@ -355,8 +345,8 @@ class WithdrawalWorkflow:
                 decision=kind,
                 comment=decision.comment,
                 at=at,
-                sequence=self._decisions_weighed,
-                approvals_so_far=list(self._approvers),
+                sequence=self._review.weighed,
+                approvals_so_far=list(self._review.approvers),
                 approvals_required=self._approvals_required(),
                 proof=decision.proof,
                 applicants=sorted(self._applicants()),
@@ -365,7 +355,7 @@ class WithdrawalWorkflow:
             retry_policy=DATABASE_RETRY,
             summary=f"verify, weigh and record {kind.value}",
         )
-        self._decisions_weighed += 1
+        self._review.weighed += 1
         recorded = RecordedDecision(
             decision=kind,
             reviewer_id=decision.reviewer_id,
@@ -376,22 +366,23 @@ class WithdrawalWorkflow:
             role=verdict.role,
             nonce=_nonce_of(decision.proof),
         )
-        if len(self._decisions) < MAX_REVIEW_DECISIONS_RECORDED:
-            self._decisions.append(recorded)
+        if len(self._review.decisions) < MAX_REVIEW_DECISIONS_RECORDED:
+            self._review.decisions.append(recorded)
         if not verdict.allowed:
-            note = f"{kind.value} by {decision.reviewer_id} ignored: {verdict.why}"
-            self._add_timeline(Status.UNDER_REVIEW, note)
+            await self._transition(
+                Change(f"{kind.value} by {decision.reviewer_id} ignored: {verdict.why}")
+            )
             return
         if kind is ReviewDecisionKind.REJECT:
-            self._review_outcome = recorded  # any authorised rejection ends it
+            self._review.outcome = recorded  # any authorised rejection ends it
             return
-        if decision.reviewer_id not in self._approvers:
-            self._approvers.append(decision.reviewer_id)
-        self._add_timeline(Status.UNDER_REVIEW, verdict.why)
-        if len(self._approvers) >= self._approvals_required():
-            self._review_outcome = recorded
-        else:
-            self._publish()
+        if decision.reviewer_id not in self._review.approvers:
+            self._review.approvers.append(decision.reviewer_id)
+        enough = len(self._review.approvers) >= self._approvals_required()
+        # one approval short: the details show the approvals so far
+        await self._transition(Change(verdict.why, publish=not enough))
+        if enough:
+            self._review.outcome = recorded
 
     async def _record_refusal(
         self, kind: ReviewDecisionKind, decision: ReviewDecision, at: datetime, why: str
@@ -406,19 +397,17 @@ class WithdrawalWorkflow:
                 decision=kind,
                 comment=decision.comment,
                 at=at,
-                sequence=self._decisions_weighed,
+                sequence=self._review.weighed,
                 refused=why,
             ),
             start_to_close_timeout=DATABASE_TIMEOUT,
             retry_policy=DATABASE_RETRY,
             summary=f"record refused {kind.value}",
         )
-        self._decisions_weighed += 1
-        self._add_timeline(
-            Status.UNDER_REVIEW, f"{kind.value} by {decision.reviewer_id} refused: {why}"
-        )
-        if len(self._decisions) < MAX_REVIEW_DECISIONS_RECORDED:
-            self._decisions.append(
+        self._review.weighed += 1
+        await self._transition(Change(f"{kind.value} by {decision.reviewer_id} refused: {why}"))
+        if len(self._review.decisions) < MAX_REVIEW_DECISIONS_RECORDED:
+            self._review.decisions.append(
                 RecordedDecision(
                     decision=kind,
                     reviewer_id=decision.reviewer_id,
@@ -432,19 +421,16 @@ class WithdrawalWorkflow:
 
     async def _note_unrecorded_refusals(self) -> None:
         """One line for every refused decision past the recorded few."""
-        unrecorded = self._decisions_refused - (self._refusals_queued - len(self._refusals_pending))
+        unrecorded = self._review.refused - (
+            self._review.refusals_queued - len(self._review.refusals_pending)
+        )
         if unrecorded <= 0:
             return
-        note = f"{unrecorded} more decisions without a valid proof refused (counted only)"
-        self._add_timeline(Status.UNDER_REVIEW, note)
-        await workflow.execute_local_activity_method(
-            WithdrawalActivities.record_status,
-            StatusChange(
-                withdrawal_id=self._request.withdrawal_id, status=Status.UNDER_REVIEW, note=note
-            ),
-            start_to_close_timeout=DATABASE_TIMEOUT,
-            retry_policy=DATABASE_RETRY,
-            summary="count refused decisions",
+        await self._transition(
+            Change(
+                f"{unrecorded} more decisions without a valid proof refused (counted only)",
+                record="count refused decisions",
+            )
         )
 
     def _applicants(self) -> set[str]:
@@ -463,11 +449,11 @@ class WithdrawalWorkflow:
         releases the money (R19): nothing was paid, and a failed run resolves nothing."""
         if not self._review_reasons():
             return
-        approvers = set(self._approvers)
+        approvers = set(self._review.approvers)
         applicants = self._applicants()
         if len(approvers) < self._approvals_required() or approvers & applicants:
             problem = (
-                f"payout with approvals {self._approvers} of {self._approvals_required()} "
+                f"payout with approvals {self._review.approvers} of {self._approvals_required()} "
                 "required, applicant excluded"
             )
             if workflow.patched(PATCH_INVARIANT_RELEASES_HOLD):
@@ -478,29 +464,11 @@ class WithdrawalWorkflow:
                 )
             raise ApplicationError(problem, type="ReviewInvariantBroken", non_retryable=True)
 
-    async def _mark_review_overdue(self) -> None:
-        self._review_overdue = True
-        note = f"review SLA of {REVIEW_SLA_HOURS} hours passed"
-        self._add_timeline(Status.UNDER_REVIEW, note)
-        await workflow.execute_local_activity_method(
-            WithdrawalActivities.record_status,
-            StatusChange(
-                withdrawal_id=self._request.withdrawal_id,
-                status=Status.UNDER_REVIEW,
-                note=note,
-                review_overdue=True,
-            ),
-            start_to_close_timeout=DATABASE_TIMEOUT,
-            retry_policy=DATABASE_RETRY,
-            summary="mark review overdue",
-        )
-        self._publish()
-
     async def _pay_out(self) -> Transfer:
         """Send the transfer; the activity looks the key up before (re)submitting."""
-        if self._cancel_requested is not None:
+        if self._cancel.requested is not None:
             raise self._cancellation()
-        self._payout_sent = True  # from here on the money may be moving: no cancel
+        self._payout.sent = True  # from here on the money may be moving: no cancel
         try:
             transfer = await workflow.execute_activity_method(
                 WithdrawalActivities.submit_payout,
@@ -516,7 +484,7 @@ class WithdrawalWorkflow:
                 # Retries ran out of total time: the outcome is unknown, so look it
                 # up once more rather than assume nothing was sent.
                 if workflow.patched(PATCH_UNKNOWN_PARKED_IN_OLD_RUNS):
-                    self._payout_submitted = True
+                    self._payout.submitted = True
                     looked = await self._confirm_payout(None)
                     if looked.transfer is None:
                         await self._set_payout_unknown(
@@ -534,10 +502,9 @@ class WithdrawalWorkflow:
                 return found
             raise WithdrawalEnded(Status.FAILED, reason) from error
         self._accept_transfer(transfer)  # a callback may have brought the final word first
-        self._add_timeline(Status.APPROVED_AWAITING_PAYOUT, "payout accepted by the provider")
-        self._publish()
-        assert self._transfer is not None
-        return self._transfer
+        await self._transition(Change("payout accepted by the provider", publish=True))
+        assert self._payout.transfer is not None
+        return self._payout.transfer
 
     async def _pay_out_confirmed(self) -> Transfer:
         """Since PATCH_PAYOUT_CONFIRMED: submit, then wait for the provider's own record.
@@ -546,9 +513,9 @@ class WithdrawalWorkflow:
         the look-up must match key, amount and payee. When the submit's retries run out
         and the provider knows no transfer, the outcome is unknown: the money stays held
         (``payout_unknown``) until the provider answers or ops resolve it."""
-        if self._cancel_requested is not None:
+        if self._cancel.requested is not None:
             raise self._cancellation()
-        self._payout_sent = True  # from here on the money may be moving: no cancel
+        self._payout.sent = True  # from here on the money may be moving: no cancel
         transfer: Transfer | None
         try:
             transfer = await workflow.execute_activity_method(
@@ -559,12 +526,12 @@ class WithdrawalWorkflow:
                 retry_policy=PAYOUT_RETRY,
                 summary="submit payout (idempotency key = withdrawal id)",
             )
-            self._payout_submitted = True
+            self._payout.submitted = True
         except ActivityError as error:
             reason = _business_failure(error)
             if reason is not None:  # refused for good: nothing was sent
                 raise WithdrawalEnded(Status.FAILED, reason) from error
-            self._payout_submitted = True  # an attempt may have reached the provider
+            self._payout.submitted = True  # an attempt may have reached the provider
             looked = await self._confirm_payout(None)
             transfer = looked.transfer
             if transfer is None:
@@ -575,8 +542,7 @@ class WithdrawalWorkflow:
                     "hours and the provider knows no transfer; money stays held",
                 )
         else:
-            self._add_timeline(Status.APPROVED_AWAITING_PAYOUT, "payout accepted by the provider")
-            self._publish()
+            await self._transition(Change("payout accepted by the provider", publish=True))
         return await self._await_outcome(transfer)
 
     async def _await_outcome(self, transfer: Transfer | None) -> Transfer:
@@ -587,10 +553,10 @@ class WithdrawalWorkflow:
         while True:
             resolved = self._resolved_transfer()
             if resolved is not None:
-                self._transfer = resolved
+                self._payout.transfer = resolved
                 return resolved
             if transfer is not None:
-                self._transfer = transfer  # what the status document shows
+                self._payout.transfer = transfer  # what the status document shows
             if transfer is not None and transfer.state is not TransferState.PROCESSING:
                 return transfer
             if watch is None:
@@ -609,40 +575,45 @@ class WithdrawalWorkflow:
             else:
                 looked = await self._finish_watch(watch)
                 watch = None
-            if looked is None and self._callback_hint is not None:
-                hint, self._callback_hint = self._callback_hint, None
+            if looked is None and self._payout.callback_hint is not None:
+                hint, self._payout.callback_hint = self._payout.callback_hint, None
                 looked = await self._confirm_payout(hint)
                 if looked.transfer is None or looked.transfer.state is not hint.state:
-                    self._note_ignored_callback(hint, looked)
+                    await self._note_ignored_callback(hint, looked)
             if looked is None:
                 continue  # ops resolved it: the loop's first line ends it
             if looked.problem is not None:
-                if not self._payout_unknown:
+                if not self._record.payout_unknown:
                     await self._set_payout_unknown(True, looked.problem)
                 transfer = None
             elif looked.transfer is not None:
-                if self._payout_unknown:
+                if self._record.payout_unknown:
                     await self._set_payout_unknown(False, "the provider knows the transfer")
                 transfer = looked.transfer
 
     async def _wait_for_news(self, watch: asyncio.Future[PayoutLookup], flagged_late: bool) -> bool:
         assert self._opened is not None
-        while not (watch.done() or self._callback_hint is not None or self._resolution_final()):
+        while not (
+            watch.done() or self._payout.callback_hint is not None or self._resolution_final()
+        ):
             timeout = None if flagged_late else self._opened.arrival_latest - workflow.now()
             try:
                 await workflow.wait_condition(
                     lambda: (
-                        watch.done() or self._callback_hint is not None or self._resolution_final()
+                        watch.done()
+                        or self._payout.callback_hint is not None
+                        or self._resolution_final()
                     ),
                     timeout=timeout,
                 )
             except TimeoutError:
                 flagged_late = True
-                self._add_timeline(
-                    Status.APPROVED_AWAITING_PAYOUT,
-                    f"expected arrival ({self._opened.arrival_text}) has passed",
+                await self._transition(
+                    Change(
+                        f"expected arrival ({self._opened.arrival_text}) has passed",
+                        publish=True,
+                    )
                 )
-                self._publish()
         return flagged_late
 
     async def _finish_watch(self, watch: asyncio.Future[PayoutLookup]) -> PayoutLookup | None:
@@ -655,10 +626,10 @@ class WithdrawalWorkflow:
             return None
 
     def _resolution_final(self) -> bool:
-        return self._resolution is not None and self._resolution.final
+        return self._payout.resolution is not None and self._payout.resolution.final
 
     def _resolved_transfer(self) -> Transfer | None:
-        verdict = self._resolution
+        verdict = self._payout.resolution
         if verdict is None or not verdict.final:
             return None
         if verdict.outcome is PayoutOutcome.NOT_PAID:
@@ -686,33 +657,20 @@ class WithdrawalWorkflow:
         return result
 
     async def _set_payout_unknown(self, unknown: bool, note: str) -> None:
-        self._payout_unknown = unknown
-        self._add_timeline(Status.APPROVED_AWAITING_PAYOUT, note)
-        await workflow.execute_local_activity_method(
-            WithdrawalActivities.record_status,
-            StatusChange(
-                withdrawal_id=self._request.withdrawal_id,
-                status=Status.APPROVED_AWAITING_PAYOUT,
-                note=note,
-                payout_unknown=unknown,
-            ),
-            start_to_close_timeout=DATABASE_TIMEOUT,
-            retry_policy=DATABASE_RETRY,
-            summary="payout outcome unknown" if unknown else "payout outcome known",
-        )
-        self._publish()
+        """Park the payout for ops (money held), or unpark it: the provider answered."""
+        summary = "payout outcome unknown" if unknown else "payout outcome known"
+        await self._transition(Change(note, payout_unknown=unknown, record=summary))
 
-    def _note_ignored_callback(self, callback: Transfer, looked: PayoutLookup) -> None:
-        self._callbacks_ignored += 1
-        if self._callbacks_ignored <= MAX_IGNORED_CALLBACK_NOTES:
+    async def _note_ignored_callback(self, callback: Transfer, looked: PayoutLookup) -> None:
+        self._payout.callbacks_ignored += 1
+        if self._payout.callbacks_ignored <= MAX_IGNORED_CALLBACK_NOTES:
             seen = looked.problem or (
                 f"the provider says {looked.transfer.state.value}"
                 if looked.transfer
                 else "the provider knows no transfer"
             )
-            self._add_timeline(
-                self._status,
-                f"payout callback ({callback.state.value}) ignored: {seen}",
+            await self._transition(
+                Change(f"payout callback ({callback.state.value}) ignored: {seen}")
             )
 
     async def _await_settlement(self, transfer: Transfer) -> Transfer:
@@ -725,8 +683,8 @@ class WithdrawalWorkflow:
             try:
                 await workflow.wait_condition(
                     lambda: (
-                        self._transfer is not None
-                        and self._transfer.state is not TransferState.PROCESSING
+                        self._payout.transfer is not None
+                        and self._payout.transfer.state is not TransferState.PROCESSING
                     ),
                     timeout=poll,
                 )
@@ -734,16 +692,17 @@ class WithdrawalWorkflow:
                 found = await self._check_payout()
                 if found is not None:
                     self._accept_transfer(found)
-            assert self._transfer is not None
-            transfer = self._transfer
+            assert self._payout.transfer is not None
+            transfer = self._payout.transfer
             poll = min(poll * 2, timedelta(seconds=SETTLEMENT_POLL_MAX_SECONDS))
             if not flagged_late and workflow.now() > watch_until:
                 flagged_late = True
-                self._add_timeline(
-                    Status.APPROVED_AWAITING_PAYOUT,
-                    f"expected arrival ({self._opened.arrival_text}) has passed",
+                await self._transition(
+                    Change(
+                        f"expected arrival ({self._opened.arrival_text}) has passed",
+                        publish=True,
+                    )
                 )
-                self._publish()
         return transfer
 
     async def _check_payout(self) -> Transfer | None:
@@ -780,53 +739,54 @@ class WithdrawalWorkflow:
             retry_policy=DATABASE_RETRY,
             summary="post hold" if status is Status.SUCCEEDED else "release hold (R19)",
         )
-        self._status = status
-        self._reason = reason
-        self._payout_unknown = False  # a final status is the answer
-        self._add_timeline(status, note)
-        self._publish()
+        # a final status is the answer: no longer parked
+        await self._transition(Change(note, status=status, reason=reason, payout_unknown=False))
 
     # ---- messages --------------------------------------------------------------------
     @workflow.update
     async def submit_code(self, submission: CodeSubmission) -> CodeResult:
         # The SMS can reach a quick user before the send activity's completion reaches
         # the workflow: wait for it rather than refuse a right code.
-        await workflow.wait_condition(lambda: self._status is not Status.VERIFYING)
-        if self._status is not Status.AWAITING_CODE and not self._code_verified:
+        await workflow.wait_condition(lambda: self._record.status is not Status.VERIFYING)
+        if self._record.status is not Status.AWAITING_CODE and not self._code.verified:
             raise ApplicationError(
-                f"no code is awaited: the withdrawal is {self._status.value}",
+                f"no code is awaited: the withdrawal is {self._record.status.value}",
                 type="NoCodeAwaited",
             )
-        async with self._code_lock:
-            if self._status is not Status.AWAITING_CODE or self._code_verified:
+        async with self._code.lock:
+            if self._record.status is not Status.AWAITING_CODE or self._code.verified:
                 # A second update racing the first: answer without another attempt.
                 return self._code_result(
-                    CodeVerdict.VERIFIED if self._code_verified else CodeVerdict.WRONG
+                    CodeVerdict.VERIFIED if self._code.verified else CodeVerdict.WRONG
                 )
-            assert self._code_expires_at is not None
-            if workflow.now() >= self._code_expires_at:
+            assert self._code.expires_at is not None
+            if workflow.now() >= self._code.expires_at:
                 return self._code_result(CodeVerdict.EXPIRED)
-            self._code_checks += 1
+            self._code.checks += 1
             ok = await workflow.execute_local_activity_method(
                 WithdrawalActivities.check_code,
                 CodeCheck(
                     withdrawal_id=self._request.withdrawal_id,
                     code=submission.code,
                     at=workflow.now(),
-                    attempt=self._code_checks,
+                    attempt=self._code.checks,
                 ),
                 start_to_close_timeout=DATABASE_TIMEOUT,
                 retry_policy=DATABASE_RETRY,
                 summary="check verification code hash",
             )
             if ok:
-                self._code_verified = True
-                self._add_timeline(Status.AWAITING_CODE, "verification code accepted")
+                self._code.verified = True
+                await self._transition(
+                    Change("verification code accepted", phase=Status.AWAITING_CODE)
+                )
                 return self._code_result(CodeVerdict.VERIFIED)
-            self._code_attempts_left -= 1
-            self._add_timeline(
-                Status.AWAITING_CODE,
-                f"wrong verification code, {self._code_attempts_left} attempts left",
+            self._code.attempts_left -= 1
+            await self._transition(
+                Change(
+                    f"wrong verification code, {self._code.attempts_left} attempts left",
+                    phase=Status.AWAITING_CODE,
+                )
             )
             return self._code_result(CodeVerdict.WRONG)
 
@@ -835,15 +795,15 @@ class WithdrawalWorkflow:
         problem = submission.problem()
         if problem is not None:
             raise ValueError(problem)
-        code_phase = self._status in (Status.VERIFYING, Status.AWAITING_CODE)
-        if not code_phase or self._code_verified:
-            raise ValueError(f"no code is awaited: the withdrawal is {self._status.value}")
-        if self._code_attempts_left <= 0:
+        code_phase = self._record.status in (Status.VERIFYING, Status.AWAITING_CODE)
+        if not code_phase or self._code.verified:
+            raise ValueError(f"no code is awaited: the withdrawal is {self._record.status.value}")
+        if self._code.attempts_left <= 0:
             raise ValueError("R15: no attempts left")
 
     @workflow.update
     async def resend_code(self) -> ResendResult:
-        async with self._code_lock:
+        async with self._code.lock:
             try:
                 await self._send_code()
             except ActivityError as error:  # the old code stays valid
@@ -851,18 +811,18 @@ class WithdrawalWorkflow:
                     "R15: the new code could not be sent; the previous one still works",
                     type="CodeNotSent",
                 ) from error
-            self._add_timeline(Status.AWAITING_CODE, "verification code re-sent")
-            assert self._code_sent_at is not None and self._code_expires_at is not None
-            return ResendResult(sent_at=self._code_sent_at, expires_at=self._code_expires_at)
+            await self._transition(Change("verification code re-sent", phase=Status.AWAITING_CODE))
+            assert self._code.sent_at is not None and self._code.expires_at is not None
+            return ResendResult(sent_at=self._code.sent_at, expires_at=self._code.expires_at)
 
     @resend_code.validator
     def _validate_resend_code(self) -> None:
-        if self._status is not Status.AWAITING_CODE or self._code_verified:
-            raise ValueError(f"no code is awaited: the withdrawal is {self._status.value}")
-        if self._code_sends >= MAX_CODE_SENDS:
+        if self._record.status is not Status.AWAITING_CODE or self._code.verified:
+            raise ValueError(f"no code is awaited: the withdrawal is {self._record.status.value}")
+        if self._code.sends >= MAX_CODE_SENDS:
             raise ValueError(f"R15: at most {MAX_CODE_SENDS} codes per withdrawal")
-        if self._code_sent_at is not None:
-            wait = self._code_sent_at + timedelta(seconds=CODE_RESEND_COOLDOWN_SECONDS)
+        if self._code.sent_at is not None:
+            wait = self._code.sent_at + timedelta(seconds=CODE_RESEND_COOLDOWN_SECONDS)
             if workflow.now() < wait:
                 seconds = int((wait - workflow.now()).total_seconds()) + 1
                 raise ValueError(f"R15: a new code can be sent in {seconds} seconds")
@@ -871,16 +831,18 @@ class WithdrawalWorkflow:
     async def cancel(self, request: CancelRequest) -> WithdrawalStatusDoc:
         if workflow.patched(PATCH_AUTHORISED_CANCEL):
             request = await self._authorise_cancel(request)
-        self._cancel_requested = request
-        await workflow.wait_condition(lambda: self._status.is_final)
+        self._cancel.requested = request
+        await workflow.wait_condition(lambda: self._record.status.is_final)
         return self._document()
 
     async def _authorise_cancel(self, request: CancelRequest) -> CancelRequest:
         """R2/R18: who may cancel is decided (and audited) by the ``authorize_cancel``
         activity, so every face (CLI, HTTP API) gets the same answer."""
-        self._cancel_checking = True
+        self._cancel.checking = True
         try:
-            await workflow.wait_condition(lambda: self._opened is not None or self._status.is_final)
+            await workflow.wait_condition(
+                lambda: self._opened is not None or self._record.status.is_final
+            )
             verdict = await workflow.execute_activity_method(
                 WithdrawalActivities.authorize_cancel,
                 CancelCheck(
@@ -894,11 +856,11 @@ class WithdrawalWorkflow:
                 summary="authorise and audit cancel (R2)",
             )
         finally:
-            self._cancel_checking = False
+            self._cancel.checking = False
         if not verdict.allowed:
-            self._cancel_refusals += 1
+            self._cancel.refusals += 1
             raise ApplicationError(verdict.why, type="CancelNotAuthorised")
-        if self._status.is_final or self._payout_sent:
+        if self._record.status.is_final or self._payout.sent:
             raise ApplicationError(
                 "R18: the payout has been sent; it can no longer be cancelled",
                 type="CancelTooLate",
@@ -907,13 +869,13 @@ class WithdrawalWorkflow:
 
     @cancel.validator
     def _validate_cancel(self, request: CancelRequest) -> None:
-        if self._status.is_final:
-            raise ValueError(f"the withdrawal is already {self._status.value}")
-        if self._payout_sent:
+        if self._record.status.is_final:
+            raise ValueError(f"the withdrawal is already {self._record.status.value}")
+        if self._payout.sent:
             raise ValueError("the payout has been sent; it can no longer be cancelled")
-        if self._cancel_requested is not None or self._cancel_checking:
+        if self._cancel.requested is not None or self._cancel.checking:
             raise ValueError("a cancellation is already under way")
-        if self._cancel_refusals >= MAX_CANCEL_REFUSALS:
+        if self._cancel.refusals >= MAX_CANCEL_REFUSALS:
             raise ValueError(f"R2: {MAX_CANCEL_REFUSALS} cancel attempts were refused already")
 
     @workflow.signal
@@ -928,10 +890,10 @@ class WithdrawalWorkflow:
         """Anyone with namespace access can send this signal: a decision without a proof
         that fits is refused here, costing no activity past the first few recorded."""
         at = workflow.now()
-        if self._checks_proofs is None:
-            self._checks_proofs = workflow.patched(PATCH_REVIEW_PROOFS)
-        if not self._checks_proofs:
-            self._decision_inbox.append((kind, decision, at))
+        if self._review.checks_proofs is None:
+            self._review.checks_proofs = workflow.patched(PATCH_REVIEW_PROOFS)
+        if not self._review.checks_proofs:
+            self._review.inbox.append(ReceivedDecision(kind, decision, at))
             return
         problem = self._decision_problem(kind, decision, at)
         if problem is not None:
@@ -939,9 +901,9 @@ class WithdrawalWorkflow:
             return
         nonce = _nonce_of(decision.proof)
         assert nonce is not None
-        self._nonces_seen.add(nonce)
-        self._proofs_accepted += 1
-        self._decision_inbox.append((kind, decision, at))
+        self._review.nonces_seen.add(nonce)
+        self._review.proofs_accepted += 1
+        self._review.inbox.append(ReceivedDecision(kind, decision, at))
 
     def _decision_problem(
         self, kind: ReviewDecisionKind, decision: ReviewDecision, at: datetime
@@ -969,56 +931,60 @@ class WithdrawalWorkflow:
         )
         if problem is not None:
             return problem
-        if claims.nonce in self._nonces_seen:
+        if claims.nonce in self._review.nonces_seen:
             return "proof already used"
-        if len(self._decision_inbox) >= MAX_DECISIONS_WAITING:
+        if len(self._review.inbox) >= MAX_DECISIONS_WAITING:
             return f"{MAX_DECISIONS_WAITING} decisions already waiting"
-        if self._proofs_accepted >= MAX_DECISIONS_VERIFIED:
+        if self._review.proofs_accepted >= MAX_DECISIONS_VERIFIED:
             return f"{MAX_DECISIONS_VERIFIED} signed decisions already weighed"
         return None
 
     def _refuse(
         self, kind: ReviewDecisionKind, decision: ReviewDecision, at: datetime, why: str
     ) -> None:
-        self._decisions_refused += 1
-        if self._refusals_queued >= MAX_REFUSED_DECISIONS_RECORDED:
+        self._review.refused += 1
+        if self._review.refusals_queued >= MAX_REFUSED_DECISIONS_RECORDED:
             return  # counted, and summed up in one line when the review ends
-        self._refusals_queued += 1
+        self._review.refusals_queued += 1
         proof = decision.proof
         bounded = ReviewDecision(
             reviewer_id=decision.reviewer_id[:MAX_IDENTIFIER_CHARS],
             comment=decision.comment[:MAX_RECORDED_COMMENT_CHARS],
             proof=proof if proof is not None and len(proof) <= MAX_DECISION_PROOF_CHARS else None,
         )
-        self._refusals_pending.append((kind, bounded, at, why))
+        self._review.refusals_pending.append(RefusedDecision(kind, bounded, at, why))
 
     @workflow.signal
-    def payout_update(self, transfer: Transfer) -> None:
+    async def payout_update(self, transfer: Transfer) -> None:
         """The provider's callback. Before PATCH_PAYOUT_CONFIRMED it was taken as the
         final word; since, it is only a hint that prompts a look-up at the provider, and
         is ignored (counted, a few noted) before the payout was submitted, when it says
-        nothing final, or beyond ``MAX_PAYOUT_CALLBACKS_TAKEN``."""
+        nothing final, or beyond ``MAX_PAYOUT_CALLBACKS_TAKEN``.
+
+        A coroutine only to note through ``_transition``: a note without a record never
+        suspends, and the SDK runs every signal handler, plain or async, as its own task,
+        so the handler still completes at once, as it did when it was a plain function."""
         if transfer.idempotency_key != self._request.withdrawal_id:
             workflow.logger.warning("payout callback for another withdrawal ignored")
             return
-        if self._payout_confirmed is False:
+        if self._payout.confirmed is False:
             self._accept_transfer(transfer)
             return
         if (
-            not self._payout_submitted
+            not self._payout.submitted
             or transfer.state is TransferState.PROCESSING
-            or self._callbacks_taken >= MAX_PAYOUT_CALLBACKS_TAKEN
-            or self._status.is_final
+            or self._payout.callbacks_taken >= MAX_PAYOUT_CALLBACKS_TAKEN
+            or self._record.status.is_final
         ):
-            why = "before the payout was submitted" if not self._payout_submitted else "no news"
-            self._callbacks_ignored += 1
-            if self._callbacks_ignored <= MAX_IGNORED_CALLBACK_NOTES:
-                self._add_timeline(
-                    self._status, f"payout callback ({transfer.state.value}) ignored: {why}"
+            why = "before the payout was submitted" if not self._payout.submitted else "no news"
+            self._payout.callbacks_ignored += 1
+            if self._payout.callbacks_ignored <= MAX_IGNORED_CALLBACK_NOTES:
+                await self._transition(
+                    Change(f"payout callback ({transfer.state.value}) ignored: {why}")
                 )
             return
-        self._callbacks_taken += 1
-        self._callback_hint = transfer
+        self._payout.callbacks_taken += 1
+        self._payout.callback_hint = transfer
 
     @workflow.update
     async def resolve_payout(self, request: PayoutResolutionRequest) -> PayoutResolutionVerdict:
@@ -1032,10 +998,12 @@ class WithdrawalWorkflow:
             retry_policy=DATABASE_RETRY,
             summary=f"record payout resolution ({request.outcome.value})",
         )
-        if verdict.accepted and (self._resolution is None or not self._resolution.final):
-            self._add_timeline(Status.APPROVED_AWAITING_PAYOUT, verdict.why)
+        if verdict.accepted and (
+            self._payout.resolution is None or not self._payout.resolution.final
+        ):
+            await self._transition(Change(verdict.why, phase=Status.APPROVED_AWAITING_PAYOUT))
             if verdict.final:
-                self._resolution = verdict
+                self._payout.resolution = verdict
         return verdict
 
     @resolve_payout.validator
@@ -1045,9 +1013,9 @@ class WithdrawalWorkflow:
             raise ValueError(problem)
         if request.withdrawal_id != self._request.withdrawal_id:
             raise ValueError("withdrawal_id: this is another withdrawal")
-        if not self._payout_unknown or self._status.is_final:
+        if not self._record.payout_unknown or self._record.status.is_final:
             raise ValueError(
-                f"the withdrawal is {self._status.value} and its payout outcome is not "
+                f"the withdrawal is {self._record.status.value} and its payout outcome is not "
                 "unknown; there is nothing to resolve"
             )
 
@@ -1057,17 +1025,20 @@ class WithdrawalWorkflow:
 
     @workflow.query
     def decisions(self) -> list[RecordedDecision]:
-        return list(self._decisions)
+        return list(self._review.decisions)
 
     # ---- helpers ---------------------------------------------------------------------
     def _accept_transfer(self, transfer: Transfer) -> None:
-        if self._transfer is not None and self._transfer.state is not TransferState.PROCESSING:
+        if (
+            self._payout.transfer is not None
+            and self._payout.transfer.state is not TransferState.PROCESSING
+        ):
             return
-        self._transfer = transfer
+        self._payout.transfer = transfer
 
     def _cancellation(self) -> WithdrawalEnded:
-        assert self._cancel_requested is not None
-        by = self._cancel_requested.by or self._request.actor
+        assert self._cancel.requested is not None
+        by = self._cancel.requested.by or self._request.actor
         return WithdrawalEnded(
             Status.CANCELLED, "cancelled by the user", f"cancelled by {by}", actor=by
         )
@@ -1077,64 +1048,91 @@ class WithdrawalWorkflow:
 
     def _code_result(self, verdict: CodeVerdict) -> CodeResult:
         return CodeResult(
-            verdict=verdict, attempts_left=self._code_attempts_left, status=self._status
+            verdict=verdict, attempts_left=self._code.attempts_left, status=self._record.status
         )
 
-    async def _set_status(self, status: Status, note: str) -> None:
-        self._status = status
-        self._add_timeline(status, note)
-        await self._record(status, note)
-        self._publish()
+    async def _transition(self, change: Change) -> None:
+        """The one writer of ``self._record`` (status, reason, flags, timeline) and of
+        what follows from it: the ``record_status`` local activity when asked, the search
+        attributes and the Web UI details.
 
-    async def _record(self, status: Status, note: str, reason: str | None = None) -> None:
-        self._status = status
-        self._reason = reason if reason is not None else self._reason
-        await workflow.execute_local_activity_method(
-            WithdrawalActivities.record_status,
-            StatusChange(
-                withdrawal_id=self._request.withdrawal_id, status=status, note=note, reason=reason
-            ),
-            start_to_close_timeout=DATABASE_TIMEOUT,
-            retry_policy=DATABASE_RETRY,
-            summary=f"record status {status.value}",
-        )
+        The order is part of the command sequence that saved histories replay, and of
+        what handlers waiting on the status see: fields first; then the timeline line,
+        which for a final status comes only once the ledger recorded it; then the record;
+        then the upsert. Only ``run``'s own steps pass a status, so a record is always
+        made under the status ``run`` is in. A change without ``record`` never suspends.
+        """
+        record = self._record
+        if change.status is not None:
+            record.status = change.status
+        if change.reason is not None:
+            record.reason = change.reason
+        if change.review_overdue is not None:
+            record.review_overdue = change.review_overdue
+        if change.payout_unknown is not None:
+            record.payout_unknown = change.payout_unknown
+        # Nothing awaited below changes it: only ``run`` passes a status or a record.
+        status = record.status
+
+        def note() -> None:
+            entry = TimelineEntry(
+                at=workflow.now(), status=change.phase or status, note=change.note
+            )
+            record.timeline.append(entry)
+
+        if not status.is_final:
+            note()
+        if change.record is not None:
+            await workflow.execute_local_activity_method(
+                WithdrawalActivities.record_status,
+                StatusChange(
+                    withdrawal_id=self._request.withdrawal_id,
+                    status=status,
+                    note=change.note,
+                    reason=change.reason,
+                    review_overdue=change.review_overdue,
+                    payout_unknown=change.payout_unknown,
+                ),
+                start_to_close_timeout=DATABASE_TIMEOUT,
+                retry_policy=DATABASE_RETRY,
+                summary=change.record,
+            )
         if status.is_final:
-            self._add_timeline(status, note)
+            note()  # a final status is noted once recorded (settled or refused at open)
+        flags = (change.status, change.review_overdue, change.payout_unknown)
+        if change.publish or any(flag is not None for flag in flags):
             self._publish()
 
-    def _add_timeline(self, status: Status, note: str) -> None:
-        self._timeline.append(TimelineEntry(at=workflow.now(), status=status, note=note))
-
     def _publish(self) -> None:
-        """Search attributes and current details for ops in the Web UI."""
-        published = (
-            self._status,
-            bool(self._review_reasons()),
-            self._review_overdue,
-            self._payout_unknown,
-        )
-        if published != self._published:  # an unchanged upsert is one more event for nothing
+        """Search attributes and current details for ops in the Web UI (``_transition``)."""
+        record = self._record
+        review_required = bool(self._review_reasons())
+        published = (record.status, review_required, record.review_overdue, record.payout_unknown)
+        if published != record.published:  # an unchanged upsert is one more event for nothing
             updates: list[SearchAttributeUpdate[Any]] = [
-                WITHDRAWAL_STATUS.value_set(self._status.value),
-                REVIEW_REQUIRED.value_set(bool(self._review_reasons())),
-                REVIEW_OVERDUE.value_set(self._review_overdue),
+                WITHDRAWAL_STATUS.value_set(record.status.value),
+                REVIEW_REQUIRED.value_set(review_required),
+                REVIEW_OVERDUE.value_set(record.review_overdue),
             ]
-            if self._payout_unknown or self._published[3]:  # old runs upsert as they did
-                updates.append(PAYOUT_UNKNOWN.value_set(self._payout_unknown))
-            self._published = published
+            # runs that never parked a payout upsert as they did before the flag existed
+            if record.payout_unknown or record.published[3]:
+                updates.append(PAYOUT_UNKNOWN.value_set(record.payout_unknown))
+            record.published = published
             workflow.upsert_search_attributes(updates)
         details = [
-            f"**{self._status.value}** {STATUS_LABELS_ZH[self._status]}",
+            f"**{record.status.value}** {STATUS_LABELS_ZH[record.status]}",
             f"amount {self._request.amount} · route {self._request.route.value}",
         ]
-        if self._review_reasons() and self._status is Status.UNDER_REVIEW:
-            details.append(f"approvals {len(self._approvers)} of {self._approvals_required()}")
-        if self._review_overdue:
+        if review_required and record.status is Status.UNDER_REVIEW:
+            details.append(
+                f"approvals {len(self._review.approvers)} of {self._approvals_required()}"
+            )
+        if record.review_overdue:
             details.append("review overdue")
-        if self._payout_unknown:
+        if record.payout_unknown:
             details.append("payout outcome unknown: money held until resolved")
-        if self._reason:
-            details.append(f"reason: {self._reason}")
+        if record.reason:
+            details.append(f"reason: {record.reason}")
         workflow.set_current_details("\n\n".join(details))
 
     def _document(self) -> WithdrawalStatusDoc:
@@ -1142,24 +1140,26 @@ class WithdrawalWorkflow:
         return WithdrawalStatusDoc(
             id=request.withdrawal_id,
             account_id=request.account_id,
-            status=self._status,
-            status_zh=STATUS_LABELS_ZH[self._status],
+            status=self._record.status,
+            status_zh=STATUS_LABELS_ZH[self._record.status],
             amount=request.amount,
             route=request.route,
             kind=request.kind,
             order_id=request.order_id,
-            reason=self._reason,
+            reason=self._record.reason,
             payee=request.payee.masked if request.payee else None,
             review_required=bool(self._review_reasons()),
-            review_overdue=self._review_overdue,
-            code_attempts_left=self._code_attempts_left,
+            review_overdue=self._record.review_overdue,
+            code_attempts_left=self._code.attempts_left,
             expected_arrival=self._opened.arrival_latest if self._opened else None,
-            provider_reference=self._transfer.provider_reference if self._transfer else None,
-            approvals=list(self._approvers),
+            provider_reference=self._payout.transfer.provider_reference
+            if self._payout.transfer
+            else None,
+            approvals=list(self._review.approvers),
             approvals_required=self._approvals_required(),
-            payout_unknown=self._payout_unknown,
-            payout_callbacks_ignored=self._callbacks_ignored,
-            timeline=list(self._timeline),
+            payout_unknown=self._record.payout_unknown,
+            payout_callbacks_ignored=self._payout.callbacks_ignored,
+            timeline=list(self._record.timeline),
         )
 
 

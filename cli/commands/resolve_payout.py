@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 
 from application.payout_resolution import (
+    RULE,
     NothingToResolve,
     Resolution,
     resolution_request,
@@ -22,8 +23,6 @@ from cli.commands._password import add_password_arguments, sign_in
 from cli.temporal_calls import as_refusal, run_with_client
 from models.errors import RuleRefusal
 from models.messages import PayoutOutcome
-
-RULE = "R19"
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:

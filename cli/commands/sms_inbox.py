@@ -16,9 +16,10 @@ from cli.errors import fail
 from cli.output import table
 from gateways.http_sms import sms_provider_from_env
 from gateways.sms import SmsError
-from gateways.sms_messages import InboxMessage, mask_phone
+from gateways.sms_messages import InboxMessage
 from ledger.accounts import get_account
 from ledger.db import read_only_session
+from models.masks import mask_phone
 
 INBOX_LIMIT_MESSAGES = 20
 

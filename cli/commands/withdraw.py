@@ -26,11 +26,11 @@ from application.withdrawals import ProofUpload, WithdrawalCreate
 from cli.command import Command, Context, Result
 from cli.output import jsonable
 from cli.temporal_calls import fail, run_with_client
-from gateways.sms_messages import mask_phone
 from ledger.accounts import get_account
 from ledger.db import read_only_session
 from models.domain import DesignatedReason, Route, Status, WithdrawalStatusDoc
 from models.errors import InputError
+from models.masks import mask_phone
 from models.payee import MAX_PROOFS
 
 CLI = "starter.py"

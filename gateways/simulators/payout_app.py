@@ -40,6 +40,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from gateways import webhook_signature
+from gateways.http_payout import MAX_LIST_LIMIT  # the bound our client assumes
 from gateways.magic_payees import LONGEST_NOMINAL_SETTLE_DELAY, nominal_settle_delay
 from gateways.payout import Transfer, TransferRequest
 from gateways.simulators.dropped import DroppedResponse, hide_injected_drop_errors
@@ -55,7 +56,6 @@ MAX_CALLBACK_ATTEMPTS = 3
 CALLBACK_RETRY_FIRST_SECONDS = 0.1
 # callback_out_of_order: how late the final callback comes before its stale echo.
 CALLBACK_OUT_OF_ORDER_DELAY_SECONDS = 0.2
-MAX_LIST_LIMIT = 10_000
 INJECTED_FAILURE_REASON = "payee bank returned the transfer (injected fault)"
 
 

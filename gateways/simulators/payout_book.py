@@ -20,7 +20,7 @@ from gateways.magic_payees import (
     same_details,
 )
 from gateways.payout import Transfer, TransferRequest, TransferState, request_payee_digest
-from models.domain import mask_account_number
+from models.masks import mask_account_number
 
 log = logging.getLogger("gateways.simulators.payout")
 

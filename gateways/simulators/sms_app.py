@@ -25,7 +25,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from gateways.simulators.faults import FaultDice, SmsFaults, inject_latency
-from gateways.sms_messages import InboxMessage, mask_phone
+from gateways.sms_messages import InboxMessage
+from models.masks import mask_phone
 
 log = logging.getLogger("gateways.simulators.sms")
 

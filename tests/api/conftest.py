@@ -5,9 +5,8 @@ an HTTP client that calls it as a backend would."""
 from __future__ import annotations
 
 import asyncio
-import os
-import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,14 +15,11 @@ import pytest
 import pytest_asyncio
 
 from gateways.http_sms import HttpSmsProvider
-from ledger.db import dispose_engine, get_engine, session_scope
+from ledger.db import get_engine, session_scope
 from ledger.tables import Account
-from stack import Ports, Stack, StackConfig
+from stack import Stack
+from tests.launched import HTTP_TIMEOUT_SECONDS, launched_stack, wait_for_status
 
-SETTLE_SECONDS = 2.0
-STATUS_WAIT_SECONDS = 40.0
-STATUS_POLL_SECONDS = 0.3
-HTTP_TIMEOUT_SECONDS = 60.0
 ROOT_WAIT_SECONDS = HTTP_TIMEOUT_SECONDS
 PDF_PROOF = b"%PDF-1.4\n% proof of payment for the API tests\n%%EOF\n"
 
@@ -59,44 +55,34 @@ class Api:
         return str(inbox[0].code)
 
     def wait_for_status(self, withdrawal_id: str, *statuses: str) -> dict[str, Any]:
-        deadline = time.monotonic() + STATUS_WAIT_SECONDS
-        while True:
+        def document() -> dict[str, Any]:
             response = self.get(f"/v1/withdrawals/{withdrawal_id}")
             assert response.status_code == 200, response.text
-            document: dict[str, Any] = response.json()
-            if document["status"] in statuses or time.monotonic() > deadline:
-                assert document["status"] in statuses, document
-                return document
-            time.sleep(STATUS_POLL_SECONDS)
+            found: dict[str, Any] = response.json()
+            return found
+
+        return wait_for_status(document, *statuses)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def api_stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    config = StackConfig.local(
-        tmp_path_factory.mktemp("api-stack"), Ports.free(), max_settle_seconds=SETTLE_SECONDS
-    )
-    saved = os.environ.pop("API_KEYS", None)  # the stack's own dev key, as under make run
-    stack = await Stack.start(config)
-    yield stack
-    stack.stop()
-    dispose_engine(stack.urls.database_url)
-    if saved is not None:
-        os.environ["API_KEYS"] = saved
+    async with launched_stack(tmp_path_factory, "api-stack") as stack:
+        yield stack
+
+
+@contextmanager
+def api_of(stack: Stack) -> Iterator[Api]:
+    """The stack's API with its dev key, as a backend calls it."""
+    key = stack.api_key
+    assert key is not None
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.Client(
+        base_url=stack.urls.http, headers=headers, timeout=HTTP_TIMEOUT_SECONDS
+    ) as http:
+        yield Api(http=http, stack=stack, key=key)
 
 
 @pytest.fixture(scope="session")
 def api(api_stack: Stack) -> Iterator[Api]:
-    key = api_stack.api_key
-    assert key is not None
-    headers = {"Authorization": f"Bearer {key}"}
-    with httpx.Client(
-        base_url=api_stack.urls.http, headers=headers, timeout=HTTP_TIMEOUT_SECONDS
-    ) as http:
-        yield Api(http=http, stack=api_stack, key=key)
-
-
-def new_id(prefix: str) -> str:
-    """Unique; the hex is split so it never holds 11 digits in a row (ids refuse those:
-    they could be a phone or a card number)."""
-    token = os.urandom(6).hex()
-    return f"{prefix}-{token[:6]}-{token[6:]}"
+    with api_of(api_stack) as api:
+        yield api

@@ -25,7 +25,8 @@ from application.problems import RequestConflict
 from client.withdrawals import WithdrawalClient
 from ledger import audit
 from ledger.db import get_engine, session_scope
-from tests.api.conftest import PDF_PROOF, Api, new_id
+from tests.api.conftest import PDF_PROOF, Api
+from tests.launched import new_id
 
 PERSONAL = "acct-personal"
 PROBLEM = "application/problem+json"

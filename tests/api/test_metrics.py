@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.api.conftest import Api, new_id
+from tests.api.conftest import Api
+from tests.launched import new_id
 from tests.observability.scrape import parse, total
 
 ROUTE = "/v1/withdrawals/{withdrawal_id}"

@@ -9,7 +9,8 @@ import re
 import subprocess
 from pathlib import Path
 
-from tests.api.conftest import Api, new_id
+from tests.api.conftest import Api
+from tests.launched import new_id
 
 README = Path(__file__).parents[2] / "README.md"
 SECTION = "## Calling from a backend"

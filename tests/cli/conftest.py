@@ -10,10 +10,8 @@ leaves no withdrawal of its own half-way through a step another test could see.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,14 +21,11 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from stack import Ports, Stack, StackConfig
+from stack import Stack
+from tests.launched import launched_stack, wait_for_status
 
 ROOT = Path(__file__).parents[2]
 CLI_TIMEOUT_SECONDS = 90
-# The slowest simulated route (designated, 15 business days) settles in this many seconds.
-SETTLE_SECONDS = 2.0
-STATUS_WAIT_SECONDS = 40.0
-STATUS_POLL_SECONDS = 0.3
 PARALLEL_CALLS = 3  # refusals only read: run a few at once, the machine has 2 cores
 # A proof must be a PDF, JPEG or PNG, told apart by its first bytes (application.proofs).
 PROOF_BYTES = b"%PDF-1.4\n% proof of payment for the CLI tests\n%%EOF\n"
@@ -82,13 +77,7 @@ class Cli:
         return str(inbox[0]["code"])
 
     def wait_for_status(self, withdrawal_id: str, *statuses: str) -> dict[str, Any]:
-        deadline = time.monotonic() + STATUS_WAIT_SECONDS
-        while True:
-            document: dict[str, Any] = self.json("status", withdrawal_id)
-            if document["status"] in statuses or time.monotonic() > deadline:
-                assert document["status"] in statuses, document
-                return document
-            time.sleep(STATUS_POLL_SECONDS)
+        return wait_for_status(lambda: self.json("status", withdrawal_id), *statuses)
 
 
 def one_line_failure(result: subprocess.CompletedProcess[str], status: int) -> str:
@@ -101,12 +90,8 @@ def one_line_failure(result: subprocess.CompletedProcess[str], status: int) -> s
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def cli_stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    config = StackConfig.local(
-        tmp_path_factory.mktemp("cli-stack"), Ports.free(), max_settle_seconds=SETTLE_SECONDS
-    )
-    stack = await Stack.start(config)
-    yield stack
-    stack.stop()
+    async with launched_stack(tmp_path_factory, "cli-stack") as stack:
+        yield stack
 
 
 @pytest.fixture(scope="session")
@@ -125,10 +110,3 @@ def proof_file(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 # The demo fixture's reviewers (make run prints them in its banner).
 DEMO_PASSWORDS = {"rev-1": "demo-li-2026", "rev-2": "demo-wang-2026", "rev-lead": "demo-chen-2026"}
-
-
-def new_id(prefix: str) -> str:
-    """Unique; the hex is split so it never holds 11 digits in a row (ids refuse those:
-    they could be a phone or a card number)."""
-    token = os.urandom(6).hex()
-    return f"{prefix}-{token[:6]}-{token[6:]}"

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from tests.cli.conftest import DEMO_PASSWORDS, Cli, new_id
+from tests.cli.conftest import DEMO_PASSWORDS, Cli
+from tests.launched import new_id
 
 PERSONAL = "acct-personal"
 BANK_CARD = "6222021234567890123"  # shown only as ****0123

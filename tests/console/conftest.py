@@ -15,16 +15,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
 import pytest
 import pytest_asyncio
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from ledger.db import dispose_engine, get_engine, run_in_transaction
+from ledger.db import get_engine, run_in_transaction
 from ledger.loading import load_fixture
 from models.fixtures import Fixture, FixtureReviewer
-from stack import Ports, Stack, StackConfig
-from tests.api.conftest import PDF_PROOF, Api
+from stack import Stack
+from tests.api.conftest import PDF_PROOF, Api, api_of
+from tests.launched import launched_stack
 
 T = TypeVar("T")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -38,10 +38,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SETTLE_SECONDS = 2.0
 QUEUE_REFRESH_SECONDS = 1  # the queue page reloads its list this often in the tests
 FOUR_EYES_THRESHOLD = "500.00"  # above this two different reviewers approve
-HTTP_TIMEOUT_SECONDS = 60.0
 PAGE_TIMEOUT_MS = 20_000  # a decision waits for the workflow; the machine may be busy
 expect.set_options(timeout=PAGE_TIMEOUT_MS)
 PERSONAL = "acct-personal"
@@ -76,46 +74,26 @@ def proof_png(width: int = 240, height: int = 120) -> bytes:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def console_stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    config = StackConfig.local(
-        tmp_path_factory.mktemp("console-stack"), Ports.free(), max_settle_seconds=SETTLE_SECONDS
-    )
     settings = {
         "FOUR_EYES_THRESHOLD": FOUR_EYES_THRESHOLD,  # the worker and the console
         "CONSOLE_REFRESH_SECONDS": str(QUEUE_REFRESH_SECONDS),
     }
-    saved = {name: os.environ.pop(name, None) for name in ("API_KEYS", *settings)}
-    os.environ.update(settings)
-    try:
-        stack = await Stack.start(config)
-    finally:
-        for name in settings:
-            os.environ.pop(name, None)
-        for name, value in saved.items():
-            if value is not None:
-                os.environ[name] = value
-    engine = get_engine(stack.urls.database_url)
-    reviewer = FixtureReviewer(
-        id="rev-self",
-        name="Reviewer under the applicant's real name",
-        password=REVIEWERS["rev-self"],
-        identity_id=SELF_IDENTITY,
-    )
-    run_in_transaction(engine, load_fixture, Fixture(reviewers=[reviewer]))
-    yield stack
-    stack.stop()
-    dispose_engine(stack.urls.database_url)
+    async with launched_stack(tmp_path_factory, "console-stack", settings) as stack:
+        engine = get_engine(stack.urls.database_url)
+        reviewer = FixtureReviewer(
+            id="rev-self",
+            name="Reviewer under the applicant's real name",
+            password=REVIEWERS["rev-self"],
+            identity_id=SELF_IDENTITY,
+        )
+        run_in_transaction(engine, load_fixture, Fixture(reviewers=[reviewer]))
+        yield stack
 
 
 @pytest.fixture(scope="module")
 def api(console_stack: Stack) -> Iterator[Api]:
-    key = console_stack.api_key
-    assert key is not None
-    with httpx.Client(
-        base_url=console_stack.urls.http,
-        headers={"Authorization": f"Bearer {key}"},
-        timeout=HTTP_TIMEOUT_SECONDS,
-    ) as http:
-        yield Api(http=http, stack=console_stack, key=key)
+    with api_of(console_stack) as api:
+        yield api
 
 
 @pytest.fixture(scope="module")

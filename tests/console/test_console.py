@@ -11,8 +11,9 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.api.conftest import Api, new_id
+from tests.api.conftest import Api
 from tests.console.conftest import PERSONAL, REVIEWERS, under_review
+from tests.launched import new_id
 
 # The README's screenshots: refreshed with SAVE_SCREENSHOTS=1, so make test leaves the tree clean.
 DOCS = Path(__file__).parents[2] / "docs"

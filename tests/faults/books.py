@@ -7,7 +7,6 @@ failing run says everything that went wrong at once, with the run's figures.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from gateways.simulators.runner import RunningServer
 from ledger import tables
 from ledger.tables import EntryType, HoldState
 from models.domain import Status
+from models.polling import poll_until
 from reconcile.compare import Report, compare
 from reconcile.sources import gather, open_withdrawal_ids
 from stack import Stack
@@ -42,11 +42,20 @@ async def wait_workflows_closed(stack: Stack, withdrawal_ids: Collection[str]) -
     """A final record is written by ``settle``; its workflow closes a moment later."""
     assert stack.client is not None
     wanted = set(withdrawal_ids)
-    deadline = time.monotonic() + WORKFLOWS_CLOSE_SECONDS
-    while still := wanted & await open_withdrawal_ids(stack.client):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{len(still)} workflows still running: {sorted(still)[:10]}")
-        await asyncio.sleep(POLL_SECONDS)
+    client = stack.client
+
+    async def still_open() -> set[str]:
+        return wanted & await open_withdrawal_ids(client)
+
+    await poll_until(
+        still_open,
+        lambda still: not still,
+        timeout=WORKFLOWS_CLOSE_SECONDS,
+        interval=POLL_SECONDS,
+        on_timeout=lambda still: AssertionError(
+            f"{len(still)} workflows still running: {sorted(still)[:10]}"
+        ),
+    )
 
 
 def payout_simulator(stack: Stack) -> RunningServer:

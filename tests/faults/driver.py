@@ -27,6 +27,7 @@ from ledger import tables
 from ledger.db import get_engine
 from models.domain import Status
 from models.messages import CodeVerdict, ReviewDecision, ReviewDecisionKind
+from models.polling import poll_until
 from stack import Stack
 from tests.faults.plan import REVIEWER_ID, REVIEWER_PASSWORD, Path, Planned
 from workflows.withdrawal import WithdrawalWorkflow
@@ -76,24 +77,39 @@ class StatusWatch:
     async def wait_for(
         self, withdrawal_id: str, reached: Callable[[Status], bool], deadline: float, what: str
     ) -> Status:
-        while True:
-            status = self.statuses.get(withdrawal_id)
-            if status is not None and reached(status):
-                return status
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{withdrawal_id} never reached {what} (is {status})")
-            await asyncio.sleep(STATUS_POLL_SECONDS)
+
+        async def status() -> Status | None:
+            return self.statuses.get(withdrawal_id)
+
+        found = await poll_until(
+            status,
+            lambda status: status is not None and reached(status),
+            timeout=deadline - time.monotonic(),
+            interval=STATUS_POLL_SECONDS,
+            on_timeout=lambda status: AssertionError(
+                f"{withdrawal_id} never reached {what} (is {status})"
+            ),
+        )
+        assert found is not None
+        return found
 
     async def wait_all_final(self, withdrawal_ids: Iterable[str], deadline: float) -> None:
         wanted = list(withdrawal_ids)
-        while True:
-            open_ones = [w for w in wanted if not self._final(w)]
-            if not open_ones:
-                return
-            if time.monotonic() > deadline:
-                shown = {w: str(self.statuses.get(w)) for w in open_ones[:10]}
-                raise AssertionError(f"{len(open_ones)} withdrawals not final: {shown}")
-            await asyncio.sleep(STATUS_POLL_SECONDS)
+
+        async def open_ones() -> list[str]:
+            return [w for w in wanted if not self._final(w)]
+
+        def not_final(open_ones: list[str]) -> AssertionError:
+            shown = {w: str(self.statuses.get(w)) for w in open_ones[:10]}
+            return AssertionError(f"{len(open_ones)} withdrawals not final: {shown}")
+
+        await poll_until(
+            open_ones,
+            lambda open_ones: not open_ones,
+            timeout=deadline - time.monotonic(),
+            interval=STATUS_POLL_SECONDS,
+            on_timeout=not_final,
+        )
 
     def _final(self, withdrawal_id: str) -> bool:
         status = self.statuses.get(withdrawal_id)

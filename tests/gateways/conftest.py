@@ -6,7 +6,6 @@ the fixtures put the fault settings back, so tests stay independent and fast.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -23,6 +22,7 @@ from gateways.payout import OriginalRoute, TransferRequest
 from gateways.simulators.runner import RunningServer, start_simulator
 from models.domain import Channel, Payee, Route
 from models.money import Money
+from models.polling import poll_until
 
 WAIT_DEADLINE_SECONDS = 5.0
 POLL_INTERVAL_SECONDS = 0.01
@@ -97,13 +97,14 @@ def wait_for(probe: Callable[[], T | None], what: str) -> T:
 
 async def eventually(probe: Callable[[], Awaitable[T | None]], what: str) -> T:
     """``wait_for`` for async probes, e.g. a provider look-up."""
-    deadline = time.monotonic() + WAIT_DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        result = await probe()
-        if result is not None:
-            return result
-        await asyncio.sleep(POLL_INTERVAL_SECONDS)
-    raise AssertionError(f"timed out waiting for {what}")
+    result = await poll_until(
+        probe,
+        timeout=WAIT_DEADLINE_SECONDS,
+        interval=POLL_INTERVAL_SECONDS,
+        on_timeout=lambda _: AssertionError(f"timed out waiting for {what}"),
+    )
+    assert result is not None
+    return result
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import signal
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -33,6 +34,7 @@ from gateways.payout import Transfer, TransferState
 from models.domain import Kind, Route, Status, WithdrawalRequest
 from models.messages import CodeVerdict
 from models.money import Money
+from models.polling import poll_until
 from stack import DEFAULT_FIXTURE, Ports, Stack, StackConfig, dev_server
 from workflows.search_attributes import ALL_KEYS, REVIEW_OVERDUE
 
@@ -40,6 +42,11 @@ from workflows.search_attributes import ALL_KEYS, REVIEW_OVERDUE
 # (1 hour of 15 business days) then takes a few milliseconds.
 SETTLE_SECONDS = 2.0
 WAIT_SECONDS = 30.0
+# The end-to-end withdrawal's provider answers every request this late (the simulator's
+# latency fault): its settlement callback, sent the moment the transfer settles and
+# delivered in under a second here, then reaches the workflow while the settlement watch's
+# first look-up is still waiting, instead of racing a look-up that ends the run first.
+PROVIDER_LATENCY_MS = 4000
 POLL_SECONDS = 0.1
 AUTOMATIC_ACCOUNT = "acct-personal"  # no overdue debt under its real name: no review (R16)
 AUTOMATIC_ORDER = "R-P-ALIPAY"
@@ -49,13 +56,15 @@ T = TypeVar("T")
 
 async def eventually(check: Callable[[], Awaitable[T | None]], what: str) -> T:
     """Poll ``check`` until it returns something, within ``WAIT_SECONDS``."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
-        found = await check()
-        if found is not None and found is not False:
-            return found
-        await asyncio.sleep(POLL_SECONDS)
-    raise AssertionError(f"not within {WAIT_SECONDS} s: {what}")
+    found = await poll_until(
+        check,
+        lambda found: found is not None and found is not False,
+        timeout=WAIT_SECONDS,
+        interval=POLL_SECONDS,
+        on_timeout=lambda _: AssertionError(f"not within {WAIT_SECONDS} s: {what}"),
+    )
+    assert found is not None
+    return found
 
 
 def child_pids(parent: int) -> set[int]:
@@ -121,6 +130,20 @@ async def latest_code(sms_url: str, phone: str) -> str | None:
     return inbox[0]["code"] if inbox else None
 
 
+@asynccontextmanager
+async def slow_provider(stack: Stack, latency_ms: int) -> AsyncIterator[None]:
+    """The payout simulator answers each submit and look-up ``latency_ms`` late, then its
+    fault settings are put back as they were (the rest of the module runs without)."""
+    faults_url = stack.urls.payout + "/admin/faults"
+    async with httpx.AsyncClient() as http:
+        before = (await http.get(faults_url)).json()
+        (await http.post(faults_url, json={**before, "latency_ms": latency_ms})).raise_for_status()
+        try:
+            yield
+        finally:
+            (await http.post(faults_url, json=before)).raise_for_status()
+
+
 async def test_every_part_answers(stack: Stack) -> None:
     assert stack.client is not None
     registered = await dev_server.registered_search_attributes(stack.client, stack.config.namespace)
@@ -177,10 +200,14 @@ async def test_withdrawal_runs_through_worker_simulators_and_callback(
     await eventually(awaiting_code, "awaiting_code")
     phone = security_phone(AUTOMATIC_ACCOUNT)
     code = await eventually(lambda: latest_code(stack.urls.sms, phone), "the SMS code")
-    result = await withdrawals.submit_code(withdrawal_id, code)
-    assert result.verdict is CodeVerdict.VERIFIED
-
-    final = await asyncio.wait_for(withdrawals.result(withdrawal_id), WAIT_SECONDS)
+    # Without the latency the original route settles in milliseconds and the watch's
+    # first look-up could see it, end the run, and leave the callback to arrive late
+    # ("already finished": harmless, but then no signal to assert on). The provider's
+    # latency holds every look-up's answer back while the callback goes out at once.
+    async with slow_provider(stack, PROVIDER_LATENCY_MS):
+        result = await withdrawals.submit_code(withdrawal_id, code)
+        assert result.verdict is CodeVerdict.VERIFIED
+        final = await asyncio.wait_for(withdrawals.result(withdrawal_id), WAIT_SECONDS)
     assert final.status is Status.SUCCEEDED
     # The simulator's settlement callback reached the workflow through the receiver.
     history = await withdrawals.temporal.get_workflow_handle(

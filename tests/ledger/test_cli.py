@@ -4,9 +4,7 @@ statuses and one-line errors from docs/interface.md, and bad input that changes 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,22 +12,11 @@ import pytest
 
 from ledger.db import get_engine
 from tests.ledger.data import fixture_data, snapshot
-
-ROOT = Path(__file__).parents[2]
-CLI_TIMEOUT_SECONDS = 60
+from tests.surface import cli as surface_cli
 
 
 def run_cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": url}
-    return subprocess.run(
-        [sys.executable, str(ROOT / "starter.py"), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=CLI_TIMEOUT_SECONDS,
-        check=False,
-    )
+    return surface_cli.run_cli(*args, env={"DATABASE_URL": url})
 
 
 def write(tmp_path: Path, data: Any, name: str = "fixture.json") -> str:

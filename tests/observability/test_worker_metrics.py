@@ -7,10 +7,8 @@ the scrape must move with them.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +19,7 @@ from client.withdrawals import WithdrawalClient
 from gateways.http_sms import HttpSmsProvider
 from models.domain import Kind, Route, Status, WithdrawalRequest
 from models.money import Money
+from models.polling import poll_until
 from stack import Ports, Stack, StackConfig
 from tests.observability.scrape import Samples, names, scrape, total
 
@@ -49,22 +48,28 @@ def request(amount: str) -> WithdrawalRequest:
 
 
 async def code_for(sms: HttpSmsProvider, after: str | None) -> str:
-    deadline = time.monotonic() + CODE_WAIT_SECONDS
-    while time.monotonic() < deadline:
+
+    async def newest_code() -> str | None:
         inbox = await sms.inbox(PHONE)
-        if inbox and inbox[0].code and inbox[0].code != after:
-            return inbox[0].code
-        await asyncio.sleep(0.1)
-    raise AssertionError("no verification code arrived")
+        return inbox[0].code if inbox else None
+
+    code = await poll_until(
+        newest_code,
+        lambda code: bool(code) and code != after,
+        timeout=CODE_WAIT_SECONDS,
+        interval=0.1,
+        on_timeout=lambda _: AssertionError("no verification code arrived"),
+    )
+    assert code is not None
+    return code
 
 
 async def wait_for(url: str, ok: Callable[[Samples], bool]) -> Samples:
-    deadline = time.monotonic() + GAUGE_WAIT_SECONDS
-    while True:
-        _, samples = scrape(url)
-        if ok(samples) or time.monotonic() > deadline:
-            return samples
-        await asyncio.sleep(0.5)
+
+    async def scraped() -> Samples:
+        return scrape(url)[1]
+
+    return await poll_until(scraped, ok, timeout=GAUGE_WAIT_SECONDS, interval=0.5)
 
 
 def assert_json_logs(path: Path, withdrawal_ids: set[str]) -> None:

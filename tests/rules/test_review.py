@@ -62,7 +62,8 @@ def problem(
     original_route_open: bool | None = True,
     original_route_deadline: datetime | None = None,
 ) -> str | None:
-    return designated_reason_problem(
+    """The refusal as it is shown ("R9: why"), or None."""
+    found = designated_reason_problem(
         kind=kind,
         route=route,
         reason=reason,
@@ -71,6 +72,7 @@ def problem(
         original_route_open=original_route_open,
         original_route_deadline=original_route_deadline,
     )
+    return None if found is None else str(found)
 
 
 ACCEPTED = [

@@ -29,6 +29,7 @@ from ledger.loading import load_fixture
 from models.domain import DesignatedReason, Route, Status
 from models.fixtures import parse_fixture
 from models.messages import ReviewDecisionKind
+from models.polling import poll_until
 from observability.log_filter import install_personal_data_filter
 from stack import Ports, Stack, StackConfig
 from tests.workflow import data
@@ -51,11 +52,13 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
 
 
 async def _until(condition: object, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
-    while not await condition():  # type: ignore[operator]
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{what} not reached in {WAIT_SECONDS} s")
-        await asyncio.sleep(0.2)
+    await poll_until(
+        condition,  # type: ignore[arg-type]
+        bool,
+        timeout=WAIT_SECONDS,
+        interval=0.2,
+        on_timeout=lambda _: AssertionError(f"{what} not reached in {WAIT_SECONDS} s"),
+    )
 
 
 async def test_no_personal_data_in_any_log_when_the_database_and_provider_fail(

@@ -17,10 +17,9 @@ from sqlmodel import Session
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import ActivityEnvironment
 
-from activities import withdrawal as withdrawal_activities
 from activities.withdrawal import WithdrawalActivities
 from gateways.fakes import FakePayoutProvider, FakeSmsProvider
-from ledger import audit, tables
+from ledger import audit, tables, verification_codes
 from ledger.db import dispose_engine, get_engine
 from models.domain import DesignatedReason, Payee, Route, Status, WithdrawalRequest
 from models.limits import (
@@ -31,8 +30,8 @@ from models.limits import (
 )
 from models.messages import CodeCheck, CodeRequest
 from tests.workflow import data
-from tests.workflow.conftest import TEST_CODE_KEY
 from tests.workflow.harness import Stack, bank_payee, load_test_accounts, make_request
+from tests.workflow.stacks import TEST_CODE_KEY
 
 PHONE = data.PHONES["acct-auto"]
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -105,7 +104,7 @@ async def test_code_comes_from_secrets_and_is_stored_only_as_a_keyed_hash(
         drawn.append(limit)
         return 4242
 
-    monkeypatch.setattr(withdrawal_activities.secrets, "randbelow", randbelow)
+    monkeypatch.setattr(verification_codes.secrets, "randbelow", randbelow)
     request = designated_request()
     await bench.open(request)
     code = await bench.send(request)
@@ -114,8 +113,7 @@ async def test_code_comes_from_secrets_and_is_stored_only_as_a_keyed_hash(
     stored = bench.row(request.withdrawal_id).code_hash
     assert code not in stored
     assert stored != hashlib.sha256(code.encode()).hexdigest()  # keyed, not a bare digest
-    other_key = WithdrawalActivities(bench.engine, FakePayoutProvider(), bench.sms, b"x" * 32)
-    assert other_key._code_hash(request, code) != stored
+    assert verification_codes.code_hash(b"x" * 32, request, code) != stored
     assert code not in caplog.text
 
 

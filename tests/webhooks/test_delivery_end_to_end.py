@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import httpx
@@ -22,8 +21,10 @@ import pytest_asyncio
 
 from gateways.webhooks import new_secret
 from ledger.db import dispose_engine
+from models.polling import poll_until
 from stack import Ports, Stack, StackConfig
-from tests.api.conftest import ROOT_WAIT_SECONDS, Api, new_id
+from tests.api.conftest import ROOT_WAIT_SECONDS, Api
+from tests.launched import new_id
 from tests.webhooks.receiver import Receiver
 
 FAIL_FIRST = 3
@@ -91,12 +92,17 @@ def api(webhook_stack: Stack) -> Iterator[Api]:
 
 async def _wait(condition: Callable[[], bool], seconds: float = DELIVERY_WAIT_SECONDS) -> None:
     """Polls with the event loop free: the launcher's supervisor runs on it."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError("timed out waiting")
+
+    async def check() -> bool:
+        return condition()
+
+    await poll_until(
+        check,
+        bool,
+        timeout=seconds,
+        interval=0.2,
+        on_timeout=lambda _: AssertionError("timed out waiting"),
+    )
 
 
 @pytest.mark.asyncio(loop_scope="session")

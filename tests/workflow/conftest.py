@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -14,26 +13,27 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.withdrawal import WithdrawalActivities
 from client.connection import data_converter
-from client.withdrawals import WithdrawalClient
 from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from gateways.http_payout import HttpPayoutProvider
 from gateways.http_sms import HttpSmsProvider
 from gateways.simulators.runner import RunningServer, start_simulator
-from ledger.db import get_engine
-from models.money import Money
-from tests.workflow.harness import Stack, load_test_accounts, register_search_attributes
+from tests.workflow.harness import Stack, register_search_attributes
 from tests.workflow.keys import TEST_KEYS, review_verify_key
-from worker import build_worker
+from tests.workflow.stacks import (
+    FOUR_EYES_TEST_THRESHOLD,
+    TEST_CODE_KEY,
+    fake_provider_stack,
+    inbox_code_reader,
+    serving,
+    sqlite_ledger,
+)
 from workflows.search_attributes import ALL_KEYS
 
 BIN = Path(sys.executable).parent
-TEST_CODE_KEY = b"k" * 32
-# Low enough that a test account can cross it (four-eyes), above every other path's amount.
-FOUR_EYES_TEST_THRESHOLD = Money.yuan("500.00")
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+@asynccontextmanager
+async def _time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
         data_converter=data_converter(TEST_KEYS),
@@ -43,16 +43,17 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
 
 
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    async with _time_skipping_server() as env:
+        yield env
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def edge_env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping server of its own, for tests that move its clock by days or
     weeks: the session's server keeps the time the other tests expect."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(BIN / "temporal-test-server"),
-        data_converter=data_converter(TEST_KEYS),
-    )
-    await register_search_attributes(env.client)
-    async with env:
+    async with _time_skipping_server() as env:
         yield env
 
 
@@ -68,46 +69,17 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
 
 
-HISTORIES = Path(__file__).parent / "histories"
-
-
 @pytest_asyncio.fixture(loop_scope="session")
 async def fake_stack(
     time_skipping_env: WorkflowEnvironment, tmp_path: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[Stack]:
     """Time-skipping server, real SQLite ledger, in-process fake providers."""
-    engine = get_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
-    load_test_accounts(engine)
-    payout = FakePayoutProvider(auto_settle=True)
-    sms = FakeSmsProvider()
-    task_queue = f"withdrawals-{uuid.uuid4().hex[:8]}"
-    activities = WithdrawalActivities(
-        engine,
-        payout,
-        sms,
-        TEST_CODE_KEY,
-        four_eyes_threshold=FOUR_EYES_TEST_THRESHOLD,
-        review_verify_key=review_verify_key(),
-    )
-
-    async def read_code(phone: str) -> str | None:
-        return sms.last_code(phone)
-
-    worker = build_worker(time_skipping_env.client, activities, task_queue)
-    async with worker:
-        stack = Stack(
-            env=time_skipping_env,
-            client=WithdrawalClient(time_skipping_env.client, task_queue),
-            engine=engine,
-            payout=payout,
-            sms=sms,
-            read_code=read_code,
-        )
+    # refresh histories with: SAVE_HISTORIES=1 pytest tests/workflow
+    name = request.node.name.replace("[", "-").replace("]", "")
+    async with fake_provider_stack(
+        time_skipping_env, tmp_path, WithdrawalActivities, save_as=name
+    ) as (stack, _):
         yield stack
-        if os.environ.get("SAVE_HISTORIES"):  # refresh with: SAVE_HISTORIES=1 pytest tests/workflow
-            name = request.node.name.replace("[", "-").replace("]", "")
-            await stack.save_histories(HISTORIES, name)
-        await stack.terminate_leftovers()
 
 
 @pytest.fixture(scope="session")
@@ -129,11 +101,9 @@ async def sim_stack(
     """The dev server, a real SQLite ledger, and the HTTP simulators end to end."""
     payout_server, sms_server = simulators
     payout_server.set_faults()  # each test starts without faults
-    engine = get_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
-    load_test_accounts(engine)
+    engine = sqlite_ledger(tmp_path)
     payout = HttpPayoutProvider(payout_server.url)
     sms = HttpSmsProvider(sms_server.url)
-    task_queue = f"withdrawals-{uuid.uuid4().hex[:8]}"
     activities = WithdrawalActivities(
         engine,
         payout,
@@ -142,22 +112,8 @@ async def sim_stack(
         four_eyes_threshold=FOUR_EYES_TEST_THRESHOLD,
         review_verify_key=review_verify_key(),
     )
-
-    async def read_code(phone: str) -> str | None:
-        inbox = await sms.inbox(phone)
-        return inbox[0].code if inbox else None
-
-    async with build_worker(dev_env.client, activities, task_queue):
-        stack = Stack(
-            env=dev_env,
-            client=WithdrawalClient(dev_env.client, task_queue),
-            engine=engine,
-            payout=payout,
-            sms=sms,
-            read_code=read_code,
-        )
+    async with serving(dev_env, activities, engine, payout, sms, inbox_code_reader(sms)) as stack:
         yield stack
-        await stack.terminate_leftovers()
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ replace an activity by declaring one with the real activity's name)."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -15,20 +13,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.withdrawal import WithdrawalActivities
-from client.withdrawals import WithdrawalClient
-from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from ledger import audit, tables
-from ledger.db import get_engine, session_scope
+from ledger.db import session_scope
 from models.domain import WithdrawalRequest
 from models.messages import Opened, ReviewerCheck, ReviewerVerdict
-from models.money import Money
-from tests.workflow.harness import Stack, load_test_accounts
-from tests.workflow.keys import review_verify_key
-from worker import build_worker
-
-HISTORIES = Path(__file__).parent / "histories"
-TEST_CODE_KEY = b"k" * 32
-FOUR_EYES_TEST_THRESHOLD = Money.yuan("500.00")
+from tests.workflow.harness import Stack
+from tests.workflow.stacks import fake_provider_stack
 
 
 class EdgeActivities(WithdrawalActivities):
@@ -62,38 +52,10 @@ class EdgeActivities(WithdrawalActivities):
 async def edge_stack(
     env: WorkflowEnvironment, tmp_path: Path, test_name: str, *, auto_settle: bool = True
 ) -> AsyncIterator[tuple[Stack, EdgeActivities]]:
-    engine = get_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
-    load_test_accounts(engine)
-    payout = FakePayoutProvider(auto_settle=auto_settle)
-    sms = FakeSmsProvider()
-    task_queue = f"withdrawals-{uuid.uuid4().hex[:8]}"
-    activities = EdgeActivities(
-        engine,
-        payout,
-        sms,
-        TEST_CODE_KEY,
-        four_eyes_threshold=FOUR_EYES_TEST_THRESHOLD,
-        review_verify_key=review_verify_key(),
-    )
-
-    async def read_code(phone: str) -> str | None:
-        return sms.last_code(phone)
-
-    async with build_worker(env.client, activities, task_queue):
-        stack = Stack(
-            env=env,
-            client=WithdrawalClient(env.client, task_queue),
-            engine=engine,
-            payout=payout,
-            sms=sms,
-            read_code=read_code,
-        )
-        try:
-            yield stack, activities
-            if os.environ.get("SAVE_HISTORIES"):  # new files only (see Stack.save_histories)
-                await stack.save_histories(HISTORIES, test_name)
-        finally:
-            await stack.terminate_leftovers()
+    async with fake_provider_stack(
+        env, tmp_path, EdgeActivities, auto_settle=auto_settle, save_as=test_name
+    ) as (stack, activities):
+        yield stack, activities
 
 
 def set_account_status(stack: Stack, account_id: str, status: str) -> None:

@@ -7,7 +7,6 @@ the same on both.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
@@ -36,6 +35,7 @@ from models.domain import Kind, Payee, Route, Status, WithdrawalRequest, Withdra
 from models.fixtures import parse_fixture
 from models.messages import RecordedDecision, ReviewDecisionKind
 from models.money import Money
+from models.polling import poll_until
 from tests.workflow import data
 from tests.workflow.keys import review_signing_key
 from workflows.search_attributes import ALL_KEYS
@@ -83,42 +83,50 @@ class Stack:
     async def code_for(self, account_id: str, *, after: str | None = None) -> str:
         """The newest code texted to the account's phone (different from ``after``)."""
         phone = data.PHONES[account_id]
-        deadline = asyncio.get_running_loop().time() + CODE_WAIT_SECONDS
-        while asyncio.get_running_loop().time() < deadline:
-            code = await self.read_code(phone)
-            if code is not None and code != after:
-                return code
-            await asyncio.sleep(POLL_SECONDS)
-        raise AssertionError(f"no verification code reached {account_id}")
+        code = await poll_until(
+            lambda: self.read_code(phone),
+            lambda code: code is not None and code != after,
+            timeout=CODE_WAIT_SECONDS,
+            interval=POLL_SECONDS,
+            on_timeout=lambda _: AssertionError(f"no verification code reached {account_id}"),
+        )
+        assert code is not None
+        return code
 
     async def wait_status(self, withdrawal_id: str, status: Status) -> WithdrawalStatusDoc:
-        deadline = asyncio.get_running_loop().time() + CODE_WAIT_SECONDS
-        doc = await self.client.status(withdrawal_id)
-        while doc.status is not status:
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"{withdrawal_id} stuck in {doc.status}, wanted {status}")
-            await asyncio.sleep(POLL_SECONDS)
-            doc = await self.client.status(withdrawal_id)
-        return doc
+        return await poll_until(
+            lambda: self.client.status(withdrawal_id),
+            lambda doc: doc.status is status,
+            timeout=CODE_WAIT_SECONDS,
+            interval=POLL_SECONDS,
+            on_timeout=lambda doc: AssertionError(
+                f"{withdrawal_id} stuck in {doc.status}, wanted {status}"
+            ),
+        )
 
     async def wait_until_doc(
         self, withdrawal_id: str, condition: Callable[[WithdrawalStatusDoc], bool]
     ) -> WithdrawalStatusDoc:
-        deadline = asyncio.get_running_loop().time() + CODE_WAIT_SECONDS
-        doc = await self.client.status(withdrawal_id)
-        while not condition(doc):
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"{withdrawal_id}: condition not reached in time")
-            await asyncio.sleep(POLL_SECONDS)
-            doc = await self.client.status(withdrawal_id)
-        return doc
+        return await poll_until(
+            lambda: self.client.status(withdrawal_id),
+            condition,
+            timeout=CODE_WAIT_SECONDS,
+            interval=POLL_SECONDS,
+            on_timeout=lambda _: AssertionError(f"{withdrawal_id}: condition not reached in time"),
+        )
 
     async def wait_until(self, condition: Callable[[], bool]) -> None:
-        deadline = asyncio.get_running_loop().time() + CODE_WAIT_SECONDS
-        while not condition():
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError("condition not reached in time")
-            await asyncio.sleep(POLL_SECONDS)
+
+        async def check() -> bool:
+            return condition()
+
+        await poll_until(
+            check,
+            bool,
+            timeout=CODE_WAIT_SECONDS,
+            interval=POLL_SECONDS,
+            on_timeout=lambda _: AssertionError("condition not reached in time"),
+        )
 
     async def terminate_leftovers(self) -> None:
         """A run left open would hold the shared time-skipping clock for the next test."""

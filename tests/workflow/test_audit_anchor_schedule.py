@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -21,8 +20,8 @@ from ledger import tables
 from ledger.db import read_only_session
 from models.domain import Status
 from tests.workflow.harness import Stack
+from tests.workflow.stacks import HISTORIES
 
-HISTORIES = Path(__file__).parent / "histories"
 SCHEDULE_INTERVAL_SECONDS = 3600  # never fires by itself during the test: triggered below
 
 

@@ -8,7 +8,6 @@ and the overdue review (R7, R17).
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
@@ -22,18 +21,14 @@ from temporalio.testing import WorkflowEnvironment
 from activities.withdrawal import WithdrawalActivities
 from cli.app import main as cli
 from cli.command import Context
-from client.withdrawals import WithdrawalClient
-from gateways.fakes import FakePayoutProvider, FakeSmsProvider
-from ledger.db import get_engine
+from gateways.fakes import FakePayoutProvider
 from models.domain import Kind, Route, Status
 from models.limits import REVIEW_SLA_HOURS
 from observability import gauges
 from observability.runtime import Telemetry, free_loopback_address, start_telemetry
 from tests.observability.scrape import parse, total
-from tests.workflow.conftest import FOUR_EYES_TEST_THRESHOLD, TEST_CODE_KEY
-from tests.workflow.harness import Stack, alipay_payee, load_test_accounts
-from tests.workflow.keys import review_verify_key
-from worker import build_worker
+from tests.workflow.harness import Stack, alipay_payee
+from tests.workflow.stacks import fake_provider_stack, sqlite_url
 
 OUTAGE_CALLS = 100_000  # longer than the test: every provider call fails
 HOUR_SECONDS = 3600
@@ -44,36 +39,11 @@ async def metered(
     time_skipping_env: WorkflowEnvironment, tmp_path: Path
 ) -> AsyncIterator[tuple[Stack, Telemetry, str]]:
     """Like ``fake_stack``, with the worker's business metrics on a Prometheus endpoint."""
-    url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    engine = get_engine(url)
-    load_test_accounts(engine)
     telemetry = start_telemetry(free_loopback_address(), set_default=False)
-    payout, sms = FakePayoutProvider(auto_settle=True), FakeSmsProvider()
-    activities = WithdrawalActivities(
-        engine,
-        payout,
-        sms,
-        TEST_CODE_KEY,
-        four_eyes_threshold=FOUR_EYES_TEST_THRESHOLD,
-        metrics=telemetry.metrics,
-        review_verify_key=review_verify_key(),
-    )
-    task_queue = f"withdrawals-{uuid.uuid4().hex[:8]}"
-
-    async def read_code(phone: str) -> str | None:
-        return sms.last_code(phone)
-
-    async with build_worker(time_skipping_env.client, activities, task_queue):
-        stack = Stack(
-            env=time_skipping_env,
-            client=WithdrawalClient(time_skipping_env.client, task_queue),
-            engine=engine,
-            payout=payout,
-            sms=sms,
-            read_code=read_code,
-        )
-        yield stack, telemetry, url
-        await stack.terminate_leftovers()
+    async with fake_provider_stack(
+        time_skipping_env, tmp_path, WithdrawalActivities, metrics=telemetry.metrics
+    ) as (stack, _):
+        yield stack, telemetry, sqlite_url(tmp_path)
 
 
 def attention(

@@ -25,11 +25,10 @@ from gateways.http_payout import HttpPayoutProvider
 from gateways.http_sms import HttpSmsProvider
 from gateways.simulators.runner import RunningServer
 from ledger import audit, holds
-from ledger.db import get_engine, read_only_session
+from ledger.db import read_only_session
 from models.domain import Status
-from tests.workflow.conftest import TEST_CODE_KEY
-from tests.workflow.harness import Stack, load_test_accounts
-from worker import build_worker
+from tests.workflow.harness import Stack
+from tests.workflow.stacks import TEST_CODE_KEY, inbox_code_reader, loaded_ledger, serving
 
 ACCOUNT_A, ORDER_A = "acct-auto", "R-ALIPAY"
 ACCOUNT_B, ORDER_B = "acct-member", "R-MEMBER"
@@ -45,24 +44,11 @@ async def postgres_stack(
     """The dev server, a PostgreSQL ledger, and the HTTP simulators end to end."""
     payout_server, sms_server = simulators
     payout_server.set_faults()
-    engine = get_engine(postgres_url)
-    load_test_accounts(engine)
+    engine = loaded_ledger(postgres_url)
     payout, sms = HttpPayoutProvider(payout_server.url), HttpSmsProvider(sms_server.url)
-    task_queue = f"withdrawals-{uuid.uuid4().hex[:8]}"
     activities = WithdrawalActivities(engine, payout, sms, TEST_CODE_KEY)
-
-    async def read_code(phone: str) -> str | None:
-        inbox = await sms.inbox(phone)
-        return inbox[0].code if inbox else None
-
-    from client.withdrawals import WithdrawalClient
-
-    async with build_worker(dev_env.client, activities, task_queue):
-        stack = Stack(
-            dev_env, WithdrawalClient(dev_env.client, task_queue), engine, payout, sms, read_code
-        )
+    async with serving(dev_env, activities, engine, payout, sms, inbox_code_reader(sms)) as stack:
         yield stack
-        await stack.terminate_leftovers()
 
 
 async def test_account_b_withdraws_while_account_a_is_locked(postgres_stack: Stack) -> None:

@@ -4,7 +4,6 @@ collector."""
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,15 +18,18 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.withdrawal import WithdrawalActivities
-from client.withdrawals import WithdrawalClient
 from gateways.fakes import FakePayoutProvider, FakeSmsProvider
-from ledger.db import get_engine
 from models.domain import Status
 from observability.http import instrument_app
 from observability.tracing import tracing_interceptors
-from tests.workflow.conftest import FOUR_EYES_TEST_THRESHOLD, TEST_CODE_KEY
-from tests.workflow.harness import Stack, load_test_accounts
-from worker import build_worker
+from tests.workflow.harness import Stack
+from tests.workflow.stacks import (
+    FOUR_EYES_TEST_THRESHOLD,
+    TEST_CODE_KEY,
+    fake_code_reader,
+    serving,
+    sqlite_ledger,
+)
 
 Traced = tuple[Stack, InMemorySpanExporter, TracerProvider]
 
@@ -40,28 +42,16 @@ async def traced(time_skipping_env: WorkflowEnvironment, tmp_path: Path) -> Asyn
     config = time_skipping_env.client.config()
     config["interceptors"] = tracing_interceptors(provider)
     client = Client(**config)  # the worker built on it inherits the interceptor
-    engine = get_engine(f"sqlite:///{tmp_path / 'ledger.db'}")
-    load_test_accounts(engine)
+    engine = sqlite_ledger(tmp_path)
     payout, sms = FakePayoutProvider(auto_settle=True), FakeSmsProvider()
     activities = WithdrawalActivities(
         engine, payout, sms, TEST_CODE_KEY, four_eyes_threshold=FOUR_EYES_TEST_THRESHOLD
     )
-    task_queue = f"withdrawals-{uuid.uuid4().hex[:8]}"
-
-    async def read_code(phone: str) -> str | None:
-        return sms.last_code(phone)
-
-    async with build_worker(client, activities, task_queue):
-        stack = Stack(
-            env=time_skipping_env,
-            client=WithdrawalClient(client, task_queue),
-            engine=engine,
-            payout=payout,
-            sms=sms,
-            read_code=read_code,
-        )
+    read_code = fake_code_reader(sms)
+    async with serving(
+        time_skipping_env, activities, engine, payout, sms, read_code, client=client
+    ) as stack:
         yield stack, exporter, provider
-        await stack.terminate_leftovers()
 
 
 def api(stack: Stack, provider: TracerProvider) -> FastAPI:

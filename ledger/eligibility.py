@@ -13,14 +13,13 @@ from datetime import datetime
 from sqlmodel import Session
 
 from ledger import tables
-from ledger.accounts import same_identity_overdue
+from ledger.accounts import order_channel, original_route_until, same_identity_overdue
 from models.branches import branch_by_id
 from models.business_days import ArrivalEstimate, expected_arrival
 from models.domain import AccountStatus, AccountType, Channel, Kind, Payee, Route, WithdrawalRequest
 from models.errors import AccountNotEligible, InputError, NotFound, RouteNotAllowed
 from models.payee import payee_problem
 from models.review import designated_reason_problem, review_reasons
-from models.routes import original_route_deadline
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ class Eligibility:
 
     @property
     def channel(self) -> Channel | None:
-        return Channel(self.order.channel) if self.order else None
+        return order_channel(self.order) if self.order else None
 
 
 def check_eligibility(session: Session, request: WithdrawalRequest, now: datetime) -> Eligibility:
@@ -45,33 +44,27 @@ def check_eligibility(session: Session, request: WithdrawalRequest, now: datetim
         raise NotFound("R1", f"unknown account {request.account_id}")
     _check_account(account, request)
     order = _check_order(session, account, request)
-    deadline = (
-        original_route_deadline(Channel(order.channel), order.bank, order.paid_at)
-        if order is not None
-        else None
-    )
+    deadline = original_route_until(order) if order is not None else None
     problem = designated_reason_problem(
         kind=request.kind,
         route=request.route,
         reason=request.reason,
         account_type=AccountType(account.type),
-        order_channel=Channel(order.channel) if order else None,
+        order_channel=order_channel(order) if order else None,
         original_route_open=(now <= deadline) if deadline is not None else None,
         original_route_deadline=deadline,
     )
     if problem is not None:
-        rule, message = problem.split(":", 1)
-        raise RouteNotAllowed(rule, message.strip())
-    problem = payee_problem(request.route, request.payee, request.proofs)
-    if problem is not None:
-        field, why = problem.split(":", 1)
-        raise InputError(field, why.strip())
+        raise RouteNotAllowed(problem.rule, problem.why)
+    payee_refusal = payee_problem(request.route, request.payee, request.proofs)
+    if payee_refusal is not None:
+        raise payee_refusal.error()
     if request.route is Route.BANK and request.payee is not None:
         _check_branch(request.payee)
     reasons = review_reasons(
         request.kind, request.route, same_identity_overdue(session, account.id)
     )
-    channel = Channel(order.channel) if order else None
+    channel = order_channel(order) if order else None
     return Eligibility(
         account=account,
         order=order,

@@ -1,0 +1,87 @@
+"""What every withdrawal activity shares: the database, the providers and the clock.
+
+The activities are thin: one transaction calling one ``ledger`` function (which writes
+its own audit row), plus any provider call. Here they get the transaction helpers and
+the one way a business refusal leaves: a non-retryable ``ApplicationError`` whose
+``type`` names the refusal and whose message the workflow shows the user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Concatenate, ParamSpec, TypeVar
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from temporalio.exceptions import ApplicationError
+
+from gateways.payout import PayoutProvider
+from gateways.sms import SmsProvider
+from ledger.db import run_in_transaction, run_read_only
+from models.errors import InputError, RuleRefusal
+from models.limits import FOUR_EYES_THRESHOLD_YUAN
+from models.money import Money
+from observability.metrics import WithdrawalMetrics
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def refused(error: RuleRefusal | InputError) -> ApplicationError:
+    """A business refusal as Temporal carries it: never retried."""
+    kind = error.error_type if isinstance(error, RuleRefusal) else type(error).__name__
+    return ApplicationError(str(error), type=kind, non_retryable=True)
+
+
+class ActivitiesBase:
+    """Activities bound to one database and one pair of providers."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        payout: PayoutProvider,
+        sms: SmsProvider,
+        code_key: bytes,
+        *,
+        callback_url: str | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        four_eyes_threshold: Money | None = None,
+        metrics: WithdrawalMetrics | None = None,
+        review_verify_key: Ed25519PublicKey | None = None,
+    ) -> None:
+        self._engine = engine
+        self._payout = payout
+        self._sms = sms
+        self._code_key = code_key
+        self._callback_url = callback_url
+        self._now = clock
+        self._four_eyes_threshold = four_eyes_threshold or Money.yuan(FOUR_EYES_THRESHOLD_YUAN)
+        self._metrics = metrics or WithdrawalMetrics()
+        # Only the public key: this process can check a reviewer's decision, never make
+        # one. Without it no decision counts.
+        self._review_verify_key = review_verify_key
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    async def _in_transaction(
+        self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """``fn(session, …)`` in one transaction, off the event loop."""
+        return await asyncio.to_thread(
+            lambda: run_in_transaction(self._engine, fn, *args, **kwargs)
+        )
+
+    async def _read_only(
+        self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """A look-up no write depends on: no write lock."""
+        return await asyncio.to_thread(lambda: run_read_only(self._engine, fn, *args, **kwargs))

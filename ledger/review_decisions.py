@@ -1,0 +1,263 @@
+"""R17 review decisions and R2/R18 cancels: weighed (``models.authority``) and recorded.
+
+A reviewer's word counts only with a valid proof of sign-in, its nonce spent here
+(``ledger.decision_nonces``). Each decision is recorded with its row, the timeline and
+the audit trail in the caller's one transaction, refusals included; a decision is keyed
+by ``(withdrawal, sequence)``, so a retry answers with the verdict recorded first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlmodel import Session, select
+
+from ledger import audit, tables, withdrawals
+from ledger.decision_nonces import spend_decision_proof
+from models.authority import CANCELLING_ROLES, applicants, decision_problem
+from models.domain import Status
+from models.errors import NotFound
+from models.messages import (
+    CancelCheck,
+    CancelVerdict,
+    ReviewDecisionKind,
+    ReviewerCheck,
+    ReviewerVerdict,
+)
+
+
+class UnknownWithdrawal(NotFound):
+    """No record under the id; the message is the one the workflow has always been given."""
+
+    def __init__(self, withdrawal_id: str) -> None:
+        Exception.__init__(self, f"unknown withdrawal {withdrawal_id}")
+        self.rule = "withdrawal"
+        self.message = f"unknown withdrawal {withdrawal_id}"
+
+    @property
+    def error_type(self) -> str:
+        return "NotFound"
+
+
+@dataclass(frozen=True)
+class Decided:
+    verdict: ReviewerVerdict
+    review_began: datetime | None  # set when this decision ended the review (for metrics)
+
+
+def record_review_decision(
+    session: Session,
+    check: ReviewerCheck,
+    verify_key: Ed25519PublicKey | None,
+    now: datetime,
+) -> Decided:
+    """Weigh one approve/reject and record it; raise ``UnknownWithdrawal``."""
+    existing = session.exec(
+        select(tables.ReviewDecisionRecord).where(
+            tables.ReviewDecisionRecord.withdrawal_id == check.withdrawal_id,
+            tables.ReviewDecisionRecord.sequence == check.sequence,
+        )
+    ).first()
+    if existing is not None:  # a retry: answered as the first time, nothing counted again
+        verdict = ReviewerVerdict(allowed=existing.accepted, why=existing.why, role=existing.role)
+        return Decided(verdict, review_began=None)
+    record = _require(session, check.withdrawal_id)
+    at = check.at or now
+    if check.refused is not None:
+        verdict = ReviewerVerdict(allowed=False, why=check.refused, refused=True)
+    else:
+        problem = spend_decision_proof(
+            session,
+            check.proof,
+            verify_key,
+            withdrawal_id=check.withdrawal_id,
+            reviewer_id=check.reviewer_id,
+            decision=check.decision.value,
+            comment=check.comment,
+            received_at=at,
+            now=now,
+        )
+        if problem is None:
+            verdict = _weigh(session, record, check)
+        else:
+            verdict = ReviewerVerdict(allowed=False, why=problem, refused=True)
+    _record_decision(session, check, verdict, at)
+    began = None
+    if _decides_review(check, verdict):
+        began = withdrawals.entered_status_at(session, check.withdrawal_id, Status.UNDER_REVIEW)
+    return Decided(verdict, review_began=began)
+
+
+def authorize_cancel(
+    session: Session,
+    check: CancelCheck,
+    verify_key: Ed25519PublicKey | None,
+    now: datetime,
+) -> CancelVerdict:
+    """Whether this cancel may go ahead, audited either way; raise ``UnknownWithdrawal``.
+
+    ``by`` is asserted by the caller (the operator at the CLI, a backend's API key) and
+    recorded as asserted: it counts only for the applicant or its master account (R2).
+    A reviewer's cancel needs a proof of an authenticated ``ops`` or ``lead`` reviewer.
+    """
+    record = _require(session, check.withdrawal_id)
+    request = check.request
+    if request.reviewer_id is not None or request.proof is not None:
+        verdict = _reviewer_cancel(session, check, verify_key, now)
+    else:
+        allowed = _applicants(session, record)
+        by = (request.by or record.requested_by or record.account_id)[:64]
+        if by in allowed:
+            verdict = CancelVerdict(
+                allowed=True, why=f"cancel asserted by {by}, the applicant (R2)", actor=by
+            )
+        else:
+            verdict = CancelVerdict(
+                allowed=False,
+                why=f"R2: {by} is neither the applicant nor its master account; "
+                "only they, or an ops or lead reviewer, may cancel",
+                actor=by,
+            )
+    audit.append(
+        session,
+        actor=verdict.actor,
+        action="withdrawal.cancel",
+        subject=check.withdrawal_id,
+        outcome="authorised" if verdict.allowed else "refused",
+        detail=verdict.why,
+        at=now,
+    )
+    return verdict
+
+
+def _require(session: Session, withdrawal_id: str) -> tables.Withdrawal:
+    record = session.get(tables.Withdrawal, withdrawal_id)
+    if record is None:
+        raise UnknownWithdrawal(withdrawal_id)
+    return record
+
+
+def _applicants(session: Session, record: tables.Withdrawal) -> frozenset[str]:
+    """The account, the account that applied and its master account."""
+    account = session.get(tables.Account, record.account_id)
+    return applicants(
+        record.account_id, record.requested_by, account.master_account_id if account else None
+    )
+
+
+def _reviewer_cancel(
+    session: Session, check: CancelCheck, verify_key: Ed25519PublicKey | None, now: datetime
+) -> CancelVerdict:
+    reviewer_id = (check.request.reviewer_id or "unknown")[:64]
+    problem = spend_decision_proof(
+        session,
+        check.request.proof,
+        verify_key,
+        withdrawal_id=check.withdrawal_id,
+        reviewer_id=reviewer_id,
+        decision="cancel",
+        comment="",
+        received_at=check.at,
+        now=now,
+    )
+    reviewer = session.get(tables.Reviewer, reviewer_id)
+    role = reviewer.role if reviewer is not None else None
+    if problem is None and role not in CANCELLING_ROLES:
+        problem = f"role {role!r} may not cancel; ops or lead may"
+    if problem is not None:
+        return CancelVerdict(
+            allowed=False,
+            why=f"R18: cancel by {reviewer_id} refused: {problem}",
+            actor=reviewer_id,
+        )
+    return CancelVerdict(
+        allowed=True, why=f"cancel by {role} {reviewer_id}, authenticated", actor=reviewer_id
+    )
+
+
+def _decides_review(check: ReviewerCheck, verdict: ReviewerVerdict) -> bool:
+    """This decision ends the review: an accepted rejection, or the last approval needed."""
+    if not verdict.allowed:
+        return False
+    if check.decision is ReviewDecisionKind.REJECT:
+        return True
+    return len(set(check.approvals_so_far)) + 1 >= check.approvals_required
+
+
+def _weigh(session: Session, record: tables.Withdrawal, check: ReviewerCheck) -> ReviewerVerdict:
+    reviewer = session.get(tables.Reviewer, check.reviewer_id)
+    conflicted = _applicants(session, record)
+    approving = check.decision is ReviewDecisionKind.APPROVE
+    role = reviewer.role if reviewer is not None else None
+    problem = decision_problem(
+        reviewer_id=check.reviewer_id,
+        role=role,
+        conflicted=conflicted,
+        approving=approving,
+        approved_by=check.approvals_so_far,
+        same_person=_same_person(session, reviewer, conflicted),
+    )
+    if problem is not None:
+        return ReviewerVerdict(allowed=False, why=problem, role=role)
+    if not approving:
+        return ReviewerVerdict(
+            allowed=True, why=f"rejected by {role} {check.reviewer_id}", role=role
+        )
+    count = len(set(check.approvals_so_far)) + 1
+    why = f"approval {count} of {check.approvals_required} by {role} {check.reviewer_id}"
+    return ReviewerVerdict(allowed=True, why=why, role=role)
+
+
+def _same_person(
+    session: Session, reviewer: tables.Reviewer | None, conflicted: frozenset[str]
+) -> bool:
+    """R17: the reviewer's real-name identity is one of the applicant accounts'."""
+    if reviewer is None or reviewer.identity_id is None:
+        return False
+    for account_id in conflicted:
+        account = session.get(tables.Account, account_id)
+        if account is not None and account.identity_id == reviewer.identity_id:
+            return True
+    return False
+
+
+def _record_decision(
+    session: Session, check: ReviewerCheck, verdict: ReviewerVerdict, at: datetime
+) -> None:
+    kind = check.decision.value
+    session.add(
+        tables.ReviewDecisionRecord(
+            withdrawal_id=check.withdrawal_id,
+            sequence=check.sequence,
+            reviewer_id=check.reviewer_id,
+            role=verdict.role,
+            decision=kind,
+            accepted=verdict.allowed,
+            why=verdict.why,
+            comment=check.comment,
+            at=at,
+        )
+    )
+    # An accepted rejection reaches the timeline through ``settle``; the rest here.
+    if verdict.allowed and check.decision is ReviewDecisionKind.REJECT:
+        note = ""
+    elif verdict.allowed:
+        note = f"{verdict.why}"
+    else:
+        note = f"{kind} by {check.reviewer_id} ignored: {verdict.why}"
+    if note:
+        withdrawals.set_withdrawal_status(
+            session, check.withdrawal_id, Status.UNDER_REVIEW, at, note
+        )
+    detail = verdict.why + (f"; comment: {check.comment}" if check.comment else "")
+    audit.append(
+        session,
+        actor=check.reviewer_id,
+        action=f"review.{kind}",
+        subject=check.withdrawal_id,
+        outcome="accepted" if verdict.allowed else ("refused" if verdict.refused else "ignored"),
+        detail=detail,
+        at=at,
+    )

@@ -1,0 +1,155 @@
+"""R15 verification codes: drawn from ``secrets``, stored only as a keyed hash.
+
+A send is two transactions around the SMS: ``count_send`` counts it before the provider
+is called (so the phone never receives more than ``MAX_CODE_SENDS``, retries included),
+and ``store_sent_code`` lets the new code replace the previous one only once the
+provider accepted it (a failed send leaves the code the user already has working).
+``check_code`` counts attempts in the ledger too, so the limit holds even if a
+workflow's count were lost. Each change writes its own audit row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from datetime import datetime
+
+from sqlmodel import Session
+
+from ledger import audit, tables, withdrawals
+from ledger.accounts import order_channel
+from ledger.withdrawals import recorded_request
+from models.domain import Channel, Status, WithdrawalRequest
+from models.errors import NotFound, RuleRefusal
+from models.limits import CODE_DIGITS, MAX_CODE_ATTEMPTS, MAX_CODE_SENDS
+from models.messages import CodeCheck
+
+
+class CodeSendLimit(RuleRefusal):
+    """R15: the withdrawal's codes are all sent."""
+
+
+def new_code() -> str:
+    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+
+
+def code_hash(key: bytes, request: WithdrawalRequest, code: str) -> str:
+    """Keyed (HMAC-SHA256), and bound to the withdrawal, its amount and its payee:
+    a code shown for one payout cannot confirm another (changing either fails)."""
+    payee = request.payee
+    bound = [request.withdrawal_id, code, str(request.amount.fen), request.route.value]
+    bound += [payee.account_number, payee.name] if payee else ["original"]
+    message = json.dumps(bound, separators=(",", ":"), ensure_ascii=False).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def count_send(
+    session: Session,
+    request: WithdrawalRequest,
+    hashed: str,
+    expires_at: datetime,
+    sent_at: datetime,
+) -> tuple[str, Channel | None]:
+    """Count one SMS before it is handed over; the phone to text and the order's channel.
+
+    Raises ``NotFound`` for an unknown account and ``CodeSendLimit`` past the limit."""
+    account = session.get(tables.Account, request.account_id)
+    if account is None:
+        raise NotFound("R1", "unknown account")
+    row = session.get(tables.VerificationCode, request.withdrawal_id)
+    if row is None:  # the first code: there is no earlier code to keep working
+        row = tables.VerificationCode(
+            withdrawal_id=request.withdrawal_id,
+            code_hash=hashed,
+            expires_at=expires_at,
+            sent_at=sent_at,
+        )
+    if row.send_count >= MAX_CODE_SENDS:
+        raise CodeSendLimit("R15", f"at most {MAX_CODE_SENDS} codes per withdrawal")
+    row.send_count += 1
+    session.add(row)
+    return account.security_phone, _order_channel(session, request)
+
+
+def store_sent_code(
+    session: Session,
+    request: WithdrawalRequest,
+    hashed: str,
+    expires_at: datetime,
+    sent_at: datetime,
+    now: datetime,
+) -> None:
+    """The provider accepted the SMS: its code replaces the previous one."""
+    row = session.get(tables.VerificationCode, request.withdrawal_id)
+    assert row is not None, "counted before sending"
+    row.code_hash, row.expires_at, row.sent_at = hashed, expires_at, sent_at
+    row.used = False
+    session.add(row)
+    record = session.get(tables.Withdrawal, request.withdrawal_id)
+    if record is not None and record.status == Status.VERIFYING.value:
+        # What ``list`` shows: the user now holds a code (R18 *beyond*).
+        withdrawals.set_withdrawal_status(
+            session,
+            request.withdrawal_id,
+            Status.AWAITING_CODE,
+            sent_at,
+            note="verification code sent",
+        )
+    audit.append(
+        session,
+        actor=audit.SYSTEM_ACTOR,
+        action="code.send",
+        subject=request.withdrawal_id,
+        outcome="sent",
+        detail=f"SMS {row.send_count} of at most {MAX_CODE_SENDS}, code valid until "
+        f"{expires_at.isoformat()}",
+        at=now,
+    )
+
+
+def check_code(session: Session, check: CodeCheck, key: bytes, now: datetime) -> bool:
+    """True once for the right, unexpired code; a used code never verifies again.
+    ``check.attempt`` makes a retried check answer as the first."""
+    row = session.get(tables.VerificationCode, check.withdrawal_id)
+    record = session.get(tables.Withdrawal, check.withdrawal_id)
+    if row is None or record is None:
+        return False
+    if 0 < check.attempt <= row.attempts:  # a retry of a counted attempt
+        return row.used and check.attempt == row.attempts
+    outcome = _outcome(row, record, check, key)
+    row.attempts += 1
+    row.used = row.used or outcome == "verified"
+    session.add(row)
+    audit.append(
+        session,
+        actor=record.requested_by or record.account_id,
+        action="code.check",
+        subject=check.withdrawal_id,
+        outcome=outcome,
+        detail=f"attempt {row.attempts} of {MAX_CODE_ATTEMPTS}",
+        at=now,
+    )
+    return outcome == "verified"
+
+
+def _outcome(
+    row: tables.VerificationCode, record: tables.Withdrawal, check: CodeCheck, key: bytes
+) -> str:
+    if row.attempts >= MAX_CODE_ATTEMPTS:
+        return "locked"
+    if row.used:
+        return "used"
+    if check.at >= row.expires_at:
+        return "expired"
+    # The hash inputs rebuilt from the record, so a changed amount or payee fails.
+    expected = code_hash(key, recorded_request(record), check.code)
+    return "verified" if hmac.compare_digest(expected, row.code_hash) else "wrong"
+
+
+def _order_channel(session: Session, request: WithdrawalRequest) -> Channel | None:
+    if request.order_id is None:
+        return None
+    order = session.get(tables.RechargeOrder, request.order_id)
+    return order_channel(order) if order else None

@@ -1,0 +1,135 @@
+"""The state ``WithdrawalWorkflow`` keeps between commands, grouped by concern.
+
+Plain dataclasses: they hold what the workflow has seen and decided, and issue no
+commands themselves (all reads and writes happen in the workflow, on its own loop).
+``Record`` (what the withdrawal shows: status, reason, flags, timeline, published
+search attributes) is written by ``WithdrawalWorkflow._transition`` alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import NamedTuple
+
+from gateways.payout import Transfer
+from models.domain import Status, TimelineEntry
+from models.limits import MAX_CODE_ATTEMPTS
+from models.messages import (
+    CancelRequest,
+    PayoutResolutionVerdict,
+    RecordedDecision,
+    ReviewDecision,
+    ReviewDecisionKind,
+)
+
+
+@dataclass
+class Record:
+    """What the withdrawal shows (status document, search attributes, Web UI details)."""
+
+    status: Status
+    timeline: list[TimelineEntry]
+    reason: str | None = None
+    review_overdue: bool = False
+    payout_unknown: bool = False  # parked: money held until the provider or ops answer
+    # what the search attributes say now (status, review required, overdue, unknown);
+    # the client set these at start
+    published: tuple[Status, bool, bool, bool] = (Status.VERIFYING, False, False, False)
+
+
+@dataclass
+class CodeState:
+    """R15: the SMS verification code."""
+
+    attempts_left: int = MAX_CODE_ATTEMPTS
+    verified: bool = False
+    sent_at: datetime | None = None
+    expires_at: datetime | None = None
+    sends: int = 0
+    checks: int = 0  # every check, right or wrong: the ledger's attempt key
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one send or check at a time
+
+
+class ReceivedDecision(NamedTuple):
+    """A review decision waiting to be weighed by the ``review_decision`` activity."""
+
+    kind: ReviewDecisionKind
+    decision: ReviewDecision
+    at: datetime
+
+
+class RefusedDecision(NamedTuple):
+    """A decision the signal handler refused, waiting to be recorded."""
+
+    kind: ReviewDecisionKind
+    decision: ReviewDecision
+    at: datetime
+    why: str
+
+
+@dataclass
+class ReviewState:
+    """R17: decisions received, weighed and recorded, and the outcome.
+
+    Outside input is bounded (README, Trust model): refused decisions are counted, the
+    first few recorded; proofs in flight and nonces seen are capped."""
+
+    inbox: list[ReceivedDecision] = field(default_factory=list)
+    checks_proofs: bool | None = None  # PATCH_REVIEW_PROOFS, decided at the first decision
+    refusals_pending: list[RefusedDecision] = field(default_factory=list)
+    refusals_queued: int = 0  # refusals taken for recording (pending or recorded)
+    refused: int = 0  # every refused decision, recorded or only counted
+    proofs_accepted: int = 0
+    nonces_seen: set[str] = field(default_factory=set)
+    decisions: list[RecordedDecision] = field(default_factory=list)  # the first few
+    weighed: int = 0  # including those beyond MAX_REVIEW_DECISIONS_RECORDED
+    approvers: list[str] = field(default_factory=list)  # accepted, each reviewer once
+    outcome: RecordedDecision | None = None
+
+
+@dataclass
+class CancelState:
+    requested: CancelRequest | None = None  # an authorised cancel, acted on by ``run``
+    checking: bool = False  # ``authorize_cancel`` in flight
+    refusals: int = 0
+
+
+@dataclass
+class PayoutState:
+    # PATCH_PAYOUT_CONFIRMED (None: not decided yet, before ``run`` starts)
+    confirmed: bool | None = None
+    sent: bool = False  # from here on the money may be moving: no cancel
+    submitted: bool = False  # no callback counts before this
+    transfer: Transfer | None = None  # what the status document shows
+    callback_hint: Transfer | None = None  # a callback waiting for its look-up
+    callbacks_taken: int = 0
+    callbacks_ignored: int = 0
+    resolution: PayoutResolutionVerdict | None = None  # ops' answer to an unknown outcome
+
+
+@dataclass(frozen=True)
+class Change:
+    """One step of the ``Record``, applied by ``WithdrawalWorkflow._transition``: a line
+    for the timeline and whatever changes with it (``None``: left as it is)."""
+
+    note: str
+    status: Status | None = None
+    reason: str | None = None
+    review_overdue: bool | None = None
+    payout_unknown: bool | None = None
+    # The status the line is filed under, when not the current one: an update handler
+    # noting its own step (a code check, a resend, a resolution) after an activity,
+    # while the run may have moved on meanwhile.
+    phase: Status | None = None
+    # The ledger records it too: the ``record_status`` local activity, with this summary.
+    record: str | None = None
+    # Refresh search attributes and Web UI details although neither status nor flag
+    # changed (something else they show may have moved, e.g. the approvals).
+    publish: bool = False
+
+    @classmethod
+    def to_status(cls, status: Status, note: str, reason: str | None = None) -> Change:
+        """A step of ``run`` to ``status``, recorded in the ledger's row as well."""
+        return cls(note, status=status, reason=reason, record=f"record status {status.value}")
