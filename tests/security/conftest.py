@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tests.workflow.conftest import (
     dev_env,
+    edge_env,
     fake_stack,
     fakes,
     sim_stack,
@@ -12,4 +13,12 @@ from tests.workflow.conftest import (
     time_skipping_env,
 )
 
-__all__ = ["dev_env", "fake_stack", "fakes", "sim_stack", "simulators", "time_skipping_env"]
+__all__ = [
+    "dev_env",
+    "edge_env",
+    "fake_stack",
+    "fakes",
+    "sim_stack",
+    "simulators",
+    "time_skipping_env",
+]

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.testing import ActivityEnvironment
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.withdrawal import WithdrawalActivities
 from gateways.fakes import FakePayoutProvider, FakeSmsProvider
@@ -31,7 +31,7 @@ from models.limits import (
 from models.messages import CodeCheck, CodeRequest
 from tests.workflow import data
 from tests.workflow.harness import Stack, bank_payee, load_test_accounts, make_request
-from tests.workflow.stacks import TEST_CODE_KEY
+from tests.workflow.stacks import TEST_CODE_KEY, fake_provider_stack
 
 PHONE = data.PHONES["acct-auto"]
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -171,7 +171,16 @@ async def test_after_the_attempt_limit_even_the_right_code_is_refused(bench: Cod
     assert bench.row(request.withdrawal_id).used is False
 
 
-async def test_resends_are_limited_per_withdrawal(fake_stack: Stack) -> None:
+async def test_resends_are_limited_per_withdrawal(
+    edge_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    # A server of its own: this test moves the clock minute by minute, and on the session's
+    # shared server those sleeps timed out ("Timeout expired") under a full suite's load.
+    async with fake_provider_stack(edge_env, tmp_path, WithdrawalActivities) as (fake_stack, _):
+        await _resend_until_refused(fake_stack)
+
+
+async def _resend_until_refused(fake_stack: Stack) -> None:
     wid = await fake_stack.start(amount="15.00")
     await fake_stack.wait_status(wid, Status.AWAITING_CODE)
     for _ in range(MAX_CODE_SENDS - 1):
