@@ -14,7 +14,7 @@ SMS_SEND_TOTAL_SECONDS = 2 * 60  # an SMS provider down longer than this ends th
 REVIEW_SLA_HOURS = 48
 MAX_REVIEW_DECISIONS_RECORDED = 100  # ignored decisions beyond this are dropped from state
 
-# Trust boundaries: what outside input may cost a withdrawal (README, Trust model).
+# Trust boundaries: what outside input may cost a withdrawal (docs/trust-model.md).
 REVIEW_PROOF_TTL_SECONDS = 5 * 60  # a decision proof counts if received this soon after issue
 REVIEW_PROOF_CLOCK_SKEW_SECONDS = 60  # an issuer's clock may run this far ahead
 MAX_DECISION_PROOF_CHARS = 1024  # a proof is ~400 characters; more is not a proof

@@ -71,7 +71,7 @@ def _api_key_lines(stack: Stack) -> list[str]:
     if key is None:
         return ["  API keys           from API_KEYS"]
     path = stack.config.data_dir / API_KEY_FILE_NAME
-    return [f"  dev API key        {key}  (in {path}; README: Calling from a backend)"]
+    return [f"  dev API key        {key}  (in {path}; docs/calling-from-a-backend.md)"]
 
 
 def _codec_lines(stack: Stack) -> list[str]:

@@ -100,7 +100,7 @@ with workflow.unsafe.imports_passed_through():
         ReviewState,
     )
 
-# Patches (README "Changing the workflow safely"): each id marks a change of the command
+# Patches (docs/changing-the-workflow.md): each id marks a change of the command
 # sequence; runs started before it replay the old branch, kept below.
 PATCH_PAYOUT_CONFIRMED = "payout-confirmed-by-lookup"  # bounded watch, unknown parked
 PATCH_INVARIANT_RELEASES_HOLD = "review-invariant-broken-releases-hold"

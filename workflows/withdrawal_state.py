@@ -73,7 +73,7 @@ class RefusedDecision(NamedTuple):
 class ReviewState:
     """R17: decisions received, weighed and recorded, and the outcome.
 
-    Outside input is bounded (README, Trust model): refused decisions are counted, the
+    Outside input is bounded (docs/trust-model.md): refused decisions are counted, the
     first few recorded; proofs in flight and nonces seen are capped."""
 
     inbox: list[ReceivedDecision] = field(default_factory=list)

@@ -1,5 +1,6 @@
-"""The README's "Calling from a backend" curl lines work as printed: run against the test
-stack, only its address, key file and the withdrawal id substituted."""
+"""The curl lines of docs/calling-from-a-backend.md (linked from the README) work as
+printed: run against the test stack, only its address, key file and the withdrawal id
+substituted."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from pathlib import Path
 from tests.api.conftest import Api
 from tests.launched import new_id
 
-README = Path(__file__).parents[2] / "README.md"
-SECTION = "## Calling from a backend"
+README = Path(__file__).parents[2] / "docs" / "calling-from-a-backend.md"
+SECTION = "# Calling from a backend"
 
 
 def readme_commands() -> list[str]:

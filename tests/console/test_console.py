@@ -15,7 +15,8 @@ from tests.api.conftest import Api
 from tests.console.conftest import PERSONAL, REVIEWERS, under_review
 from tests.launched import new_id
 
-# The README's screenshots: refreshed with SAVE_SCREENSHOTS=1, so make test leaves the tree clean.
+# docs/console.md's screenshots: refreshed with SAVE_SCREENSHOTS=1, so make test leaves the
+# tree clean.
 DOCS = Path(__file__).parents[2] / "docs"
 SAVE_SCREENSHOTS = os.environ.get("SAVE_SCREENSHOTS") == "1"
 SUCCESS_WAIT_SECONDS = 40.0

@@ -18,8 +18,8 @@ UNENCODED_FIELDS = frozenset({"search_attributes"})
 # bookkeeping (activity id and type, attempt, times) as plain JSON: no payload of ours.
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
 LOCAL_ACTIVITY_BOOKKEEPING = "data"
-# A ``workflow.patched`` marker carries only the patch id (README "Changing the workflow
-# safely"), written by the SDK's core as plain JSON: no payload of ours.
+# A ``workflow.patched`` marker carries only the patch id (docs/changing-the-workflow.md),
+# written by the SDK's core as plain JSON: no payload of ours.
 PATCH_MARKER = "core_patch"
 
 

@@ -91,7 +91,7 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
 
 async def _save_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
     """With SAVE_HISTORIES=1, keep the run's history for the replay test (new files only:
-    a committed history is never re-saved, README "Changing the workflow safely")."""
+    a committed history is never re-saved, docs/changing-the-workflow.md)."""
     path = HISTORIES / f"{name}-0.json"
     if os.environ.get("SAVE_HISTORIES") and not path.exists():
         path.write_text((await handle.fetch_history()).to_json())
