@@ -10,7 +10,7 @@ doc = await client.status(withdrawal_id)
 The workflow is addressed by its names (``WORKFLOW_TYPE``, its update, query and signal
 names), not through its class: importing ``workflows.withdrawal`` would load the
 activities and the whole ledger into every command that only talks to Temporal.
-tests/workflow/test_client_names.py keeps the names equal to the workflow's own.
+tests/workflows/test_client_names.py keeps the names equal to the workflow's own.
 """
 
 from __future__ import annotations

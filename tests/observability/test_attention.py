@@ -1,4 +1,4 @@
-"""``attention`` sources beyond the time-skipping run (tests/workflow/test_ops_attention):
+"""``attention`` sources beyond the time-skipping run (tests/workflows/test_ops_attention):
 a broken audit chain, reconcile mismatches, and a check that could not run."""
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ skipping), a real SQLite ledger, in-process fake providers, the encryption codec
 
 from __future__ import annotations
 
-from tests.workflow.conftest import (
+from tests.workflows.conftest import (
     dev_env,
     edge_env,
     fake_stack,

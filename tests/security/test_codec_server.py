@@ -16,7 +16,7 @@ from temporalio.api.common.v1 import Payload, Payloads
 
 from codec.encryption import ENCODING, EncryptionCodec
 from codec.server import create_app, ui_endpoint
-from tests.workflow.keys import TEST_KEYS
+from tests.workflows.keys import TEST_KEYS
 
 TOKEN = "test-token-123"
 UI_ORIGIN = "http://localhost:8233"

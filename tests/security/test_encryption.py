@@ -26,7 +26,7 @@ from codec.encryption import (
 from models.domain import Kind, WithdrawalRequest
 from models.money import Money
 from tests.security.history import history_payloads
-from tests.workflow.keys import RETIRED_KEY_LINE, TEST_KEY_LINE, TEST_KEYS
+from tests.workflows.keys import RETIRED_KEY_LINE, TEST_KEY_LINE, TEST_KEYS
 from workflows.withdrawal import WithdrawalWorkflow
 
 HISTORIES = sorted((Path(__file__).parents[1] / "workflow" / "histories").glob("*.json"))

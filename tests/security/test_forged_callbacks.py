@@ -16,7 +16,7 @@ from gateways.payout import Transfer, TransferState
 from ledger.tables import HoldState
 from models.domain import DesignatedReason, Route, Status
 from models.money import Money
-from tests.workflow.harness import Stack, bank_payee, fen
+from tests.workflows.harness import Stack, bank_payee, fen
 
 SECRET = "whsec_" + base64.b64encode(b"provider-secret-for-tests-32byte").decode()
 FORGER_SECRET = "whsec_" + base64.b64encode(b"a-forger-guesses-some-secret-key").decode()

@@ -31,9 +31,9 @@ from ledger.tables import HoldState
 from models.domain import DesignatedReason, Route, Status
 from models.limits import MAX_REFUSED_DECISIONS_RECORDED
 from models.messages import ReviewDecision, ReviewDecisionKind, ReviewerCheck
-from tests.workflow import data
-from tests.workflow.harness import Stack, bank_payee, fen
-from tests.workflow.keys import review_signing_key, review_verify_key
+from tests.workflows import data
+from tests.workflows.harness import Stack, bank_payee, fen
+from tests.workflows.keys import review_signing_key, review_verify_key
 from workflows.withdrawal import WithdrawalWorkflow
 
 Fakes = tuple[FakePayoutProvider, FakeSmsProvider]

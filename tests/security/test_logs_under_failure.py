@@ -32,8 +32,8 @@ from models.messages import ReviewDecisionKind
 from models.polling import poll_until
 from observability.log_filter import install_personal_data_filter
 from stack import Ports, Stack, StackConfig
-from tests.workflow import data
-from tests.workflow.harness import bank_payee, make_request
+from tests.workflows import data
+from tests.workflows.harness import bank_payee, make_request
 
 WAIT_SECONDS = 60.0
 FAILING_OPEN_SECONDS = 3.0

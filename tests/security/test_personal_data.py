@@ -14,9 +14,9 @@ from codec.encryption import ENCODING, EncryptionCodec
 from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from models.domain import DesignatedReason, Route, Status
 from tests.security.history import history_payloads, raw_bytes
-from tests.workflow import data
-from tests.workflow.harness import Stack, bank_payee
-from tests.workflow.keys import TEST_KEYS
+from tests.workflows import data
+from tests.workflows.harness import Stack, bank_payee
+from tests.workflows.keys import TEST_KEYS
 
 Fakes = tuple[FakePayoutProvider, FakeSmsProvider]
 PHONE = data.PHONES["acct-auto"]

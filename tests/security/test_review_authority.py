@@ -15,7 +15,7 @@ from models.authority import approvals_required, decision_problem
 from models.domain import DesignatedReason, Kind, Route, Status
 from models.money import Money
 from models.passwords import hash_password
-from tests.workflow.harness import Stack, alipay_payee, bank_payee, fen
+from tests.workflows.harness import Stack, alipay_payee, bank_payee, fen
 
 Fakes = tuple[FakePayoutProvider, FakeSmsProvider]
 

@@ -35,9 +35,9 @@ from models.errors import AuthenticationFailed
 from models.fixtures import parse_fixture
 from models.limits import LOGIN_LOCK_MINUTES, MAX_LOGIN_FAILURES
 from models.messages import ReviewDecisionKind
-from tests.workflow import data
-from tests.workflow.harness import Stack, bank_payee, load_test_accounts
-from tests.workflow.keys import TEST_KEY_LINE, review_signing_key, review_verify_key
+from tests.workflows import data
+from tests.workflows.harness import Stack, bank_payee, load_test_accounts
+from tests.workflows.keys import TEST_KEY_LINE, review_signing_key, review_verify_key
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT_SECONDS = 30

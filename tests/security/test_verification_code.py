@@ -29,9 +29,9 @@ from models.limits import (
     MAX_CODE_SENDS,
 )
 from models.messages import CodeCheck, CodeRequest
-from tests.workflow import data
-from tests.workflow.harness import Stack, bank_payee, load_test_accounts, make_request
-from tests.workflow.stacks import TEST_CODE_KEY, fake_provider_stack
+from tests.workflows import data
+from tests.workflows.harness import Stack, bank_payee, load_test_accounts, make_request
+from tests.workflows.stacks import TEST_CODE_KEY, fake_provider_stack
 
 PHONE = data.PHONES["acct-auto"]
 NOW = datetime.now(UTC).replace(microsecond=0)

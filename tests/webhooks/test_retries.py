@@ -37,7 +37,7 @@ from ledger.events import body_of
 from ledger.tables import WebhookDelivery, WebhookEvent
 from models.webhooks import WebhookOrder
 from tests.webhooks.receiver import Receiver
-from tests.workflow.keys import TEST_KEYS
+from tests.workflows.keys import TEST_KEYS
 from workflows.webhook_delivery import WebhookDeliveryWorkflow, delivery_workflow_id
 
 HISTORIES = Path(__file__).parents[1] / "workflow" / "histories"

@@ -29,8 +29,8 @@ from gateways.sms import SmsProvider
 from ledger.db import get_engine
 from models.money import Money
 from observability.metrics import WithdrawalMetrics
-from tests.workflow.harness import Stack, load_test_accounts
-from tests.workflow.keys import review_verify_key
+from tests.workflows.harness import Stack, load_test_accounts
+from tests.workflows.keys import review_verify_key
 from worker import build_worker
 
 HISTORIES = Path(__file__).parent / "histories"

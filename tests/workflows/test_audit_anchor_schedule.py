@@ -19,8 +19,8 @@ from client.schedules import ensure_anchor_schedule
 from ledger import tables
 from ledger.db import read_only_session
 from models.domain import Status
-from tests.workflow.harness import Stack
-from tests.workflow.stacks import HISTORIES
+from tests.workflows.harness import Stack
+from tests.workflows.stacks import HISTORIES
 
 SCHEDULE_INTERVAL_SECONDS = 3600  # never fires by itself during the test: triggered below
 

@@ -10,8 +10,8 @@ from gateways.simulators.runner import RunningServer
 from models.domain import DesignatedReason, Kind, Route, Status
 from models.limits import MAX_CODE_ATTEMPTS
 from models.messages import CodeVerdict
-from tests.workflow.harness import Stack, alipay_payee, bank_payee
-from tests.workflow.test_paths_time_skipping import assert_paid, assert_released
+from tests.workflows.harness import Stack, alipay_payee, bank_payee
+from tests.workflows.test_paths_time_skipping import assert_paid, assert_released
 
 Simulators = tuple[RunningServer, RunningServer]
 

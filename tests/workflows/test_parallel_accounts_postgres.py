@@ -27,8 +27,8 @@ from gateways.simulators.runner import RunningServer
 from ledger import audit, holds
 from ledger.db import read_only_session
 from models.domain import Status
-from tests.workflow.harness import Stack
-from tests.workflow.stacks import TEST_CODE_KEY, inbox_code_reader, loaded_ledger, serving
+from tests.workflows.harness import Stack
+from tests.workflows.stacks import TEST_CODE_KEY, inbox_code_reader, loaded_ledger, serving
 
 ACCOUNT_A, ORDER_A = "acct-auto", "R-ALIPAY"
 ACCOUNT_B, ORDER_B = "acct-member", "R-MEMBER"

@@ -10,7 +10,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from client.connection import data_converter
-from tests.workflow.keys import TEST_KEYS
+from tests.workflows.keys import TEST_KEYS
 from workflows.audit_anchor import AuditAnchorWorkflow
 from workflows.webhook_delivery import WebhookDeliveryWorkflow
 from workflows.withdrawal import WithdrawalWorkflow
@@ -42,7 +42,7 @@ def test_saved_histories_cover_every_path() -> None:
         "test_only_the_applicant_or_its_master_account_or_ops_may_cancel",
         "audit_anchor_schedule_run",  # AuditAnchorWorkflow, started by its schedule
         # since the "payout-confirmed-by-lookup" and "review-invariant-broken-releases-hold"
-        # patches (tests/workflow/test_money_edges.py)
+        # patches (tests/workflows/test_money_edges.py)
         "test_retried_open_after_a_freeze_never_strands_the_hold",
         "test_account_frozen_during_review_fails_r1_and_releases",
         "test_broken_review_invariant_stops_the_run_and_releases_the_hold",

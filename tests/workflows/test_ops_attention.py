@@ -27,8 +27,8 @@ from models.limits import REVIEW_SLA_HOURS
 from observability import gauges
 from observability.runtime import Telemetry, free_loopback_address, start_telemetry
 from tests.observability.scrape import parse, total
-from tests.workflow.harness import Stack, alipay_payee
-from tests.workflow.stacks import fake_provider_stack, sqlite_url
+from tests.workflows.harness import Stack, alipay_payee
+from tests.workflows.stacks import fake_provider_stack, sqlite_url
 
 OUTAGE_CALLS = 100_000  # longer than the test: every provider call fails
 HOUR_SECONDS = 3600

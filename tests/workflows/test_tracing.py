@@ -22,8 +22,8 @@ from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from models.domain import Status
 from observability.http import instrument_app
 from observability.tracing import tracing_interceptors
-from tests.workflow.harness import Stack
-from tests.workflow.stacks import (
+from tests.workflows.harness import Stack
+from tests.workflows.stacks import (
     FOUR_EYES_TEST_THRESHOLD,
     TEST_CODE_KEY,
     fake_code_reader,

@@ -17,8 +17,8 @@ from ledger import audit, tables
 from ledger.db import session_scope
 from models.domain import WithdrawalRequest
 from models.messages import Opened, ReviewerCheck, ReviewerVerdict
-from tests.workflow.harness import Stack
-from tests.workflow.stacks import fake_provider_stack
+from tests.workflows.harness import Stack
+from tests.workflows.stacks import fake_provider_stack
 
 
 class EdgeActivities(WithdrawalActivities):

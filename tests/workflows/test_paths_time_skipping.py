@@ -24,7 +24,7 @@ from models.limits import (
     SMS_SEND_TOTAL_SECONDS,
 )
 from models.messages import CodeVerdict
-from tests.workflow.harness import Stack, alipay_payee, bank_payee, fen
+from tests.workflows.harness import Stack, alipay_payee, bank_payee, fen
 from workflows.search_attributes import REVIEW_OVERDUE
 
 CANCEL_REQUESTED = EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED

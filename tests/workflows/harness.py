@@ -36,8 +36,8 @@ from models.fixtures import parse_fixture
 from models.messages import RecordedDecision, ReviewDecisionKind
 from models.money import Money
 from models.polling import poll_until
-from tests.workflow import data
-from tests.workflow.keys import review_signing_key
+from tests.workflows import data
+from tests.workflows.keys import review_signing_key
 from workflows.search_attributes import ALL_KEYS
 
 CODE_WAIT_SECONDS = 20.0

@@ -28,10 +28,10 @@ from models.messages import CodeVerdict, PayoutOutcome, PayoutResolutionRequest
 from reconcile.compare import MismatchKind, compare
 from reconcile.sources import read_ledger
 from tests.security.test_review_authority import add_reviewer
-from tests.workflow import data, deployed_before_patches
-from tests.workflow.edge_stack import audit_outcomes, edge_stack, set_account_status
-from tests.workflow.harness import Stack, bank_payee, fen, now
-from tests.workflow.keys import review_signing_key, review_verify_key
+from tests.workflows import data, deployed_before_patches
+from tests.workflows.edge_stack import audit_outcomes, edge_stack, set_account_status
+from tests.workflows.harness import Stack, bank_payee, fen, now
+from tests.workflows.keys import review_signing_key, review_verify_key
 from worker import build_worker
 from workflows.search_attributes import PAYOUT_UNKNOWN
 

@@ -17,9 +17,9 @@ from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from gateways.http_payout import HttpPayoutProvider
 from gateways.http_sms import HttpSmsProvider
 from gateways.simulators.runner import RunningServer, start_simulator
-from tests.workflow.harness import Stack, register_search_attributes
-from tests.workflow.keys import TEST_KEYS, review_verify_key
-from tests.workflow.stacks import (
+from tests.workflows.harness import Stack, register_search_attributes
+from tests.workflows.keys import TEST_KEYS, review_verify_key
+from tests.workflows.stacks import (
     FOUR_EYES_TEST_THRESHOLD,
     TEST_CODE_KEY,
     fake_provider_stack,
@@ -74,7 +74,7 @@ async def fake_stack(
     time_skipping_env: WorkflowEnvironment, tmp_path: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[Stack]:
     """Time-skipping server, real SQLite ledger, in-process fake providers."""
-    # refresh histories with: SAVE_HISTORIES=1 pytest tests/workflow
+    # refresh histories with: SAVE_HISTORIES=1 pytest tests/workflows
     name = request.node.name.replace("[", "-").replace("]", "")
     async with fake_provider_stack(
         time_skipping_env, tmp_path, WithdrawalActivities, save_as=name
