@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from pathlib import Path
 
 import httpx
 from temporalio.worker import Worker
@@ -14,10 +15,11 @@ from bench.baseline_activities import NO_OP_ACTIVITIES, CodeCourier
 from bench.baseline_workflow import BaselineWorkflow
 from client.connection import connect
 from config import settings
-from worker import TUNING
+from worker import TUNING, cache_workflow_bytecode
 
 
 async def main() -> None:
+    cache_workflow_bytecode(Path(__file__).parent)  # as the real worker does for workflows/
     client = await connect()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -20,7 +20,9 @@ TOP_FRAMES = 25
 def start(pid: int, output: Path) -> subprocess.Popen[bytes]:
     py_spy = Path(sys.executable).parent / "py-spy"
     command = [str(py_spy), "record", "--pid", str(pid), "--rate", str(PROFILE_RATE_HZ)]
-    command += ["--format", "raw", "--output", str(output), "--nonblocking"]
+    # --gil: only the thread holding the GIL is sampled, so idle pool threads and the
+    # event loop's select() do not drown the Python work being looked for.
+    command += ["--format", "raw", "--output", str(output), "--nonblocking", "--gil"]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

@@ -14,8 +14,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from temporalio.client import Client
@@ -72,34 +74,67 @@ class WebhookDispatcher:
             stop_listening()
 
     async def dispatch_pending(self) -> int:
-        """Dispatch every event not dispatched yet; how many were."""
-        pending = await asyncio.to_thread(run_in_transaction, self._engine, _undispatched)
-        for event_id in pending:
-            await self._dispatch(event_id)
-        return len(pending)
+        """Dispatch every event not dispatched yet; how many were.
 
-    async def _dispatch(self, event_id: str) -> None:
-        urls = self._urls()
-        first, longest, window = self._retry()
-        await asyncio.to_thread(run_in_transaction, self._engine, _add_deliveries, event_id, urls)
-        if urls:
-            order = WebhookOrder(
-                event_id=event_id,
-                urls=urls,
-                retry_initial_seconds=first,
-                retry_max_interval_seconds=longest,
-                retry_total_seconds=window,
-            )
-            with contextlib.suppress(WorkflowAlreadyStartedError):
-                await self._client.start_workflow(
-                    WebhookDeliveryWorkflow.run,
-                    order,
-                    id=delivery_workflow_id(event_id),
-                    task_queue=self._task_queue,
-                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        A batch costs two transactions, not two per event: under load every commit wakes
+        this loop, and per-event transactions queued behind the withdrawals' own writes
+        for SQLite's one write lock.
+        """
+        dispatched = 0
+        while True:
+            urls = self._urls()
+            claimed = await asyncio.to_thread(run_in_transaction, self._engine, _claim_batch, urls)
+            if not claimed.event_ids:
+                return dispatched
+            if claimed.needs_start:
+                for event_id in claimed.event_ids:
+                    await self._start_delivery(event_id, urls)
+                await asyncio.to_thread(
+                    run_in_transaction, self._engine, _mark_dispatched, claimed.event_ids
                 )
-        await asyncio.to_thread(run_in_transaction, self._engine, _mark_dispatched, event_id)
+            dispatched += len(claimed.event_ids)
+            if len(claimed.event_ids) < WEBHOOK_DISPATCH_BATCH:
+                return dispatched
+
+    async def _start_delivery(self, event_id: str, urls: list[str]) -> None:
+        first, longest, window = self._retry()
+        order = WebhookOrder(
+            event_id=event_id,
+            urls=urls,
+            retry_initial_seconds=first,
+            retry_max_interval_seconds=longest,
+            retry_total_seconds=window,
+        )
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await self._client.start_workflow(
+                WebhookDeliveryWorkflow.run,
+                order,
+                id=delivery_workflow_id(event_id),
+                task_queue=self._task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    event_ids: list[str]
+    needs_start: bool  # False: no URL configured, the events were marked dispatched already
+
+
+def _claim_batch(session: Session, urls: list[str]) -> _Claimed:
+    """The next undispatched events with a delivery row per URL; with no URL, they are
+    dispatched (to nobody) in this same transaction."""
+    event_ids = _undispatched(session)
+    if not urls:
+        _mark_dispatched(session, event_ids)
+        return _Claimed(event_ids, needs_start=False)
+    now = datetime.now(UTC)
+    for event_id in event_ids:
+        for url in urls:
+            if session.get(WebhookDelivery, (event_id, url)) is None:
+                session.add(WebhookDelivery(event_id=event_id, url=url, created_at=now))
+    return _Claimed(event_ids, needs_start=True)
 
 
 def _undispatched(session: Session) -> list[str]:
@@ -113,15 +148,11 @@ def _undispatched(session: Session) -> list[str]:
     )
 
 
-def _add_deliveries(session: Session, event_id: str, urls: list[str]) -> None:
-    now = datetime.now(UTC)
-    for url in urls:
-        if session.get(WebhookDelivery, (event_id, url)) is None:
-            session.add(WebhookDelivery(event_id=event_id, url=url, created_at=now))
-
-
-def _mark_dispatched(session: Session, event_id: str) -> None:
-    event = session.get(WebhookEvent, event_id)
-    if event is not None and event.dispatched_at is None:
-        event.dispatched_at = datetime.now(UTC)
-        session.add(event)
+def _mark_dispatched(session: Session, event_ids: list[str]) -> None:
+    if not event_ids:
+        return
+    session.execute(
+        update(WebhookEvent)
+        .where(col(WebhookEvent.id).in_(event_ids), col(WebhookEvent.dispatched_at).is_(None))
+        .values(dispatched_at=datetime.now(UTC))
+    )
