@@ -64,6 +64,9 @@ async def decide(
     if recorded is None or not recorded.accepted:
         return Decided(before, recorded)
     now = await live_status(client, withdrawal_id)
-    if now is not None and len(now.approvals) < now.approvals_required:
+    approving = kind is ReviewDecisionKind.APPROVE
+    if approving and now is not None and len(now.approvals) < now.approvals_required:
         return Decided(now, recorded)  # four-eyes: under review until a second reviewer
+    # A rejection (or the last approval) ends the review: wait for the status to leave it,
+    # or a reject read back at once could still show under_review.
     return Decided(await _after_review(client, withdrawal_id) or before, recorded)

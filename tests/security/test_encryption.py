@@ -29,7 +29,7 @@ from tests.security.history import history_payloads
 from tests.workflows.keys import RETIRED_KEY_LINE, TEST_KEY_LINE, TEST_KEYS
 from workflows.withdrawal import WithdrawalWorkflow
 
-HISTORIES = sorted((Path(__file__).parents[1] / "workflow" / "histories").glob("*.json"))
+HISTORIES = sorted((Path(__file__).parents[1] / "workflows" / "histories").glob("*.json"))
 SECRET = Payload(metadata={"encoding": b"json/plain"}, data=b'{"payee":"6222020200112233445"}')
 
 

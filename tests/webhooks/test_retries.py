@@ -40,7 +40,7 @@ from tests.webhooks.receiver import Receiver
 from tests.workflows.keys import TEST_KEYS
 from workflows.webhook_delivery import WebhookDeliveryWorkflow, delivery_workflow_id
 
-HISTORIES = Path(__file__).parents[1] / "workflow" / "histories"
+HISTORIES = Path(__file__).parents[1] / "workflows" / "histories"
 
 BIN = Path(sys.executable).parent
 SIX_MINUTES = 6 * 60
