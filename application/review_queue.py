@@ -260,7 +260,7 @@ def review_case(engine: Engine, withdrawal_id: str) -> ReviewCase | None:
             recent=[
                 RecentWithdrawal(
                     id=r.id,
-                    status=Status(r.status),
+                    status=r.status,
                     amount=Money(r.amount_fen),
                     route=r.route,
                     created_at=r.created_at,

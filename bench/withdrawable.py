@@ -30,6 +30,7 @@ from ledger import tables
 from ledger.accounts import balance_breakdown
 from ledger.db import get_engine, run_in_transaction, session_scope
 from ledger.types import UTCDateTime
+from models.domain import AccountStatus, AccountType
 
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 TIMED_CALLS = 200
@@ -48,9 +49,9 @@ def create_account(engine: Engine) -> None:
             tables.Account(
                 id=ACCOUNT_ID,
                 owner_name="History Owner",
-                type="personal",
+                type=AccountType.PERSONAL,
                 real_name_verified=True,
-                status="normal",
+                status=AccountStatus.NORMAL,
                 identity_id="id-history",
                 security_phone="+8613900000000",
                 cash_fen=CASH_FEN,

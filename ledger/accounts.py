@@ -14,7 +14,6 @@ from sqlmodel import Session, col, select
 
 from ledger.tables import Account, PaygResource, RechargeOrder
 from ledger.types import utc
-from models.domain import Channel
 from models.errors import NotFound
 from models.money import Money
 from models.rules import BalanceSnapshot, Breakdown, order_remaining, payg_reserve, withdrawable
@@ -70,16 +69,11 @@ def remaining_of(order: RechargeOrder) -> Money:
     return order_remaining(Money(order.amount_fen), Money(order.withdrawn_fen + order.held_fen))
 
 
-def order_channel(order: RechargeOrder) -> Channel:
-    """The order's recharge channel as the domain type (the row keeps its value)."""
-    return Channel(order.channel)
-
-
 def original_route_until(order: RechargeOrder) -> datetime:
     """R8: the last instant the order's money may go back the way it came."""
     from models.routes import original_route_deadline  # the R8 table loads on first use
 
-    return original_route_deadline(order_channel(order), order.bank, order.paid_at)
+    return original_route_deadline(order.channel, order.bank, order.paid_at)
 
 
 def orders_with_remaining(session: Session, account_id: str, now: datetime) -> list[OrderRemaining]:

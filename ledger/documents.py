@@ -11,22 +11,22 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from ledger.tables import Withdrawal, WithdrawalEvent
-from models.domain import STATUS_LABELS_ZH, Kind, Route, Status, TimelineEntry, WithdrawalStatusDoc
+from models.domain import STATUS_LABELS_ZH, TimelineEntry, WithdrawalStatusDoc
 from models.money import Money
 
 
 def summary_fields(row: Withdrawal) -> dict[str, Any]:
     """What every view of a record shows, converted once: the status document's head and a
     list's row (``api.schemas.WithdrawalSummary``). The payee only masked."""
-    status = Status(row.status)
+    status = row.status
     return {
         "id": row.id,
         "account_id": row.account_id,
         "status": status,
         "status_zh": STATUS_LABELS_ZH[status],
         "amount": Money(row.amount_fen),
-        "route": Route(row.route),
-        "kind": Kind(row.kind),
+        "route": row.route,
+        "kind": row.kind,
         "order_id": row.order_id,
         "reason": row.reason,
         "payee": row.payee_masked,
@@ -41,8 +41,7 @@ def document_from_record(row: Withdrawal, events: Sequence[WithdrawalEvent]) -> 
         provider_reference=row.provider_reference,
         payout_unknown=row.payout_unknown,
         timeline=[
-            TimelineEntry(at=event.at, status=Status(event.status), note=event.note)
-            for event in events
+            TimelineEntry(at=event.at, status=event.status, note=event.note) for event in events
         ],
     )
 

@@ -13,10 +13,10 @@ from datetime import datetime
 from sqlmodel import Session
 
 from ledger import tables
-from ledger.accounts import order_channel, original_route_until, same_identity_overdue
+from ledger.accounts import original_route_until, same_identity_overdue
 from models.branches import branch_by_id
 from models.business_days import ArrivalEstimate, expected_arrival
-from models.domain import AccountStatus, AccountType, Channel, Kind, Payee, Route, WithdrawalRequest
+from models.domain import AccountStatus, Channel, Kind, Payee, Route, WithdrawalRequest
 from models.errors import AccountNotEligible, InputError, NotFound, RouteNotAllowed
 from models.payee import payee_problem
 from models.review import designated_reason_problem, review_reasons
@@ -31,7 +31,7 @@ class Eligibility:
 
     @property
     def channel(self) -> Channel | None:
-        return order_channel(self.order) if self.order else None
+        return self.order.channel if self.order else None
 
 
 def check_eligibility(session: Session, request: WithdrawalRequest, now: datetime) -> Eligibility:
@@ -49,8 +49,8 @@ def check_eligibility(session: Session, request: WithdrawalRequest, now: datetim
         kind=request.kind,
         route=request.route,
         reason=request.reason,
-        account_type=AccountType(account.type),
-        order_channel=order_channel(order) if order else None,
+        account_type=account.type,
+        order_channel=order.channel if order else None,
         original_route_open=(now <= deadline) if deadline is not None else None,
         original_route_deadline=deadline,
     )
@@ -64,7 +64,7 @@ def check_eligibility(session: Session, request: WithdrawalRequest, now: datetim
     reasons = review_reasons(
         request.kind, request.route, same_identity_overdue(session, account.id)
     )
-    channel = order_channel(order) if order else None
+    channel = order.channel if order else None
     return Eligibility(
         account=account,
         order=order,

@@ -115,7 +115,7 @@ def reserve(
         account_id=account_id,
         order_id=order_id,
         amount_fen=amount.fen,
-        state=HoldState.HELD.value,
+        state=HoldState.HELD,
         created_at=at,
     )
     account.held_fen += amount.fen
@@ -163,7 +163,7 @@ def post_hold(session: Session, withdrawal_id: str, now: datetime) -> Hold:
         order.withdrawn_fen += amount
         order.held_fen -= amount
         check_order(order)
-    hold.state = HoldState.POSTED.value
+    hold.state = HoldState.POSTED
     hold.resolved_at = at
     session.add(
         LedgerEntry(
@@ -200,7 +200,7 @@ def void_hold(session: Session, withdrawal_id: str, now: datetime) -> Hold:
         order = _lock_order(session, hold.order_id)
         order.held_fen -= hold.amount_fen
         check_order(order)
-    hold.state = HoldState.VOIDED.value
+    hold.state = HoldState.VOIDED
     hold.resolved_at = at
     session.flush()
     return hold

@@ -56,9 +56,9 @@ class LoadSummary(BaseModel):
 def _account_values(a: FixtureAccount) -> dict[str, Any]:
     return {
         "owner_name": a.owner_name,
-        "type": a.type.value,
+        "type": a.type,
         "real_name_verified": a.real_name_verified,
-        "status": a.status.value,
+        "status": a.status,
         "identity_id": a.identity_id,
         "security_phone": a.security_phone,
         "master_account_id": a.master_account_id,
@@ -73,7 +73,7 @@ def _order_values(o: FixtureRechargeOrder) -> dict[str, Any]:
     return {
         "account_id": o.account_id,
         "amount_fen": o.amount.fen,
-        "channel": o.channel.value,
+        "channel": o.channel,
         "bank": o.bank,
         "paid_at": utc(o.paid_at),
     }

@@ -132,7 +132,7 @@ def _problem(
         return "the applicant never resolves their own payout"
     hold = holds.get_hold(session, record.id)
     if hold is None or hold.state != HoldState.HELD.value:
-        ended = Status(record.status)
+        ended = record.status
         if ended.is_final and _matches(ended, request.outcome):
             return None  # already ended this way: the repeat is answered idempotently
         return f"withdrawal {record.id} has no money held (it is {record.status})"

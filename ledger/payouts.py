@@ -14,7 +14,6 @@ from sqlmodel import Session
 
 from gateways.payout import OriginalRoute, Transfer, TransferRequest, payee_digest
 from ledger import audit, tables
-from ledger.accounts import order_channel
 from ledger.withdrawals import recorded_request
 from models.domain import AccountStatus, Route, WithdrawalRequest
 from models.messages import PayoutLookup
@@ -116,7 +115,7 @@ def _transfer_request(
         assert order is not None, "an opened withdrawal's order exists"
         original = OriginalRoute(
             order_id=order.id,
-            channel=order_channel(order),
+            channel=order.channel,
             bank=order.bank,
             paid_at=order.paid_at,
         )

@@ -42,7 +42,7 @@ def finish(session: Session, settlement: Settlement, now: datetime) -> Finished 
     record = session.get(tables.Withdrawal, settlement.withdrawal_id)
     if not wrote or record is None:
         return None
-    return Finished(record.route, record.kind, _payout_submitted_at(session, record.id))
+    return Finished(record.route.value, record.kind.value, _payout_submitted_at(session, record.id))
 
 
 def settle(

@@ -41,7 +41,7 @@ def record_status(session: Session, change: StatusChange, now: datetime) -> tupl
         at=now,
     )
     record = session.get(tables.Withdrawal, change.withdrawal_id)
-    return (record.route, record.kind) if record is not None else None
+    return (record.route.value, record.kind.value) if record is not None else None
 
 
 def _note(note: str, reason: str | None) -> str:

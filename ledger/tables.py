@@ -3,7 +3,8 @@
 Tables never leave the ledger and the activities; boundaries use ``models.domain``.
 Every amount column carries a CHECK so a bug that would make money negative fails in
 the database instead of being stored. Enum-like strings are CHECKed against the
-values of the ``models.domain`` enums, so the two cannot drift apart silently.
+values of the ``models.domain`` enums, so the two cannot drift apart silently; the
+enum-typed columns (``ledger.types.EnumText``) read back as members of those enums.
 """
 
 from __future__ import annotations
@@ -22,8 +23,16 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from ledger.types import UTCDateTime
-from models.domain import AccountStatus, AccountType, Channel, Kind, Route, Status
+from ledger.types import EnumText, UTCDateTime
+from models.domain import (
+    AccountStatus,
+    AccountType,
+    Channel,
+    DesignatedReason,
+    Kind,
+    Route,
+    Status,
+)
 
 
 class HoldState(StrEnum):
@@ -89,9 +98,9 @@ class Account(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=64)
     owner_name: str = Field(max_length=200)
-    type: str = Field(max_length=16)
+    type: AccountType = Field(sa_type=EnumText(AccountType, 16))
     real_name_verified: bool
-    status: str = Field(max_length=16)
+    status: AccountStatus = Field(sa_type=EnumText(AccountStatus, 16))
     identity_id: str = Field(index=True, max_length=64)  # same real name (R17)
     security_phone: str = Field(max_length=32)  # R15
     master_account_id: str | None = Field(default=None, max_length=64)  # R2
@@ -129,7 +138,7 @@ class RechargeOrder(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     account_id: str = Field(sa_column_args=[_account_fk()], index=True, max_length=64)
     amount_fen: int = Field(sa_type=BigInteger)
-    channel: str = Field(max_length=32)
+    channel: Channel = Field(sa_type=EnumText(Channel, 32))
     bank: str | None = Field(default=None, max_length=16)
     paid_at: datetime = Field(sa_type=UTCDateTime)
     withdrawn_fen: int = Field(default=0, sa_type=BigInteger)
@@ -169,13 +178,15 @@ class Withdrawal(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=64)
     account_id: str = Field(index=True, max_length=64)
-    kind: str = Field(max_length=16)
-    route: str = Field(max_length=16)
+    kind: Kind = Field(sa_type=EnumText(Kind, 16))
+    route: Route = Field(sa_type=EnumText(Route, 16))
     order_id: str | None = Field(default=None, max_length=64)
     amount_fen: int = Field(sa_type=BigInteger)
-    status: str = Field(index=True, max_length=32)
+    status: Status = Field(sa_type=EnumText(Status, 32), index=True)
     reason: str | None = Field(default=None, sa_type=Text)  # why rejected, failed or refused
-    designated_reason: str | None = Field(default=None, max_length=32)  # R9
+    designated_reason: DesignatedReason | None = Field(
+        default=None, sa_type=EnumText(DesignatedReason, 32)
+    )  # R9
     payee_json: str | None = Field(default=None, sa_type=Text)  # personal data: DB only
     payee_masked: str | None = Field(default=None, max_length=32)
     proofs_json: str = Field(default="[]", sa_type=Text)
@@ -204,7 +215,7 @@ class WithdrawalEvent(SQLModel, table=True):
         sa_column_args=[ForeignKey("withdrawal.id")], index=True, max_length=64
     )
     at: datetime = Field(sa_type=UTCDateTime)
-    status: str = Field(max_length=32)
+    status: Status = Field(sa_type=EnumText(Status, 32))
     note: str = Field(default="", sa_type=Text)
 
 
@@ -223,7 +234,7 @@ class Hold(SQLModel, table=True):
         default=None, sa_column_args=[ForeignKey("recharge_order.id")], max_length=64
     )
     amount_fen: int = Field(sa_type=BigInteger)
-    state: str = Field(default=HoldState.HELD.value, max_length=16)
+    state: HoldState = Field(default=HoldState.HELD, sa_type=EnumText(HoldState, 16))
     created_at: datetime = Field(sa_type=UTCDateTime)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 

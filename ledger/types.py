@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from enum import Enum, StrEnum
+from typing import Any, TypeVar
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -45,6 +46,34 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class EnumText(TypeDecorator[E]):
+    """A ``StrEnum`` member stored as its value in a plain ``VARCHAR(length)``.
+
+    Rows come back as members, so callers stop converting ``Status(row.status)`` by hand.
+    The column stays the string it always was (its allowed values are a CHECK in
+    ``ledger.tables``), so no migration is needed. Binding takes a member or a plain
+    string, which keeps ``where(Withdrawal.status == "succeeded")`` and loaders that
+    write raw values working; a wrong string is still refused by the CHECK.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_cls: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum_cls = enum_cls
+        self.length = length  # part of the cache key, with the enum
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return value.value if isinstance(value, Enum) else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum_cls(value)
 
 
 def utc(value: datetime) -> datetime:

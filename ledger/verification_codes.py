@@ -19,7 +19,6 @@ from datetime import datetime
 from sqlmodel import Session
 
 from ledger import audit, tables, withdrawals
-from ledger.accounts import order_channel
 from ledger.withdrawals import recorded_request
 from models.domain import Channel, Status, WithdrawalRequest
 from models.errors import NotFound, RuleRefusal
@@ -152,4 +151,4 @@ def _order_channel(session: Session, request: WithdrawalRequest) -> Channel | No
     if request.order_id is None:
         return None
     order = session.get(tables.RechargeOrder, request.order_id)
-    return order_channel(order) if order else None
+    return order.channel if order else None

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from ledger import events
 from ledger.tables import LedgerEntry, Withdrawal, WithdrawalEvent
 from ledger.types import utc
-from models.domain import DesignatedReason, Kind, Payee, Route, Status, WithdrawalRequest
+from models.domain import Payee, Status, WithdrawalRequest
 from models.errors import HoldConflict, NotFound
 from models.money import Money
 from models.sameness import first_difference
@@ -38,7 +38,7 @@ def _require(session: Session, withdrawal_id: str) -> Withdrawal:
 def _append_event(
     session: Session, withdrawal_id: str, at: datetime, status: Status, note: str
 ) -> None:
-    session.add(WithdrawalEvent(withdrawal_id=withdrawal_id, at=at, status=status.value, note=note))
+    session.add(WithdrawalEvent(withdrawal_id=withdrawal_id, at=at, status=status, note=note))
 
 
 def recorded_request(row: Withdrawal) -> WithdrawalRequest:
@@ -49,10 +49,10 @@ def recorded_request(row: Withdrawal) -> WithdrawalRequest:
         withdrawal_id=row.id,
         account_id=row.account_id,
         amount=Money(row.amount_fen),
-        kind=Kind(row.kind),
-        route=Route(row.route),
+        kind=row.kind,
+        route=row.route,
         order_id=row.order_id,
-        reason=DesignatedReason(row.designated_reason) if row.designated_reason else None,
+        reason=row.designated_reason,
         payee=payee,
         proofs=[str(p) for p in proofs] if isinstance(proofs, list) else [],
         requested_by=row.requested_by,
@@ -92,12 +92,12 @@ def create_withdrawal(
     withdrawal = Withdrawal(
         id=request.withdrawal_id,
         account_id=request.account_id,
-        kind=request.kind.value,
-        route=request.route.value,
+        kind=request.kind,
+        route=request.route,
         order_id=request.order_id,
         amount_fen=request.amount.fen,
-        status=Status.VERIFYING.value,
-        designated_reason=request.reason.value if request.reason else None,
+        status=Status.VERIFYING,
+        designated_reason=request.reason,
         payee_json=request.payee.model_dump_json() if request.payee else None,
         payee_masked=request.payee.masked if request.payee else None,
         proofs_json=json.dumps(list(request.proofs)),
@@ -130,7 +130,7 @@ def set_withdrawal_status(
     """
     at = utc(now)
     withdrawal = _require(session, withdrawal_id)
-    current = Status(withdrawal.status)
+    current = withdrawal.status
     if current == status and _last_note(session, withdrawal_id) == note:
         return withdrawal
     if current.is_final and status != current:
@@ -138,7 +138,7 @@ def set_withdrawal_status(
             "R18", f"withdrawal {withdrawal_id} is {current.value}; a final status never changes"
         )
     events.touch(session, withdrawal_id, current)
-    withdrawal.status = status.value
+    withdrawal.status = status
     withdrawal.updated_at = at
     if reason is not None:
         withdrawal.reason = reason
@@ -183,7 +183,7 @@ def mark_review_overdue(session: Session, withdrawal_id: str, overdue: bool) -> 
     """Flag a review past its SLA for ops (R17 *beyond*); the status does not change."""
     withdrawal = _require(session, withdrawal_id)
     if withdrawal.review_overdue != overdue:
-        events.touch(session, withdrawal_id, Status(withdrawal.status))
+        events.touch(session, withdrawal_id, withdrawal.status)
     withdrawal.review_overdue = overdue
     session.flush()
     return withdrawal
@@ -193,7 +193,7 @@ def set_provider_reference(session: Session, withdrawal_id: str, reference: str)
     """Remember the payout provider's reference (shown by ``status``)."""
     withdrawal = _require(session, withdrawal_id)
     if withdrawal.provider_reference != reference:
-        events.touch(session, withdrawal_id, Status(withdrawal.status))
+        events.touch(session, withdrawal_id, withdrawal.status)
     withdrawal.provider_reference = reference
     session.flush()
     return withdrawal
@@ -264,7 +264,7 @@ def mark_payout_unknown(session: Session, withdrawal_id: str, unknown: bool) -> 
     change is a ``withdrawal.updated`` webhook event."""
     withdrawal = _require(session, withdrawal_id)
     if withdrawal.payout_unknown != unknown:
-        events.touch(session, withdrawal_id, Status(withdrawal.status))
+        events.touch(session, withdrawal_id, withdrawal.status)
     withdrawal.payout_unknown = unknown
     session.flush()
     return withdrawal

@@ -16,7 +16,7 @@ from ledger import tables
 from ledger.tables import HoldState, WebhookDeliveryState
 from ledger.types import utc
 from models.business_days import expected_arrival
-from models.domain import Channel, Route, Status
+from models.domain import Route, Status
 
 # Rows one listing reads at most; the counts are exact, the listings are the oldest first.
 MAX_LISTED_ROWS = 1000
@@ -103,7 +103,7 @@ def late_settlements(session: Session, now: datetime) -> list[Waiting]:
     A payout whose outcome is unknown is left out: ``payouts_unknown`` lists it, more
     urgently, and the same money is not counted twice."""
     rows = session.exec(
-        select(tables.Withdrawal, tables.RechargeOrder.channel)
+        select(tables.Withdrawal, col(tables.RechargeOrder.channel))
         .join(
             tables.RechargeOrder,
             col(tables.RechargeOrder.id) == col(tables.Withdrawal.order_id),
@@ -118,12 +118,9 @@ def late_settlements(session: Session, now: datetime) -> list[Waiting]:
     )
     late = []
     for record, channel in rows:
-        route = Route(record.route)
-        if route is Route.ORIGINAL and channel is None:
+        if record.route is Route.ORIGINAL and channel is None:
             continue  # no estimate without the recharge's channel
-        arrival = expected_arrival(
-            route, Channel(channel) if channel else None, utc(record.created_at)
-        )
+        arrival = expected_arrival(record.route, channel, utc(record.created_at))
         if utc(now) > arrival.latest:
             late.append(Waiting(record.id, arrival.latest, record.route, record.amount_fen))
     return sorted(late, key=lambda waiting: waiting.since)

@@ -10,15 +10,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from temporalio.client import Client
 
 from gateways.http_payout import HttpPayoutProvider
 from gateways.payout import Transfer
 from ledger import tables
 from ledger.db import read_only_session
-from ledger.tables import EntryType, HoldState
-from models.domain import WORKFLOW_ID_PREFIX, Status
+from ledger.tables import EntryType
+from models.domain import WORKFLOW_ID_PREFIX
 from models.money import Money
 from reconcile.compare import HoldView, LedgerView, RecordView, Report, compare
 
@@ -49,15 +49,15 @@ def _ledger_view(session: Session) -> LedgerView:
         HoldView(
             withdrawal_id=hold.withdrawal_id,
             amount=Money(hold.amount_fen),
-            state=HoldState(hold.state),
+            state=hold.state,
             created_at=hold.created_at,
         )
         for hold in session.exec(select(tables.Hold).limit(MAX_LEDGER_ROWS))
     ]
     records = [
-        RecordView(withdrawal_id=withdrawal_id, status=Status(status))
+        RecordView(withdrawal_id=withdrawal_id, status=status)
         for withdrawal_id, status in session.exec(
-            select(tables.Withdrawal.id, tables.Withdrawal.status).limit(MAX_LEDGER_ROWS)
+            select(tables.Withdrawal.id, col(tables.Withdrawal.status)).limit(MAX_LEDGER_ROWS)
         )
     ]
     debits: dict[str, list[Money]] = {}

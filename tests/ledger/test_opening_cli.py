@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from ledger.db import get_engine, session_scope
 from ledger.tables import Withdrawal
+from models.domain import Kind, Route, Status
 from tests.ledger.data import fixture_data
 from tests.ledger.test_cli import run_cli, write
 
@@ -53,10 +54,10 @@ def test_list_payout_unknown_shows_only_parked_payouts(sqlite_url: str, tmp_path
                 Withdrawal(
                     id=wid,
                     account_id="acct-plain",
-                    kind="recharge",
-                    route="original",
+                    kind=Kind.RECHARGE,
+                    route=Route.ORIGINAL,
                     amount_fen=100,
-                    status="approved_awaiting_payout",
+                    status=Status.APPROVED_AWAITING_PAYOUT,
                     payout_unknown=unknown,
                     created_at=now,
                     updated_at=now,

@@ -11,12 +11,13 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError, StatementError
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col, select
 
 import ledger.tables  # noqa: F401  (registers the tables)
 from ledger.db import dispose_engine, get_engine, session_scope
 from ledger.migrate import SCHEMA_HEAD, alembic_config, upgrade_to_head
-from ledger.tables import Account, PaygResource
+from ledger.tables import Account, PaygResource, RechargeOrder
+from models.domain import AccountStatus, AccountType, Channel
 from tests.ledger.data import load
 
 
@@ -73,3 +74,32 @@ def test_database_refuses_negative_money(engine: Engine) -> None:
         account = session.get(Account, "acct-plain")
         assert account is not None
         account.held_fen = -1
+
+
+def test_enum_columns_come_back_as_members_and_store_their_values(engine: Engine) -> None:
+    load(engine)
+    with session_scope(engine) as session:
+        order = session.get(RechargeOrder, "P-ORDER")
+        account = session.get(Account, "acct-frozen")
+        assert order is not None and account is not None
+        assert order.channel is Channel.ALIPAY
+        assert account.type is AccountType.PERSONAL
+        assert account.status is AccountStatus.FROZEN
+        account.status = "normal"  # type: ignore[assignment]  # a plain value still writes
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT status FROM account WHERE id = 'acct-frozen'"))
+        assert type(stored.scalar_one()) is str  # the column holds the bare value
+    with session_scope(engine) as session:
+        by_text = select(Account.id).where(Account.status == "normal")
+        by_member = select(Account.id).where(Account.status == AccountStatus.NORMAL)
+        assert set(session.exec(by_text)) == set(session.exec(by_member)) >= {"acct-frozen"}
+        status = session.exec(select(col(Account.status)).where(Account.id == "acct-frozen")).one()
+        assert status is AccountStatus.NORMAL
+
+
+def test_database_refuses_an_unknown_enum_value(engine: Engine) -> None:
+    load(engine)
+    with pytest.raises(IntegrityError), session_scope(engine) as session:
+        account = session.get(Account, "acct-plain")
+        assert account is not None
+        account.status = "asleep"  # type: ignore[assignment]  # the CHECK refuses it

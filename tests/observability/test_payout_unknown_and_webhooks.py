@@ -16,7 +16,7 @@ from cli.app import main as cli
 from cli.command import Context
 from ledger.db import get_engine, session_scope
 from ledger.tables import WebhookDelivery, WebhookDeliveryState, WebhookEvent, Withdrawal
-from models.domain import Status
+from models.domain import Kind, Route, Status
 from observability import gauges
 from observability.attention import (
     WEBHOOK_FAILED_LISTED_FOR,
@@ -37,10 +37,10 @@ def withdrawal(engine: Engine, wid: str, *, unknown: bool, parked_at: datetime) 
             Withdrawal(
                 id=wid,
                 account_id="acct-1",
-                kind="non_recharge",
-                route="alipay",
+                kind=Kind.NON_RECHARGE,
+                route=Route.ALIPAY,
                 amount_fen=12345,
-                status=Status.APPROVED_AWAITING_PAYOUT.value,
+                status=Status.APPROVED_AWAITING_PAYOUT,
                 payout_unknown=unknown,
                 created_at=parked_at - timedelta(hours=1),
                 updated_at=parked_at,

@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.withdrawal import WithdrawalActivities
 from ledger import audit, tables
 from ledger.db import session_scope
-from models.domain import WithdrawalRequest
+from models.domain import AccountStatus, WithdrawalRequest
 from models.messages import Opened, ReviewerCheck, ReviewerVerdict
 from tests.workflows.harness import Stack
 from tests.workflows.stacks import fake_provider_stack
@@ -36,7 +36,7 @@ class EdgeActivities(WithdrawalActivities):
             with session_scope(self._engine) as session:
                 account = session.get(tables.Account, self.freeze_account_after_first_open)
                 assert account is not None
-                account.status = "frozen"
+                account.status = AccountStatus.FROZEN
             raise ApplicationError("injected: the open committed, its answer was lost")
         return opened
 
@@ -62,7 +62,7 @@ def set_account_status(stack: Stack, account_id: str, status: str) -> None:
     with session_scope(stack.engine) as session:
         account = session.get(tables.Account, account_id)
         assert account is not None
-        account.status = status
+        account.status = AccountStatus(status)
 
 
 def audit_outcomes(stack: Stack, withdrawal_id: str, action: str) -> list[str]:
