@@ -15,10 +15,10 @@ from temporalio.service import RPCError
 
 from application.reviews import AuthenticatedReviewer, send_decision
 from application.withdrawals import is_not_found, live_status
+from client.polling import poll_until
 from client.withdrawals import WithdrawalClient
 from models.domain import Status, WithdrawalStatusDoc
 from models.messages import RecordedDecision, ReviewDecisionKind
-from models.polling import poll_until
 
 # After an accepted decision the workflow records the new status in a moment.
 STATUS_SETTLE_SECONDS = 5.0

@@ -33,6 +33,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from application.problems import RequestConflict
 from application.proofs import MAX_PROOF_BYTES, store_proof_bytes
 from application.records import status_with_reason
+from client.polling import poll_until
 from client.withdrawals import WithdrawalClient, workflow_id
 from models.branches import payee_from_branch
 from models.domain import (
@@ -50,7 +51,6 @@ from models.errors import InputError, InsufficientWithdrawable, NotFound, RuleRe
 from models.messages import CodeResult, CodeSubmission, ResendResult
 from models.money import Money
 from models.payee import MAX_PROOFS, payee_problem
-from models.polling import poll_until
 from models.sameness import first_difference
 
 if TYPE_CHECKING:

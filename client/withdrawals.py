@@ -22,6 +22,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
 from client.connection import connect
+from client.polling import poll_until
 from config import settings
 from models import decision_proof
 from models.domain import WORKFLOW_ID_PREFIX, WithdrawalRequest, WithdrawalStatusDoc
@@ -36,7 +37,6 @@ from models.messages import (
     ReviewDecision,
     ReviewDecisionKind,
 )
-from models.polling import poll_until
 from workflows.search_attributes import initial_search_attributes
 
 # The names the workflow answers to (workflows/withdrawal.py); they never change, or

@@ -20,13 +20,13 @@ from typing import Protocol, TypeVar
 from temporalio.service import RPCError
 
 from application.reviews import AuthenticatedReviewer, send_decision
+from client.polling import poll_until
 from client.withdrawals import WithdrawalClient, workflow_id
 from demo.paths import REJECTION_REASON, DemoPath, Review
 from gateways.sms_messages import InboxMessage
 from models.domain import Kind, Route, Status, WithdrawalStatusDoc
 from models.messages import CodeVerdict, ReviewDecisionKind
 from models.money import Money
-from models.polling import poll_until
 
 # One wait for the stack to move (a status, an SMS). Generous: two cores, several workers.
 STEP_TIMEOUT_SECONDS = 60.0

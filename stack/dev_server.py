@@ -26,8 +26,8 @@ from temporalio.converter import DataConverter
 from temporalio.service import RPCError
 
 from client.connection import data_converter
+from client.polling import poll_until
 from config.settings import DEFAULT_NAMESPACE  # the dev server always creates it
-from models.polling import poll_until
 from workflows.search_attributes import ALL_KEYS, dev_server_flags
 
 READY_POLL_INTERVAL_SECONDS = 0.1

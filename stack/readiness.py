@@ -12,8 +12,8 @@ import socket
 import httpx
 from temporalio.client import Client
 
+from client.polling import poll_until
 from gateways.simulators.runner import LOCALHOST
-from models.polling import poll_until
 from stack import dev_server
 from stack.child_process import ChildProcess
 from stack.config import LaunchError, Ports

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from client.polling import poll_until
 from gateways.http_payout import HttpPayoutProvider
 from gateways.payout import Transfer, TransferState
 from gateways.simulators.runner import RunningServer
 from ledger import tables
 from ledger.tables import EntryType, HoldState
 from models.domain import Status
-from models.polling import poll_until
 from reconcile.compare import Report, compare
 from reconcile.sources import gather, open_withdrawal_ids
 from stack import Stack

@@ -21,13 +21,13 @@ from temporalio.client import RPCTimeoutOrCancelledError, WorkflowUpdateFailedEr
 from temporalio.service import RPCError
 
 from application.reviews import AuthenticatedReviewer, authenticate, issue_decision_proof
+from client.polling import poll_until
 from client.withdrawals import WithdrawalClient, workflow_id
 from gateways.http_sms import HttpSmsProvider
 from ledger import tables
 from ledger.db import get_engine
 from models.domain import Status
 from models.messages import CodeVerdict, ReviewDecision, ReviewDecisionKind
-from models.polling import poll_until
 from stack import Stack
 from tests.faults.plan import REVIEWER_ID, REVIEWER_PASSWORD, Path, Planned
 from workflows.withdrawal import WithdrawalWorkflow

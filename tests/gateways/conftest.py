@@ -16,13 +16,13 @@ from typing import TypeVar
 
 import pytest
 
+from client.polling import poll_until
 from gateways.http_payout import HttpPayoutProvider
 from gateways.http_sms import HttpSmsProvider
 from gateways.payout import OriginalRoute, TransferRequest
 from gateways.simulators.runner import RunningServer, start_simulator
 from models.domain import Channel, Payee, Route
 from models.money import Money
-from models.polling import poll_until
 
 WAIT_DEADLINE_SECONDS = 5.0
 POLL_INTERVAL_SECONDS = 0.01

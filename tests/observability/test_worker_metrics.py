@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from client.polling import poll_until
 from client.withdrawals import WithdrawalClient
 from gateways.http_sms import HttpSmsProvider
 from models.domain import Kind, Route, Status, WithdrawalRequest
 from models.money import Money
-from models.polling import poll_until
 from stack import Ports, Stack, StackConfig
 from tests.observability.scrape import Samples, names, scrape, total
 

@@ -22,6 +22,7 @@ import pytest_asyncio
 from sqlalchemy import text
 
 from application.reviews import authenticate, send_decision
+from client.polling import poll_until
 from client.withdrawals import WithdrawalClient
 from gateways.http_sms import HttpSmsProvider
 from ledger.db import get_engine, session_scope
@@ -29,7 +30,6 @@ from ledger.loading import load_fixture
 from models.domain import DesignatedReason, Route, Status
 from models.fixtures import parse_fixture
 from models.messages import ReviewDecisionKind
-from models.polling import poll_until
 from observability.log_filter import install_personal_data_filter
 from stack import Ports, Stack, StackConfig
 from tests.workflows import data

@@ -26,6 +26,7 @@ from temporalio.api.operatorservice.v1 import RemoveSearchAttributesRequest
 from temporalio.client import WorkflowExecutionStatus
 
 from callbacks.receiver import CALLBACK_PATH
+from client.polling import poll_until
 from client.withdrawals import WithdrawalClient, workflow_id
 from codec.encryption import EncryptionCodec
 from demo.data import read_fixture
@@ -34,7 +35,6 @@ from gateways.payout import Transfer, TransferState
 from models.domain import Kind, Route, Status, WithdrawalRequest
 from models.messages import CodeVerdict
 from models.money import Money
-from models.polling import poll_until
 from stack import DEFAULT_FIXTURE, Ports, Stack, StackConfig, dev_server
 from workflows.search_attributes import ALL_KEYS, REVIEW_OVERDUE
 

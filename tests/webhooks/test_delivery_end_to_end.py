@@ -19,9 +19,9 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from client.polling import poll_until
 from gateways.webhooks import new_secret
 from ledger.db import dispose_engine
-from models.polling import poll_until
 from stack import Ports, Stack, StackConfig
 from tests.api.conftest import ROOT_WAIT_SECONDS, Api
 from tests.launched import new_id

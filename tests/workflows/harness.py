@@ -24,6 +24,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from application.reviews import authenticate, send_decision
+from client.polling import poll_until
 from client.withdrawals import WithdrawalClient
 from gateways.payout import PayoutProvider
 from gateways.sms import SmsProvider
@@ -35,7 +36,6 @@ from models.domain import Kind, Payee, Route, Status, WithdrawalRequest, Withdra
 from models.fixtures import parse_fixture
 from models.messages import RecordedDecision, ReviewDecisionKind
 from models.money import Money
-from models.polling import poll_until
 from tests.workflows import data
 from tests.workflows.keys import review_signing_key
 from workflows.search_attributes import ALL_KEYS

@@ -3,8 +3,8 @@ the answer is good or ``timeout`` seconds have passed.
 
 One loop for every face, the bench and the tests, so each waits the same way: the first
 look is at once, the last one at or after the deadline, and a timeout either returns the
-last answer (the caller says what it means) or raises the caller's own error. It lives in
-``models``, the package every other one may import, though it is plumbing, not domain.
+last answer (the caller says what it means) or raises the caller's own error. It sits with
+the code that talks to other processes, not in ``models/`` (the domain: money, rules).
 """
 
 from __future__ import annotations
