@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, func, insert, text, tuple_
+from sqlalchemy import Table, and_, bindparam, func, insert, text, tuple_
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -153,31 +153,35 @@ def row_hash(entry: AuditEntry) -> str:
     ).hexdigest()
 
 
+# Built once: constructing a statement costs more than running it (SQLAlchemy caches
+# the compiled form by the statement's key, which a rebuilt statement must recompute).
+_LOCK_CHAIN = text("SELECT pg_advisory_xact_lock(hashtextextended(:chain, 0))")
+_HEAD = (
+    core_select(LOG.c.chain_seq, LOG.c.hash)
+    .where(LOG.c.chain == bindparam("chain"))
+    .order_by(LOG.c.chain_seq.desc())
+    .limit(1)
+)
+# SQLite numbers rows in the INSERT itself (its writer is alone, so max + 1 is free);
+# PostgreSQL's sequence does (the column's default).
+_INSERT_NUMBERED = (
+    insert(LOG)
+    .values(seq=core_select(func.coalesce(func.max(LOG.c.seq), 0) + 1).scalar_subquery())
+    .returning(LOG.c.seq)
+)
+_INSERT = insert(LOG).returning(LOG.c.seq)
+
+
 def _lock_chain(session: Session, chain: str) -> None:
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        connection.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:chain, 0))"), {"chain": chain}
-        )
+        connection.execute(_LOCK_CHAIN, {"chain": chain})
     # SQLite: BEGIN IMMEDIATE already made this transaction the only writer.
 
 
 def _head(session: Session, chain: str) -> tuple[int, str] | None:
-    row = session.execute(
-        core_select(LOG.c.chain_seq, LOG.c.hash)
-        .where(LOG.c.chain == chain)
-        .order_by(LOG.c.chain_seq.desc())
-        .limit(1)
-    ).first()
+    row = session.execute(_HEAD, {"chain": chain}).first()
     return None if row is None else (int(row[0]), str(row[1]))
-
-
-def _next_seq(session: Session) -> Any:
-    """SQLite numbers rows in the INSERT itself (its writer is alone, so max + 1 is free);
-    PostgreSQL's sequence does (the column's default)."""
-    if session.connection().dialect.name == "postgresql":
-        return None
-    return core_select(func.coalesce(func.max(LOG.c.seq), 0) + 1).scalar_subquery()
 
 
 def append(
@@ -209,11 +213,10 @@ def append(
     }
     # ``seq`` is not hashed (see ``canonical``): the database assigns it below.
     values["hash"] = hashlib.sha256(canonical(seq=0, **values)).hexdigest()
-    seq = _next_seq(session)
-    statement = insert(LOG).values(**values, **({} if seq is None else {"seq": seq}))
+    numbered = session.connection().dialect.name != "postgresql"
     # A core INSERT, no ORM unit of work: one statement, and the row is never read back
     # through this session.
-    assigned = session.execute(statement.returning(LOG.c.seq)).scalar_one()
+    assigned = session.execute(_INSERT_NUMBERED if numbered else _INSERT, values).scalar_one()
     return AuditEntry.model_construct(seq=int(assigned), **values)
 
 

@@ -6,13 +6,35 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol, cast
 
-from sqlmodel import Session, col, select
+from sqlalchemy import Table, bindparam, select
+from sqlmodel import Session
 
 from ledger.tables import Withdrawal, WithdrawalEvent
-from models.domain import STATUS_LABELS_ZH, TimelineEntry, WithdrawalStatusDoc
+from models.domain import STATUS_LABELS_ZH, Status, TimelineEntry, WithdrawalStatusDoc
 from models.money import Money
+
+TIMELINE = cast(Table, WithdrawalEvent.__table__)  # type: ignore[attr-defined]
+# Built once, and plain rows rather than ORM objects: every webhook event rebuilds a
+# document in the transaction that changed the record.
+_TIMELINE_OF = (
+    select(TIMELINE.c.at, TIMELINE.c.status, TIMELINE.c.note)
+    .where(TIMELINE.c.withdrawal_id == bindparam("withdrawal_id"))
+    .order_by(TIMELINE.c.id)
+)
+
+
+class TimelineRow(Protocol):
+    """A timeline row as the document needs it: a ``WithdrawalEvent`` or a plain row."""
+
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def status(self) -> Status: ...
+    @property
+    def note(self) -> str: ...
 
 
 def summary_fields(row: Withdrawal) -> dict[str, Any]:
@@ -34,7 +56,7 @@ def summary_fields(row: Withdrawal) -> dict[str, Any]:
     }
 
 
-def document_from_record(row: Withdrawal, events: Sequence[WithdrawalEvent]) -> WithdrawalStatusDoc:
+def document_from_record(row: Withdrawal, events: Sequence[TimelineRow]) -> WithdrawalStatusDoc:
     return WithdrawalStatusDoc(
         **summary_fields(row),
         review_overdue=row.review_overdue,
@@ -50,9 +72,6 @@ def record_document(session: Session, withdrawal_id: str) -> WithdrawalStatusDoc
     row = session.get(Withdrawal, withdrawal_id)
     if row is None:
         return None
-    events = session.exec(
-        select(WithdrawalEvent)
-        .where(WithdrawalEvent.withdrawal_id == withdrawal_id)
-        .order_by(col(WithdrawalEvent.id))
-    ).all()
-    return document_from_record(row, events)
+    session.flush()  # a core select does not flush the timeline rows this session added
+    events = session.execute(_TIMELINE_OF, {"withdrawal_id": withdrawal_id}).all()
+    return document_from_record(row, cast(Sequence[TimelineRow], events))

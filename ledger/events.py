@@ -17,10 +17,10 @@ import contextlib
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event, func
-from sqlmodel import Session, select
+from sqlalchemy import Table, bindparam, event, func, insert, select
+from sqlmodel import Session
 
 from ledger.documents import record_document
 from ledger.tables import WebhookEvent
@@ -29,6 +29,7 @@ from models.jsonable import jsonable
 
 EVENT_TYPE_PREFIX = "withdrawal."
 UPDATED = "withdrawal.updated"
+EVENTS = cast(Table, WebhookEvent.__table__)  # type: ignore[attr-defined]
 _TOUCHED = "webhook_touched"  # session.info: withdrawal id -> status before this transaction
 _WRITTEN = "webhook_written"
 _listeners: list[Callable[[], None]] = []
@@ -59,6 +60,13 @@ def body_of(event_type: str, at: datetime, data: dict[str, Any]) -> str:
     return json.dumps(jsonable(document), ensure_ascii=False, separators=(",", ":"))
 
 
+# Built once; a core INSERT (the event is never read back through this session).
+_LAST_SEQUENCE = select(func.max(EVENTS.c.sequence)).where(
+    EVENTS.c.withdrawal_id == bindparam("withdrawal_id")
+)
+_INSERT_EVENT = insert(EVENTS)
+
+
 def _write_events(session: Session) -> None:
     touched: dict[str, Status | None] = session.info.pop(_TOUCHED, {})
     if not touched:
@@ -68,26 +76,22 @@ def _write_events(session: Session) -> None:
         document = record_document(session, withdrawal_id)
         if document is None:
             continue
-        last = session.exec(
-            select(func.max(WebhookEvent.sequence)).where(
-                WebhookEvent.withdrawal_id == withdrawal_id
-            )
-        ).one()
+        last = session.execute(_LAST_SEQUENCE, {"withdrawal_id": withdrawal_id}).scalar()
         sequence = (last or 0) + 1
         changed = previous is None or previous is not document.status
         event_type = EVENT_TYPE_PREFIX + document.status.value if changed else UPDATED
         data = {**document.model_dump(mode="python"), "sequence": sequence}
-        session.add(
-            WebhookEvent(
-                id=event_id(withdrawal_id, sequence),
-                withdrawal_id=withdrawal_id,
-                sequence=sequence,
-                type=event_type,
-                body=body_of(event_type, now, data),
-                created_at=now,
-            )
+        session.execute(
+            _INSERT_EVENT,
+            {
+                "id": event_id(withdrawal_id, sequence),
+                "withdrawal_id": withdrawal_id,
+                "sequence": sequence,
+                "type": event_type,
+                "body": body_of(event_type, now, data),
+                "created_at": now,
+            },
         )
-    session.flush()
     session.info[_WRITTEN] = True
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from ledger import audit, holds, tables, withdrawals
+from ledger.types import utc
 from models.domain import Status
 from models.messages import Settlement
 
@@ -89,7 +91,17 @@ def settle(
 
 def _payout_submitted_at(session: Session, withdrawal_id: str) -> datetime | None:
     """When the provider first took the transfer (the audit trail's payout row)."""
-    for entry in audit.entries(session, subject=withdrawal_id):
-        if entry.action == "payout.submit" and entry.outcome in ("submitted", "found"):
-            return entry.at
-    return None
+    at = session.execute(_SUBMITTED_AT, {"subject": withdrawal_id}).scalar()
+    return utc(at) if at is not None else None
+
+
+_SUBMITTED_AT = (
+    select(audit.LOG.c.at)
+    .where(
+        audit.LOG.c.subject == bindparam("subject"),
+        audit.LOG.c.action == "payout.submit",
+        audit.LOG.c.outcome.in_(("submitted", "found")),
+    )
+    .order_by(audit.LOG.c.seq)
+    .limit(1)
+)
