@@ -43,6 +43,7 @@ T = TypeVar("T")
 _engines: dict[str, Engine] = {}
 _read_only_engines: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
 _engines_lock = threading.Lock()
+_writer_turns: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 
 
 def database_url() -> str:
@@ -104,6 +105,7 @@ def _create_engine(url: str) -> Engine:
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}, hide_parameters=True
         )
         _configure_sqlite(engine)
+        _writer_turns[engine] = threading.RLock()
         return engine
     # hide_parameters: an error's text would otherwise carry the bound values (a payee's
     # account number and name) into whatever logs it.
@@ -138,13 +140,36 @@ def _configure_sqlite(engine: Engine) -> None:
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """One transaction: commit when the block ends, roll back if it raises."""
-    with Session(engine, expire_on_commit=False) as session:
+    with _writer_turn(engine), Session(engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def _writer_turn(engine: Engine) -> Iterator[None]:
+    """SQLite: this process's writers take turns here before ``BEGIN IMMEDIATE``.
+
+    SQLite has one write lock, and a writer that finds it taken sleeps in steps (1, 2,
+    5, 10 … ms) before looking again, so under load a transaction often waited several
+    ms after the lock was free (p99 10 ms, up to 130 ms, at 5 withdrawals/s). A lock in
+    the process wakes the next writer as soon as the last commits. Other processes
+    (the API, the CLI) still meet at SQLite's lock. Reentrant: a nested scope behaves
+    as before (SQLite's lock decides). Never longer than SQLite's own busy timeout.
+    """
+    turn = _writer_turns.get(engine)
+    if turn is None:
+        yield
+        return
+    taken = turn.acquire(timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+    try:
+        yield
+    finally:
+        if taken:
+            turn.release()
 
 
 class ReadOnlyViolation(RuntimeError):

@@ -5,7 +5,8 @@ loop finds those not yet dispatched, records a delivery per URL in ``WEBHOOK_URL
 starts ``WebhookDeliveryWorkflow`` under the event's id, then marks the event dispatched.
 Starting is idempotent (the workflow id is the event id), so a crash between the start and
 the mark, or two workers doing the same, delivers once. A commit that wrote events wakes
-the loop at once; a poll every ``WEBHOOK_DISPATCH_POLL_SECONDS`` is the safety net.
+the loop at once (when there is a URL to post to); a poll every
+``WEBHOOK_DISPATCH_POLL_SECONDS`` is the safety net.
 """
 
 from __future__ import annotations
@@ -68,8 +69,12 @@ class WebhookDispatcher:
                     await self.dispatch_pending()
                 except Exception:  # the database or Temporal is away: the next round retries
                     log.exception("webhook dispatch failed; retrying")
+                # With no URL configured an event goes to nobody, so nothing is urgent:
+                # marking waits for the poll instead of taking a write transaction after
+                # every commit (at 5/s that was one more writer per status change).
+                waiting = wake.wait() if self._urls() else stop.wait()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), self._poll_seconds)
+                    await asyncio.wait_for(waiting, self._poll_seconds)
         finally:
             stop_listening()
 
