@@ -64,7 +64,9 @@ DEFAULT_ROUNDS = 5  # per path: the fewest that give a median with a spread
 DEFAULT_COUNT = 60  # per round: long enough to fill the pipeline, short enough to alternate
 DEFAULT_CONCURRENCY = 20
 DEFAULT_RATE = 5.0  # below the baseline's capacity on two cores: latency, not queueing
-DEFAULT_SECONDS = 6.0
+# 100 withdrawals a round: a p99 is then not one sample (6 s gave 30, and two runs of the
+# same commit disagreed: 2.48 and 1.76).
+DEFAULT_SECONDS = 20.0
 WARM_UP_WITHDRAWALS = 10  # imports, sandbox, connections: not part of the measure
 HISTORY_SAMPLE = 10  # histories read per phase for the event count
 
