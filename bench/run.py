@@ -10,8 +10,9 @@ instant mode, and one worker process per path, all started (and warmed up) first
 
 The paths are measured in short alternating rounds (baseline, auto, review, baseline, …;
 ``--rounds``, five by default), one path at a time, so a change in the machine's load
-falls on every path alike. Each ratio to the baseline is the median of the per-round
-ratios, printed with its min and max as ``ratio auto/baseline sqlite 0.xx (min 0.xx,
+falls on every path alike; a closing baseline round follows, and each real round is
+compared with the mean of the baseline rounds before and after it. Each ratio to the
+baseline is the median of the per-round ratios, printed with its min and max as ``ratio auto/baseline sqlite 0.xx (min 0.xx,
 max 0.xx)``. ``--mode burst`` (``--count`` withdrawals per round, ``--concurrency`` at a
 time) measures throughput; ``--mode open`` (``--rate`` withdrawals/s offered for
 ``--seconds`` per round) measures latency without the driver's own queueing; ``--mode
@@ -386,7 +387,7 @@ def per_round_ratio(name: str, values: list[float]) -> Ratio:
 
 def ratios(lanes: list[Lane]) -> list[Ratio]:
     """Burst throughput, real / baseline, and open-loop p99, real / baseline: per round,
-    each real phase against the baseline measured in the same round."""
+    each real phase against the baseline rounds just before and just after it."""
     baseline = next((lane for lane in lanes if lane.group.path == "baseline"), None)
     if baseline is None:
         return []
@@ -396,15 +397,31 @@ def ratios(lanes: list[Lane]) -> list[Ratio]:
             continue
         workers = f"-{lane.group.workers}workers" if lane.group.workers > 1 else ""
         name = f"{lane.group.path}/baseline {lane.group.database}{workers}"
-        pairs = zip(baseline.rounds.get("burst", []), lane.rounds.get("burst", []), strict=False)
-        values = [real.per_second / base.per_second for base, real in pairs if base.per_second]
+        base = [m.per_second for m in baseline.rounds.get("burst", [])]
+        real = [m.per_second for m in lane.rounds.get("burst", [])]
+        values = bracketed(real, base)
         if values:
             found.append(per_round_ratio(name, values))
-        pairs = zip(baseline.rounds.get("open", []), lane.rounds.get("open", []), strict=False)
-        values = [real.p99_ms / base.p99_ms for base, real in pairs if base.p99_ms]
+        base = [m.p99_ms for m in baseline.rounds.get("open", [])]
+        real = [m.p99_ms for m in lane.rounds.get("open", [])]
+        values = bracketed(real, base)
         if values:
             found.append(per_round_ratio(f"p99 {name} open", values))
     return found
+
+
+def bracketed(real: list[float], base: list[float]) -> list[float]:
+    """Round k of a real path against the mean of baseline rounds k and k + 1, which ran
+    just before and just after it (the machine's speed drifts within minutes: one
+    neighbour alone moved the ratio by ±0.1); the last baseline round alone if there is
+    no later one."""
+    values: list[float] = []
+    for k, measured in enumerate(real):
+        around = base[k : k + 2]
+        reference = statistics.fmean(around) if around else 0.0
+        if reference:
+            values.append(measured / reference)
+    return values
 
 
 def table(results: list[dict[str, Any]]) -> str:
@@ -519,6 +536,12 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 for lane in lanes:
                     for mode in modes:
                         await run_round(stack, lane, mode, settings, number)
+            # A closing baseline round: every real round then has a baseline before and
+            # after it, and is compared with their mean (``ratios``).
+            closing = next((lane for lane in lanes if lane.group.path == "baseline"), None)
+            if closing is not None and len(lanes) > 1:
+                for mode in modes:
+                    await run_round(stack, closing, mode, settings, settings.rounds)
             for lane in lanes:
                 results += await phase_figures(stack, lane, settings)
     finally:

@@ -7,7 +7,7 @@ import time
 
 from bench import load
 from bench.measure import percentile
-from bench.run import per_round_ratio
+from bench.run import bracketed, per_round_ratio
 
 
 def test_percentile_is_nearest_rank() -> None:
@@ -54,6 +54,14 @@ async def test_open_loop_offers_its_rate_and_counts_failures() -> None:
     result = await load.open_loop(failing_on_three, rate=100.0, seconds=0.1)
     assert len(result.samples) == 9 and len(result.failures) == 1
     assert 0.05 <= result.seconds < 1.0  # ten starts spread over about 0.1 s
+
+
+def test_each_round_is_compared_with_the_baseline_rounds_before_and_after_it() -> None:
+    """The machine drifts between rounds: a real round between a fast and a slow baseline
+    round is compared with their mean; the last one with the closing baseline round."""
+    assert bracketed([5.0, 4.0, 6.0], [10.0, 6.0, 10.0, 12.0]) == [5.0 / 8.0, 0.5, 6.0 / 11.0]
+    assert bracketed([5.0, 4.0], [10.0]) == [0.5]  # no baseline for the second round
+    assert bracketed([5.0], [0.0]) == []
 
 
 def test_a_ratio_is_the_median_of_its_rounds_with_their_spread() -> None:
