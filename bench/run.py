@@ -12,8 +12,8 @@ The paths are measured in short alternating rounds (baseline, auto, review, base
 ``--rounds``, five by default), one path at a time, so a change in the machine's load
 falls on every path alike; a closing baseline round follows, and each real round is
 compared with the mean of the baseline rounds before and after it. Each ratio to the
-baseline is the median of the per-round ratios, printed with its min and max as ``ratio auto/baseline sqlite 0.xx (min 0.xx,
-max 0.xx)``. ``--mode burst`` (``--count`` withdrawals per round, ``--concurrency`` at a
+baseline is the median of the per-round ratios, printed with its min and max as
+``ratio auto/baseline sqlite 0.xx (min 0.xx, max 0.xx)``. ``--mode burst`` (``--count`` withdrawals per round, ``--concurrency`` at a
 time) measures throughput; ``--mode open`` (``--rate`` withdrawals/s offered for
 ``--seconds`` per round) measures latency without the driver's own queueing; ``--mode
 both`` (the default) runs both in every round. The table (every round of a path added
