@@ -13,13 +13,14 @@ The paths are measured in short alternating rounds (baseline, auto, review, base
 falls on every path alike; a closing baseline round follows, and each real round is
 compared with the mean of the baseline rounds before and after it. Each ratio to the
 baseline is the median of the per-round ratios, printed with its min and max as
-``ratio auto/baseline sqlite 0.xx (min 0.xx, max 0.xx)``. ``--mode burst`` (``--count`` withdrawals per round, ``--concurrency`` at a
-time) measures throughput; ``--mode open`` (``--rate`` withdrawals/s offered for
-``--seconds`` per round) measures latency without the driver's own queueing; ``--mode
-both`` (the default) runs both in every round. The table (every round of a path added
-up) goes to stdout and the same figures, as JSON, to ``bench/results/latest.json``.
+``ratio auto/baseline sqlite 0.xx (min 0.xx, max 0.xx)``. ``--mode burst`` (``--count``
+withdrawals per round, ``--concurrency`` at a time) measures throughput; ``--mode open``
+(``--rate`` withdrawals/s offered for ``--seconds`` per round) measures latency without
+the driver's own queueing; ``--mode both`` (the default) runs both in every round. The
+table (every round of a path added up) goes to stdout and the same figures, as JSON, to
+``bench/results/latest.json``.
 
-    .venv/bin/python -m bench.run                      # the defaults: about five minutes
+    .venv/bin/python -m bench.run                      # the defaults: 12 minutes with PostgreSQL
     .venv/bin/python -m bench.run --mode burst --count 200 --concurrency 40 --profile
 """
 
