@@ -386,10 +386,14 @@ def per_round_ratio(name: str, values: list[float]) -> Ratio:
     return Ratio(name, statistics.median(values), min(values), max(values), values)
 
 
+def baseline_lane(lanes: list[Lane]) -> Lane | None:
+    return next((lane for lane in lanes if lane.group.path == "baseline"), None)
+
+
 def ratios(lanes: list[Lane]) -> list[Ratio]:
     """Burst throughput, real / baseline, and open-loop p99, real / baseline: per round,
     each real phase against the baseline rounds just before and just after it."""
-    baseline = next((lane for lane in lanes if lane.group.path == "baseline"), None)
+    baseline = baseline_lane(lanes)
     if baseline is None:
         return []
     found: list[Ratio] = []
@@ -539,7 +543,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                         await run_round(stack, lane, mode, settings, number)
             # A closing baseline round: every real round then has a baseline before and
             # after it, and is compared with their mean (``ratios``).
-            closing = next((lane for lane in lanes if lane.group.path == "baseline"), None)
+            closing = baseline_lane(lanes)
             if closing is not None and len(lanes) > 1:
                 for mode in modes:
                     await run_round(stack, closing, mode, settings, settings.rounds)

@@ -172,10 +172,9 @@ _INSERT_NUMBERED = (
 _INSERT = insert(LOG).returning(LOG.c.seq)
 
 
-def _lock_chain(session: Session, chain: str) -> None:
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.execute(_LOCK_CHAIN, {"chain": chain})
+def _lock_chain(session: Session, chain: str, postgres: bool) -> None:
+    if postgres:
+        session.execute(_LOCK_CHAIN, {"chain": chain})
     # SQLite: BEGIN IMMEDIATE already made this transaction the only writer.
 
 
@@ -197,7 +196,8 @@ def append(
     """Chain one row onto its subject's chain inside the caller's transaction (never
     commits). Locks that chain only, until the caller's commit."""
     chain = chain_of(subject)
-    _lock_chain(session, chain)
+    postgres = session.connection().dialect.name == "postgresql"
+    _lock_chain(session, chain, postgres)
     session.flush()  # earlier writes of this transaction first: they stay in order
     head = _head(session, chain)
     values: dict[str, Any] = {
@@ -213,10 +213,9 @@ def append(
     }
     # ``seq`` is not hashed (see ``canonical``): the database assigns it below.
     values["hash"] = hashlib.sha256(canonical(seq=0, **values)).hexdigest()
-    numbered = session.connection().dialect.name != "postgresql"
     # A core INSERT, no ORM unit of work: one statement, and the row is never read back
     # through this session.
-    assigned = session.execute(_INSERT_NUMBERED if numbered else _INSERT, values).scalar_one()
+    assigned = session.execute(_INSERT if postgres else _INSERT_NUMBERED, values).scalar_one()
     return AuditEntry.model_construct(seq=int(assigned), **values)
 
 

@@ -89,12 +89,6 @@ def settle(
     return True
 
 
-def _payout_submitted_at(session: Session, withdrawal_id: str) -> datetime | None:
-    """When the provider first took the transfer (the audit trail's payout row)."""
-    at = session.execute(_SUBMITTED_AT, {"subject": withdrawal_id}).scalar()
-    return utc(at) if at is not None else None
-
-
 _SUBMITTED_AT = (
     select(audit.LOG.c.at)
     .where(
@@ -105,3 +99,9 @@ _SUBMITTED_AT = (
     .order_by(audit.LOG.c.seq)
     .limit(1)
 )
+
+
+def _payout_submitted_at(session: Session, withdrawal_id: str) -> datetime | None:
+    """When the provider first took the transfer (the audit trail's payout row)."""
+    at = session.execute(_SUBMITTED_AT, {"subject": withdrawal_id}).scalar()
+    return utc(at) if at is not None else None
