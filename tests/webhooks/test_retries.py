@@ -31,7 +31,7 @@ from activities.webhooks import WebhookActivities
 from cli.app import main as cli_main
 from cli.command import Context
 from client.connection import data_converter
-from gateways.webhooks import new_secret, secret_key
+from gateways.webhooks import new_secret, secret_keys
 from ledger.db import dispose_engine, get_engine, run_in_transaction
 from ledger.events import body_of
 from ledger.tables import WebhookDelivery, WebhookEvent
@@ -142,7 +142,7 @@ async def test_a_retry_six_minutes_later_is_signed_afresh_and_verifies(
     try:
         async with httpx.AsyncClient(timeout=5) as http:
             activities = WebhookActivities(
-                engine, secret_key(receiver.secret), http, clock=clock.time
+                engine, secret_keys(receiver.secret), http, clock=clock.time
             )
             async with Worker(
                 dev_server.client,
@@ -197,7 +197,7 @@ async def test_past_the_retry_window_a_delivery_is_failed_and_listed(
     event_id = _event(engine)
     queue = f"webhooks-{uuid.uuid4().hex[:8]}"
     async with httpx.AsyncClient(timeout=2) as http:
-        activities = WebhookActivities(engine, secret_key(new_secret()), http)
+        activities = WebhookActivities(engine, secret_keys(new_secret()), http)
         async with Worker(
             dev_server.client,
             task_queue=queue,
