@@ -9,10 +9,7 @@ is retired does its receiver refuse."""
 
 from __future__ import annotations
 
-import socket
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -24,18 +21,9 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.webhooks import WebhookActivities
 from gateways.webhooks import WebhookSecretError, new_secret, secret_keys
-from ledger.db import dispose_engine, get_engine, run_in_transaction
-from ledger.events import body_of
-from ledger.tables import WebhookEvent
+from ledger.db import dispose_engine, get_engine
 from models.webhooks import WebhookTarget
-from tests.webhooks.receiver import Attempt, Receiver
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+from tests.webhooks.receiver import Attempt, Receiver, free_port, stored_event
 
 
 @pytest.fixture
@@ -49,33 +37,13 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 def receivers() -> Iterator[tuple[Receiver, Receiver]]:
     """A backend still on the old secret (its first answer a 500: a delivery in flight)
     and one already on the new."""
-    old = Receiver(secret=new_secret(), port=_free_port(), fail_first=1)
-    new = Receiver(secret=new_secret(), port=_free_port())
+    old = Receiver(secret=new_secret(), port=free_port(), fail_first=1)
+    new = Receiver(secret=new_secret(), port=free_port())
     old.start()
     new.start()
     yield old, new
     old.stop()
     new.stop()
-
-
-def _event(engine: Engine) -> str:
-    event_id = f"evt_w-{uuid.uuid4().hex[:8]}_1"
-    now = datetime.now(UTC)
-    body = body_of("withdrawal.verifying", now, {"id": "w-1", "status": "verifying", "sequence": 1})
-    run_in_transaction(
-        engine,
-        lambda s: s.add(
-            WebhookEvent(
-                id=event_id,
-                withdrawal_id=event_id,
-                sequence=1,
-                type="withdrawal.verifying",
-                body=body,
-                created_at=now,
-            )
-        ),
-    )
-    return event_id
 
 
 async def _deliver(engine: Engine, webhook_secret: str, event_id: str, url: str) -> bool:
@@ -109,7 +77,7 @@ async def test_old_and_new_secret_receivers_both_accept_while_both_are_listed(
     engine: Engine, receivers: tuple[Receiver, Receiver]
 ) -> None:
     old, new = receivers
-    event_id = _event(engine)
+    event_id = stored_event(engine)
     # Before the rotation: one secret; the old-secret backend answers 500 (in flight).
     assert not await _deliver(engine, old.secret, event_id, old.url)
     assert [a.verified for a in old.attempts] == [True]
@@ -133,7 +101,7 @@ async def test_after_the_old_secret_is_retired_only_the_new_one_verifies(
 ) -> None:
     old, new = receivers
     old.fail_first = 0
-    event_id = _event(engine)
+    event_id = stored_event(engine)
     assert await _deliver(engine, new.secret, event_id, new.url)
     assert not await _deliver(engine, new.secret, event_id, old.url)  # 401: retire last
     assert [a.answered for a in old.attempts] == [401]
