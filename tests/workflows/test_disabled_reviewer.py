@@ -1,6 +1,7 @@
 """A reviewer disabled after signing in (``starter.py reviewers disable``, issue 26 item 2):
 their decision not yet weighed is refused by the workflow's review activity, their cancel
-by the cancel's authorisation, and the money stays held; enabled again, they count."""
+by the cancel's authorisation and their payout resolution by the ledger, and the money
+stays held; enabled again, they count."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from temporalio.client import WorkflowUpdateFailedError
 from application.reviews import authenticate, cancel_as_reviewer, send_decision
 from ledger import reviewers
 from ledger.db import run_in_transaction
+from ledger.payout_resolution import record_resolution
 from models.domain import DesignatedReason, Route, Status
-from models.messages import ReviewDecisionKind
+from models.messages import PayoutOutcome, PayoutResolutionRequest, ReviewDecisionKind
 from tests.workflows import data
 from tests.workflows.harness import Stack, alipay_payee, fen
-from tests.workflows.keys import review_signing_key
+from tests.workflows.keys import review_signing_key, review_verify_key
 
 ADMIN = "lead-1"
 
@@ -66,6 +68,13 @@ async def test_a_decision_and_a_cancel_signed_before_a_disable_are_refused(
         await cancel_as_reviewer(
             fake_stack.client, canceller, wid, signing_key=review_signing_key(), now=now
         )
+    resolution = PayoutResolutionRequest(
+        withdrawal_id=wid, reviewer_id="ops-1", outcome=PayoutOutcome.NOT_PAID, evidence="x"
+    )
+    verdict = run_in_transaction(
+        fake_stack.engine, record_resolution, resolution, datetime.now(UTC), review_verify_key()
+    )
+    assert (verdict.accepted, verdict.why) == (False, "reviewer ops-1 is disabled")
     doc = await fake_stack.client.status(wid)
     assert doc.status is Status.UNDER_REVIEW and doc.approvals == []
     assert fake_stack.account("acct-auto").held_fen == fen("25.00")
