@@ -3,7 +3,8 @@ signs in (``--by``, ``REVIEWER_PASSWORD``) to add, disable, enable or reset a re
 each step is audited with who did it; exit 2 for bad input, 3 for a refusal or a failed
 sign-in. With ``WITHDRAWALS_ENV=production`` a reviewer without ``identity_id`` is
 refused by ``reviewers add`` and ``load`` (issue 22 item 4). No Temporal needed: the
-commands run in-process against a fresh SQLite ledger, one test as a real process."""
+commands run in-process against a fresh ledger (SQLite and PostgreSQL), one test as a
+real process."""
 
 from __future__ import annotations
 
@@ -101,14 +102,17 @@ class Cli:
 
 @pytest.fixture
 def cli(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    db_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> Iterator[Cli]:
-    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    """A fresh ledger on SQLite and on PostgreSQL, with a lead and a reviewer loaded."""
     monkeypatch.delenv("WITHDRAWALS_ENV", raising=False)
-    runner = Cli(url, tmp_path, monkeypatch, capsys)
+    runner = Cli(db_url, tmp_path, monkeypatch, capsys)
     assert runner.load(FIXTURE).status == 0
     yield runner
-    dispose_engine(url)
+    dispose_engine(db_url)
 
 
 def test_a_lead_adds_disables_enables_and_resets_a_reviewer_each_step_audited(cli: Cli) -> None:
