@@ -159,6 +159,12 @@ class Reviewer(SQLModel, table=True):
     identity_id: str | None = Field(default=None, max_length=64)
     failed_logins: int = 0  # failures in a row; five lock the reviewer (``locked_until``)
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # ``reviewers disable``: no sign-in, console sessions end, decisions not yet weighed
+    # are refused. ``load`` never changes it (``ledger.reviewers``).
+    enabled: bool = True
+    # When the password was last set by ``reviewers add``/``reset-password``: a console
+    # session signed in before it ends (the old password may be someone else's now).
+    password_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Withdrawal(SQLModel, table=True):
