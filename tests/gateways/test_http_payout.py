@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
+from gateways import webhook_signature
 from gateways.http_payout import (
     DEFAULT_PAYOUT_GATEWAY_URL,
     HttpPayoutProvider,
@@ -191,3 +194,21 @@ async def test_shared_client_is_used_when_given(payout_sim: RunningServer) -> No
         payout = HttpPayoutProvider(payout_sim.url, client=client)
         request = original_request()
         assert (await payout.submit(request)).idempotency_key == request.idempotency_key
+
+
+async def test_the_simulator_signs_its_callbacks_with_the_first_listed_secret(
+    callbacks: CallbackReceiver,
+) -> None:
+    """Issue 26, item 1: ``PAYOUT_CALLBACK_SECRET=new,old`` while the secret is rotated; the
+    provider (here the simulator) signs with the new one, the receiver accepts either."""
+    new = "whsec_" + base64.b64encode(b"N" * 32).decode()
+    old = "whsec_" + base64.b64encode(b"O" * 32).decode()
+    with start_simulator("payout", max_settle_seconds=0, callback_secret=f"{new},{old}") as sim:
+        await HttpPayoutProvider(sim.url).submit(original_request(callback_url=callbacks.url))
+        [body] = callbacks.wait_for_count(1)
+    [headers] = callbacks.headers[:1]
+    now = datetime.now(UTC)
+    assert webhook_signature.verify(new, headers, body, now)
+    with pytest.raises(webhook_signature.WebhookVerificationError):
+        webhook_signature.verify(old, headers, body, now)
+    assert webhook_signature.verify(f"{new},{old}", headers, body, now)
