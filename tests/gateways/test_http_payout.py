@@ -19,6 +19,7 @@ from gateways.http_payout import (
 from gateways.payout import ProviderError, Transfer, TransferRejected, TransferState
 from gateways.simulators.runner import RunningServer, start_simulator
 from models.domain import Channel
+from models.provider_reasons import ProviderReason
 from tests.gateways.conftest import (
     CallbackReceiver,
     bank_request,
@@ -65,15 +66,16 @@ async def test_same_key_with_other_details_is_refused(
     await payout.submit(request)
     with pytest.raises(TransferRejected) as refused:
         await payout.submit(bank_request(request.idempotency_key, amount="99.99"))
-    assert refused.value.reason == "idempotency key reused with different details"
+    assert refused.value.reason == ProviderReason.KEY_CONFLICT
+    assert refused.value.provider_text == "idempotency key reused with different details"
     assert movements(payout_sim, request.idempotency_key) == 1
 
 
 @pytest.mark.parametrize(
     ("account_number", "name", "reason"),
     [
-        ("6222020200110000", "Zhang San", "invalid account number"),
-        ("6222020200112233", "Closed Trading Co", "payee account closed"),
+        ("6222020200110000", "Zhang San", ProviderReason.ACCOUNT_INVALID),
+        ("6222020200112233", "Closed Trading Co", ProviderReason.ACCOUNT_CLOSED),
     ],
 )
 async def test_magic_payees_are_refused_and_nothing_is_recorded(
@@ -98,7 +100,9 @@ async def test_original_route_past_its_r8_limit_is_refused(payout: HttpPayoutPro
     )
     with pytest.raises(TransferRejected) as refused:
         await payout.submit(request)
-    assert refused.value.reason.startswith("original route expired: online_banking_personal CMB")
+    assert refused.value.reason == ProviderReason.ROUTE_EXPIRED
+    assert refused.value.provider_text is not None
+    assert refused.value.provider_text.startswith("original route expired: online_banking_personal")
 
 
 async def test_magic_payee_4444_is_accepted_then_fails(
@@ -107,14 +111,16 @@ async def test_magic_payee_4444_is_accepted_then_fails(
     request = bank_request(account_number="6222020200114444")
     transfer = await payout.submit(request)
     assert transfer.state is TransferState.FAILED
-    assert transfer.reason == "account closed at the receiving bank"
+    assert transfer.reason == ProviderReason.ACCOUNT_CLOSED
+    assert transfer.provider_text == "account closed at the receiving bank"
     assert movements(payout_sim, request.idempotency_key) == 1
 
 
 async def test_closed_original_payer_fails_after_acceptance(payout: HttpPayoutProvider) -> None:
     transfer = await payout.submit(original_request(order_id="R-CLOSED-1"))
     assert transfer.state is TransferState.FAILED
-    assert transfer.reason == "original paying account closed or cannot receive"
+    assert transfer.reason == ProviderReason.ACCOUNT_CLOSED
+    assert transfer.provider_text == "original paying account closed or cannot receive"
 
 
 async def test_malformed_request_is_refused_with_a_reason(payout_sim: RunningServer) -> None:
