@@ -18,12 +18,12 @@ from codec.encryption import EncryptionCodec
 from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from gateways.payout import TransferRequest
 from ledger import tables
-from models.domain import DesignatedReason, Route, Status
+from models.domain import Status
 from models.provider_reasons import ProviderReason, provider_reason
 from tests.security.history import history_payloads, raw_bytes
-from tests.security.test_personal_data import outsider
+from tests.security.test_personal_data import approved_bank_withdrawal, outsider
 from tests.workflows import data
-from tests.workflows.harness import Stack, bank_payee
+from tests.workflows.harness import Stack
 from tests.workflows.keys import TEST_KEYS
 
 Fakes = tuple[FakePayoutProvider, FakeSmsProvider]
@@ -53,20 +53,6 @@ def _everything_written(stack: Stack, wid: str) -> str:
     return json.dumps(rows, default=str) + "".join(bodies)
 
 
-async def _approved(stack: Stack) -> str:
-    wid = await stack.start(
-        amount="120.00",
-        route=Route.BANK,
-        order_id="R-ICBC-OLD",
-        reason=DesignatedReason.LIMIT_PASSED,
-        payee=bank_payee(),
-    )
-    await stack.verify(wid, "acct-auto")
-    await stack.wait_status(wid, Status.UNDER_REVIEW)
-    await stack.approve(wid, "rev-1")
-    return wid
-
-
 async def _assert_only_the_word(
     stack: Stack, wid: str, word: ProviderReason, logs: str, raw_kept: bool
 ) -> None:
@@ -94,7 +80,7 @@ async def test_a_failure_reason_naming_the_payee_reaches_nothing_but_the_history
     caplog.set_level(logging.DEBUG)
     payout, _ = fakes
     payout.auto_settle = False
-    wid = await _approved(fake_stack)
+    wid = await approved_bank_withdrawal(fake_stack, "120.00")
     await fake_stack.wait_until(lambda: payout.request_for(wid) is not None)
     payout.fail(wid, FAILURE_TEXT)
     await _assert_only_the_word(
@@ -110,7 +96,7 @@ async def test_a_refusal_naming_the_payee_reaches_nothing_but_the_word(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     monkeypatch.setattr("gateways.fakes.refusal_at_submit", refusal_naming_the_payee)
-    wid = await _approved(fake_stack)
+    wid = await approved_bank_withdrawal(fake_stack, "120.00")
     await _assert_only_the_word(
         fake_stack, wid, ProviderReason.ACCOUNT_INVALID, caplog.text, raw_kept=False
     )
