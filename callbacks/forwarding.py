@@ -22,6 +22,9 @@ from ledger.db import run_in_transaction
 from ledger.tables import CallbackForwarding
 from models.limits import MAX_CALLBACKS_FORWARDED_PER_WITHDRAWAL
 
+# The column's width, a withdrawal id's longest: a longer key is no withdrawal's.
+_ID_CHARS: int = CallbackForwarding.__table__.c.withdrawal_id.type.length  # type: ignore[attr-defined]
+
 
 @dataclass(frozen=True)
 class Forwarding:
@@ -75,6 +78,9 @@ class CallbackBudget:
 
     async def take(self, withdrawal_id: str) -> Forwarding:
         """Count one callback for ``withdrawal_id``: forwarded while under the limit."""
+        if len(withdrawal_id) > _ID_CHARS:
+            # No withdrawal has such an id: the signal finds no workflow (404), uncounted.
+            return Forwarding(forward=True, forwarded=0, held_back=0)
         for _ in range(2):
             try:
                 return await asyncio.to_thread(

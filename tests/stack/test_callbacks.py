@@ -276,3 +276,15 @@ async def test_a_callback_not_delivered_does_not_count_against_the_limit(tmp_pat
     with Session(get_engine(db)) as session:
         counted = session.get(CallbackForwarding, "w-retried")
         assert counted is not None and counted.forwarded == 0
+
+
+async def test_a_callback_for_a_key_longer_than_any_withdrawal_id_is_404_and_uncounted(
+    tmp_path: Path,
+) -> None:
+    db = f"sqlite:///{tmp_path / 'receiver.db'}"
+    app = create_app(_answering_not_found, parse_callback, secret=SECRET, engine=get_engine(db))
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://r")
+    body = body_of("w" * 200)
+    assert (await http.post(CALLBACK_PATH, content=body, headers=signed(body))).status_code == 404
+    with Session(get_engine(db)) as session:
+        assert session.get(CallbackForwarding, "w" * 200) is None
