@@ -5,6 +5,7 @@ even read (issue 12). End to end: a forged callback leaves a withdrawal's money 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import time
@@ -16,6 +17,7 @@ import pytest
 from sqlmodel import Session
 from temporalio.client import Client
 
+from callbacks.forwarding import CallbackBudget
 from callbacks.receiver import CALLBACK_PATH, MAX_CALLBACK_BYTES, create_app
 from gateways import webhook_signature
 from gateways.http_payout import parse_callback
@@ -288,3 +290,18 @@ async def test_a_callback_for_a_key_longer_than_any_withdrawal_id_is_404_and_unc
     assert (await http.post(CALLBACK_PATH, content=body, headers=signed(body))).status_code == 404
     with Session(get_engine(db)) as session:
         assert session.get(CallbackForwarding, "w" * 200) is None
+
+
+@pytest.mark.parametrize("database", ["sqlite_url", "postgres_url"])
+async def test_racing_callbacks_never_forward_more_than_the_limit(
+    database: str, request: pytest.FixtureRequest
+) -> None:
+    """Receivers racing for one withdrawal's last places (one conditional UPDATE each):
+    exactly the limit is forwarded, the rest counted as held back, on either database."""
+    url: str = request.getfixturevalue(database)
+    budget = CallbackBudget(get_engine(url))
+    taken = await asyncio.gather(*(budget.take("w-raced") for _ in range(budget.limit + 10)))
+    assert sum(t.forward for t in taken) == budget.limit
+    with Session(get_engine(url)) as session:
+        counted = session.get(CallbackForwarding, "w-raced")
+        assert counted is not None and (counted.forwarded, counted.held_back) == (budget.limit, 10)
