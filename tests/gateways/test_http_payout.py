@@ -19,6 +19,7 @@ from gateways.http_payout import (
 from gateways.payout import ProviderError, Transfer, TransferRejected, TransferState
 from gateways.simulators.runner import RunningServer, start_simulator
 from models.domain import Channel
+from models.money import Money
 from models.provider_reasons import ProviderReason
 from tests.gateways.conftest import (
     CallbackReceiver,
@@ -218,3 +219,15 @@ async def test_the_simulator_signs_its_callbacks_with_the_first_listed_secret(
     with pytest.raises(webhook_signature.WebhookVerificationError):
         webhook_signature.verify(old, headers, body, now)
     assert webhook_signature.verify(f"{new},{old}", headers, body, now)
+
+
+def test_a_callbacks_free_text_reason_is_mapped_where_it_is_parsed() -> None:
+    """Issue 22, item 7: the receiver's parse is one of the doors provider text enters by."""
+    text = "account 6222020200114444 of Zhang San closed at the receiving bank"
+    body = Transfer(
+        idempotency_key="w-1", state=TransferState.FAILED, amount=Money.yuan("1.00"), reason=text
+    ).model_dump_json()
+    parsed = parse_callback(body.encode())
+    assert parsed.reason == ProviderReason.ACCOUNT_CLOSED and parsed.provider_text == text
+    assert "6222020200114444" not in repr(parsed) and "Zhang San" not in repr(parsed)
+    assert parse_callback(parsed.model_dump_json().encode()) == parsed  # mapped once only
