@@ -53,19 +53,6 @@ _PATTERNS: tuple[tuple[ProviderReason, tuple[tuple[str, ...], ...]], ...] = (
 )
 _WORDS = frozenset(reason.value for reason in ProviderReason)
 
-DESCRIPTIONS: dict[ProviderReason, str] = {
-    ProviderReason.INSUFFICIENT_FUNDS: "the provider could not fund the transfer",
-    ProviderReason.ACCOUNT_CLOSED: "the receiving account is closed or cannot receive",
-    ProviderReason.ACCOUNT_INVALID: "the receiving account number is not valid",
-    ProviderReason.NAME_MISMATCH: "the payee's name does not match the account",
-    ProviderReason.ROUTE_EXPIRED: "the original route is past its time limit (R8)",
-    ProviderReason.DETAILS_INCOMPLETE: "the payee's or recharge's details are incomplete",
-    ProviderReason.KEY_CONFLICT: "the provider holds another transfer under this id",
-    ProviderReason.RETURNED: "the receiving bank returned the money",
-    ProviderReason.REFUSED_BY_PROVIDER: "the provider refused the transfer",
-    ProviderReason.UNKNOWN: "the provider gave no reason we recognise",
-}
-
 
 def is_vocabulary(text: str) -> bool:
     """Whether ``text`` is already one of the words (mapping it again changes nothing)."""
