@@ -18,10 +18,11 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from temporalio.service import RPCError
 
+from api.body_limit import BodyLimit
 from application import decisions
 from application.proofs import proof_path, read_proof_file, sniff_proof_type
 from application.records import status_label, when
@@ -51,6 +52,10 @@ QUEUE_REFRESH_SECONDS = 15  # CONSOLE_REFRESH_SECONDS overrides it
 MAX_REVIEWER_ID_CHARS = 64
 DEFAULT_TEMPORAL_UI = "http://localhost:8233"
 PROOF_SNIFF_BYTES = 16
+# A form post is read only up to this (413 beyond, issue 22): the longest form, a decision
+# whose comment is at its limit (MAX_REVIEW_COMMENT_CHARS * 4 characters, each at most
+# 12 bytes percent-encoded: 96,000 bytes), fits with room for the other fields.
+MAX_CONSOLE_FORM_BYTES = 128 * 1024
 
 # No external assets, no inline script or style: everything comes from /console/static.
 PAGE_POLICY = (
@@ -486,6 +491,11 @@ def mount(app: Any) -> None:
     """Add the console to the HTTP app (``api.app.create_app`` calls this)."""
     app.state.console_sessions = SessionStore()
     app.include_router(console_router())
+    app.add_middleware(BodyLimit, limits={PREFIX: MAX_CONSOLE_FORM_BYTES}, too_large=_too_large)
 
 
-__all__ = ["PREFIX", "console_router", "mount"]
+def _too_large(limit: int) -> Response:
+    return PlainTextResponse(f"a console form is at most {limit} bytes", status_code=413)
+
+
+__all__ = ["MAX_CONSOLE_FORM_BYTES", "PREFIX", "console_router", "mount"]

@@ -331,6 +331,23 @@ class CallbackReceipt(SQLModel, table=True):
     received_at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
+class CallbackForwarding(SQLModel, table=True):
+    """How many payout callbacks the receiver forwarded to a withdrawal's workflow, and
+    how many it held back past ``MAX_CALLBACKS_FORWARDED_PER_WITHDRAWAL``: each one
+    forwarded is a signal in the workflow's history, so their number is bounded here,
+    across restarts and receivers (``callbacks.forwarding``)."""
+
+    __tablename__ = "callback_forwarding"
+    __table_args__ = (
+        CheckConstraint("forwarded >= 0", name="ck_callback_forwarding_forwarded"),
+        CheckConstraint("held_back >= 0", name="ck_callback_forwarding_held_back"),
+    )
+
+    withdrawal_id: str = Field(primary_key=True, max_length=64)
+    forwarded: int = Field(default=0)
+    held_back: int = Field(default=0)
+
+
 class AuditEntry(SQLModel, table=True):
     """Append-only, hash-chained audit log (see ``ledger.audit``).
 
