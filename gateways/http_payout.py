@@ -9,6 +9,8 @@ interface. The contract every adapter keeps:
 - an unknown outcome (timeout, connection error, dropped reply, 5xx, 429) raises
   ``TransientProviderError``: the caller looks the key up and retries under the same key;
 - a refusal for good (HTTP 4xx with ``{"reason": ...}``) raises ``TransferRejected``;
+- the key already taken with other details (HTTP 409) raises ``KeyConflict``: a transfer
+  exists under the key, so it is never a refusal that releases the money;
 - ``lookup`` of a key the provider never accepted returns None (HTTP 404).
 """
 
@@ -24,6 +26,7 @@ from pydantic import ValidationError
 
 from gateways.http_common import DEFAULT_TIMEOUT, request
 from gateways.payout import (
+    KeyConflict,
     ProviderError,
     Transfer,
     TransferRejected,
@@ -147,6 +150,8 @@ def _reason(response: httpx.Response) -> str | None:
 
 def _refusal_or_transient(response: httpx.Response) -> ProviderError:
     status = response.status_code
+    if status == 409:
+        return KeyConflict(_reason(response) or "idempotency key taken with other details")
     if status >= 500 or status in _TRANSIENT_CLIENT_STATUSES or status < 400:
         return TransientProviderError(f"payout provider answered HTTP {status}")
     return TransferRejected(_reason(response) or f"payout provider refused: HTTP {status}")

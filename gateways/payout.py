@@ -55,6 +55,8 @@ class Transfer(BaseModel):
     # Who the provider pays, as a digest (no personal data in workflow history): the
     # workflow acts on a transfer only when key, amount and payee match its request.
     payee_digest: str | None = None
+    # The route the provider pays by, when it says (the digest covers it as well).
+    route: Route | None = None
 
 
 def payee_digest(route: Route, payee: Payee | None, order_id: str | None) -> str:
@@ -82,6 +84,16 @@ class TransientProviderError(ProviderError):
 class TransferRejected(ProviderError):
     """The provider refused the request for good (wrong account details, closed
     account, original route past its deadline, key reused with other details)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class KeyConflict(ProviderError):
+    """The provider already holds a transfer under this idempotency key with other
+    details (HTTP 409). Never a refusal of the withdrawal: a transfer exists under its
+    key, so nothing may be released until the record is looked up and checked."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

@@ -390,11 +390,15 @@ async def test_terminated_run_is_listed_by_reconcile_and_ended_by_ops(
             )
 
         key = review_verify_key()
-        first = await resolve_payout(stack.client, stack.engine, not_paid("ops-1"), now(), key)
+        first = await resolve_payout(
+            stack.client, stack.engine, not_paid("ops-1"), now(), stack.payout, key
+        )
         assert (first.via_workflow, first.verdict.final) == (False, False)
         hold = stack.hold(wid)
         assert hold is not None and hold.state == HoldState.HELD.value
-        second = await resolve_payout(stack.client, stack.engine, not_paid("lead-1"), now(), key)
+        second = await resolve_payout(
+            stack.client, stack.engine, not_paid("lead-1"), now(), stack.payout, key
+        )
         assert second.verdict.final is True
 
         assert_released(stack, wid, "acct-auto", "1000.00")
