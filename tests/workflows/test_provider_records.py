@@ -22,9 +22,13 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from activities.withdrawal import WithdrawalActivities
 from application.payout_resolution import NothingToResolve, resolve_payout
 from gateways.fakes import FakePayoutProvider
+from gateways.http_payout import HttpPayoutProvider
+from gateways.http_sms import HttpSmsProvider
 from gateways.payout import TransferRequest, TransferState, payee_digest
+from gateways.simulators.runner import RunningServer
 from ledger.payouts import prepare_transfer
 from ledger.tables import HoldState, PayoutResolution
 from ledger.withdrawals import recorded_request
@@ -36,6 +40,13 @@ from observability.attention import payouts_unknown
 from tests.workflows.edge_stack import audit_outcomes, edge_stack
 from tests.workflows.harness import Stack, bank_payee, now
 from tests.workflows.keys import review_verify_key
+from tests.workflows.stacks import (
+    FOUR_EYES_TEST_THRESHOLD,
+    TEST_CODE_KEY,
+    inbox_code_reader,
+    serving,
+    sqlite_ledger,
+)
 from tests.workflows.test_money_edges import signed
 
 OTHER_ACCOUNT = "6222020200117777123"  # someone else's card (no magic suffix)
@@ -374,3 +385,45 @@ async def _resolve_in_ledger(stack: Stack, wid: str, reviewer: str) -> PayoutRes
     )
     assert resolution.via_workflow is False
     return resolution.verdict
+
+
+async def test_end_to_end_a_conflicting_transfer_at_the_simulator_parks_without_a_loop(
+    edge_env: WorkflowEnvironment,
+    simulators: tuple[RunningServer, RunningServer],
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    """The issue's reproduction, over HTTP: a transfer under the withdrawal's key paying
+    someone else (same amount) is already at the payout simulator, then the approval.
+    Ten simulated hours later the history is small and the money held (today's main grew
+    6,814 events in 40 s and kept going)."""
+    payout_server, sms_server = simulators
+    payout_server.set_faults()
+    engine = sqlite_ledger(tmp_path)
+    payout = HttpPayoutProvider(payout_server.url)
+    sms = HttpSmsProvider(sms_server.url)
+    activities = WithdrawalActivities(
+        engine,
+        payout,
+        sms,
+        TEST_CODE_KEY,
+        four_eyes_threshold=FOUR_EYES_TEST_THRESHOLD,
+        review_verify_key=review_verify_key(),
+    )
+    read_code = inbox_code_reader(sms)
+    async with serving(
+        edge_env, activities, engine, payout, sms, read_code, save_as=_name(request)
+    ) as stack:
+        wid = f"w-{uuid.uuid4().hex[:12]}"
+        seeded = await payout.submit(conflicting_request(wid))
+        assert seeded.state is TransferState.SUCCEEDED  # settles at once (scale 0)
+        await approved(stack, wid)
+        await assert_parked_on_mismatch(stack, wid)
+        await wait_hours(stack, PARKED_HOURS)
+
+        doc = await stack.client.status(wid)
+        assert (doc.status, doc.payout_unknown) == (Status.APPROVED_AWAITING_PAYOUT, True)
+        assert await history_events(stack, wid) < MAX_EVENTS_AFTER_PARKED_HOURS
+        hold = stack.hold(wid)
+        assert hold is not None and hold.state == HoldState.HELD.value
+        assert stack.account("acct-auto").held_fen == Money.yuan(AMOUNT).fen
