@@ -59,12 +59,13 @@ def test_the_withdrawals_own_record_matches_with_or_without_a_reported_route() -
 def test_any_one_field_differing_is_a_mismatch_of_that_field(
     field: RecordField, state: TransferState, fen: int
 ) -> None:
-    changed = {
+    changes: dict[RecordField, dict[str, object]] = {
         RecordField.KEY: {"idempotency_key": "w-2"},
         RecordField.AMOUNT: {"amount": Money(fen)},
         RecordField.ROUTE: {"route": Route.BANK},
         RecordField.PAYEE: {"payee_digest": payee_digest(Route.ALIPAY, OTHER, "R-1")},
-    }[field]
+    }
+    changed = changes[field]
     verdict = check_record(its_transfer(state=state, **changed), ExpectedTransfer.of(request()))
 
     assert verdict.mismatch is field and not verdict.matches
