@@ -10,7 +10,6 @@ could), and checks the bound at the end.
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -18,20 +17,23 @@ from pathlib import Path
 import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from client.withdrawals import WithdrawalClient
-from gateways.fakes import FakePayoutProvider
 from gateways.payout import Transfer, TransferState
 from models.domain import Status
 from models.limits import CODE_RESEND_COOLDOWN_SECONDS, MAX_CODE_SENDS, PAYOUT_RETRY_TOTAL_HOURS
 from models.messages import PayoutOutcome, PayoutResolutionRequest
 from models.money import Money
-from tests.workflows import deployed_before_patches
-from tests.workflows.edge_stack import edge_stack
+from tests.workflows.edge_stack import deployed_before_patches_worker, edge_stack
 from tests.workflows.harness import Stack
 from tests.workflows.test_money_edges import signed
-from tests.workflows.test_provider_records import approved, conflicting_request, start_reviewed
+from tests.workflows.test_provider_records import (
+    approved,
+    approved_and_submitted,
+    conflicting_request,
+    fake_payout,
+    history_name,
+    start_reviewed,
+)
 from worker import build_worker
 
 # The bound (docs/money-at-the-edges.md), from the figures these tests measured, with room:
@@ -51,15 +53,6 @@ FLOOD = 100
 
 def history_bound(days: float, signals: int) -> int:
     return BASE_EVENTS + EVENTS_PER_DAY * round(days) + EVENTS_PER_SIGNAL * signals
-
-
-def _name(request: pytest.FixtureRequest) -> str:
-    return request.node.name.replace("[", "-").replace("]", "")
-
-
-def _fake(stack: Stack) -> FakePayoutProvider:
-    assert isinstance(stack.payout, FakePayoutProvider)
-    return stack.payout
 
 
 def _handle(stack: Stack, withdrawal_id: str) -> WorkflowHandle[object, object]:
@@ -102,7 +95,7 @@ async def test_history_is_bounded_waiting_in_review(
 ) -> None:
     """Ten days in review past the SLA, a hundred decisions without a proof, then the
     approval: paid."""
-    async with edge_stack(edge_env, tmp_path, _name(request)) as (stack, _):
+    async with edge_stack(edge_env, tmp_path, history_name(request)) as (stack, _):
         wid = f"w-{uuid.uuid4().hex[:12]}"
         await start_reviewed(stack, wid)
         await stack.env.sleep(timedelta(days=DAYS))
@@ -123,8 +116,11 @@ async def test_history_is_bounded_while_the_provider_processes(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Ten days processing (past the expected arrival), then settled by polling."""
-    async with edge_stack(edge_env, tmp_path, _name(request), auto_settle=False) as (stack, _):
-        payout = _fake(stack)
+    async with edge_stack(edge_env, tmp_path, history_name(request), auto_settle=False) as (
+        stack,
+        _,
+    ):
+        payout = fake_payout(stack)
         wid = f"w-{uuid.uuid4().hex[:12]}"
         await approved(stack, wid)
         await stack.wait_until(lambda: payout.request_for(wid) is not None)
@@ -145,13 +141,12 @@ async def test_history_is_bounded_under_a_flood_of_callbacks(
 ) -> None:
     """A hundred callbacks sent straight to a processing payout, half of them claiming
     success: each costs at most a few events, and only the provider's record settles it."""
-    async with edge_stack(edge_env, tmp_path, _name(request), auto_settle=False) as (stack, _):
-        payout = _fake(stack)
-        wid = f"w-{uuid.uuid4().hex[:12]}"
-        await approved(stack, wid)
-        await stack.wait_until_doc(
-            wid, lambda d: any("accepted by the provider" in e.note for e in d.timeline)
-        )
+    async with edge_stack(edge_env, tmp_path, history_name(request), auto_settle=False) as (
+        stack,
+        _,
+    ):
+        payout = fake_payout(stack)
+        wid = await approved_and_submitted(stack)
         await flood_callbacks(stack, wid, FLOOD)
         await stack.env.sleep(timedelta(days=1))
         doc = await stack.client.status(wid)
@@ -172,8 +167,8 @@ async def test_history_is_bounded_while_the_payout_outcome_is_unknown(
 ) -> None:
     """No answer for the submit's 24 hours, then ten days parked, twenty resolutions
     without a proof (each runs the resolving activity), then ops resolve it paid."""
-    async with edge_stack(edge_env, tmp_path, _name(request)) as (stack, _):
-        payout = _fake(stack)
+    async with edge_stack(edge_env, tmp_path, history_name(request)) as (stack, _):
+        payout = fake_payout(stack)
         payout.fail_next_submits(100_000)
         wid = await stack.start(amount="60.00")
         await stack.verify(wid, "acct-auto")
@@ -213,9 +208,9 @@ async def test_history_is_bounded_while_parked_on_a_mismatch(
 ) -> None:
     """Another payee's transfer under the key: parked, ten days on the parked schedule,
     a hundred callbacks claiming success: still parked, money held."""
-    async with edge_stack(edge_env, tmp_path, _name(request)) as (stack, _):
+    async with edge_stack(edge_env, tmp_path, history_name(request)) as (stack, _):
         wid = f"w-{uuid.uuid4().hex[:12]}"
-        await _fake(stack).submit(conflicting_request(wid))
+        await fake_payout(stack).submit(conflicting_request(wid))
         await approved(stack, wid)
         await stack.wait_until_doc(wid, lambda d: d.payout_unknown)
         await stack.env.sleep(timedelta(days=DAYS))
@@ -235,7 +230,7 @@ async def test_history_is_bounded_through_resends_and_wrong_codes(
 ) -> None:
     """Every resend the limit allows, a hundred more refused by the validator (no
     history), four wrong codes, then the right one."""
-    async with edge_stack(edge_env, tmp_path, _name(request)) as (stack, _):
+    async with edge_stack(edge_env, tmp_path, history_name(request)) as (stack, _):
         wid = await stack.start(amount="50.00")
         await stack.wait_status(wid, Status.AWAITING_CODE)
         updates = 0
@@ -267,34 +262,17 @@ async def test_a_run_from_before_the_patches_keeps_its_old_polling_rate(
 ) -> None:
     """Started by the worker deployed before the patches and taken over by today's: its
     settlement loop adds events per poll, at most ``OLD_POLLING_EVENTS_PER_DAY`` a day."""
-    async with edge_stack(edge_env, tmp_path, _name(request), auto_settle=False) as (
+    async with edge_stack(edge_env, tmp_path, history_name(request), auto_settle=False) as (
         stack,
         activities,
     ):
-        payout = _fake(stack)
-        task_queue = f"withdrawals-old-{uuid.uuid4().hex[:8]}"
-        old_worker = Worker(
-            stack.env.client,
-            task_queue=task_queue,
-            workflows=[deployed_before_patches.WithdrawalWorkflow],
-            activities=[
-                activities.open_withdrawal,
-                activities.send_code,
-                activities.check_code,
-                activities.review_decision,
-                activities.record_status,
-                activities.submit_payout,
-                activities.check_payout,
-                activities.settle,
-            ],
-            max_cached_workflows=0,  # the next task goes to the new worker
-        )
-        client = WithdrawalClient(stack.env.client, task_queue)
-        old_stack = dataclasses.replace(stack, client=client, started=stack.started)
+        payout = fake_payout(stack)
+        old_worker, old_stack = deployed_before_patches_worker(stack, activities)
         async with old_worker:
             wid = await old_stack.start(amount="75.00")
             await old_stack.verify(wid, "acct-auto")
             await stack.wait_until(lambda: payout.request_for(wid) is not None)
+        task_queue = old_stack.client.task_queue
         async with build_worker(stack.env.client, activities, task_queue):  # the deploy
             await stack.env.sleep(timedelta(days=1))
             before = len((await _handle(stack, wid).fetch_history()).events)

@@ -22,17 +22,14 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from activities.withdrawal import WithdrawalActivities
 from application.payout_resolution import NothingToResolve, resolve_payout
 from gateways.fakes import FakePayoutProvider
-from gateways.http_payout import HttpPayoutProvider
-from gateways.http_sms import HttpSmsProvider
 from gateways.payout import TransferRequest, TransferState, payee_digest
 from gateways.simulators.runner import RunningServer
 from ledger.payouts import prepare_transfer
 from ledger.tables import HoldState, PayoutResolution
 from ledger.withdrawals import recorded_request
-from models.domain import DesignatedReason, Route, Status, WithdrawalStatusDoc
+from models.domain import Route, Status, WithdrawalStatusDoc
 from models.limits import PAYOUT_RETRY_TOTAL_HOURS
 from models.messages import PayoutOutcome, PayoutResolutionRequest, PayoutResolutionVerdict
 from models.money import Money
@@ -40,14 +37,8 @@ from observability.attention import payouts_unknown
 from tests.workflows.edge_stack import audit_outcomes, edge_stack
 from tests.workflows.harness import Stack, bank_payee, now
 from tests.workflows.keys import review_verify_key
-from tests.workflows.stacks import (
-    FOUR_EYES_TEST_THRESHOLD,
-    TEST_CODE_KEY,
-    inbox_code_reader,
-    serving,
-    sqlite_ledger,
-)
-from tests.workflows.test_money_edges import signed
+from tests.workflows.stacks import simulator_stack
+from tests.workflows.test_money_edges import reviewed_bank_withdrawal, signed
 
 OTHER_ACCOUNT = "6222020200117777123"  # someone else's card (no magic suffix)
 AMOUNT = "120.00"
@@ -59,11 +50,12 @@ MAX_LOOKUPS_PARKED = 20
 SLEEP_REAL_SECONDS = 120
 
 
-def _name(request: pytest.FixtureRequest) -> str:
+def history_name(request: pytest.FixtureRequest) -> str:
+    """The test's name, as its saved histories are named."""
     return request.node.name.replace("[", "-").replace("]", "")
 
 
-def _fake(stack: Stack) -> FakePayoutProvider:
+def fake_payout(stack: Stack) -> FakePayoutProvider:
     assert isinstance(stack.payout, FakePayoutProvider)
     return stack.payout
 
@@ -79,21 +71,22 @@ def conflicting_request(withdrawal_id: str) -> TransferRequest:
 
 
 async def start_reviewed(stack: Stack, withdrawal_id: str) -> None:
-    await stack.start(
-        withdrawal_id=withdrawal_id,
-        amount=AMOUNT,
-        route=Route.BANK,
-        order_id="R-ICBC-OLD",
-        reason=DesignatedReason.LIMIT_PASSED,
-        payee=bank_payee(),
-    )
-    await stack.verify(withdrawal_id, "acct-auto")
-    await stack.wait_status(withdrawal_id, Status.UNDER_REVIEW)
+    await reviewed_bank_withdrawal(stack, AMOUNT, withdrawal_id)
 
 
 async def approved(stack: Stack, withdrawal_id: str) -> None:
     await start_reviewed(stack, withdrawal_id)
     await stack.approve(withdrawal_id, "rev-1")
+
+
+async def approved_and_submitted(stack: Stack) -> str:
+    """A reviewed bank withdrawal, approved, its transfer accepted by the provider."""
+    wid = f"w-{uuid.uuid4().hex[:12]}"
+    await approved(stack, wid)
+    await stack.wait_until_doc(
+        wid, lambda d: any("accepted by the provider" in e.note for e in d.timeline)
+    )
+    return wid
 
 
 async def history_events(stack: Stack, withdrawal_id: str) -> int:
@@ -130,14 +123,14 @@ async def assert_parked_on_mismatch(stack: Stack, withdrawal_id: str) -> Withdra
 async def assert_stays_parked(stack: Stack, withdrawal_id: str) -> None:
     """Ten simulated hours later: still parked, money held, the history small, and the
     provider asked on the parked schedule rather than in a loop."""
-    lookups = _fake(stack).lookup_calls
+    lookups = fake_payout(stack).lookup_calls
     await wait_hours(stack, PARKED_HOURS)
     doc = await stack.client.status(withdrawal_id)
     assert (doc.status, doc.payout_unknown) == (Status.APPROVED_AWAITING_PAYOUT, True)
     hold = stack.hold(withdrawal_id)
     assert hold is not None and hold.state == HoldState.HELD.value
     assert await history_events(stack, withdrawal_id) < MAX_EVENTS_AFTER_PARKED_HOURS
-    assert 0 < _fake(stack).lookup_calls - lookups <= MAX_LOOKUPS_PARKED
+    assert 0 < fake_payout(stack).lookup_calls - lookups <= MAX_LOOKUPS_PARKED
 
 
 # ---- item 1: one check for every provider record ---------------------------------------
@@ -147,8 +140,8 @@ async def test_a_conflicting_transfer_found_before_the_submit_parks_the_payout(
     """The look-up before a submit finds a transfer under the withdrawal's key paying
     someone else (already succeeded). Today's main posted the hold on it; now it is parked,
     never submitted again, and two ops `--not-paid` release it (a mismatch does not block)."""
-    async with edge_stack(edge_env, tmp_path, _name(request)) as (stack, _):
-        payout = _fake(stack)
+    async with edge_stack(edge_env, tmp_path, history_name(request)) as (stack, _):
+        payout = fake_payout(stack)
         wid = f"w-{uuid.uuid4().hex[:12]}"
         seeded = await payout.submit(conflicting_request(wid))
         assert seeded.state is TransferState.SUCCEEDED
@@ -172,8 +165,8 @@ async def test_a_submit_answered_with_another_payees_transfer_parks_the_payout(
 ) -> None:
     """The look-up misses the transfer (a stale read) and the provider answers the submit
     with the transfer it already holds under the key, paying someone else."""
-    async with edge_stack(edge_env, tmp_path, _name(request)) as (stack, _):
-        payout = _fake(stack)
+    async with edge_stack(edge_env, tmp_path, history_name(request)) as (stack, _):
+        payout = fake_payout(stack)
         wid = f"w-{uuid.uuid4().hex[:12]}"
         await payout.submit(conflicting_request(wid))
         payout.answers_reused_keys_with_first = True
@@ -191,8 +184,8 @@ async def test_a_key_conflict_never_voids_and_parks_the_payout(
 ) -> None:
     """A real 409 (key taken with other details) was `TransferRejected` on today's main:
     the withdrawal failed and its hold was voided while a transfer under its key exists."""
-    async with edge_stack(edge_env, tmp_path, _name(request)) as (stack, _):
-        payout = _fake(stack)
+    async with edge_stack(edge_env, tmp_path, history_name(request)) as (stack, _):
+        payout = fake_payout(stack)
         wid = f"w-{uuid.uuid4().hex[:12]}"
         await payout.submit(conflicting_request(wid))
         await start_reviewed(stack, wid)
@@ -211,13 +204,12 @@ async def test_a_record_that_stops_matching_during_the_watch_parks_once(
     """The watch sees the record change to another payee: it reports it once, the
     workflow parks, and later polls are "not yet". Today's main restarted a watch that
     answered at once, in a loop with no timer (thousands of events a minute)."""
-    async with edge_stack(edge_env, tmp_path, _name(request), auto_settle=False) as (stack, _):
-        payout = _fake(stack)
-        wid = f"w-{uuid.uuid4().hex[:12]}"
-        await approved(stack, wid)
-        await stack.wait_until_doc(
-            wid, lambda d: any("accepted by the provider" in e.note for e in d.timeline)
-        )
+    async with edge_stack(edge_env, tmp_path, history_name(request), auto_settle=False) as (
+        stack,
+        _,
+    ):
+        payout = fake_payout(stack)
+        wid = await approved_and_submitted(stack)
         payout.rewrite(wid, payee_digest=_other_digest())
 
         await assert_parked_on_mismatch(stack, wid)
@@ -231,13 +223,12 @@ async def test_a_callback_confirmed_against_a_mismatching_record_parks_the_payou
 ) -> None:
     """A callback says succeeded; the provider's record behind it pays someone else: the
     callback is ignored (audited), the payout parked, nothing posted."""
-    async with edge_stack(edge_env, tmp_path, _name(request), auto_settle=False) as (stack, _):
-        payout = _fake(stack)
-        wid = f"w-{uuid.uuid4().hex[:12]}"
-        await approved(stack, wid)
-        await stack.wait_until_doc(
-            wid, lambda d: any("accepted by the provider" in e.note for e in d.timeline)
-        )
+    async with edge_stack(edge_env, tmp_path, history_name(request), auto_settle=False) as (
+        stack,
+        _,
+    ):
+        payout = fake_payout(stack)
+        wid = await approved_and_submitted(stack)
         claimed = payout.rewrite(wid, state=TransferState.SUCCEEDED, payee_digest=_other_digest())
         handle = stack.env.client.get_workflow_handle(f"withdrawal-{wid}")
         await handle.signal("payout_update", claimed)
@@ -253,8 +244,11 @@ async def test_not_paid_is_refused_while_the_provider_holds_a_matching_transfer(
 ) -> None:
     """Parked with no transfer known; then the provider shows this withdrawal's own
     transfer. Right before releasing, the provider is asked once more: refused (R19)."""
-    async with edge_stack(edge_env, tmp_path, _name(request), auto_settle=False) as (stack, _):
-        payout = _fake(stack)
+    async with edge_stack(edge_env, tmp_path, history_name(request), auto_settle=False) as (
+        stack,
+        _,
+    ):
+        payout = fake_payout(stack)
         payout.fail_next_submits(100_000)
         wid = await stack.start(amount="60.00")
         await stack.verify(wid, "acct-auto")
@@ -279,8 +273,11 @@ async def test_a_closed_run_with_a_matching_transfer_is_not_released_in_the_ledg
     """The ledger path asks the provider too: a terminated run whose transfer is still
     processing at the provider keeps its money held; a terminated run whose key holds
     another payee's transfer is released by two reviewers (a mismatch does not block)."""
-    async with edge_stack(edge_env, tmp_path, _name(request), auto_settle=False) as (stack, _):
-        payout = _fake(stack)
+    async with edge_stack(edge_env, tmp_path, history_name(request), auto_settle=False) as (
+        stack,
+        _,
+    ):
+        payout = fake_payout(stack)
         paid_wid = f"w-{uuid.uuid4().hex[:12]}"
         await approved(stack, paid_wid)
         await stack.wait_until(lambda: payout.request_for(paid_wid) is not None)
@@ -329,7 +326,7 @@ async def test_resolve_payout_settles_in_the_ledger_only_for_a_closed_parked_run
     """FAILED_PRECONDITION from a running workflow whose task is failing led today's main
     to settle in the ledger beside the live run (two `--not-paid` released the money); a
     closed run that was neither parked nor terminated is not the ledger's to end either."""
-    async with edge_stack(edge_env, tmp_path, _name(request)) as (stack, _):
+    async with edge_stack(edge_env, tmp_path, history_name(request)) as (stack, _):
         wid = f"w-{uuid.uuid4().hex[:12]}"
         await start_reviewed(stack, wid)
         client = _FailingRunClient(run)
@@ -397,23 +394,10 @@ async def test_end_to_end_a_conflicting_transfer_at_the_simulator_parks_without_
     someone else (same amount) is already at the payout simulator, then the approval.
     Ten simulated hours later the history is small and the money held (today's main grew
     6,814 events in 40 s and kept going)."""
-    payout_server, sms_server = simulators
-    payout_server.set_faults()
-    engine = sqlite_ledger(tmp_path)
-    payout = HttpPayoutProvider(payout_server.url)
-    sms = HttpSmsProvider(sms_server.url)
-    activities = WithdrawalActivities(
-        engine,
-        payout,
-        sms,
-        TEST_CODE_KEY,
-        four_eyes_threshold=FOUR_EYES_TEST_THRESHOLD,
-        review_verify_key=review_verify_key(),
-    )
-    read_code = inbox_code_reader(sms)
-    async with serving(
-        edge_env, activities, engine, payout, sms, read_code, save_as=_name(request)
+    async with simulator_stack(
+        edge_env, simulators, tmp_path, save_as=history_name(request)
     ) as stack:
+        payout = stack.payout
         wid = f"w-{uuid.uuid4().hex[:12]}"
         seeded = await payout.submit(conflicting_request(wid))
         assert seeded.state is TransferState.SUCCEEDED  # settles at once (scale 0)
