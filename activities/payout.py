@@ -31,7 +31,7 @@ T = TypeVar("T")
 class PayoutActivities(ActivitiesBase):
     @activity.defn
     async def submit_payout(self, request: WithdrawalRequest) -> Transfer:
-        """The submit of runs started before ``provider-record-checked`` (its result type
+        """The submit of runs started before ``payout-submit-checked`` (its result type
         is in their histories). A provider record that does not match, or a key conflict,
         is a retryable failure here, never a transfer to act on and never a refusal that
         releases the money: when the 24 hours of retries run out the workflow looks once
