@@ -1,0 +1,132 @@
+"""The register of the withdrawal workflow's patch ids, and where each is in its life.
+
+A patch (docs/changing-the-workflow.md) lives in three stages: ``patched`` (the code asks
+``workflow.patched(id)`` and keeps the old branch for runs recorded without the marker),
+``deprecated`` (``workflow.deprecate_patch(id)``: the old branch is gone, because no run
+that could take it is open or still within retention) and ``removed`` (the call is gone
+too). Each entry keeps the date its id reached main (the earliest a deploy carried it)
+and the visibility query that lists the runs still open that were started before it: an
+old branch can only be taken by such a run, so while that query answers anything the
+patch stays. ``tests/workflows/test_patch_register.py`` checks this register against
+every ``patched``/``deprecate_patch`` call under ``workflows/`` and against the doc.
+
+Print the queries for a namespace: ``python -m workflows.patches``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+# The workflow's registered type name (client/withdrawals.py WORKFLOW_TYPE); spelled here
+# so this register imports nothing and can be read by any tool.
+WITHDRAWAL_WORKFLOW_TYPE = "WithdrawalWorkflow"
+
+Stage = Literal["patched", "deprecated", "removed"]
+
+
+@dataclass(frozen=True)
+class Patch:
+    id: str
+    added: datetime  # when the id reached main (its merge commit): the earliest deploy
+    commit: str  # the commit that introduced it
+    changed: str  # what the new branch does that the old one did not
+    decided: str  # where the code asks, which decides which runs can take the old branch
+    stage: Stage = "patched"
+    # Why the old branch can no longer be taken, once deprecated or removed.
+    retired_because: str = ""
+
+    def open_runs_started_before_query(self) -> str:
+        """``temporal workflow list --query`` for open runs that may hold the old branch.
+
+        Conservative: a patch decided mid-run lets a run started before it take the new
+        branch too, but only a run started before it can have taken the old one."""
+        return (
+            f'WorkflowType="{WITHDRAWAL_WORKFLOW_TYPE}" AND ExecutionStatus="Running" '
+            f'AND StartTime < "{self.added.isoformat().replace("+00:00", "Z")}"'
+        )
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+PATCHES: tuple[Patch, ...] = (
+    Patch(
+        id="payout-confirmed-by-lookup",
+        added=_utc("2026-11-29T20:41:32Z"),
+        commit="ace823a",
+        changed="callbacks are hints confirmed by a provider look-up; settlement wait "
+        "bounded by watch_payout; an unknown outcome is parked (payout_unknown)",
+        decided="at the start of run, kept in PayoutState.confirmed",
+    ),
+    Patch(
+        id="review-invariant-broken-releases-hold",
+        added=_utc("2026-11-29T20:41:32Z"),
+        commit="ace823a",
+        changed="a broken review invariant releases the hold (R19) before the run fails",
+        decided="in _check_authorised, only when the invariant is broken",
+    ),
+    Patch(
+        id="review-decision-proofs",
+        added=_utc("2026-11-29T19:44:57Z"),
+        commit="e40778e",
+        changed="a decision is pre-checked in its signal handler; refused ones cost no "
+        "activity past the first few",
+        decided="at the first decision, kept in ReviewState.checks_proofs",
+    ),
+    Patch(
+        id="authorised-cancel",
+        added=_utc("2026-11-29T19:44:57Z"),
+        commit="e40778e",
+        changed="a cancel runs the authorize_cancel activity before it counts",
+        decided="at each cancel",
+    ),
+    Patch(
+        id="unknown-payout-parked-in-old-runs",
+        added=_utc("2026-11-29T20:41:32Z"),
+        commit="a244b4c",
+        changed="a run started before payout-confirmed-by-lookup whose submit retries "
+        "run out parks the payout instead of releasing on one empty look-up",
+        decided="when the old submit's retries run out",
+    ),
+    Patch(
+        id="payout-watch-not-cancelled",
+        added=_utc("2026-11-29T21:34:52Z"),
+        commit="a8022a5",
+        changed="a callback or resolution no longer cancels the settlement watch",
+        decided="when a wait ends with the watch still polling",
+    ),
+    Patch(
+        id="payout-submit-checked",
+        added=_utc("2026-12-06T04:48:00Z"),
+        commit="0af2d42",
+        changed="the submit is submit_payout_checked, which answers a record that does "
+        "not match (or a key conflict) at once (issue 22)",
+        decided="at the submit",
+    ),
+    Patch(
+        id="provider-mismatch-parked",
+        added=_utc("2026-12-06T04:48:00Z"),
+        commit="0af2d42",
+        changed="a record that does not match parks the payout; later watches take it as "
+        "'not yet' on the parked schedule (issue 22)",
+        decided="at the first record that does not match",
+    ),
+)
+
+
+def in_stage(*stages: Stage) -> set[str]:
+    return {patch.id for patch in PATCHES if patch.stage in stages}
+
+
+def main() -> None:
+    for patch in PATCHES:
+        print(f"{patch.id} [{patch.stage}] added {patch.added:%Y-%m-%d %H:%M} UTC")
+        if patch.stage == "patched":
+            print(f"  temporal workflow list --query '{patch.open_runs_started_before_query()}'")
+
+
+if __name__ == "__main__":
+    main()
