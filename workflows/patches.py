@@ -67,6 +67,10 @@ PATCHES: tuple[Patch, ...] = (
         commit="ace823a",
         changed="a broken review invariant releases the hold (R19) before the run fails",
         decided="in _check_authorised, only when the invariant is broken",
+        stage="deprecated",
+        retired_because="the old branch raised at once with no command before it, so a run "
+        "that took it failed in that workflow task: none is open, and every such run "
+        "closed before 2026-11-29T20:41:32Z, past the dev server's 24-hour retention",
     ),
     Patch(
         id="review-decision-proofs",

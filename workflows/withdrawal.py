@@ -465,12 +465,13 @@ class WithdrawalWorkflow:
                 f"payout with approvals {self._review.approvers} of {self._approvals_required()} "
                 "required, applicant excluded"
             )
-            if workflow.patched(PATCH_INVARIANT_RELEASES_HOLD):
-                await self._finish(
-                    Status.FAILED,
-                    "stopped: review invariant broken; money released (R19)",
-                    reason=f"review invariant broken: {problem}",
-                )
+            # Deprecated (workflows/patches.py): the old branch ended its run at once.
+            workflow.deprecate_patch(PATCH_INVARIANT_RELEASES_HOLD)
+            await self._finish(
+                Status.FAILED,
+                "stopped: review invariant broken; money released (R19)",
+                reason=f"review invariant broken: {problem}",
+            )
             raise ApplicationError(problem, type="ReviewInvariantBroken", non_retryable=True)
 
     async def _pay_out(self) -> Transfer:
