@@ -67,10 +67,11 @@ PATCHES: tuple[Patch, ...] = (
         commit="ace823a",
         changed="a broken review invariant releases the hold (R19) before the run fails",
         decided="in _check_authorised, only when the invariant is broken",
-        stage="deprecated",
-        retired_because="the old branch raised at once with no command before it, so a run "
-        "that took it failed in that workflow task: none is open, and every such run "
-        "closed before 2026-11-29T20:41:32Z, past the dev server's 24-hour retention",
+        stage="removed",
+        retired_because="deprecated, then removed, 2026-12-06 (issue 23): the old "
+        "branch raised with no command before it, so the run that took it failed in that "
+        "task (none open) and closed before the patch reached main, past the dev "
+        "server's 24-hour retention; a run with the live marker failed right after it",
     ),
     Patch(
         id="review-decision-proofs",

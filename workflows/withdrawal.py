@@ -103,7 +103,6 @@ with workflow.unsafe.imports_passed_through():
 # Patches (docs/changing-the-workflow.md): each id marks a change of the command
 # sequence; runs started before it replay the old branch, kept below.
 PATCH_PAYOUT_CONFIRMED = "payout-confirmed-by-lookup"  # bounded watch, unknown parked
-PATCH_INVARIANT_RELEASES_HOLD = "review-invariant-broken-releases-hold"
 # Runs started before PATCH_PAYOUT_CONFIRMED that reach "retries ran out" after the
 # deploy park the payout too, instead of releasing money on one empty look-up.
 PATCH_UNKNOWN_PARKED_IN_OLD_RUNS = "unknown-payout-parked-in-old-runs"
@@ -454,8 +453,8 @@ class WithdrawalWorkflow:
 
     async def _check_authorised(self) -> None:
         """Invariant before money moves: a reviewed withdrawal has enough different
-        approvers. A broken invariant stops the run loudly; since the patch it first
-        releases the money (R19): nothing was paid, and a failed run resolves nothing."""
+        approvers. A broken invariant releases the money (R19), then stops the run
+        loudly: nothing was paid, and a failed run resolves nothing."""
         if not self._review_reasons():
             return
         approvers = set(self._review.approvers)
@@ -465,8 +464,6 @@ class WithdrawalWorkflow:
                 f"payout with approvals {self._review.approvers} of {self._approvals_required()} "
                 "required, applicant excluded"
             )
-            # Deprecated (workflows/patches.py): the old branch ended its run at once.
-            workflow.deprecate_patch(PATCH_INVARIANT_RELEASES_HOLD)
             await self._finish(
                 Status.FAILED,
                 "stopped: review invariant broken; money released (R19)",

@@ -68,7 +68,8 @@ def test_every_deprecated_id_is_asked_with_deprecate_patch_and_vice_versa() -> N
 def test_a_removed_patch_is_asked_nowhere() -> None:
     removed = in_stage("removed")
     assert not removed & (_asked("patched") | _asked("deprecate_patch"))
-    source = "\n".join(path.read_text() for path in WORKFLOW_MODULES)
+    # The register itself names them; no other workflow module may.
+    source = "\n".join(p.read_text() for p in WORKFLOW_MODULES if p.name != "patches.py")
     assert not [patch_id for patch_id in removed if f'"{patch_id}"' in source]
 
 
