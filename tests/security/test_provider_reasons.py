@@ -22,6 +22,7 @@ from models.domain import Status
 from models.provider_reasons import ProviderReason, provider_reason
 from tests.security.history import history_payloads, raw_bytes
 from tests.security.test_personal_data import approved_bank_withdrawal, outsider
+from tests.support.withdrawals import workflow_handle
 from tests.workflows import data
 from tests.workflows.harness import Stack
 from tests.workflows.keys import TEST_KEYS
@@ -60,7 +61,7 @@ async def _assert_only_the_word(
     assert doc.status is Status.FAILED and doc.reason == word.value
     written = _everything_written(stack, wid)
     assert word.value in written
-    handle = outsider(stack).get_workflow_handle(f"withdrawal-{wid}")
+    handle = workflow_handle(outsider(stack), wid)
     history = await handle.fetch_history()
     description = await handle.describe()
     raw = raw_bytes(history, [description.raw_description])
