@@ -106,6 +106,22 @@ def record_return(
     return _recorded(row, first=True)
 
 
+def record_unconfirmed(
+    session: Session, withdrawal_id: str, source: str, problem: str, now: datetime
+) -> None:
+    """A return announced (by ``source``) that the provider's own record does not
+    confirm: audited, nothing else changes."""
+    audit.append(
+        session,
+        actor=RETURN_ACTOR,
+        action="payout.return",
+        subject=withdrawal_id,
+        outcome="ignored",
+        detail=f"announced by {source}; {problem}",
+        at=now,
+    )
+
+
 def _credit(
     session: Session,
     account: Account,

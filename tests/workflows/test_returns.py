@@ -1,0 +1,131 @@
+"""Returns after success (issue 25), each path on the time-skipping server with the real
+ledger and the in-process fake provider: a confirmed return is credited once (balance and
+the order's remaining back to the fen, status ``returned``), a lying one changes nothing,
+a duplicate starts nothing, a return of another amount is parked."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session, select
+from temporalio.client import WorkflowFailureError, WorkflowHandle
+
+from client.returns import start_return
+from gateways.fakes import FakePayoutProvider
+from gateways.payout import ReturnReason
+from ledger import tables
+from ledger.tables import EntryType, ReturnState
+from models.domain import Status
+from models.money import Money
+from models.returns import ReturnOutcome, ReturnRecorded, return_workflow_id
+from tests.workflows.harness import Stack, fen
+from workflows.search_attributes import WITHDRAWAL_STATUS
+
+ACCOUNT = "acct-auto"
+ORDER = "R-ALIPAY"
+
+
+def _fake(stack: Stack) -> FakePayoutProvider:
+    assert isinstance(stack.payout, FakePayoutProvider)
+    return stack.payout
+
+
+async def _succeeded(stack: Stack, amount: str) -> str:
+    wid = await stack.start(amount=amount, order_id=ORDER)
+    await stack.verify(wid, ACCOUNT)
+    assert (await stack.client.result(wid)).status is Status.SUCCEEDED
+    return wid
+
+
+async def _start(stack: Stack, wid: str, source: str = "callback") -> bool:
+    return await start_return(stack.env.client, stack.client.task_queue, wid, source)
+
+
+def _handle(stack: Stack, wid: str) -> WorkflowHandle[object, ReturnRecorded]:
+    return stack.env.client.get_workflow_handle(return_workflow_id(wid), result_type=ReturnRecorded)
+
+
+def _order_withdrawn(stack: Stack) -> int:
+    with Session(stack.engine) as session:
+        order = session.get(tables.RechargeOrder, ORDER)
+        assert order is not None
+        return order.withdrawn_fen
+
+
+def _credits(stack: Stack, wid: str) -> list[int]:
+    return [
+        entry.amount_fen
+        for entry in stack.debits(wid)
+        if entry.type == EntryType.WITHDRAWAL_RETURN.value
+    ]
+
+
+async def test_a_confirmed_return_credits_balance_and_order_back_to_the_fen(
+    fake_stack: Stack,
+) -> None:
+    cash, withdrawn = fake_stack.account(ACCOUNT).cash_fen, _order_withdrawn(fake_stack)
+    wid = await _succeeded(fake_stack, "88.88")
+    _fake(fake_stack).return_transfer(wid, ReturnReason.ACCOUNT_CLOSED)
+
+    assert await _start(fake_stack, wid) is True
+    recorded = await _handle(fake_stack, wid).result()
+
+    assert recorded.outcome is ReturnOutcome.CREDITED and recorded.credited == Money.yuan("88.88")
+    assert fake_stack.account(ACCOUNT).cash_fen == cash  # back to the fen
+    assert _order_withdrawn(fake_stack) == withdrawn  # R5/R14: the order may be applied again
+    assert _credits(fake_stack, wid) == [fen("88.88")]
+    record = fake_stack.record(wid)
+    assert record.status is Status.RETURNED and record.reason and "closed" in record.reason
+    assert fake_stack.timeline_statuses(wid)[-2:] == ["succeeded", "returned"]
+    described = await _handle(fake_stack, wid).describe()
+    assert described.typed_search_attributes.get(WITHDRAWAL_STATUS) == "returned"
+
+
+async def test_a_lying_return_changes_nothing_and_a_real_one_later_still_counts(
+    fake_stack: Stack,
+) -> None:
+    """Signed, but the provider's own record says succeeded: nothing moves."""
+    wid = await _succeeded(fake_stack, "20.00")
+    paid_cash = fake_stack.account(ACCOUNT).cash_fen
+
+    assert await _start(fake_stack, wid) is True
+    with pytest.raises(WorkflowFailureError):
+        await _handle(fake_stack, wid).result()
+    assert fake_stack.account(ACCOUNT).cash_fen == paid_cash
+    assert fake_stack.record(wid).status is Status.SUCCEEDED
+    assert _credits(fake_stack, wid) == []
+
+    _fake(fake_stack).return_transfer(wid)  # the real return, later
+    assert await _start(fake_stack, wid, "reconcile") is True  # a failed run may be followed
+    assert (await _handle(fake_stack, wid).result()).outcome is ReturnOutcome.CREDITED
+    assert fake_stack.account(ACCOUNT).cash_fen == paid_cash + fen("20.00")
+
+
+async def test_a_duplicate_return_starts_nothing_and_credits_once(fake_stack: Stack) -> None:
+    wid = await _succeeded(fake_stack, "30.00")
+    _fake(fake_stack).return_transfer(wid)
+    assert await _start(fake_stack, wid) is True
+    await _handle(fake_stack, wid).result()
+    credited_cash = fake_stack.account(ACCOUNT).cash_fen
+
+    assert await _start(fake_stack, wid) is False  # "already started" is done
+    assert await _start(fake_stack, wid, "reconcile") is False
+    assert fake_stack.account(ACCOUNT).cash_fen == credited_cash
+    assert _credits(fake_stack, wid) == [fen("30.00")]
+
+
+async def test_a_return_of_another_amount_is_parked_not_credited(fake_stack: Stack) -> None:
+    wid = await _succeeded(fake_stack, "40.00")
+    paid_cash = fake_stack.account(ACCOUNT).cash_fen
+    _fake(fake_stack).return_transfer(wid, amount=Money.yuan("39.00"))
+
+    assert await _start(fake_stack, wid) is True
+    recorded = await _handle(fake_stack, wid).result()
+
+    assert recorded.outcome is ReturnOutcome.PARKED
+    assert fake_stack.account(ACCOUNT).cash_fen == paid_cash  # never credited by guess
+    assert fake_stack.record(wid).status is Status.SUCCEEDED
+    with Session(fake_stack.engine) as session:
+        parked = session.exec(
+            select(tables.WithdrawalReturn).where(tables.WithdrawalReturn.withdrawal_id == wid)
+        ).one()
+        assert parked.state is ReturnState.PARKED and parked.returned_fen == fen("39.00")
