@@ -36,6 +36,7 @@ from sqlmodel import Session, col
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from callbacks.returns import start_return_on_callback
 from client.connection import connect
 from client.withdrawals import workflow_id
 from config import settings
@@ -188,6 +189,7 @@ def create_app(
             log.warning("unreadable payout callback (%d bytes)", len(body))
             return _answer(400, reason=str(error))
         try:
+            await start_return_on_callback(await temporal.client(), transfer)  # issue 25
             return await _signal(await temporal.client(), transfer)
         except (RPCError, RuntimeError, OSError) as error:
             # 5xx makes the provider retry later (same webhook-id: forget it so the retry

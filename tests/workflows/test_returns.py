@@ -5,6 +5,8 @@ a duplicate starts nothing, a return of another amount is parked."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlmodel import Session, select
 from temporalio.client import WorkflowFailureError, WorkflowHandle
@@ -17,6 +19,8 @@ from ledger.tables import EntryType, ReturnState
 from models.domain import Status
 from models.money import Money
 from models.returns import ReturnOutcome, ReturnRecorded, return_workflow_id
+from reconcile.compare import MismatchKind, Report, compare
+from reconcile.sources import read_ledger, start_missing_returns
 from tests.workflows.harness import Stack, fen
 from workflows.search_attributes import WITHDRAWAL_STATUS
 
@@ -129,3 +133,49 @@ async def test_a_return_of_another_amount_is_parked_not_credited(fake_stack: Sta
             select(tables.WithdrawalReturn).where(tables.WithdrawalReturn.withdrawal_id == wid)
         ).one()
         assert parked.state is ReturnState.PARKED and parked.returned_fen == fen("39.00")
+
+
+async def test_a_lost_return_callback_is_found_by_reconcile_and_fix_starts_it(
+    fake_stack: Stack,
+) -> None:
+    """No callback reached us: ``reconcile`` reports the return, ``--fix`` starts it (and
+    nothing else), and the next reconcile is clean."""
+    wid = await _succeeded(fake_stack, "12.34")
+    fake = _fake(fake_stack)
+    fake.return_transfer(wid)  # and its callback was lost
+
+    def reconciled() -> Report:
+        return compare(
+            fake.transfers(), read_ledger(fake_stack.engine), set(), as_of=datetime.now(UTC)
+        )
+
+    found = reconciled()
+    assert [(m.kind, m.withdrawal_id) for m in found.mismatches] == [
+        (MismatchKind.RETURN_NOT_CREDITED, wid)
+    ]
+    started = await start_missing_returns(
+        fake_stack.env.client, fake_stack.client.task_queue, found
+    )
+    assert started == [wid]
+    assert (await _handle(fake_stack, wid).result()).outcome is ReturnOutcome.CREDITED
+    assert reconciled().clean
+    assert (
+        await start_missing_returns(fake_stack.env.client, fake_stack.client.task_queue, found)
+        == []
+    )  # a second --fix starts nothing
+    assert _credits(fake_stack, wid) == [fen("12.34")]
+
+
+async def test_a_parked_return_is_listed_by_reconcile(fake_stack: Stack) -> None:
+    wid = await _succeeded(fake_stack, "15.00")
+    fake = _fake(fake_stack)
+    fake.return_transfer(wid, amount=Money.yuan("14.00"))
+    await _start(fake_stack, wid)
+    await _handle(fake_stack, wid).result()
+    report = compare(
+        fake.transfers(), read_ledger(fake_stack.engine), set(), as_of=datetime.now(UTC)
+    )
+    assert [(m.kind, m.withdrawal_id) for m in report.mismatches] == [
+        (MismatchKind.RETURN_PARKED, wid)
+    ]
+    assert report.returns_to_start == []  # --fix never credits a parked return
