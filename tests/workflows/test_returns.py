@@ -11,6 +11,8 @@ import pytest
 from sqlmodel import Session, select
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 
+from application.returns import credit_parked_return
+from application.reviews import authenticate
 from client.returns import start_return
 from gateways.fakes import FakePayoutProvider
 from gateways.payout import ReturnReason
@@ -19,9 +21,11 @@ from ledger.tables import EntryType, ReturnState
 from models.domain import Status
 from models.money import Money
 from models.returns import ReturnOutcome, ReturnRecorded, return_workflow_id
+from observability.attention import AttentionKind, from_database, returns_parked
 from reconcile.compare import MismatchKind, Report, compare
 from reconcile.sources import read_ledger, start_missing_returns
-from tests.workflows.harness import Stack, fen
+from tests.workflows import data
+from tests.workflows.harness import Stack, fen, now
 from workflows.search_attributes import WITHDRAWAL_STATUS
 
 ACCOUNT = "acct-auto"
@@ -133,6 +137,24 @@ async def test_a_return_of_another_amount_is_parked_not_credited(fake_stack: Sta
             select(tables.WithdrawalReturn).where(tables.WithdrawalReturn.withdrawal_id == wid)
         ).one()
         assert parked.state is ReturnState.PARKED and parked.returned_fen == fen("39.00")
+    listed = from_database(fake_stack.engine, datetime.now(UTC), [returns_parked])
+    assert [(i.kind, i.withdrawal_id) for i in listed] == [(AttentionKind.RETURN_PARKED, wid)]
+
+    # credit-return: two different ops or lead reviewers, signed in, the same amount.
+    def credit(reviewer_id: str) -> bool:
+        reviewer = authenticate(fake_stack.engine, reviewer_id, data.PASSWORDS[reviewer_id])
+        verdict = credit_parked_return(
+            fake_stack.engine, reviewer, wid, Money.yuan("39.00"), "bank letter", now()
+        )
+        assert verdict.accepted, verdict.why
+        return verdict.credited
+
+    assert credit("ops-1") is False and credit("ops-1") is False
+    assert fake_stack.account(ACCOUNT).cash_fen == paid_cash
+    assert credit("lead-1") is True
+    assert fake_stack.account(ACCOUNT).cash_fen == paid_cash + fen("39.00")
+    assert fake_stack.record(wid).status is Status.RETURNED
+    assert from_database(fake_stack.engine, datetime.now(UTC), [returns_parked]) == []
 
 
 async def test_a_lost_return_callback_is_found_by_reconcile_and_fix_starts_it(
