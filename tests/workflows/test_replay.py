@@ -58,6 +58,8 @@ def test_saved_histories_cover_every_path() -> None:
         "webhook_delivery_retried_then_delivered",
         "webhook_delivery_given_up",
         "test_a_run_started_before_the_deploy_parks_an_unknown_payout_after_it",
+        # issue 25, "return-follows-a-returned-payout": returned while the run watched
+        "test_a_withdrawal_still_running_that_sees_returned_posts_then_the_return_follows",
     ):
         assert path_test in names, f"no saved history for {path_test}"
 

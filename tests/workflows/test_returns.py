@@ -6,18 +6,22 @@ a duplicate starts nothing, a return of another amount is parked."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
 from temporalio.client import WorkflowFailureError, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
 
+from activities.withdrawal import WithdrawalActivities
 from application.returns import credit_parked_return
 from application.reviews import authenticate
+from application.withdrawals import status_document
 from client.returns import start_return
 from gateways.fakes import FakePayoutProvider
 from gateways.payout import ReturnReason
 from ledger import tables
-from ledger.tables import EntryType, ReturnState
+from ledger.tables import EntryType, HoldState, ReturnState
 from models.domain import Status
 from models.money import Money
 from models.returns import ReturnOutcome, ReturnRecorded, return_workflow_id
@@ -26,6 +30,7 @@ from reconcile.compare import MismatchKind, Report, compare
 from reconcile.sources import read_ledger, start_missing_returns
 from tests.workflows import data
 from tests.workflows.harness import Stack, fen, now
+from tests.workflows.stacks import fake_provider_stack
 from workflows.search_attributes import WITHDRAWAL_STATUS
 
 ACCOUNT = "acct-auto"
@@ -201,3 +206,37 @@ async def test_a_parked_return_is_listed_by_reconcile(fake_stack: Stack) -> None
         (MismatchKind.RETURN_PARKED, wid)
     ]
     assert report.returns_to_start == []  # --fix never credits a parked return
+
+
+async def test_a_withdrawal_still_running_that_sees_returned_posts_then_the_return_follows(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Paid, then returned before the workflow looked: it is paid (the hold posted, never
+    voided), and the run starts the return, which credits it (patch
+    ``return-follows-a-returned-payout``)."""
+    name = request.node.name
+    async with fake_provider_stack(
+        time_skipping_env, tmp_path, WithdrawalActivities, auto_settle=False, save_as=name
+    ) as (stack, _):
+        fake = _fake(stack)
+        cash = stack.account(ACCOUNT).cash_fen
+        wid = await stack.start(amount="66.60", order_id=ORDER)
+        await stack.verify(wid, ACCOUNT)
+        await stack.wait_until(lambda: fake.request_for(wid) is not None)
+        fake.settle(wid)
+        fake.return_transfer(wid)  # no callback: the workflow's own look-up finds it
+
+        assert (await stack.client.result(wid)).status is Status.SUCCEEDED
+        recorded = await _handle(stack, wid).result()
+
+        assert recorded.outcome is ReturnOutcome.CREDITED
+        hold = stack.hold(wid)
+        assert hold is not None and hold.state == HoldState.POSTED.value  # never voided
+        assert [(e.type, e.direction) for e in stack.debits(wid)] == [
+            ("withdrawal", "debit"),
+            ("withdrawal_return", "credit"),
+        ]
+        assert stack.account(ACCOUNT).cash_fen == cash
+        assert stack.record(wid).status is Status.RETURNED
+        shown = await status_document(stack.engine, stack.client, wid)
+        assert shown.status is Status.RETURNED and shown.reason  # status reads the ledger
