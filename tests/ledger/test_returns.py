@@ -28,6 +28,7 @@ from ledger.tables import (
     WebhookEvent,
     Withdrawal,
 )
+from ledger.verify import verify_ledger
 from ledger.withdrawals import create_withdrawal, transactions
 from models.domain import Kind, Route, Status, WithdrawalRequest
 from models.errors import HoldConflict
@@ -130,6 +131,8 @@ def test_a_return_credits_the_balance_and_the_orders_remaining_back_to_the_fen(
     recorded = _return(ledger, _returned(withdrawal_id, "123.45"))
     assert recorded.outcome is ReturnOutcome.CREDITED
     assert _figures(ledger) == before  # R5/R14: the user may apply again
+    with session_scope(ledger) as session:
+        assert verify_ledger(session).ok  # the books recompute with the return in them
     with session_scope(ledger) as session:
         record = session.get(Withdrawal, withdrawal_id)
         assert record is not None and record.status is Status.RETURNED
@@ -249,3 +252,4 @@ def test_a_return_credits_only_a_posted_hold_once(sqlite_ledger: Engine, steps: 
             cash = session.get(Account, ACCOUNT)
             assert cash is not None
             assert cash.cash_fen == cash_before - 100 * debits + 100 * credits
+            assert verify_ledger(session).ok
