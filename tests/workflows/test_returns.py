@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlmodel import Session, select
 from temporalio.client import WorkflowFailureError, WorkflowHandle
@@ -26,8 +27,10 @@ from models.domain import Status
 from models.money import Money
 from models.returns import ReturnOutcome, ReturnRecorded, return_workflow_id
 from observability.attention import AttentionKind, from_database, returns_parked
+from observability.runtime import free_loopback_address, start_telemetry
 from reconcile.compare import MismatchKind, Report, compare
 from reconcile.sources import read_ledger, start_missing_returns
+from tests.observability.scrape import parse, total
 from tests.workflows import data
 from tests.workflows.harness import Stack, fen, now
 from tests.workflows.stacks import fake_provider_stack
@@ -240,3 +243,25 @@ async def test_a_withdrawal_still_running_that_sees_returned_posts_then_the_retu
         assert stack.record(wid).status is Status.RETURNED
         shown = await status_document(stack.engine, stack.client, wid)
         assert shown.status is Status.RETURNED and shown.reason  # status reads the ledger
+
+
+async def test_returns_are_counted_once_by_outcome_and_reason(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """``withdrawals_returned_total`` by outcome and reason (the alert's numerator): a
+    duplicate start counts nothing more."""
+    telemetry = start_telemetry(free_loopback_address(), set_default=False)
+    assert telemetry.metrics_url is not None
+    async with fake_provider_stack(
+        time_skipping_env, tmp_path, WithdrawalActivities, metrics=telemetry.metrics
+    ) as (stack, _):
+        wid = await _succeeded(stack, "9.99")
+        _fake(stack).return_transfer(wid, ReturnReason.NAME_MISMATCH)
+        await _start(stack, wid)
+        await _handle(stack, wid).result()
+        assert await _start(stack, wid) is False
+    samples = parse(httpx.get(telemetry.metrics_url, timeout=5).text)
+    counted = total(
+        samples, "withdrawals_returned_total", outcome="credited", reason="name_mismatch"
+    )
+    assert counted == 1
