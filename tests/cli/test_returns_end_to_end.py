@@ -12,6 +12,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from stack import Stack
+from tests.api.conftest import api_of
 from tests.cli.conftest import DEMO_PASSWORDS, Cli
 from tests.launched import new_id
 
@@ -45,7 +47,7 @@ def _figures(cli: Cli) -> tuple[str, str, str, str]:
 
 
 def test_a_returned_payout_comes_back_to_the_fen_and_can_be_withdrawn_again(
-    cli: Cli, proof_file: str
+    cli: Cli, cli_stack: Stack, proof_file: str
 ) -> None:
     before = _figures(cli)
     returned_id = _designated(cli, proof_file, RETURNING_CARD, "100.05")
@@ -65,6 +67,10 @@ def test_a_returned_payout_comes_back_to_the_fen_and_can_be_withdrawn_again(
         if d["withdrawal_id"] == returned_id
     ]
     assert mine == [("withdrawal", "debit", "100.05"), ("withdrawal", "credit", "100.05")]
+    with api_of(cli_stack) as api:  # the HTTP API shows it too
+        assert api.get(f"/v1/withdrawals/{returned_id}").json()["status"] == "returned"
+        page = api.get("/v1/withdrawals", params={"account_id": PERSONAL, "status": "returned"})
+        assert returned_id in [row["id"] for row in page.json()["withdrawals"]]
 
     again_id = _designated(cli, proof_file, OTHER_CARD, "100.05")  # the same money again
     cli.wait_for_status(again_id, "succeeded")
