@@ -5,23 +5,28 @@ a duplicate starts nothing, a return of another amount is parked."""
 
 from __future__ import annotations
 
+import base64
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlmodel import Session, select
-from temporalio.client import WorkflowFailureError, WorkflowHandle
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.withdrawal import WithdrawalActivities
 from application.returns import credit_parked_return
 from application.reviews import authenticate
 from application.withdrawals import status_document
+from callbacks.receiver import CALLBACK_PATH, create_app
 from client.returns import start_return
+from gateways import webhook_signature
 from gateways.fakes import FakePayoutProvider
 from gateways.payout import ReturnReason
 from ledger import tables
+from ledger.db import get_engine
 from ledger.tables import EntryType, HoldState, ReturnState
 from models.domain import Status
 from models.money import Money
@@ -33,7 +38,7 @@ from reconcile.sources import read_ledger, start_missing_returns
 from tests.observability.scrape import parse, total
 from tests.workflows import data
 from tests.workflows.harness import Stack, fen, now
-from tests.workflows.stacks import fake_provider_stack
+from tests.workflows.stacks import fake_provider_stack, sqlite_url
 from workflows.search_attributes import WITHDRAWAL_STATUS
 
 ACCOUNT = "acct-auto"
@@ -265,3 +270,32 @@ async def test_returns_are_counted_once_by_outcome_and_reason(
         samples, "withdrawals_returned_total", outcome="credited", reason="name_mismatch"
     )
     assert counted == 1
+
+
+async def test_a_signed_returned_callback_starts_the_return(
+    fake_stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The receiver, on a signed ``returned`` callback, starts ``return-<id>``; the same
+    callback again (a new webhook-id: a duplicate delivery) starts nothing more."""
+    monkeypatch.setenv("TEMPORAL_TASK_QUEUE", fake_stack.client.task_queue)
+    wid = await _succeeded(fake_stack, "7.77")
+    fake = _fake(fake_stack)
+    fake.return_transfer(wid)
+    secret = "whsec_" + base64.b64encode(b"r" * 32).decode()
+
+    async def connect() -> Client:
+        return fake_stack.env.client
+
+    app = create_app(
+        connect, fake.parse_callback, secret=secret, engine=get_engine(sqlite_url(tmp_path))
+    )
+    body = fake.callback_body(wid)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://receiver"
+    ) as http:
+        for delivery in ("msg_1", "msg_2"):
+            headers = webhook_signature.signed_headers(secret, delivery, int(time.time()), body)
+            answer = await http.post(CALLBACK_PATH, content=body, headers=headers)
+            assert answer.status_code == 200, answer.text
+    assert (await _handle(fake_stack, wid).result()).outcome is ReturnOutcome.CREDITED
+    assert _credits(fake_stack, wid) == [fen("7.77")]
