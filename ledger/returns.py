@@ -47,6 +47,7 @@ from models.returns import (
 CREDITOR_ROLES = frozenset({"ops", "lead"})
 CREDIT_REVIEWERS_REQUIRED = 2
 RETURN_ACTOR = "payout-provider-return"
+CREDIT_ACTION = "payout.return.credit"  # an ops approval of a parked return's credit
 
 
 class HoldNotPosted(RuleRefusal):
@@ -88,21 +89,13 @@ def record_return(
         row.problem = (
             f"the provider returned {returned}, the withdrawal paid {Money(hold.amount_fen)}"
         )
-        session.add(row)
-        session.flush()
-        audit.append(
-            session,
-            actor=RETURN_ACTOR,
-            action="payout.return",
-            subject=withdrawal_id,
-            outcome="parked",
-            detail=f"{reason.value}; {row.problem}; ops credit it (credit-return)",
-            at=now,
-        )
-        return _recorded(row, first=True)
     session.add(row)
     session.flush()
-    _credit(session, account, record, row, returned, RETURN_ACTOR, now)
+    if row.problem is None:
+        _credit(session, account, record, row, returned, RETURN_ACTOR, now)
+    else:
+        why = f"{reason.value}; {row.problem}; ops credit it (credit-return)"
+        _audit(session, withdrawal_id, RETURN_ACTOR, "parked", why, now)
     return _recorded(row, first=True)
 
 
@@ -111,13 +104,27 @@ def record_unconfirmed(
 ) -> None:
     """A return announced (by ``source``) that the provider's own record does not
     confirm: audited, nothing else changes."""
+    _audit(
+        session, withdrawal_id, RETURN_ACTOR, "ignored", f"announced by {source}; {problem}", now
+    )
+
+
+def _audit(
+    session: Session,
+    withdrawal_id: str,
+    actor: str,
+    outcome: str,
+    detail: str,
+    now: datetime,
+    action: str = "payout.return",
+) -> None:
     audit.append(
         session,
-        actor=RETURN_ACTOR,
-        action="payout.return",
+        actor=actor,
+        action=action,
         subject=withdrawal_id,
-        outcome="ignored",
-        detail=f"announced by {source}; {problem}",
+        outcome=outcome,
+        detail=detail,
         at=now,
     )
 
@@ -160,14 +167,9 @@ def _credit(
     withdrawals.set_withdrawal_status(
         session, record.id, Status.RETURNED, at, note=f"{amount} back in the balance", reason=reason
     )
-    audit.append(
-        session,
-        actor=actor,
-        action="payout.return",
-        subject=record.id,
-        outcome="credited",
-        detail=f"{row.reason}; {amount} credited; order {record.order_id or 'none'} restored",
-        at=at,
+    restored = f"order {record.order_id} restored" if record.order_id else "no order"
+    _audit(
+        session, record.id, actor, "credited", f"{row.reason}; {amount} credited; {restored}", at
     )
     session.flush()
 
@@ -286,12 +288,4 @@ def _credit_problem(
 def _audit_credit(
     session: Session, withdrawal_id: str, reviewer_id: str, outcome: str, why: str, now: datetime
 ) -> None:
-    audit.append(
-        session,
-        actor=reviewer_id,
-        action="payout.return.credit",
-        subject=withdrawal_id,
-        outcome=outcome,
-        detail=why,
-        at=now,
-    )
+    _audit(session, withdrawal_id, reviewer_id, outcome, why, now, action=CREDIT_ACTION)
