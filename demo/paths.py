@@ -14,15 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from gateways.magic_payees import (
-    CLOSED_AFTER_ACCEPT_SUFFIX,
-    RECEIVING_BANK_CLOSED_REASON,
-    RETURNED_ACCOUNT_SUFFIX,
-)
+from gateways.magic_payees import CLOSED_AFTER_ACCEPT_SUFFIX, RETURNED_ACCOUNT_SUFFIX
 from gateways.payout import ReturnReason
 from models.branches import payee_from_branch
 from models.domain import DesignatedReason, Kind, Payee, Route, Status, WithdrawalRequest
 from models.money import Money
+from models.provider_reasons import ProviderReason
 from models.returns import RETURN_REASON_TEXT
 
 REJECTION_REASON = "demo: the proof does not match the payee"
@@ -175,7 +172,8 @@ DEMO_PATHS: tuple[DemoPath, ...] = (
         payee=_CLOSED_PAYEE,
         review=Review.APPROVE,
         expected=Status.FAILED,
-        expected_reason=RECEIVING_BANK_CLOSED_REASON,
+        # The provider's words, mapped to the vocabulary (models.provider_reasons).
+        expected_reason=ProviderReason.ACCOUNT_CLOSED.value,
     ),
     DemoPath(
         name="returned",

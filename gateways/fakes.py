@@ -5,6 +5,10 @@ same process (a lock guards the state, in case an activity runs in a thread).
 ``FakePayoutProvider`` follows the same magic payee rules as the HTTP simulator
 (``gateways.magic_payees``) and counts money movements per key, so a test can assert
 that a withdrawal moved money exactly once however often it was retried.
+
+It keeps transfers as a provider would, with free-text reasons; what it hands the service
+(``submit``, ``lookup``, ``parse_callback``, ``list_transfers``, refusals) is mapped to
+``models.provider_reasons`` as any adapter must (``gateways.payout.as_received``).
 """
 
 from __future__ import annotations
@@ -26,10 +30,11 @@ from gateways.magic_payees import (
 from gateways.payout import (
     ReturnReason,
     Transfer,
-    TransferRejected,
     TransferRequest,
     TransferState,
     TransientProviderError,
+    as_received,
+    refusal,
     request_payee_digest,
 )
 from gateways.sms import SmsError
@@ -95,7 +100,7 @@ class FakePayoutProvider:
             if self._dropping_responses > 0:
                 self._dropping_responses -= 1
                 raise TransientProviderError("fake: response dropped after commit")
-            return transfer
+            return as_received(transfer)
 
     async def lookup(self, idempotency_key: str) -> Transfer | None:
         with self._lock:
@@ -104,14 +109,15 @@ class FakePayoutProvider:
                 self._failing_lookups -= 1
                 raise TransientProviderError("fake: injected lookup failure")
             known = self._transfers.get(idempotency_key)
-            return known.transfer if known else None
+            return as_received(known.transfer) if known else None
 
     def parse_callback(self, body: bytes) -> Transfer:
-        return Transfer.model_validate_json(body)
+        return as_received(Transfer.model_validate_json(body))
 
     # ---- settlement on demand -----------------------------------------------------------
     def settle(self, key: str) -> Transfer:
-        """Settle a processing transfer: success, unless a magic payee fails it."""
+        """Settle a processing transfer: success, unless a magic payee fails it (the
+        provider's own record, free text and all: the service sees it through ``lookup``)."""
         with self._lock:
             known = self._known(key)
             return self._finish(key, failure_after_accept(known.request))
@@ -164,7 +170,7 @@ class FakePayoutProvider:
         updated_since: datetime | None = None,
     ) -> list[Transfer]:
         """Same as ``HttpPayoutProvider.list_transfers``, for reconciliation tests."""
-        return listed(self.transfers(), limit, state, updated_since)
+        return listed([as_received(t) for t in self.transfers()], limit, state, updated_since)
 
     def request_for(self, key: str) -> TransferRequest | None:
         with self._lock:
@@ -177,11 +183,11 @@ class FakePayoutProvider:
         known = self._transfers.get(key)
         if known is not None:
             if not same_details(known.request, request):
-                raise TransferRejected(CONFLICTING_KEY_REASON)
+                raise refusal(CONFLICTING_KEY_REASON)
             return known.transfer  # the first result, never a second movement
-        refusal = refusal_at_submit(request, self._now())
-        if refusal is not None:
-            raise TransferRejected(refusal)
+        refused = refusal_at_submit(request, self._now())
+        if refused is not None:
+            raise refusal(refused)
         transfer = Transfer(
             idempotency_key=key,
             state=TransferState.PROCESSING,

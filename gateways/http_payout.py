@@ -9,7 +9,9 @@ interface. The contract every adapter keeps:
 - an unknown outcome (timeout, connection error, dropped reply, 5xx, 429) raises
   ``TransientProviderError``: the caller looks the key up and retries under the same key;
 - a refusal for good (HTTP 4xx with ``{"reason": ...}``) raises ``TransferRejected``;
-- ``lookup`` of a key the provider never accepted returns None (HTTP 404).
+- ``lookup`` of a key the provider never accepted returns None (HTTP 404);
+- the provider's free-text reasons are mapped to ``models.provider_reasons`` before
+  anything else sees them (``gateways.payout.as_received`` and ``refusal``).
 """
 
 from __future__ import annotations
@@ -27,17 +29,18 @@ from gateways.http_common import DEFAULT_TIMEOUT, request
 from gateways.payout import (
     ProviderError,
     Transfer,
-    TransferRejected,
     TransferRequest,
     TransferState,
     TransientProviderError,
+    as_received,
+    refusal,
 )
 
 PAYOUT_GATEWAY_URL_ENV = "PAYOUT_GATEWAY_URL"
 DEFAULT_PAYOUT_GATEWAY_URL = "http://127.0.0.1:8801"
 
 MAX_LIST_LIMIT = 10_000
-MAX_REASON_CHARS = 500  # a provider's error text is shown to users; keep it a line
+MAX_REASON_CHARS = 500  # a provider's error text, kept in the history only: keep it a line
 
 # 404 on submit means a wrong base URL, 408/429 mean "later": none of them is the
 # provider refusing this transfer, so they must not fail a customer's withdrawal.
@@ -51,7 +54,7 @@ def parse_callback(body: bytes) -> Transfer:
     ``processing`` notice for a transfer it already knows as settled.
     """
     try:
-        return Transfer.model_validate_json(body)
+        return as_received(Transfer.model_validate_json(body))
     except ValidationError as error:
         raise ProviderError(f"unreadable payout callback: {error.error_count()} problems") from None
 
@@ -116,7 +119,7 @@ class HttpPayoutProvider:
         if response.status_code != 200:
             raise TransientProviderError(f"payout listing answered HTTP {response.status_code}")
         try:
-            return [Transfer.model_validate(item) for item in response.json()]
+            return [as_received(Transfer.model_validate(item)) for item in response.json()]
         except (ValueError, ValidationError):
             raise TransientProviderError("unreadable payout listing") from None
 
@@ -143,7 +146,7 @@ class HttpPayoutProvider:
 
 def _transfer_from(response: httpx.Response) -> Transfer:
     try:
-        return Transfer.model_validate_json(response.content)
+        return as_received(Transfer.model_validate_json(response.content))
     except ValidationError:
         # A garbled 200 leaves the outcome unknown: the caller must look the key up.
         raise TransientProviderError("unreadable payout provider reply") from None
@@ -162,7 +165,7 @@ def _refusal_or_transient(response: httpx.Response) -> ProviderError:
     status = response.status_code
     if status >= 500 or status in _TRANSIENT_CLIENT_STATUSES or status < 400:
         return TransientProviderError(f"payout provider answered HTTP {status}")
-    return TransferRejected(_reason(response) or f"payout provider refused: HTTP {status}")
+    return refusal(_reason(response) or f"payout provider refused: HTTP {status}")
 
 
 def payout_provider_from_env(

@@ -43,6 +43,7 @@ from models.business_days import (
 )
 from models.domain import Route
 from models.errors import InputError
+from models.provider_reasons import ProviderReason
 from models.routes import original_route_deadline, original_route_open
 
 INVALID_ACCOUNT_SUFFIX = "0000"
@@ -129,7 +130,7 @@ def returned(transfer: Transfer, reason: ReturnReason, at: datetime) -> Transfer
             "state": TransferState.RETURNED,
             "returned_at": at,
             "return_reason": reason,
-            "reason": f"returned by the payee's bank: {reason.value}",
+            "reason": ProviderReason.RETURNED.value,  # the vocabulary word (issue 22)
             "updated_at": at,
         }
     )

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from ledger import audit, holds
 from ledger.decision_nonces import spend_decision_proof
+from ledger.reviewers import disabled_problem
 from ledger.settlement import settle
 from ledger.tables import HoldState, PayoutResolution, Reviewer, Withdrawal
 from models.domain import Status
@@ -126,6 +127,8 @@ def _problem(
         return str(problem)
     if reviewer is None:
         return f"{request.reviewer_id} is not a registered reviewer"
+    if not reviewer.enabled:
+        return disabled_problem(reviewer)
     if reviewer.role not in RESOLVER_ROLES:
         return f"only ops or lead may resolve a payout; {reviewer.id} is {reviewer.role}"
     if reviewer.id in {record.account_id, record.requested_by}:

@@ -6,8 +6,8 @@
   credited once or parked for ops; ``return_credit_approval``: ops' approvals to credit a
   parked one (two different reviewers).
 
-Revision ID: 0008
-Revises: 0005
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-06 04:30:00
 """
 
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0008'
-down_revision: str | None = '0005'
+revision: str = '0010'
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -82,7 +82,7 @@ def downgrade() -> None:
     returned = op.get_bind().execute(sa.text('SELECT COUNT(*) FROM withdrawal_return')).scalar()
     if returned:
         # Dropping them would leave credited money without its record: refuse instead.
-        raise RuntimeError(f'{returned} withdrawal returns recorded; not downgrading below 0008')
+        raise RuntimeError(f'{returned} withdrawal returns recorded; not downgrading below 0010')
     op.drop_index('ix_return_credit_approval_withdrawal_id', table_name='return_credit_approval')
     op.drop_table('return_credit_approval')
     op.drop_index('ix_withdrawal_return_state', table_name='withdrawal_return')
