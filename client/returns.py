@@ -13,9 +13,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from models.returns import ReturnNotice, ReturnRecorded, return_workflow_id
-
-RETURN_WORKFLOW_TYPE = "WithdrawalReturnWorkflow"
+from models.returns import RETURN_WORKFLOW_TYPE, ReturnNotice, ReturnRecorded, return_workflow_id
 
 
 async def start_return(client: Client, task_queue: str, withdrawal_id: str, source: str) -> bool:

@@ -12,6 +12,8 @@ from models.money import Money
 
 # A return workflow's id is this plus the withdrawal id: one return per withdrawal.
 RETURN_WORKFLOW_ID_PREFIX = "return-"
+# Its type, the name starters use (workflows/withdrawal_return.py is defined under it).
+RETURN_WORKFLOW_TYPE = "WithdrawalReturnWorkflow"
 # What people read for each provider reason (the withdrawal's ``reason`` once returned).
 RETURN_REASON_TEXT: dict[ReturnReason, str] = {
     ReturnReason.ACCOUNT_CLOSED: "returned by the provider: the receiving account was closed",

@@ -84,7 +84,7 @@ with workflow.unsafe.imports_passed_through():
         Settlement,
         StatusChange,
     )
-    from models.returns import ReturnNotice, return_workflow_id
+    from models.returns import RETURN_WORKFLOW_TYPE, ReturnNotice, return_workflow_id
     from workflows.search_attributes import (
         PAYOUT_UNKNOWN,
         REVIEW_OVERDUE,
@@ -125,7 +125,6 @@ PATCH_AUTHORISED_CANCEL = "authorised-cancel"
 # as paid (no patch: before returns existed no run could see that state) and then starts
 # the return workflow itself, so the return follows even if its callback was lost.
 PATCH_RETURN_FOLLOWS = "return-follows-a-returned-payout"
-RETURN_WORKFLOW_TYPE = "WithdrawalReturnWorkflow"  # workflows/withdrawal_return.py
 MAX_IDENTIFIER_CHARS = 64
 MAX_RECORDED_COMMENT_CHARS = 200
 

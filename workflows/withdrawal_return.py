@@ -29,7 +29,12 @@ with workflow.unsafe.imports_passed_through():
         RETURN_CREDIT_RETRY_MAX_INTERVAL_SECONDS,
         RETURN_CREDIT_WAIT_DAYS,
     )
-    from models.returns import ReturnNotice, ReturnOutcome, ReturnRecorded
+    from models.returns import (
+        RETURN_WORKFLOW_TYPE,
+        ReturnNotice,
+        ReturnOutcome,
+        ReturnRecorded,
+    )
     from workflows.search_attributes import WITHDRAWAL_STATUS
 
 # A look-up that fails (provider down) is retried for this long before the run gives up;
@@ -46,7 +51,7 @@ CREDIT_RETRY = RetryPolicy(
 )
 
 
-@workflow.defn
+@workflow.defn(name=RETURN_WORKFLOW_TYPE)
 class WithdrawalReturnWorkflow:
     @workflow.run
     async def run(self, notice: ReturnNotice) -> ReturnRecorded:
