@@ -60,6 +60,7 @@ def test_saved_histories_cover_every_path() -> None:
         "test_a_run_started_before_the_deploy_parks_an_unknown_payout_after_it",
         # issue 25, "return-follows-a-returned-payout": returned while the run watched
         "test_a_withdrawal_still_running_that_sees_returned_posts_then_the_return_follows",
+        "test_a_returned_callback_before_the_withdrawal_posted_waits_for_the_hold",
     ):
         assert path_test in names, f"no saved history for {path_test}"
 

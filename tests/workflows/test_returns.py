@@ -299,3 +299,41 @@ async def test_a_signed_returned_callback_starts_the_return(
             assert answer.status_code == 200, answer.text
     assert (await _handle(fake_stack, wid).result()).outcome is ReturnOutcome.CREDITED
     assert _credits(fake_stack, wid) == [fen("7.77")]
+
+
+async def test_a_returned_callback_before_the_withdrawal_posted_waits_for_the_hold(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Out of order: the return is announced while the withdrawal still holds the money.
+    The credit waits (retried) until the withdrawal posts the hold; the withdrawal's own
+    start of the return finds it already started; the money comes back once."""
+    async with fake_provider_stack(
+        time_skipping_env,
+        tmp_path,
+        WithdrawalActivities,
+        auto_settle=False,
+        save_as=request.node.name,
+    ) as (stack, _):
+        fake = _fake(stack)
+        cash = stack.account(ACCOUNT).cash_fen
+        wid = await stack.start(amount="55.50", order_id=ORDER)
+        await stack.verify(wid, ACCOUNT)
+        await stack.wait_until(lambda: fake.request_for(wid) is not None)
+        fake.settle(wid)
+        fake.return_transfer(wid)
+        assert await _start(stack, wid) is True  # the callback, before the run looked
+
+        recorded = await _handle(stack, wid).result()
+        assert (await stack.client.result(wid)).status is Status.SUCCEEDED
+
+        assert recorded.outcome is ReturnOutcome.CREDITED
+        history = await _handle(stack, wid).fetch_history()
+        attempts = [
+            e.activity_task_started_event_attributes.attempt
+            for e in history.events
+            if e.HasField("activity_task_started_event_attributes")
+        ]
+        assert attempts[-1] > 1  # credit_return was refused (HoldNotPosted), then retried
+        assert _credits(stack, wid) == [fen("55.50")]
+        assert stack.account(ACCOUNT).cash_fen == cash
+        assert stack.record(wid).status is Status.RETURNED
