@@ -445,15 +445,14 @@ async def find_status(
     gone (retention, a wiped server), failed, or its worker does not answer, the database
     record answers: the workflow wrote each status there as it went."""
     found = await _from_temporal(client, withdrawal_id)
-    if found is not None and found.status is not Status.SUCCEEDED:
-        return found, SOURCE_WORKFLOW
-    if found is not None:
+    if found is not None and found.status is Status.SUCCEEDED:
         # A closed workflow's result never changes; a return after success (issue 25)
         # lives in the ledger's record only, so a succeeded one is read from there too.
-        record = await asyncio.to_thread(_record, engine, withdrawal_id)
-        if record is None or record.status is not Status.RETURNED:
-            return found, SOURCE_WORKFLOW
-        return record, SOURCE_DATABASE
+        returned = await asyncio.to_thread(_record, engine, withdrawal_id)
+        if returned is not None and returned.status is Status.RETURNED:
+            return returned, SOURCE_DATABASE
+    if found is not None:
+        return found, SOURCE_WORKFLOW
     recorded = await asyncio.to_thread(_record, engine, withdrawal_id)
     if recorded is None:
         raise unknown_withdrawal(withdrawal_id)
