@@ -5,7 +5,6 @@ different ops reviewers credit it."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -13,13 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
-from sqlmodel import Session, col
+from sqlmodel import col
 
 from gateways.payout import ReturnReason, Transfer, TransferState
 from ledger.db import dispose_engine, get_engine, session_scope
-from ledger.holds import post_hold, reserve, void_hold
+from ledger.holds import post_hold, void_hold
 from ledger.returns import HoldNotPosted, approve_credit, record_return
-from ledger.settlement import settle
 from ledger.tables import (
     Account,
     EntryType,
@@ -29,16 +27,23 @@ from ledger.tables import (
     Withdrawal,
 )
 from ledger.verify import verify_ledger
-from ledger.withdrawals import create_withdrawal, transactions
-from models.domain import Kind, Route, Status, WithdrawalRequest
+from ledger.withdrawals import transactions
+from models.domain import Status
 from models.errors import HoldConflict
 from models.money import Money
 from models.returns import ReturnCreditVerdict, ReturnOutcome, ReturnRecorded
-from tests.ledger.data import NOW, fixture_data, load
+from tests.ledger.data import (
+    NOW,
+    PLAIN_ACCOUNT,
+    PLAIN_ORDER,
+    fixture_data,
+    load,
+    open_withdrawal,
+    paid_withdrawal,
+)
 
-ACCOUNT = "acct-plain"
-ORDER = "P-ORDER"
-_ids = itertools.count(1)
+ACCOUNT = PLAIN_ACCOUNT["id"]
+ORDER = PLAIN_ORDER
 
 
 def _load(engine: Engine) -> None:
@@ -56,44 +61,6 @@ def _load(engine: Engine) -> None:
 def ledger(engine: Engine) -> Engine:
     _load(engine)
     return engine
-
-
-def _open(session: Session, amount: str) -> str:
-    withdrawal_id = f"wd-ret-{next(_ids)}"
-    request = WithdrawalRequest(
-        withdrawal_id=withdrawal_id,
-        account_id=ACCOUNT,
-        amount=Money.yuan(amount),
-        kind=Kind.RECHARGE,
-        route=Route.ORIGINAL,
-        order_id=ORDER,
-    )
-    create_withdrawal(session, request, NOW)
-    reserve(
-        session,
-        withdrawal_id=withdrawal_id,
-        account_id=ACCOUNT,
-        order_id=ORDER,
-        amount=request.amount,
-        now=NOW,
-    )
-    return withdrawal_id
-
-
-def _paid(engine: Engine, amount: str) -> str:
-    with session_scope(engine) as session:
-        withdrawal_id = _open(session, amount)
-        settle(
-            session,
-            withdrawal_id=withdrawal_id,
-            status=Status.SUCCEEDED,
-            note="paid",
-            reason=None,
-            provider_reference="sim-1",
-            actor=None,
-            now=NOW,
-        )
-    return withdrawal_id
 
 
 def _returned(withdrawal_id: str, amount: str, returned: str | None = None) -> Transfer:
@@ -126,7 +93,7 @@ def test_a_return_credits_the_balance_and_the_orders_remaining_back_to_the_fen(
     ledger: Engine,
 ) -> None:
     before = _figures(ledger)
-    withdrawal_id = _paid(ledger, "123.45")
+    withdrawal_id = paid_withdrawal(ledger, "123.45")
     assert _figures(ledger) == (before[0] - 12345, 0, before[2] + 12345)
     recorded = _return(ledger, _returned(withdrawal_id, "123.45"))
     assert recorded.outcome is ReturnOutcome.CREDITED
@@ -149,7 +116,7 @@ def test_a_return_credits_the_balance_and_the_orders_remaining_back_to_the_fen(
 
 
 def test_a_duplicate_return_changes_nothing(ledger: Engine) -> None:
-    withdrawal_id = _paid(ledger, "10.00")
+    withdrawal_id = paid_withdrawal(ledger, "10.00")
     _return(ledger, _returned(withdrawal_id, "10.00"))
     after_first = _figures(ledger)
     again = _return(ledger, _returned(withdrawal_id, "10.00"))
@@ -159,8 +126,8 @@ def test_a_duplicate_return_changes_nothing(ledger: Engine) -> None:
 
 def test_a_hold_still_held_waits_and_a_voided_one_is_never_credited(ledger: Engine) -> None:
     with session_scope(ledger) as session:
-        held = _open(session, "5.00")
-        voided = _open(session, "6.00")
+        held = open_withdrawal(session, "5.00")
+        voided = open_withdrawal(session, "6.00")
         void_hold(session, voided, NOW)
     with pytest.raises(HoldNotPosted):
         _return(ledger, _returned(held, "5.00"))
@@ -169,7 +136,7 @@ def test_a_hold_still_held_waits_and_a_voided_one_is_never_credited(ledger: Engi
 
 
 def test_a_return_of_another_amount_is_parked_until_two_ops_credit_it(ledger: Engine) -> None:
-    withdrawal_id = _paid(ledger, "50.00")
+    withdrawal_id = paid_withdrawal(ledger, "50.00")
     paid = _figures(ledger)
     recorded = _return(ledger, _returned(withdrawal_id, "50.00", returned="49.00"))
     assert recorded.outcome is ReturnOutcome.PARKED
@@ -225,7 +192,7 @@ def test_a_return_credits_only_a_posted_hold_once(sqlite_ledger: Engine, steps: 
     engine = sqlite_ledger
     cash_before = _figures(engine)[0]
     with session_scope(engine) as session:
-        withdrawal_id = _open(session, "1.00")
+        withdrawal_id = open_withdrawal(session, "1.00")
     for step in steps:
         with session_scope(engine) as session:
             try:
