@@ -17,6 +17,7 @@ breaking it, then check the books. Sizes come from the environment (``make soak`
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import random
 import subprocess
@@ -70,14 +71,19 @@ class RunSettings:
 
 
 @asynccontextmanager
-async def fault_stack(data_dir: Path, *, max_settle_seconds: float) -> AsyncIterator[Stack]:
-    """The ``make run`` stack on free ports, the worker a separate process."""
+async def fault_stack(
+    data_dir: Path, *, max_settle_seconds: float, database_url: str | None = None
+) -> AsyncIterator[Stack]:
+    """The ``make run`` stack on free ports, the worker a separate process; its ledger in
+    ``database_url`` (a SQLite file under ``data_dir`` by default)."""
     config = StackConfig.local(
         data_dir,
         Ports.free(),
         max_settle_seconds=max_settle_seconds,
         worker_restart_backoff_seconds=WORKER_RESTART_BACKOFF_SECONDS,
     )
+    if database_url is not None:
+        config = dataclasses.replace(config, database_url=database_url)
     stack = await Stack.start(config)
     try:
         yield stack
