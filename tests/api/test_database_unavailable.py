@@ -6,7 +6,6 @@ PostgreSQL stopped under a burst of withdrawals, is tests/faults/test_database_o
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
@@ -20,17 +19,11 @@ from api.app import create_app
 from api.keys import KeyRing
 from api.problems import UNAVAILABLE_RETRY_AFTER_SECONDS
 from client.withdrawals import WithdrawalClient
+from tests.faults.private_postgres import refused_postgres_url
 
 KEY = "a-key-of-twenty-chars"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 CREATE = {"account_id": "acct-1", "amount": "10.00", "order_id": "R-1", "to": "original"}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _client_over(engine: Engine) -> TestClient:
@@ -42,9 +35,7 @@ def _client_over(engine: Engine) -> TestClient:
 
 @pytest.fixture
 def database_away() -> Iterator[TestClient]:
-    engine = create_engine(
-        f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/nobody", pool_pre_ping=True
-    )
+    engine = create_engine(refused_postgres_url(), pool_pre_ping=True)
     with _client_over(engine) as client:
         yield client
     engine.dispose()

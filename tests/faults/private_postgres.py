@@ -73,11 +73,17 @@ def missing_reason() -> str | None:
     return None
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def refused_postgres_url() -> str:
+    """A PostgreSQL URL where nobody listens: every connection is refused at once, as
+    while the server is stopped."""
+    return f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nobody"
 
 
 @dataclass
@@ -172,7 +178,7 @@ def private_postgres() -> Iterator[PrivatePostgres]:
     if os.geteuid() == 0:
         user = pwd.getpwnam(SERVICE_USER)
         os.chown(root, user.pw_uid, user.pw_gid)
-    server = PrivatePostgres(bin_dir=bin_dir, root=root, port=_free_port())
+    server = PrivatePostgres(bin_dir=bin_dir, root=root, port=free_port())
     try:
         server.init()
         server.socket_dir.mkdir()

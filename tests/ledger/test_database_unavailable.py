@@ -16,17 +16,11 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ledger import db
 from ledger.db import get_engine, is_unavailable
+from tests.faults.private_postgres import refused_postgres_url
 
 # libpq's and psycopg's floor for connect_timeout: a smaller value waits this long.
 CONNECT_TIMEOUT_FLOOR_SECONDS = 2
 SILENT_SERVER_GIVES_UP_SECONDS = 10.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _sqlite_error(message: str) -> OperationalError:
@@ -34,7 +28,7 @@ def _sqlite_error(message: str) -> OperationalError:
 
 
 def test_a_refused_connection_is_unavailable() -> None:
-    url = f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/nobody"  # nobody listens
+    url = refused_postgres_url()  # nobody listens
     with pytest.raises(OperationalError) as refused:
         get_engine(url)
     assert is_unavailable(refused.value)
