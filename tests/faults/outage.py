@@ -1,7 +1,8 @@
 """A database outage in the middle of a burst of withdrawals (issue 26, item 4).
 
-The stack runs on a private PostgreSQL server (``private_postgres``); a few seconds into
-the burst the server is stopped for ``outage_seconds`` and started again. Withdrawals
+The stack runs on a private PostgreSQL server (``private_postgres``); once the burst has
+withdrawals in flight the server is stopped for ``outage_seconds`` and started again
+(``pg_ctl stop -m fast``: sessions cut, as an operator or a failover does). Withdrawals
 are created through the HTTP API as a backend would: a 503 is retried after its
 ``Retry-After`` under the same id (``Idempotency-Key``), so nothing the backend asked
 for is lost. Codes and reviews go as in the other fault runs (``driver.Driver``). A
@@ -10,10 +11,10 @@ answered while the database was away and when it answered again.
 
 | variable | default | what |
 | --- | --- | --- |
-| ``FAULT_OUTAGE_BATCH`` | 8 | withdrawals in the burst |
+| ``FAULT_OUTAGE_BATCH`` | 10 | withdrawals in the burst |
 | ``FAULT_OUTAGE_SECONDS`` | 10 | how long the database is stopped |
-| ``FAULT_OUTAGE_AFTER_SECONDS`` | 3 | when it stops, counted from the burst's start |
-| ``FAULT_OUTAGE_SPREAD_SECONDS`` | 6 | the burst's starts are spread over this long |
+| ``FAULT_OUTAGE_IN_FLIGHT`` | 3 | it stops once this many are recorded and not final |
+| ``FAULT_OUTAGE_SPREAD_SECONDS`` | 5 | starts spread over this long; it stops by then at the latest |
 """
 
 from __future__ import annotations
@@ -23,12 +24,11 @@ import contextlib
 import random
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 from sqlalchemy import Engine, func
-from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
 from ledger import audit, tables
@@ -41,7 +41,7 @@ from tests.faults.driver import Driver, StatusWatch
 from tests.faults.figures import REPORTED
 from tests.faults.plan import Planned, make_plan
 from tests.faults.private_postgres import PrivatePostgres
-from tests.faults.scenario import DEADLINE_SECONDS, SEED, env_int, load_plans
+from tests.faults.scenario import DEADLINE_SECONDS, SEED, env_int, explain, load_plans
 
 PROBE_INTERVAL_SECONDS = 0.5
 HTTP_TIMEOUT_SECONDS = 60.0  # a create waits for its first step (START_SETTLE_SECONDS)
@@ -55,10 +55,10 @@ PROBLEM_JSON = "application/problem+json"
 @dataclass(frozen=True)
 class OutageSettings:
     name: str = "outage"
-    count: int = env_int("FAULT_OUTAGE_BATCH", 8)
+    count: int = env_int("FAULT_OUTAGE_BATCH", 10)
     outage_seconds: float = float(env_int("FAULT_OUTAGE_SECONDS", 10))
-    outage_after_seconds: float = float(env_int("FAULT_OUTAGE_AFTER_SECONDS", 3))
-    spread_seconds: float = float(env_int("FAULT_OUTAGE_SPREAD_SECONDS", 6))
+    in_flight: int = env_int("FAULT_OUTAGE_IN_FLIGHT", 3)
+    spread_seconds: float = float(env_int("FAULT_OUTAGE_SPREAD_SECONDS", 5))
     seed: int = SEED + 2  # another mix of paths than the other fault runs'
 
 
@@ -178,16 +178,24 @@ class Outage:
 
     server: PrivatePostgres
     engine: Engine
+    in_flight_at_stop: int = 0  # recorded and not final when it stopped
     down_at: float | None = None  # stopped (pg_ctl returned)
     up_at: float | None = None  # accepting connections again
     worker_wrote_at: float | None = None  # the worker's first write after ``up_at``
 
-    async def run(self, after_seconds: float, down_seconds: float) -> None:
-        await asyncio.sleep(after_seconds)
+    async def run(
+        self, in_flight: Callable[[], int], at_least: int, latest_seconds: float, seconds: float
+    ) -> None:
+        """Stop the server for ``seconds`` once ``in_flight()`` withdrawals are recorded
+        and not final reach ``at_least`` (at the latest after ``latest_seconds``)."""
+        give_up = time.monotonic() + latest_seconds
+        while in_flight() < at_least and time.monotonic() < give_up:
+            await asyncio.sleep(PROGRESS_POLL_SECONDS)
+        self.in_flight_at_stop = in_flight()
         await asyncio.to_thread(self.server.stop)
         self.down_at = time.monotonic()
         try:
-            await asyncio.sleep(down_seconds)
+            await asyncio.sleep(seconds)
         finally:  # even if the run is cancelled, the database comes back
             await asyncio.to_thread(self.server.start)
             self.up_at = time.monotonic()
@@ -216,6 +224,7 @@ class OutageFigures:
     seed: int
     withdrawals: int = 0
     outage_seconds: float = 0.0
+    in_flight_at_stop: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
     answers: Counter[int] = field(default_factory=Counter)  # by HTTP status, 0: none
     answers_503_during: int = 0  # 503s to requests sent while the database was away
@@ -237,7 +246,8 @@ class OutageFigures:
 
         return (
             f"{self.run}: seed={self.seed} withdrawals={self.withdrawals} [{statuses}] "
-            f"outage={self.outage_seconds:.1f}s http[{answers}] "
+            f"outage={self.outage_seconds:.1f}s in_flight_at_stop={self.in_flight_at_stop} "
+            f"http[{answers}] "
             f"503s_during_outage={self.answers_503_during} "
             f"creates_retried={self.creates_retried} "
             f"api_recovered={secs(self.api_recovered_seconds)}s "
@@ -257,11 +267,16 @@ class OutageRun:
     """What the run saw, for the test's assertions."""
 
     figures: OutageFigures
-    answers: list[Answer]
     outage: Outage
-    problems: list[str]
-    pids_before: tuple[Any, Any]
-    pids_after: tuple[Any, Any]
+    answers: list[Answer] = field(default_factory=list)  # the creates' and the prober's
+    problems: list[str] = field(default_factory=list)  # the books' problems, as sentences
+    pids_before: tuple[int | None, int | None] = (None, None)  # the worker's, the API's
+    pids_after: tuple[int | None, int | None] = (None, None)
+
+
+def _pids(stack: Stack) -> tuple[int | None, int | None]:
+    assert stack.worker is not None and stack.api is not None
+    return stack.worker.pid, stack.api.pid
 
 
 def _measure_answers(figures: OutageFigures, answers: list[Answer], outage: Outage) -> None:
@@ -293,26 +308,21 @@ def _ledger_problems(engine: Engine) -> list[str]:
     return problems
 
 
-async def run_outage(stack: Stack, server: PrivatePostgres, settings: OutageSettings) -> OutageRun:
-    """The burst with the outage in it, then the books checked (problems as sentences)."""
-    figures = OutageFigures(run=settings.name, seed=settings.seed)
-    engine = get_engine(stack.config.database_url)
+async def _burst(
+    stack: Stack, run: OutageRun, settings: OutageSettings, plans: list[Planned], engine: Engine
+) -> None:
+    """Drive ``plans`` with the outage in the middle, until every one is final."""
     rng = random.Random(settings.seed)
-    plans = make_plan(settings.name, settings.count, rng)
-    load_plans(engine, plans)
-    figures.withdrawals = len(plans)
-    assert stack.worker is not None and stack.api is not None
-    pids_before = (stack.worker.pid, stack.api.pid)
-    restarts_before = stack.worker_restarts
-    started = time.monotonic()
-    deadline = started + DEADLINE_SECONDS
-    watch = StatusWatch(engine, settings.name)
-    driver = ApiDriver(stack, watch, deadline)
-    outage = Outage(server, engine)
-    probed: list[Answer] = []
     starts = moments(rng, len(plans), settings.spread_seconds)
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    watch = StatusWatch(engine, settings.name)
+    driver = ApiDriver(stack, watch, deadline, answers=run.answers)
     watch.start()
-    probing = asyncio.create_task(probe_api(stack, plans[0].account_id, probed))
+    probing = asyncio.create_task(probe_api(stack, plans[0].account_id, run.answers))
+
+    def in_flight() -> int:  # the watch's last read is at most a poll old
+        return sum(1 for status in watch.statuses.values() if not status.is_final)
+
     try:
         begun = time.monotonic()
 
@@ -323,34 +333,51 @@ async def run_outage(stack: Stack, server: PrivatePostgres, settings: OutageSett
         async with asyncio.TaskGroup() as group:
             for index in range(len(plans)):
                 group.create_task(one(index))
-            group.create_task(outage.run(settings.outage_after_seconds, settings.outage_seconds))
+            # Stopped in the middle of the burst: with withdrawals at every step.
+            stopping = run.outage.run(
+                in_flight, settings.in_flight, settings.spread_seconds, settings.outage_seconds
+            )
+            group.create_task(stopping)
         await watch.wait_all_final([p.withdrawal_id for p in plans], deadline)
-        assert outage.up_at is not None
-        figures.all_final_seconds = time.monotonic() - outage.up_at
+        assert run.outage.up_at is not None
+        run.figures.all_final_seconds = time.monotonic() - run.outage.up_at
     finally:
         probing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await probing
         await watch.stop()
+
+
+async def run_outage(stack: Stack, server: PrivatePostgres, settings: OutageSettings) -> OutageRun:
+    """The burst with the outage in it, then the books checked; figures are printed
+    whether it passes or not."""
+    engine = get_engine(stack.config.database_url)
+    plans = make_plan(settings.name, settings.count, random.Random(settings.seed))
+    load_plans(engine, plans)
+    figures = OutageFigures(run=settings.name, seed=settings.seed, withdrawals=len(plans))
+    run = OutageRun(figures=figures, outage=Outage(server, engine), pids_before=_pids(stack))
+    restarts_before, started = stack.worker_restarts, time.monotonic()
+
+    def measure() -> None:
         figures.seconds = time.monotonic() - started
         figures.worker_restarts = stack.worker_restarts - restarts_before
-        if outage.up_at is not None:
-            figures.outage_seconds = outage.seconds
-            _measure_answers(figures, [*driver.answers, *probed], outage)
-    checked = await check_books(stack, engine, plans)
+        run.pids_after = _pids(stack)
+        figures.in_flight_at_stop = run.outage.in_flight_at_stop
+        if run.outage.up_at is not None:
+            figures.outage_seconds = run.outage.seconds
+            _measure_answers(figures, run.answers, run.outage)
+
+    try:
+        await _burst(stack, run, settings, plans, engine)
+        measure()
+        checked = await check_books(stack, engine, plans)
+    except Exception as error:
+        measure()
+        figures.report()
+        raise AssertionError(f"{figures.line()}\n{explain(error)}") from error
     figures.statuses = checked.statuses
     figures.duplicates = checked.duplicates
     figures.mismatches = len(checked.report.mismatches)
     figures.report()
-    try:
-        problems = [*checked.problems, *_ledger_problems(engine)]
-    except DBAPIError as error:
-        problems = [*checked.problems, f"the books could not be read: {error}"]
-    return OutageRun(
-        figures=figures,
-        answers=[*driver.answers, *probed],
-        outage=outage,
-        problems=problems,
-        pids_before=pids_before,
-        pids_after=(stack.worker.pid, stack.api.pid),
-    )
+    run.problems = [*checked.problems, *_ledger_problems(engine)]
+    return run

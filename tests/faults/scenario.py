@@ -171,16 +171,16 @@ async def run_withdrawals(stack: Stack, settings: RunSettings) -> Figures:
         await _drive(stack, settings, engine, figures)
     except Exception as error:
         measure()
-        raise AssertionError(f"{figures.report()}\n{_explain(error)}") from error
+        raise AssertionError(f"{figures.report()}\n{explain(error)}") from error
     measure()
     figures.report()
     return figures
 
 
-def _explain(error: Exception) -> str:
+def explain(error: Exception) -> str:
     """A TaskGroup's failure says only how many of its tasks failed: show each."""
     if isinstance(error, ExceptionGroup):
-        return "\n".join(_explain(inner) for inner in error.exceptions)
+        return "\n".join(explain(inner) for inner in error.exceptions)
     return f"{type(error).__name__}: {error}"
 
 
