@@ -14,7 +14,7 @@ answered while the database was away and when it answered again.
 | ``FAULT_OUTAGE_BATCH`` | 10 | withdrawals in the burst |
 | ``FAULT_OUTAGE_SECONDS`` | 10 | how long the database is stopped |
 | ``FAULT_OUTAGE_IN_FLIGHT`` | 3 | it stops once this many are recorded and not final |
-| ``FAULT_OUTAGE_SPREAD_SECONDS`` | 5 | starts spread over this long; it stops by then at the latest |
+| ``FAULT_OUTAGE_SPREAD_SECONDS`` | 5 | starts spread over this long; it stops by then at latest |
 """
 
 from __future__ import annotations
@@ -26,13 +26,15 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy import Engine, func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ledger import audit, tables
 from ledger.db import get_engine
+from ledger.types import utc
 from ledger.verify import verify_ledger
 from stack import Stack
 from tests.faults.books import check_books
@@ -178,18 +180,23 @@ class Outage:
 
     server: PrivatePostgres
     engine: Engine
-    in_flight_at_stop: int = 0  # recorded and not final when it stopped
+    in_flight_at_stop: list[str] = field(default_factory=list)  # recorded, not final
     down_at: float | None = None  # stopped (pg_ctl returned)
     up_at: float | None = None  # accepting connections again
+    up_wall: datetime | None = None  # the same moment by the clock the ledger records
     worker_wrote_at: float | None = None  # the worker's first write after ``up_at``
 
     async def run(
-        self, in_flight: Callable[[], int], at_least: int, latest_seconds: float, seconds: float
+        self,
+        in_flight: Callable[[], list[str]],
+        at_least: int,
+        latest_seconds: float,
+        seconds: float,
     ) -> None:
         """Stop the server for ``seconds`` once ``in_flight()`` withdrawals are recorded
         and not final reach ``at_least`` (at the latest after ``latest_seconds``)."""
         give_up = time.monotonic() + latest_seconds
-        while in_flight() < at_least and time.monotonic() < give_up:
+        while len(in_flight()) < at_least and time.monotonic() < give_up:
             await asyncio.sleep(PROGRESS_POLL_SECONDS)
         self.in_flight_at_stop = in_flight()
         await asyncio.to_thread(self.server.stop)
@@ -198,7 +205,7 @@ class Outage:
             await asyncio.sleep(seconds)
         finally:  # even if the run is cancelled, the database comes back
             await asyncio.to_thread(self.server.start)
-            self.up_at = time.monotonic()
+            self.up_at, self.up_wall = time.monotonic(), datetime.now(UTC)
         await self._until_worker_writes()
 
     async def _until_worker_writes(self) -> None:
@@ -231,6 +238,7 @@ class OutageFigures:
     creates_retried: int = 0  # creates answered 503 and sent again under the same id
     api_recovered_seconds: float | None = None  # restart → the first 200 of a probe
     worker_recovered_seconds: float | None = None  # restart → the worker's first write
+    stalled_final_seconds: float | None = None  # restart → the last of those in flight final
     all_final_seconds: float | None = None  # restart → every withdrawal final
     worker_restarts: int = 0
     duplicates: int = -1
@@ -252,6 +260,7 @@ class OutageFigures:
             f"creates_retried={self.creates_retried} "
             f"api_recovered={secs(self.api_recovered_seconds)}s "
             f"worker_recovered={secs(self.worker_recovered_seconds)}s "
+            f"stalled_final_after={secs(self.stalled_final_seconds)}s "
             f"all_final_after={secs(self.all_final_seconds)}s "
             f"worker_restarts={self.worker_restarts} duplicates={self.duplicates} "
             f"mismatches={self.mismatches} seconds={self.seconds:.1f}"
@@ -297,6 +306,21 @@ def _measure_answers(figures: OutageFigures, answers: list[Answer], outage: Outa
         figures.worker_recovered_seconds = outage.worker_wrote_at - outage.up_at
 
 
+def _stalled_final_seconds(engine: Engine, outage: Outage) -> float | None:
+    """From the database's return until the last withdrawal that was in flight when it
+    stopped was final (its record's last change): how long the retries' backoff held
+    them."""
+    if not outage.in_flight_at_stop or outage.up_wall is None:
+        return None
+    with Session(engine) as session:
+        last = session.exec(
+            select(func.max(tables.Withdrawal.updated_at)).where(
+                col(tables.Withdrawal.id).in_(outage.in_flight_at_stop)
+            )
+        ).one()
+    return None if last is None else (utc(last) - outage.up_wall).total_seconds()
+
+
 def _ledger_problems(engine: Engine) -> list[str]:
     """``ledger verify`` and the audit chains, over the whole database."""
     with Session(engine) as session:
@@ -320,8 +344,8 @@ async def _burst(
     watch.start()
     probing = asyncio.create_task(probe_api(stack, plans[0].account_id, run.answers))
 
-    def in_flight() -> int:  # the watch's last read is at most a poll old
-        return sum(1 for status in watch.statuses.values() if not status.is_final)
+    def in_flight() -> list[str]:  # the watch's last read is at most a poll old
+        return [wid for wid, status in watch.statuses.items() if not status.is_final]
 
     try:
         begun = time.monotonic()
@@ -362,7 +386,7 @@ async def run_outage(stack: Stack, server: PrivatePostgres, settings: OutageSett
         figures.seconds = time.monotonic() - started
         figures.worker_restarts = stack.worker_restarts - restarts_before
         run.pids_after = _pids(stack)
-        figures.in_flight_at_stop = run.outage.in_flight_at_stop
+        figures.in_flight_at_stop = len(run.outage.in_flight_at_stop)
         if run.outage.up_at is not None:
             figures.outage_seconds = run.outage.seconds
             _measure_answers(figures, run.answers, run.outage)
@@ -375,6 +399,7 @@ async def run_outage(stack: Stack, server: PrivatePostgres, settings: OutageSett
         measure()
         figures.report()
         raise AssertionError(f"{figures.line()}\n{explain(error)}") from error
+    figures.stalled_final_seconds = _stalled_final_seconds(engine, run.outage)
     figures.statuses = checked.statuses
     figures.duplicates = checked.duplicates
     figures.mismatches = len(checked.report.mismatches)
