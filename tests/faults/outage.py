@@ -182,7 +182,8 @@ class Outage:
     engine: Engine
     in_flight_at_stop: list[str] = field(default_factory=list)  # recorded, not final
     down_at: float | None = None  # stopped (pg_ctl returned)
-    up_at: float | None = None  # accepting connections again
+    starting_at: float | None = None  # pg_ctl start called: it may answer from now on
+    up_at: float | None = None  # pg_ctl start returned: accepting connections
     up_wall: datetime | None = None  # the same moment by the clock the ledger records
     worker_wrote_at: float | None = None  # the worker's first write after ``up_at``
 
@@ -204,6 +205,7 @@ class Outage:
         try:
             await asyncio.sleep(seconds)
         finally:  # even if the run is cancelled, the database comes back
+            self.starting_at = time.monotonic()
             await asyncio.to_thread(self.server.start)
             self.up_at, self.up_wall = time.monotonic(), datetime.now(UTC)
         await self._until_worker_writes()
