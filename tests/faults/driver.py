@@ -159,6 +159,19 @@ class Driver:
         self.retried_calls += 1
         await asyncio.sleep(STEP_RETRY_SECONDS)
 
+    def run_spread(
+        self, group: asyncio.TaskGroup, plans: list[Planned], offsets: list[float]
+    ) -> None:
+        """Run each plan in ``group``, starting at its offset (seconds from now)."""
+        begun = time.monotonic()
+
+        async def one(plan: Planned, offset: float) -> None:
+            await asyncio.sleep(max(0.0, begun + offset - time.monotonic()))
+            await self.run(plan)
+
+        for plan, offset in zip(plans, offsets, strict=True):
+            group.create_task(one(plan, offset))
+
     async def run(self, plan: Planned) -> None:
         await self._start(plan)
         await self._verify(plan)

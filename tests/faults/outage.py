@@ -335,11 +335,14 @@ def _ledger_problems(engine: Engine) -> list[str]:
 
 
 async def _burst(
-    stack: Stack, run: OutageRun, settings: OutageSettings, plans: list[Planned], engine: Engine
+    stack: Stack,
+    run: OutageRun,
+    settings: OutageSettings,
+    plans: list[Planned],
+    starts: list[float],
+    engine: Engine,
 ) -> None:
-    """Drive ``plans`` with the outage in the middle, until every one is final."""
-    rng = random.Random(settings.seed)
-    starts = moments(rng, len(plans), settings.spread_seconds)
+    """Drive ``plans`` from ``starts`` on, the outage in the middle, until all are final."""
     deadline = time.monotonic() + DEADLINE_SECONDS
     watch = StatusWatch(engine, settings.name)
     driver = ApiDriver(stack, watch, deadline, answers=run.answers)
@@ -350,15 +353,8 @@ async def _burst(
         return [wid for wid, status in watch.statuses.items() if not status.is_final]
 
     try:
-        begun = time.monotonic()
-
-        async def one(index: int) -> None:
-            await asyncio.sleep(max(0.0, begun + starts[index] - time.monotonic()))
-            await driver.run(plans[index])
-
         async with asyncio.TaskGroup() as group:
-            for index in range(len(plans)):
-                group.create_task(one(index))
+            driver.run_spread(group, plans, starts)
             # Stopped in the middle of the burst: with withdrawals at every step.
             stopping = run.outage.run(
                 in_flight, settings.in_flight, settings.spread_seconds, settings.outage_seconds
@@ -378,7 +374,9 @@ async def run_outage(stack: Stack, server: PrivatePostgres, settings: OutageSett
     """The burst with the outage in it, then the books checked; figures are printed
     whether it passes or not."""
     engine = get_engine(stack.config.database_url)
-    plans = make_plan(settings.name, settings.count, random.Random(settings.seed))
+    rng = random.Random(settings.seed)
+    plans = make_plan(settings.name, settings.count, rng)
+    starts = moments(rng, len(plans), settings.spread_seconds)
     load_plans(engine, plans)
     figures = OutageFigures(run=settings.name, seed=settings.seed, withdrawals=len(plans))
     run = OutageRun(figures=figures, outage=Outage(server, engine), pids_before=_pids(stack))
@@ -394,7 +392,7 @@ async def run_outage(stack: Stack, server: PrivatePostgres, settings: OutageSett
             _measure_answers(figures, run.answers, run.outage)
 
     try:
-        await _burst(stack, run, settings, plans, engine)
+        await _burst(stack, run, settings, plans, starts, engine)
         measure()
         checked = await check_books(stack, engine, plans)
     except Exception as error:

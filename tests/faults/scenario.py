@@ -122,15 +122,8 @@ async def _drive(stack: Stack, settings: RunSettings, engine: Engine, figures: F
     driver = Driver(stack, watch, deadline)
     watch.start()
     try:
-        begun = time.monotonic()
-
-        async def one(index: int) -> None:
-            await asyncio.sleep(max(0.0, begun + starts[index] - time.monotonic()))
-            await driver.run(plans[index])
-
         async with asyncio.TaskGroup() as group:
-            for index in range(len(plans)):
-                group.create_task(one(index))
+            driver.run_spread(group, plans, starts)
             killing = group.create_task(kill_worker_at(stack, kills))
             restarting = group.create_task(restart_server_at(stack, restarts, rng))
         figures.kills, figures.server_restarts = killing.result(), restarting.result()
