@@ -107,7 +107,7 @@ def problem_response(
 
 def unavailable(detail: str, instance: str | None = None) -> JSONResponse:
     """503: a service behind the API (the database, Temporal) is away for now; the
-    request changed nothing and may be sent again after ``Retry-After`` seconds."""
+    request may be sent again as it was after ``Retry-After`` seconds."""
     return problem_response(
         503,
         detail,

@@ -247,7 +247,8 @@ def is_unavailable(error: BaseException) -> bool:
     """The database cannot serve right now (stopped, restarting, the connection cut, no
     pooled connection in time, a lock or a statement given up): worth asking again in a
     moment, never a fault of the request. The HTTP API answers these 503 + Retry-After;
-    activities simply fail and Temporal retries them (``DATABASE_RETRY``)."""
+    an activity's step tries again for a while, then fails and Temporal retries it
+    (``activities.base.database_step``)."""
     if isinstance(error, PoolTimeout):
         return True
     if not isinstance(error, DBAPIError):

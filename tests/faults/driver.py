@@ -237,26 +237,22 @@ class Driver:
         comment = "proof checked" if approve else "proof does not match the payer"
         while True:
             self._check_deadline(plan, "review")
-            try:
-                reviewer = self._reviewer()  # signing in reads the database
-            except DBAPIError:
-                await self._retry_pause()
-                continue
             assert self.stack.client is not None
             handle = self.stack.client.get_workflow_handle(workflow_id(plan.withdrawal_id))
-            # The reviewer signed in; each attempt carries a fresh proof (R17).
-            decision = ReviewDecision(
-                reviewer_id=REVIEWER_ID,
-                comment=comment,
-                proof=issue_decision_proof(
-                    reviewer,
-                    plan.withdrawal_id,
-                    kind,
-                    comment,
-                    signing_key=self.stack.review_signing_key(),
-                ),
-            )
             try:
+                # Signed in (which reads the database); each attempt carries a fresh
+                # proof (R17).
+                decision = ReviewDecision(
+                    reviewer_id=REVIEWER_ID,
+                    comment=comment,
+                    proof=issue_decision_proof(
+                        self._reviewer(),
+                        plan.withdrawal_id,
+                        kind,
+                        comment,
+                        signing_key=self.stack.review_signing_key(),
+                    ),
+                )
                 # A signal repeated after a lost answer is harmless: the first decision
                 # by an authorised reviewer ends the review.
                 await asyncio.wait_for(handle.signal(signal, decision), CALL_TIMEOUT_SECONDS)

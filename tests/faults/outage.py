@@ -176,7 +176,7 @@ def _timeline_rows(engine: Engine) -> int:
 
 @dataclass
 class Outage:
-    """Stops the server at an offset and starts it again; the moments it did so."""
+    """Stops the server once withdrawals are in flight, starts it again, and notes when."""
 
     server: PrivatePostgres
     engine: Engine
