@@ -115,6 +115,7 @@ def build_worker(
             activities.authorize_cancel,
             activities.record_status,
             activities.submit_payout,
+            activities.submit_payout_checked,
             activities.check_payout,
             activities.confirm_payout,
             activities.watch_payout,

@@ -9,6 +9,8 @@ interface. The contract every adapter keeps:
 - an unknown outcome (timeout, connection error, dropped reply, 5xx, 429) raises
   ``TransientProviderError``: the caller looks the key up and retries under the same key;
 - a refusal for good (HTTP 4xx with ``{"reason": ...}``) raises ``TransferRejected``;
+- the key already taken with other details (HTTP 409) raises ``KeyConflict``: a transfer
+  exists under the key, so it is never a refusal that releases the money;
 - ``lookup`` of a key the provider never accepted returns None (HTTP 404);
 - the provider's free-text reasons are mapped to ``models.provider_reasons`` before
   anything else sees them (``gateways.payout.as_received`` and ``refusal``).
@@ -27,6 +29,7 @@ from pydantic import ValidationError
 
 from gateways.http_common import DEFAULT_TIMEOUT, request
 from gateways.payout import (
+    KeyConflict,
     ProviderError,
     Transfer,
     TransferRequest,
@@ -81,13 +84,9 @@ class HttpPayoutProvider:
     async def submit(self, request: TransferRequest) -> Transfer:
         response = await self._call("POST", "/transfers", json=request.model_dump(mode="json"))
         if response.status_code == 200:
-            transfer = _transfer_from(response)
-            if transfer.idempotency_key != request.idempotency_key or (
-                transfer.amount != request.amount
-            ):
-                # A provider answering for some other transfer is broken; stop loudly.
-                raise ProviderError("payout provider answered for a different transfer")
-            return transfer
+            # Returned as the provider answered: whether it is this withdrawal's transfer
+            # is the one check's to say (``models.provider_record``), which parks it if not.
+            return _transfer_from(response)
         raise _refusal_or_transient(response)
 
     async def lookup(self, idempotency_key: str) -> Transfer | None:
@@ -163,6 +162,8 @@ def _reason(response: httpx.Response) -> str | None:
 
 def _refusal_or_transient(response: httpx.Response) -> ProviderError:
     status = response.status_code
+    if status == 409:
+        return KeyConflict(_reason(response))
     if status >= 500 or status in _TRANSIENT_CLIENT_STATUSES or status < 400:
         return TransientProviderError(f"payout provider answered HTTP {status}")
     return refusal(_reason(response) or f"payout provider refused: HTTP {status}")

@@ -90,6 +90,8 @@ class Transfer(BaseModel):
     # workflow's (encrypted) history only; never written to the ledger, a webhook, a log,
     # a search attribute (so not in ``repr`` either). None in histories from before it.
     provider_text: str | None = Field(default=None, repr=False)
+    # The route the provider pays by, when it says (the digest covers it as well).
+    route: Route | None = None
 
     @property
     def amount_returned(self) -> Money:
@@ -144,6 +146,17 @@ def refusal(text: str | None) -> TransferRejected:
     """A provider's refusal as the service takes it in (see ``as_received``)."""
     word = provider_reason(text, ProviderReason.REFUSED_BY_PROVIDER)
     return TransferRejected(word.value, provider_text=text)
+
+
+class KeyConflict(ProviderError):
+    """The provider already holds a transfer under this idempotency key with other
+    details (HTTP 409). Never a refusal of the withdrawal: a transfer exists under its
+    key, so nothing may be released until the record is looked up and checked."""
+
+    def __init__(self, provider_text: str | None = None) -> None:
+        super().__init__(ProviderReason.KEY_CONFLICT.value)
+        self.reason = ProviderReason.KEY_CONFLICT.value
+        self.provider_text = provider_text
 
 
 class PayoutProvider(Protocol):
