@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -63,6 +65,28 @@ async def _start(stack: Stack, wid: str, source: str = "callback") -> bool:
 
 def _handle(stack: Stack, wid: str) -> WorkflowHandle[object, ReturnRecorded]:
     return stack.env.client.get_workflow_handle(return_workflow_id(wid), result_type=ReturnRecorded)
+
+
+@asynccontextmanager
+async def _settling_by_hand(
+    env: WorkflowEnvironment, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[Stack]:
+    """A stack whose fake provider settles only when told (its histories saved)."""
+    async with fake_provider_stack(
+        env, tmp_path, WithdrawalActivities, auto_settle=False, save_as=request.node.name
+    ) as (stack, _):
+        yield stack
+
+
+async def _returned_while_running(stack: Stack, amount: str) -> str:
+    """A withdrawal whose transfer is paid and returned before its run looked again."""
+    fake = _fake(stack)
+    wid = await stack.start(amount=amount, order_id=ORDER)
+    await stack.verify(wid, ACCOUNT)
+    await stack.wait_until(lambda: fake.request_for(wid) is not None)
+    fake.settle(wid)
+    fake.return_transfer(wid)
+    return wid
 
 
 def _order_withdrawn(stack: Stack) -> int:
@@ -222,17 +246,9 @@ async def test_a_withdrawal_still_running_that_sees_returned_posts_then_the_retu
     """Paid, then returned before the workflow looked: it is paid (the hold posted, never
     voided), and the run starts the return, which credits it (patch
     ``return-follows-a-returned-payout``)."""
-    name = request.node.name
-    async with fake_provider_stack(
-        time_skipping_env, tmp_path, WithdrawalActivities, auto_settle=False, save_as=name
-    ) as (stack, _):
-        fake = _fake(stack)
+    async with _settling_by_hand(time_skipping_env, tmp_path, request) as stack:
         cash = stack.account(ACCOUNT).cash_fen
-        wid = await stack.start(amount="66.60", order_id=ORDER)
-        await stack.verify(wid, ACCOUNT)
-        await stack.wait_until(lambda: fake.request_for(wid) is not None)
-        fake.settle(wid)
-        fake.return_transfer(wid)  # no callback: the workflow's own look-up finds it
+        wid = await _returned_while_running(stack, "66.60")  # no callback: its look-up finds it
 
         assert (await stack.client.result(wid)).status is Status.SUCCEEDED
         recorded = await _handle(stack, wid).result()
@@ -307,20 +323,9 @@ async def test_a_returned_callback_before_the_withdrawal_posted_waits_for_the_ho
     """Out of order: the return is announced while the withdrawal still holds the money.
     The credit waits (retried) until the withdrawal posts the hold; the withdrawal's own
     start of the return finds it already started; the money comes back once."""
-    async with fake_provider_stack(
-        time_skipping_env,
-        tmp_path,
-        WithdrawalActivities,
-        auto_settle=False,
-        save_as=request.node.name,
-    ) as (stack, _):
-        fake = _fake(stack)
+    async with _settling_by_hand(time_skipping_env, tmp_path, request) as stack:
         cash = stack.account(ACCOUNT).cash_fen
-        wid = await stack.start(amount="55.50", order_id=ORDER)
-        await stack.verify(wid, ACCOUNT)
-        await stack.wait_until(lambda: fake.request_for(wid) is not None)
-        fake.settle(wid)
-        fake.return_transfer(wid)
+        wid = await _returned_while_running(stack, "55.50")
         assert await _start(stack, wid) is True  # the callback, before the run looked
 
         recorded = await _handle(stack, wid).result()
