@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from application.records import with_calendar_check
 from config.holidays import business_calendar
 from models.business_days import (
     PACKAGE_CALENDAR,
@@ -20,7 +21,8 @@ from models.business_days import (
     calendar_from_json,
     expected_arrival,
 )
-from models.domain import Channel, Route
+from models.domain import STATUS_LABELS_ZH, Channel, Kind, Route, Status, WithdrawalStatusDoc
+from models.money import Money
 from tests.calendars import HOLIDAYS_2027, write_calendar
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -140,3 +142,37 @@ def test_a_holidays_file_that_cannot_be_used_says_which_and_why(
 
 def test_an_empty_calendar_is_the_package_alone() -> None:
     assert BusinessCalendar() == PACKAGE_CALENDAR
+
+
+def status_document(arrival: datetime | None) -> WithdrawalStatusDoc:
+    return WithdrawalStatusDoc(
+        id="w-1",
+        account_id="acct-1",
+        status=Status.APPROVED_AWAITING_PAYOUT,
+        status_zh=STATUS_LABELS_ZH[Status.APPROVED_AWAITING_PAYOUT],
+        amount=Money.yuan("10.00"),
+        route=Route.BANK,
+        kind=Kind.NON_RECHARGE,
+        expected_arrival=arrival,
+    )
+
+
+def test_the_status_document_says_provisional_when_read_until_the_year_is_added(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_2027 = datetime(2027, 1, 11, 23, 59, 59, tzinfo=SHANGHAI)
+    monkeypatch.delenv("HOLIDAYS_FILE", raising=False)
+    stored = status_document(in_2027)
+    assert not stored.expected_arrival_provisional  # never stored: set when read
+    assert with_calendar_check(stored).expected_arrival_provisional
+    assert not with_calendar_check(status_document(None)).expected_arrival_provisional
+    in_2026 = datetime(2026, 12, 31, 23, 59, 59, tzinfo=SHANGHAI)
+    assert not with_calendar_check(status_document(in_2026)).expected_arrival_provisional
+
+    monkeypatch.setenv("HOLIDAYS_FILE", str(write_calendar(tmp_path, HOLIDAYS_2027)))
+    assert not with_calendar_check(stored).expected_arrival_provisional
+    # A file that cannot be used counts as absent: provisional again, never an error.
+    wrong = write_calendar(tmp_path, {"2027": {"holidays": []}}, "wrong.json")
+    monkeypatch.setenv("HOLIDAYS_FILE", str(wrong))
+    document = with_calendar_check(stored).model_dump(mode="json")
+    assert document["expected_arrival_provisional"] is True
