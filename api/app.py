@@ -11,6 +11,7 @@ problem+json with the same words the CLI prints.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -24,8 +25,6 @@ from fastapi.security import HTTPBearer
 from pydantic import ValidationError
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
-from starlette.routing import Route as StarletteRoute
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import schemas
@@ -51,6 +50,8 @@ API_VERSION = "1.0.0"
 
 bearer = HTTPBearer(auto_error=False, description="an API key: Authorization: Bearer KEY")
 ACCOUNT_ID = Annotated[str, Query(max_length=64)]
+PATH_PARAMETER = re.compile(r"\\\{[^/]+?\\\}")  # ``{withdrawal_id}`` once re.escape'd
+HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 # The ids in paths, as the create shape makes them (an unknown one is 404).
 WITHDRAWAL_ID = Annotated[
     str,
@@ -190,8 +191,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         headers = dict(error.headers) if error.headers else {}
-        if error.status_code == 405:  # RFC 9110: name every method the path serves
-            headers["Allow"] = ", ".join(_methods_served(request))
+        served = _methods_served(request) if error.status_code == 405 else []
+        if served:  # RFC 9110: a 405 names every method the path serves
+            headers["Allow"] = ", ".join(served)
         return problem_response(
             error.status_code, str(error.detail), instance=request.url.path, headers=headers
         )
@@ -216,14 +218,12 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 
 def _methods_served(request: Request) -> list[str]:
-    """Every method some route serves at this path (Starlette's own 405 names only the
-    first route's, and ``/v1/withdrawals`` has a GET and a POST route)."""
+    """The methods the OpenAPI document gives this path (Starlette's own 405 names only
+    the first matching route's, and ``/v1/withdrawals`` has a GET and a POST route)."""
     methods: set[str] = set()
-    for route in request.app.routes:
-        if isinstance(route, StarletteRoute) and route.methods:
-            match, _ = route.matches(request.scope)
-            if match is not Match.NONE:
-                methods |= route.methods
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if re.fullmatch(PATH_PARAMETER.sub("[^/]+", re.escape(template)), request.url.path):
+            methods |= {method.upper() for method in operations if method in HTTP_METHODS}
     return sorted(methods)
 
 
@@ -459,7 +459,12 @@ def _router() -> APIRouter:
         format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
     ) -> Any:
         found = accounts.account_transactions(
-            _services(request).engine, account_id, type=type, since=since, until=until
+            _services(request).engine,
+            account_id,
+            type=type,
+            since=since,
+            until=until,
+            reversed_range_is_empty=True,
         )
         if format == "csv":
             return Response(found.csv() + "\n", media_type="text/csv; charset=utf-8")

@@ -149,13 +149,19 @@ def account_transactions(
     until: str | None = None,
     since_field: str = "since",
     until_field: str = "until",
+    reversed_range_is_empty: bool = False,
 ) -> Transactions:
-    """R20 details, oldest first, filtered by type and a time range (days or times)."""
+    """R20 details, oldest first, filtered by type and a time range (days or times).
+
+    ``until`` not after ``since`` is a typing slip at the command line (refused, naming the
+    flag); the HTTP API answers it as the empty range it is (``reversed_range_is_empty``),
+    since its OpenAPI document cannot say that one parameter must follow the other."""
     if type is not None and type not in ENTRY_TYPES:
         raise InputError("type", f"one of {', '.join(ENTRY_TYPES)}")
     start = parse_bound(since, since_field, end_of_day=False) if since is not None else None
     end = parse_bound(until, until_field, end_of_day=True) if until is not None else None
-    # ``until`` not after ``since`` is an empty range, answered as one: nothing in it.
+    if start is not None and end is not None and start >= end and not reversed_range_is_empty:
+        raise InputError(until_field, f"must be after {since_field}")
     with read_only_session(engine) as session:
         if session.get(Account, account_id) is None:
             raise NotFound("account", f"unknown account {account_id!r}")
