@@ -45,14 +45,9 @@ def with_calendar_check(doc: WithdrawalStatusDoc) -> WithdrawalStatusDoc:
     more estimates say provisional, never fewer); ``attention`` names the file's mistake."""
     if doc.expected_arrival is None:
         return doc
-    from config.holidays import business_calendar
-    from models.business_days import PACKAGE_CALENDAR, CalendarFileError
+    from config.holidays import calendar_for_estimates
 
-    try:
-        calendar = business_calendar()
-    except CalendarFileError:
-        calendar = PACKAGE_CALENDAR
-    provisional = calendar.is_provisional(doc.expected_arrival)
+    provisional = calendar_for_estimates().is_provisional(doc.expected_arrival)
     return doc.model_copy(update={"expected_arrival_provisional": provisional})
 
 

@@ -4,12 +4,15 @@
 
 The file is read again when it changes (its modification time), so a worker picks up next
 year's calendar without a restart; a wrong file is refused whole, with the place of its
-first mistake (``CalendarFileError``), never half used.
+first mistake (``CalendarFileError``), never half used. Estimating goes on without it
+(``calendar_for_estimates``): a withdrawal is never held up by a typo in a holiday list,
+its estimate is marked provisional where that matters, and ``attention`` names the mistake.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from pathlib import Path
 
@@ -22,6 +25,8 @@ from models.business_days import (
 )
 
 MAX_FILE_BYTES = 1024 * 1024  # decades of holidays are a few kilobytes
+
+log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _loaded: dict[tuple[str, int], BusinessCalendar] = {}
@@ -59,3 +64,12 @@ def business_calendar() -> BusinessCalendar:
             _loaded.clear()  # only the newest version is kept
             _loaded[version] = found
         return found
+
+
+def calendar_for_estimates() -> BusinessCalendar:
+    """``business_calendar``, or the package alone while ``HOLIDAYS_FILE`` cannot be used."""
+    try:
+        return business_calendar()
+    except CalendarFileError as error:
+        log.warning("%s; counting with the calendar package alone", error)
+        return PACKAGE_CALENDAR

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from config.holidays import business_calendar
+from config.holidays import calendar_for_estimates
 from ledger import tables
 from ledger.accounts import original_route_until, same_identity_overdue
 from models.branches import branch_by_id
@@ -72,7 +72,7 @@ def check_eligibility(session: Session, request: WithdrawalRequest, now: datetim
         review_reasons=reasons,
         # The package's calendar and HOLIDAYS_FILE: this runs in activities and the
         # pre-check, never in workflow code, so reading the file here is allowed.
-        arrival=expected_arrival(request.route, channel, now, business_calendar()),
+        arrival=expected_arrival(request.route, channel, now, calendar_for_estimates()),
     )
 
 

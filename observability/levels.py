@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from config.holidays import business_calendar
+from config.holidays import calendar_for_estimates
 from ledger import tables
 from ledger.tables import HoldState, WebhookDeliveryState
 from ledger.types import utc
@@ -118,7 +118,7 @@ def late_settlements(session: Session, now: datetime) -> list[Waiting]:
         .limit(MAX_LISTED_ROWS)
     )
     late = []
-    calendar = business_calendar()  # the package and HOLIDAYS_FILE, as open_withdrawal counts
+    calendar = calendar_for_estimates()  # the package and HOLIDAYS_FILE, as open_withdrawal counts
     for record, channel in rows:
         if record.route is Route.ORIGINAL and channel is None:
             continue  # no estimate without the recharge's channel

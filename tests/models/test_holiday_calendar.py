@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from application.records import with_calendar_check
-from config.holidays import business_calendar
+from config.holidays import business_calendar, calendar_for_estimates
 from models.business_days import (
     PACKAGE_CALENDAR,
     BusinessCalendar,
@@ -135,6 +135,9 @@ def test_a_holidays_file_that_cannot_be_used_says_which_and_why(
     monkeypatch.setenv("HOLIDAYS_FILE", str(path))
     with pytest.raises(CalendarFileError, match=f"^HOLIDAYS_FILE {path}: .*{message}"):
         business_calendar()
+    # Estimates go on with the package alone (marked provisional where that matters):
+    # a typo in a holiday list never holds up a withdrawal; attention names it.
+    assert calendar_for_estimates() is PACKAGE_CALENDAR
     monkeypatch.setenv("HOLIDAYS_FILE", str(tmp_path / "missing.json"))
     with pytest.raises(CalendarFileError, match="cannot be read"):
         business_calendar()
