@@ -60,9 +60,20 @@ PAYOUT_UNKNOWN_WATCH_MAX_INTERVAL_SECONDS = 60 * 60
 # many are taken (polling still settles it); ignored ones are counted, this many noted.
 MAX_PAYOUT_CALLBACKS_TAKEN = 20
 MAX_IGNORED_CALLBACK_NOTES = 5
+# The callback receiver forwards at most this many callbacks to one withdrawal's workflow
+# (each is a signal in its history); later ones are answered 200 and only counted. A
+# transfer has at most three real notices (processing, final, a return), each delivered
+# once or retried a few times: 20 is several times that, and what the workflow takes
+# (MAX_PAYOUT_CALLBACKS_TAKEN) anyway. Polling settles the transfer whatever is held back.
+MAX_CALLBACKS_FORWARDED_PER_WITHDRAWAL = 20
 
 # Database activities retry quickly: a lock wait or a restart, never a business answer.
 DATABASE_ACTIVITY_TIMEOUT_SECONDS = 30
+# While the database is away a step tries again this often, for this long, inside one
+# attempt (well within the timeout above): it resumes within a poll of the database's
+# return instead of at Temporal's next retry, by then up to 30 s apart (issue 26).
+DATABASE_AWAY_WAIT_SECONDS = 15
+DATABASE_AWAY_POLL_SECONDS = 1
 
 # The audit anchor (ledger.audit.anchor): how often the schedule runs it, and how long one
 # run may take (it reads every chain's head: seconds at a million rows).
