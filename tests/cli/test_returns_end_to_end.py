@@ -9,8 +9,11 @@ money is withdrawn again to another account, and reconcile is clean.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
+
+import httpx
 
 from stack import Stack
 from tests.api.conftest import api_of
@@ -37,6 +40,20 @@ def _designated(cli: Cli, proof_file: str, card: str, amount: str) -> str:
         "approve", withdrawal_id, "--reviewer", "rev-1", "--comment", "proof ok"
     )
     return withdrawal_id
+
+
+def _console_page(stack: Stack, withdrawal_id: str) -> str:
+    """The reviewer console's page of the withdrawal, signed in as rev-1 (no browser)."""
+    with httpx.Client(base_url=stack.urls.http, timeout=30) as http:
+        form = http.get("/console/sign-in")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token is not None
+        fields = {"reviewer_id": "rev-1", "password": DEMO_PASSWORDS["rev-1"]}
+        signed_in = http.post("/console/sign-in", data={**fields, "csrf_token": token[1]})
+        assert signed_in.status_code == 303, signed_in.text  # to the queue: signed in
+        page = http.get(f"/console/withdrawals/{withdrawal_id}")
+        assert page.status_code == 200, page.text
+        return page.text
 
 
 def _figures(cli: Cli) -> tuple[str, str, str, str]:
@@ -71,6 +88,7 @@ def test_a_returned_payout_comes_back_to_the_fen_and_can_be_withdrawn_again(
         assert api.get(f"/v1/withdrawals/{returned_id}").json()["status"] == "returned"
         page = api.get("/v1/withdrawals", params={"account_id": PERSONAL, "status": "returned"})
         assert returned_id in [row["id"] for row in page.json()["withdrawals"]]
+    assert "退回" in _console_page(cli_stack, returned_id)  # the console shows it too
 
     again_id = _designated(cli, proof_file, OTHER_CARD, "100.05")  # the same money again
     cli.wait_for_status(again_id, "succeeded")
