@@ -34,7 +34,10 @@ BREAKDOWN_FIELDS = (
     "withdrawable",
 )
 CSV_COLUMNS = ("at", "type", "direction", "amount", "balance_after", "withdrawal_id", "note")
-ENTRY_TYPES = tuple(t.value for t in EntryType)
+# R20's types as users see them: a return's credit is a withdrawal line of its own
+# (direction credit), under the type they filter withdrawals by (issue 25).
+SHOWN_TYPE = {EntryType.WITHDRAWAL_RETURN.value: EntryType.WITHDRAWAL.value}
+ENTRY_TYPES = tuple(t.value for t in EntryType if t.value not in SHOWN_TYPE)
 
 
 @dataclass(frozen=True)
@@ -131,7 +134,7 @@ def _entry(entry: LedgerEntry) -> dict[str, Any]:
     return {
         "id": entry.id,
         "at": entry.at,
-        "type": entry.type,
+        "type": SHOWN_TYPE.get(entry.type, entry.type),
         "direction": entry.direction,
         "amount": Money(entry.amount_fen),
         "balance_after": Money(entry.balance_after_fen),

@@ -24,8 +24,10 @@ if TYPE_CHECKING:
 
     from ledger.tables import Withdrawal, WithdrawalEvent
 
-# R18: the statuses whose reason the user must see next to them.
-STATUSES_WITH_REASON = frozenset({Status.REJECTED, Status.FAILED, Status.CANCELLED})
+# R18: the statuses whose reason the user must see next to them (and a return's, issue 25).
+STATUSES_WITH_REASON = frozenset(
+    {Status.REJECTED, Status.FAILED, Status.CANCELLED, Status.RETURNED}
+)
 
 
 def status_label(status: Status | str) -> str:

@@ -560,6 +560,12 @@ async def find_status(
     gone (retention, a wiped server), failed, or its worker does not answer, the database
     record answers: the workflow wrote each status there as it went."""
     found = await _from_temporal(client, withdrawal_id)
+    if found is not None and found.status is Status.SUCCEEDED:
+        # A closed workflow's result never changes; a return after success (issue 25)
+        # lives in the ledger's record only, so a succeeded one is read from there too.
+        returned = await asyncio.to_thread(_record, engine, withdrawal_id)
+        if returned is not None and returned.status is Status.RETURNED:
+            return returned, SOURCE_DATABASE
     if found is not None:
         return with_calendar_check(found), SOURCE_WORKFLOW
     recorded = await asyncio.to_thread(_record, engine, withdrawal_id)

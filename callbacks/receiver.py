@@ -53,6 +53,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.body_limit import BodyLimit
 from callbacks.forwarding import CallbackBudget, Forwarding
+from callbacks.returns import start_return_on_callback
 from client.connection import connect
 from client.withdrawals import workflow_id
 from config import settings
@@ -242,6 +243,7 @@ def create_app(
         if not forwarding.forward:
             return _held_back(transfer.idempotency_key, forwarding)
         try:
+            await start_return_on_callback(await temporal.client(), transfer)  # issue 25
             return await _signal(await temporal.client(), transfer)
         except (RPCError, RuntimeError, OSError) as error:
             # 5xx makes the provider retry later (same webhook-id: forget it, and the

@@ -30,6 +30,9 @@ class Status(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    # Paid, then the provider sent the money back (issue 25; R18 amended in
+    # docs/rules.md): the one change a succeeded withdrawal can make.
+    RETURNED = "returned"
 
     @property
     def label_zh(self) -> str:
@@ -49,8 +52,14 @@ STATUS_LABELS_ZH: dict[Status, str] = {
     Status.SUCCEEDED: "提现成功",
     Status.FAILED: "提现失败",
     Status.CANCELLED: "已取消",
+    Status.RETURNED: "退回",
 }
-FINAL_STATUSES = frozenset({Status.REJECTED, Status.SUCCEEDED, Status.FAILED, Status.CANCELLED})
+FINAL_STATUSES = frozenset(
+    {Status.REJECTED, Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.RETURNED}
+)
+# R18 *beyond* (issue 25): a final status never changes, except that a succeeded payout the
+# provider later returned becomes ``returned``.
+FINAL_STATUS_CHANGES = frozenset({(Status.SUCCEEDED, Status.RETURNED)})
 
 
 class Route(StrEnum):

@@ -87,3 +87,10 @@ WEBHOOK_RETRY_TOTAL_HOURS = 25
 WEBHOOK_CALL_TIMEOUT_SECONDS = 15
 WEBHOOK_DISPATCH_POLL_SECONDS = 2.0  # the safety net; a commit wakes the dispatcher at once
 WEBHOOK_DISPATCH_BATCH = 100
+
+# Returns after success (issue 25). A return found while its withdrawal has not posted the
+# hold yet (the withdrawal's workflow still runs and posts it on seeing the return) waits,
+# retried from a few seconds up to every ten minutes, for at most this long.
+RETURN_CREDIT_RETRY_FIRST_SECONDS = 2
+RETURN_CREDIT_RETRY_MAX_INTERVAL_SECONDS = 10 * 60
+RETURN_CREDIT_WAIT_DAYS = 30

@@ -18,8 +18,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from config.holidays import business_calendar
-from ledger import audit
+from ledger import audit, returns
 from ledger.db import read_only_session
+from ledger.tables import ReturnState
 from models.business_days import (
     CHINA_TZ,
     NEXT_YEAR_CALENDAR_DUE_MONTH_DAY,
@@ -38,6 +39,7 @@ class AttentionKind(StrEnum):
     AUDIT_CHAIN_BROKEN = "audit_chain_broken"
     RECONCILE_MISMATCH = "reconcile_mismatch"
     PAYOUT_UNKNOWN = "payout_unknown"
+    RETURN_PARKED = "return_parked"  # issue 25: returned with another amount; ops credit it
     CHECK_NOT_RUN = "check_not_run"
     SETTLEMENT_PAST_ARRIVAL = "settlement_past_arrival"
     REVIEW_PAST_SLA = "review_past_sla"
@@ -104,6 +106,19 @@ def payouts_unknown(session: Session, now: datetime) -> list[AttentionItem]:
     ]
 
 
+def returns_parked(session: Session, now: datetime) -> list[AttentionItem]:
+    return [
+        AttentionItem(
+            AttentionKind.RETURN_PARKED,
+            parked.withdrawal_id,
+            parked.recorded_at,
+            f"returned {Money(parked.returned_fen)} ({parked.reason}) but {parked.problem}: "
+            "two ops or lead credit it with `starter.py credit-return`",
+        )
+        for parked in returns.returns_of(session, ReturnState.PARKED)
+    ]
+
+
 def webhook_deliveries_failed(session: Session, now: datetime) -> list[AttentionItem]:
     return [
         AttentionItem(
@@ -135,6 +150,7 @@ def audit_chain(session: Session, now: datetime) -> list[AttentionItem]:
 DATABASE_SOURCES: tuple[Source, ...] = (
     audit_chain,
     payouts_unknown,
+    returns_parked,
     settlements_past_arrival,
     reviews_past_sla,
     webhook_deliveries_failed,

@@ -16,16 +16,17 @@ of ``upsert_search_attributes`` (through ``_publish``, and only when they change
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.common import RetryPolicy, SearchAttributeUpdate, WorkflowIDReusePolicy
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from activities.withdrawal import WithdrawalActivities
-    from gateways.payout import Transfer, TransferState
+    from gateways.payout import PAID_STATES, Transfer, TransferState
     from models import decision_proof
     from models.domain import (
         STATUS_LABELS_ZH,
@@ -83,6 +84,7 @@ with workflow.unsafe.imports_passed_through():
         Settlement,
         StatusChange,
     )
+    from models.returns import RETURN_WORKFLOW_TYPE, ReturnNotice, return_workflow_id
     from workflows.search_attributes import (
         PAYOUT_UNKNOWN,
         REVIEW_OVERDUE,
@@ -128,6 +130,10 @@ PATCH_SUBMIT_CHECKED = "payout-submit-checked"
 # answers at once again (a loop with no timer). Decided at the first such record, so a
 # run past its submit at the deploy gets it too.
 PATCH_MISMATCH_PARKED = "provider-mismatch-parked"
+# Issue 25: a run that sees its transfer ``returned`` (paid, then sent back) posts the hold
+# as paid (no patch: before returns existed no run could see that state) and then starts
+# the return workflow itself, so the return follows even if its callback was lost.
+PATCH_RETURN_FOLLOWS = "return-follows-a-returned-payout"
 MAX_IDENTIFIER_CHARS = 64
 MAX_RECORDED_COMMENT_CHARS = 200
 
@@ -218,7 +224,9 @@ class WithdrawalWorkflow:
             else:
                 transfer = await self._pay_out()
                 transfer = await self._await_settlement(transfer)
-            if transfer.state is not TransferState.SUCCEEDED:
+            # Returned means paid, then sent back: the hold is posted, never voided, and
+            # the return credits the money back (issue 25).
+            if transfer.state not in PAID_STATES:
                 raise WithdrawalEnded(Status.FAILED, transfer.reason or "payout failed")
             resolution = self._payout.resolution  # ops' word on an unknown outcome, if any
             await self._finish(
@@ -228,10 +236,25 @@ class WithdrawalWorkflow:
                 reference=transfer.provider_reference,
                 actor=",".join(resolution.reviewers) if resolution else None,
             )
+            if transfer.state is TransferState.RETURNED and workflow.patched(PATCH_RETURN_FOLLOWS):
+                await self._start_return()
         except WithdrawalEnded as end:
             await self._finish(end.status, end.note, reason=end.reason, actor=end.actor)  # R19
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._document()
+
+    async def _start_return(self) -> None:
+        """The return workflow, left running when this run closes; one already started
+        (by the returned callback) is the same return, taken as done."""
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await workflow.start_child_workflow(
+                RETURN_WORKFLOW_TYPE,
+                ReturnNotice(withdrawal_id=self._request.withdrawal_id, source="withdrawal"),
+                id=return_workflow_id(self._request.withdrawal_id),
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                static_summary="the provider returned this payout",
+            )
 
     async def _open(self) -> Opened:
         try:

@@ -68,6 +68,9 @@ def test_saved_histories_cover_every_path() -> None:
         "test_not_paid_is_refused_while_the_provider_holds_a_matching_transfer",
         "test_a_closed_run_with_a_matching_transfer_is_not_released_in_the_ledger",
         "test_end_to_end_a_conflicting_transfer_at_the_simulator_parks_without_a_loop",
+        # issue 25, "return-follows-a-returned-payout": returned while the run watched
+        "test_a_withdrawal_still_running_that_sees_returned_posts_then_the_return_follows",
+        "test_a_returned_callback_before_the_withdrawal_posted_waits_for_the_hold",
     ):
         assert path_test in names, f"no saved history for {path_test}"
 
