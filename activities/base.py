@@ -21,6 +21,7 @@ from temporalio.exceptions import ApplicationError
 from gateways.payout import PayoutProvider
 from gateways.sms import SmsProvider
 from ledger.db import run_in_transaction, run_read_only
+from models.decision_proof import VerifyKeys
 from models.errors import InputError, RuleRefusal
 from models.limits import FOUR_EYES_THRESHOLD_YUAN
 from models.money import Money
@@ -54,7 +55,7 @@ class ActivitiesBase:
         clock: Callable[[], datetime] = utc_now,
         four_eyes_threshold: Money | None = None,
         metrics: WithdrawalMetrics | None = None,
-        review_verify_key: Ed25519PublicKey | None = None,
+        review_verify_key: Ed25519PublicKey | VerifyKeys | None = None,
     ) -> None:
         self._engine = engine
         self._payout = payout
@@ -64,9 +65,13 @@ class ActivitiesBase:
         self._now = clock
         self._four_eyes_threshold = four_eyes_threshold or Money.yuan(FOUR_EYES_THRESHOLD_YUAN)
         self._metrics = metrics or WithdrawalMetrics()
-        # Only the public key: this process can check a reviewer's decision, never make
-        # one. Without it no decision counts.
-        self._review_verify_key = review_verify_key
+        # Only public keys (every listed one, while a key is rotated): this process can
+        # check a reviewer's decision, never make one. Without one no decision counts.
+        self._review_verify_key: tuple[Ed25519PublicKey, ...] = (
+            (review_verify_key,)
+            if isinstance(review_verify_key, Ed25519PublicKey)
+            else tuple(review_verify_key or ())
+        )
 
     @property
     def engine(self) -> Engine:

@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.client import WorkflowUpdateFailedError
@@ -27,6 +26,7 @@ from client.withdrawals import WithdrawalClient
 from config import settings
 from ledger.db import run_in_transaction
 from ledger.payout_resolution import proof_decision, record_resolution, resolve_without_workflow
+from models.decision_proof import VerifyKeys
 from models.messages import PayoutOutcome, PayoutResolutionRequest, PayoutResolutionVerdict
 
 RULE = "R19"
@@ -67,7 +67,7 @@ async def resolve_payout(
     engine: Engine,
     request: PayoutResolutionRequest,
     now: datetime,
-    verify_key: Ed25519PublicKey | None = None,
+    verify_key: VerifyKeys | None = None,
 ) -> Resolution:
     problem = request.problem()
     if problem is not None:
@@ -85,7 +85,7 @@ async def resolve_payout(
 
     def in_ledger(session: Session) -> PayoutResolutionVerdict:
         verdict = record_resolution(
-            session, request, now, verify_key or settings.review_verify_key()
+            session, request, now, verify_key or settings.review_verify_keys()
         )
         if verdict.accepted:
             resolve_without_workflow(session, verdict, request.withdrawal_id, now)
