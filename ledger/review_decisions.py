@@ -221,17 +221,13 @@ def reviewer_person(session: Session, reviewer_id: str) -> str:
 def _same_person(
     session: Session, reviewer: tables.Reviewer | None, conflicted: frozenset[str]
 ) -> bool:
-    """R17: the reviewer's real-name identity is one of the applicants': an applicant
-    account's, or that of a reviewer id among them (the person who applied)."""
+    """R17: the reviewer's real-name identity is one of the applicant accounts'."""
     if reviewer is None or reviewer.identity_id is None:
         return False
-    for applicant_id in conflicted:
-        for row in (
-            session.get(tables.Account, applicant_id),
-            session.get(tables.Reviewer, applicant_id),
-        ):
-            if row is not None and row.identity_id == reviewer.identity_id:
-                return True
+    for account_id in conflicted:
+        account = session.get(tables.Account, account_id)
+        if account is not None and account.identity_id == reviewer.identity_id:
+            return True
     return False
 
 
