@@ -1010,7 +1010,7 @@ class WithdrawalWorkflow:
             assert decision.proof is not None
             proof = decision_proof.parse(decision.proof)
             if not self._keys.knows(proof.kid):
-                await self._await_keys(proof.kid)
+                await self._await_keys()
             problem = decision_proof.signature_problem(proof, self._keys.listed())
         problem = problem or self._room_problem(decision.proof)
         if problem is not None:
@@ -1027,7 +1027,7 @@ class WithdrawalWorkflow:
             self._keys.decided = workflow.patched(PATCH_PROOFS_VERIFIED_BY_WORKFLOW)
         return self._keys.decided
 
-    async def _await_keys(self, kid: str | None) -> None:
+    async def _await_keys(self) -> None:
         """Until the review keys were loaded after this proof arrived (or the withdrawal
         ended). A load is due at once the first time, then after the refresh interval or
         once ``MAX_PROOFS_AWAITING_KEYS`` proofs wait: forged key ids cost a bounded
@@ -1044,20 +1044,33 @@ class WithdrawalWorkflow:
                 if wait <= timedelta(0) or keys.waiting >= MAX_PROOFS_AWAITING_KEYS:
                     await self._load_keys()
                     continue
-                try:
-                    await workflow.wait_condition(
-                        lambda: (
-                            keys.loads != asked
-                            or keys.loading
-                            or keys.waiting >= MAX_PROOFS_AWAITING_KEYS
-                            or self._record.status.is_final
-                        ),
-                        timeout=wait,
-                    )
-                except TimeoutError:
-                    continue
+                await self._await_load_due(asked, wait)
         finally:
             keys.waiting -= 1
+
+    async def _await_load_due(self, asked: int, wait: timedelta) -> None:
+        """One waiter holds a timer until the load is due; the others wait on it, so
+        waiting proofs cost no history of their own."""
+        keys = self._keys
+
+        def moved() -> bool:
+            return (
+                keys.loads != asked
+                or keys.loading
+                or keys.waiting >= MAX_PROOFS_AWAITING_KEYS
+                or self._record.status.is_final
+            )
+
+        if keys.timing:
+            await workflow.wait_condition(lambda: moved() or not keys.timing)
+            return
+        keys.timing = True
+        try:
+            await workflow.wait_condition(moved, timeout=wait)
+        except TimeoutError:
+            pass  # the load is due: the caller's loop runs it
+        finally:
+            keys.timing = False
 
     async def _load_keys(self) -> None:
         self._keys.loading = True

@@ -112,6 +112,7 @@ class ProofKeys:
     loads: int = 0
     loaded_at: datetime | None = None
     loading: bool = False
+    timing: bool = False  # one waiter holds the timer until the next load is due
     waiting: int = 0  # decisions waiting for a load
 
     def knows(self, kid: str | None) -> bool:

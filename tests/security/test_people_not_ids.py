@@ -45,9 +45,11 @@ class TenYuanFourEyes(WithdrawalActivities):
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def ten_yuan_stack(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[Stack]:
-    async with fake_provider_stack(time_skipping_env, tmp_path, TenYuanFourEyes) as (stack, _):
+    async with fake_provider_stack(
+        time_skipping_env, tmp_path, TenYuanFourEyes, auto_settle=True, save_as=request.node.name
+    ) as (stack, _):
         yield stack
 
 
