@@ -9,12 +9,16 @@ A decision counts only with a proof issued after the reviewer authenticated
 - ``cmt`` the SHA-256 of the comment, so a proof cannot carry another comment;
 - ``iat`` the issue time (seconds since the epoch), ``nonce`` 128 random bits.
 
-Only the signing side holds the private key (``REVIEW_SIGNING_KEY``); workers verify with
-the public key (``REVIEW_VERIFY_KEY``): a stolen worker cannot mint an approval.
+The header names the signing key (``kid``, its RFC 7638 thumbprint, issue 26); a proof
+issued before proofs named their key is tried under every listed key.
 
-This module is pure (no I/O): the workflow reads a proof's claims to refuse a forged
-decision before it costs an activity (``parse_claims``); the activity verifies the
-signature (``verify``) and spends the nonce in the database.
+Only the signing side holds the private key (``REVIEW_SIGNING_KEY``, one key); workers
+verify with the public keys (``REVIEW_VERIFY_KEY``, a list while the key is rotated): a
+stolen worker cannot mint an approval.
+
+This module is pure (no I/O, no imports at call time): the workflow parses a proof and
+checks its signature (``parse``, ``signature_problem``) before a forged decision takes any
+room; the activity verifies it again (``verify``) and spends the nonce in the database.
 """
 
 from __future__ import annotations

@@ -198,3 +198,19 @@ async def test_20_refused_cancels_then_an_ops_cancel_still_works(fake_stack: Sta
         + [("rev-ops", "refused")] * 2
     )
     assert (rows[-1].actor, rows[-1].outcome) == ("rev-ops", "authorised")
+
+
+async def test_refused_cancels_leave_no_history_on_the_dev_server(sim_stack: Stack) -> None:
+    """The validator's refusal writes nothing on a real server (its workflow task is
+    speculative); the time-skipping test server above still logs an empty task for each."""
+    stack = sim_stack
+    wid = await stack.start(amount="25.00")
+    await stack.wait_status(wid, Status.AWAITING_CODE)
+    handle = stack.client.temporal.get_workflow_handle(f"withdrawal-{wid}")
+    before = len((await handle.fetch_history()).events)
+    for n in range(1, REFUSED_CANCELS + 1):
+        with pytest.raises(RuleRefusal, match="neither the applicant"):
+            await withdrawals.cancel(stack.engine, stack.client, wid, by=f"x{n}")
+    assert len((await handle.fetch_history()).events) == before
+    doc = await withdrawals.cancel(stack.engine, stack.client, wid)  # the applicant
+    assert doc.status is Status.CANCELLED

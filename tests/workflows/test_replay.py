@@ -58,6 +58,13 @@ def test_saved_histories_cover_every_path() -> None:
         "webhook_delivery_retried_then_delivered",
         "webhook_delivery_given_up",
         "test_a_run_started_before_the_deploy_parks_an_unknown_payout_after_it",
+        # since "review-proofs-verified-by-workflow" (issue 22, tests/security/): signatures
+        # checked by the workflow, keys loaded by a local activity, cancels refused by the
+        # validator, four-eyes by person, a rotated REVIEW_VERIFY_KEY (issue 26)
+        "test_200_forged_well_formed_proofs_then_two_real_approvals_pay",
+        "test_20_refused_cancels_then_an_ops_cancel_still_works",
+        "test_one_person_with_two_reviewer_ids_is_one_pair_of_eyes",
+        "test_a_rotated_review_key_keeps_every_proof_in_flight",
     ):
         assert path_test in names, f"no saved history for {path_test}"
 
