@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Concatenate, ParamSpec, TypeVar
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.exceptions import ApplicationError
@@ -21,7 +20,7 @@ from temporalio.exceptions import ApplicationError
 from gateways.payout import PayoutProvider
 from gateways.sms import SmsProvider
 from ledger.db import run_in_transaction, run_read_only
-from models.decision_proof import VerifyKeys
+from models.decision_proof import VerifyKeys, key_list
 from models.errors import InputError, RuleRefusal
 from models.limits import FOUR_EYES_THRESHOLD_YUAN
 from models.money import Money
@@ -55,7 +54,7 @@ class ActivitiesBase:
         clock: Callable[[], datetime] = utc_now,
         four_eyes_threshold: Money | None = None,
         metrics: WithdrawalMetrics | None = None,
-        review_verify_key: Ed25519PublicKey | VerifyKeys | None = None,
+        review_verify_key: VerifyKeys | None = None,
     ) -> None:
         self._engine = engine
         self._payout = payout
@@ -67,11 +66,7 @@ class ActivitiesBase:
         self._metrics = metrics or WithdrawalMetrics()
         # Only public keys (every listed one, while a key is rotated): this process can
         # check a reviewer's decision, never make one. Without one no decision counts.
-        self._review_verify_key: tuple[Ed25519PublicKey, ...] = (
-            (review_verify_key,)
-            if isinstance(review_verify_key, Ed25519PublicKey)
-            else tuple(review_verify_key or ())
-        )
+        self._review_verify_key = key_list(review_verify_key)
 
     @property
     def engine(self) -> Engine:

@@ -37,10 +37,11 @@ def spend_decision_proof(
     """
     if proof is None:
         return "no proof of an authenticated reviewer (sign in: approve/reject)"
-    if not verify_key:
+    keys = decision_proof.key_list(verify_key)
+    if not keys:
         return "this worker has no REVIEW_VERIFY_KEY; no decision can be verified"
     try:
-        claims = decision_proof.verify(proof, verify_key)
+        claims = decision_proof.verify(proof, keys)
     except decision_proof.ProofError as error:
         return str(error)
     problem = decision_proof.claims_problem(

@@ -49,8 +49,8 @@ HEADER = {"alg": "EdDSA", "typ": "review-decision+jws"}
 # without one (issued before) is tried under every listed key.
 KID_CHARS = 43  # base64url of a SHA-256 digest, unpadded
 # The public keys a proof may verify under (``REVIEW_VERIFY_KEY``, comma-separated while
-# a key is rotated): any one of them will do.
-VerifyKeys = Sequence[Ed25519PublicKey]
+# a key is rotated): any one of them will do. One key alone is accepted too.
+VerifyKeys = Ed25519PublicKey | Sequence[Ed25519PublicKey]
 # What a proof may name: review decisions, a reviewer's cancel, resolving an unknown payout.
 DECISIONS = frozenset({"approve", "reject", "cancel", "resolve_paid", "resolve_not_paid"})
 CANCEL = "cancel"  # the decision a reviewer's cancel proof names
@@ -152,11 +152,17 @@ def parse_claims(token: str) -> DecisionClaims:
     return parse(token).claims
 
 
+def key_list(keys: VerifyKeys | None) -> list[Ed25519PublicKey]:
+    if keys is None:
+        return []
+    return [keys] if isinstance(keys, Ed25519PublicKey) else list(keys)
+
+
 def signature_problem(proof: Proof, keys: VerifyKeys) -> str | None:
     """None when the signature checks out under the key the proof names (or, for a proof
     that names none, under any of ``keys``); else why not. Pure and deterministic: the
     workflow runs it too."""
-    candidates = [k for k in keys if proof.kid is None or key_id(k) == proof.kid]
+    candidates = [k for k in key_list(keys) if proof.kid is None or key_id(k) == proof.kid]
     if not candidates:
         return "proof names a key this service does not list (REVIEW_VERIFY_KEY)"
     for key in candidates:
@@ -168,10 +174,10 @@ def signature_problem(proof: Proof, keys: VerifyKeys) -> str | None:
     return "proof signature does not verify"
 
 
-def verify(token: str, keys: Ed25519PublicKey | VerifyKeys) -> DecisionClaims:
+def verify(token: str, keys: VerifyKeys) -> DecisionClaims:
     """The claims, once the Ed25519 signature over them checks out with one of ``keys``."""
     proof = parse(token)
-    problem = signature_problem(proof, [keys] if isinstance(keys, Ed25519PublicKey) else keys)
+    problem = signature_problem(proof, keys)
     if problem is not None:
         raise ProofError(problem)
     return proof.claims

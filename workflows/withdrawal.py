@@ -935,14 +935,14 @@ class WithdrawalWorkflow:
         check (it holds the reviewers): only a validly signed proof gets that far."""
         if request.reviewer_id is None and request.proof is None:
             by = (request.by or self._request.actor)[:MAX_IDENTIFIER_CHARS]
-            if self._opened is None and by not in self._applicants():
+            if by in self._applicants():
+                return None
+            if self._opened is None:  # the master account is known once opened
                 return "the withdrawal is still being opened; try again in a moment"
-            if by not in self._applicants():
-                return (
-                    f"R2: {by} is neither the applicant nor its master account; "
-                    "only they, or an ops or lead reviewer, may cancel"
-                )
-            return None
+            return (
+                f"R2: {by} is neither the applicant nor its master account; "
+                "only they, or an ops or lead reviewer, may cancel"
+            )
         reviewer_id = (request.reviewer_id or "unknown")[:MAX_IDENTIFIER_CHARS]
         problem = self._proof_problem(
             request.proof, reviewer_id, decision_proof.CANCEL, "", workflow.now()
@@ -991,11 +991,7 @@ class WithdrawalWorkflow:
         if problem is not None:
             self._refuse(kind, decision, at, problem)
             return
-        nonce = _nonce_of(decision.proof)
-        assert nonce is not None
-        self._review.nonces_seen.add(nonce)
-        self._review.proofs_accepted += 1
-        self._review.inbox.append(ReceivedDecision(kind, decision, at))
+        self._take(kind, decision, at)
 
     async def _receive_signed(
         self, kind: ReviewDecisionKind, decision: ReviewDecision, at: datetime
@@ -1016,6 +1012,10 @@ class WithdrawalWorkflow:
         if problem is not None:
             self._refuse(kind, decision, at, problem)
             return
+        self._take(kind, decision, at)
+
+    def _take(self, kind: ReviewDecisionKind, decision: ReviewDecision, at: datetime) -> None:
+        """A decision whose proof fits: its nonce is seen, it waits for the activity."""
         nonce = _nonce_of(decision.proof)
         assert nonce is not None
         self._review.nonces_seen.add(nonce)

@@ -13,11 +13,14 @@ import asyncio
 import base64
 import json
 import secrets
+from collections.abc import Sequence
+from functools import partial
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlmodel import Session
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowUpdateFailedError
 
 from application import withdrawals
@@ -77,7 +80,7 @@ def kid_for(index: int) -> str | None:
     return None
 
 
-def history_counts(events: list) -> tuple[int, int, int]:  # type: ignore[type-arg]
+def history_counts(events: Sequence[HistoryEvent]) -> tuple[int, int, int]:
     """(review_decision activities, key loads, accepted updates)."""
     weighed = sum(
         e.activity_task_scheduled_event_attributes.activity_type.name == "review_decision"
@@ -166,7 +169,7 @@ async def test_20_refused_cancels_then_an_ops_cancel_still_works(fake_stack: Sta
                 stack.engine,
                 wid,
                 "rev-ops",
-                lambda p=proof: stack.client.cancel(wid, reviewer_id="rev-ops", proof=p),  # type: ignore[misc]
+                partial(stack.client.cancel, wid, reviewer_id="rev-ops", proof=proof),
             )
         assert "signature does not verify" in str(forged.value.cause)
     assert REFUSED_CANCELS + 2 > MAX_CANCEL_REFUSALS  # past the old limit

@@ -21,6 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.withdrawal import WithdrawalActivities
 from application.reviews import (
+    AuthenticatedReviewer,
     authenticate,
     cancel_as_reviewer,
     issue_decision_proof,
@@ -112,7 +113,7 @@ async def test_a_rotated_review_key_keeps_every_proof_in_flight(
     )
     old, new = OLD_SIGNING_KEY.public_key(), NEW_SIGNING_KEY.public_key()
 
-    def signed_in(reviewer_id: str):  # type: ignore[no-untyped-def]
+    def signed_in(reviewer_id: str) -> AuthenticatedReviewer:
         return authenticate(stack.engine, reviewer_id, stack.passwords[reviewer_id])
 
     try:
