@@ -30,7 +30,7 @@ from config import settings
 from gateways.http_common import DEFAULT_TIMEOUT, new_client
 from gateways.http_payout import payout_provider_from_env
 from gateways.http_sms import sms_provider_from_env
-from gateways.webhooks import secret_key
+from gateways.webhooks import secret_keys
 from ledger.db import get_engine
 from models.limits import WEBHOOK_CALL_TIMEOUT_SECONDS
 from observability import gauges
@@ -110,6 +110,7 @@ def build_worker(
             activities.review_verify_keys,
             activities.record_status,
             activities.submit_payout,
+            activities.submit_payout_checked,
             activities.check_payout,
             activities.confirm_payout,
             activities.watch_payout,
@@ -177,7 +178,7 @@ async def main() -> None:
         new_client(httpx.Timeout(WEBHOOK_CALL_TIMEOUT_SECONDS)) as webhook_http,
     ):
         engine = get_engine()
-        webhooks = WebhookActivities(engine, secret_key(settings.webhook_secret()), webhook_http)
+        webhooks = WebhookActivities(engine, secret_keys(settings.webhook_secret()), webhook_http)
         activities = activities_from_env(http, telemetry.metrics)
         worker = build_worker(client, activities, max_cached_workflows=cached(), webhooks=webhooks)
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import httpx
@@ -30,13 +30,13 @@ class WebhookActivities:
     def __init__(
         self,
         engine: Engine,
-        secret_key: bytes,
+        secret_keys: Sequence[bytes],
         http: httpx.AsyncClient,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._engine = engine
-        self._key = secret_key
+        self._keys = list(secret_keys)  # every listed WEBHOOK_SECRET signs (rotation)
         self._http = http
         self._clock = clock  # seconds since the epoch; a test may move it
 
@@ -56,7 +56,7 @@ class WebhookActivities:
             return
         timestamp = int(self._clock())
         result = await post_event(
-            self._http, target.url, self._key, target.event_id, timestamp, body
+            self._http, target.url, self._keys, target.event_id, timestamp, body
         )
 
         def record(session: Session) -> None:

@@ -1,7 +1,11 @@
 """What every ``/v1`` request passes before it reaches a handler, in this order: the API key
 (401), the key's rate limit (429 with ``Retry-After``), and the body size (413), the last
 refused from the ``Content-Length`` header or, without one, as soon as the bytes read pass
-the limit: a body is never read whole before it is known to fit.
+the limit: a body is never read whole before it is known to fit (``api.body_limit``).
+
+A 409 ("this id was first used for a different request") costs its key
+``CONFLICT_COST_REQUESTS`` requests of its rate: a key cannot probe what a withdrawal
+was asked with faster than it could by any other means (issue 22, item 7).
 """
 
 from __future__ import annotations
@@ -10,10 +14,10 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.body_limit import BodyTooLarge, read_bounded, replay
 from api.keys import KeyRing
 from api.problems import problem_response
 from application.withdrawals import MAX_PROOF_BASE64_CHARS
@@ -25,6 +29,9 @@ MAX_BODY_BYTES = MAX_PROOF_BASE64_CHARS + 64 * 1024
 RATE_PER_SECOND = 50.0
 RATE_BURST = 500
 ACTOR_SCOPE_KEY = "api_key_name"
+# One 409 costs one second of the default rate: a few conflicts are a backend's bug,
+# thousands are someone guessing what a withdrawal was asked with.
+CONFLICT_COST_REQUESTS = 50
 
 
 @dataclass
@@ -43,13 +50,22 @@ class TokenBucket:
 
     def take(self) -> float:
         """0 when a request may go ahead, else the seconds until one may."""
-        now = self.clock()
-        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
+        self._refill()
         if self.tokens >= 1:
             self.tokens -= 1
             return 0.0
         return (1 - self.tokens) / self.rate
+
+    def spend(self, requests: float) -> None:
+        """``requests`` more, into debt if need be: the next requests wait until the
+        rate has paid it back."""
+        self._refill()
+        self.tokens -= requests
+
+    def _refill(self) -> None:
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
 
 
 @dataclass
@@ -59,14 +75,16 @@ class RateLimits:
     buckets: dict[str, TokenBucket] = field(default_factory=dict)
 
     def wait_seconds(self, key_name: str) -> float:
+        return self._bucket(key_name).take()
+
+    def charge(self, key_name: str, requests: float) -> None:
+        self._bucket(key_name).spend(requests)
+
+    def _bucket(self, key_name: str) -> TokenBucket:
         bucket = self.buckets.get(key_name)
         if bucket is None:
             bucket = self.buckets[key_name] = TokenBucket(self.rate, self.burst)
-        return bucket.take()
-
-
-class BodyTooLarge(Exception):
-    pass
+        return bucket
 
 
 class Guard:
@@ -109,39 +127,27 @@ class Guard:
             )
             await response(scope, receive, send)
             return
-        declared = headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._too_large(scope, receive, send, instance)
-            return
         try:
-            body = await self._bounded_body(receive)
+            body = await read_bounded(scope, receive, self.max_body_bytes)
         except BodyTooLarge:
             await self._too_large(scope, receive, send, instance)
             return
         scope.setdefault("state", {})[ACTOR_SCOPE_KEY] = name
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay(body, receive), self._charging_conflicts(name, send))
+
+    def _charging_conflicts(self, name: str, send: Send) -> Send:
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 409:
+                self.limits.charge(name, CONFLICT_COST_REQUESTS)
+            await send(message)
+
+        return sending
 
     def _key_name(self, authorization: str) -> str | None:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None
         return self.keys.name_of(token.strip())
-
-    async def _bounded_body(self, receive: Receive) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise BodyTooLarge
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        return b"".join(chunks)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send, instance: str) -> None:
         response = problem_response(
@@ -152,17 +158,3 @@ class Guard:
             headers={"Connection": "close"},
         )
         await response(scope, receive, send)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            message: dict[str, Any] = {"type": "http.request", "body": body, "more_body": False}
-            return message
-        return await receive()
-
-    return replay

@@ -6,7 +6,8 @@ console issue proofs the same way (``issue_decision_proof``). The workflow's act
 verifies a proof with the public key only (``models.decision_proof``).
 
 - Passwords are checked against a slow salted hash (``models.passwords``); five
-  failures in a row lock the reviewer for 15 minutes. Every attempt is audited; the
+  failures in a row lock the reviewer for 15 minutes; a disabled reviewer
+  (``starter.py reviewers disable``) never signs in. Every attempt is audited; the
   answer to any failure is the same ``AuthenticationFailed`` ("authentication failed").
 - A proof binds withdrawal, reviewer, decision, comment digest, issue time and a nonce,
   signed with ``REVIEW_SIGNING_KEY``; it is only issued to an ``AuthenticatedReviewer``.
@@ -26,7 +27,8 @@ from sqlmodel import Session
 from client.withdrawals import WithdrawalClient
 from config import settings
 from ledger import audit, tables
-from ledger.db import run_in_transaction
+from ledger.db import run_in_transaction, run_read_only
+from ledger.reviewers import may_stay_signed_in
 from models import decision_proof
 from models.domain import WithdrawalStatusDoc
 from models.errors import AuthenticationFailed
@@ -84,6 +86,10 @@ def _sign_in(
         password_matches(password, _DECOY_HASH)
         record("refused", "unknown reviewer or no password set")
         return None
+    if not reviewer.enabled:  # ``reviewers disable``; the hash still costs its time
+        password_matches(password, reviewer.password_hash)
+        record("refused", "reviewer disabled")
+        return None
     if reviewer.locked_until is not None and reviewer.locked_until > at:
         record("refused", f"locked until {reviewer.locked_until.isoformat()}")
         return None
@@ -103,6 +109,14 @@ def _sign_in(
     session.add(reviewer)
     record("refused", detail)
     return None
+
+
+def still_signed_in(engine: Engine, reviewer: AuthenticatedReviewer) -> bool:
+    """Whether a sign-in still stands: the reviewer is enabled and their password was not
+    reset since (``ledger.reviewers.may_stay_signed_in``; the console asks on each request)."""
+    return run_read_only(
+        engine, may_stay_signed_in, reviewer.reviewer_id, reviewer.authenticated_at
+    )
 
 
 def issue_decision_proof(

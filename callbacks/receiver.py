@@ -9,13 +9,26 @@ restarts) goes further: its body is read with the configured provider's
 the transfer's idempotency key. Even then it is a hint: the workflow confirms a final
 state with the provider before money moves.
 
+In the order a request meets them:
+1. the body's size, before it is read (``api.body_limit``): 413 over
+   ``MAX_CALLBACK_BYTES``, from its ``Content-Length`` or, chunked, as soon as the
+   bytes read pass it;
+2. the signature under any secret ``PAYOUT_CALLBACK_SECRET`` lists (comma-separated
+   while it is rotated), the time window and the ``webhook-id`` never seen: else 401;
+3. the body as the provider's callback: else 400;
+4. the withdrawal's count of forwarded callbacks (``callbacks.forwarding``): past
+   ``MAX_CALLBACKS_FORWARDED_PER_WITHDRAWAL`` the callback is counted, answered 200 and
+   not forwarded, so no flood grows a workflow's history;
+5. the signal.
+
     python -m callbacks --port 8803
 
-Answers: 200 signalled (or the withdrawal already finished: a late duplicate is harmless);
-401 unsigned, wrongly signed, stale or replayed (logged without the body; nothing
-changes); 400 unreadable body; 404 no such withdrawal; 413 body too large; 503 Temporal
-unreachable, which the provider retries (the id is forgotten again so the retry counts).
-Logs carry withdrawal ids and states only, never a payee.
+Answers: 200 signalled (or the withdrawal already finished: a late duplicate is harmless;
+or not forwarded, past the limit); 401 unsigned, wrongly signed, stale or replayed
+(logged without the body; nothing changes); 400 unreadable body; 404 no such withdrawal;
+413 body too large; 503 Temporal unreachable, which the provider retries (the id is
+forgotten again, and the callback uncounted, so the retry counts). Logs carry withdrawal
+ids, states and counts only, never a payee or the provider's free text.
 """
 
 from __future__ import annotations
@@ -28,7 +41,7 @@ from datetime import UTC, datetime, timedelta
 
 import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -36,6 +49,8 @@ from sqlmodel import Session, col
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.body_limit import BodyLimit
+from callbacks.forwarding import CallbackBudget, Forwarding
 from client.connection import connect
 from client.withdrawals import workflow_id
 from config import settings
@@ -44,6 +59,7 @@ from gateways.http_payout import payout_provider_from_env
 from gateways.payout import ProviderError, Transfer
 from ledger.db import get_engine, run_in_transaction
 from ledger.tables import CallbackReceipt
+from models.limits import MAX_CALLBACKS_FORWARDED_PER_WITHDRAWAL
 from observability.log_filter import install_personal_data_filter
 from workflows.withdrawal import WithdrawalWorkflow
 
@@ -53,6 +69,8 @@ CALLBACK_PATH = "/payout-callback"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8803
 MAX_CALLBACK_BYTES = 64 * 1024  # a Transfer is a few hundred bytes; more is not a callback
+# Past the limit, a held-back callback is logged the first time and every this many.
+HELD_BACK_LOG_EVERY = 100
 
 Connect = Callable[[], Awaitable[Client]]
 ParseCallback = Callable[[bytes], Transfer]
@@ -118,6 +136,22 @@ def _answer(status_code: int, **body: str) -> JSONResponse:
     return JSONResponse(status_code=status_code, content=body)
 
 
+def _too_large(limit: int) -> Response:
+    return _answer(413, reason=f"larger than {limit} bytes")
+
+
+def _held_back(withdrawal_id: str, forwarding: Forwarding) -> JSONResponse:
+    """200, so the provider stops retrying it; counted, and logged now and then."""
+    if forwarding.held_back == 1 or forwarding.held_back % HELD_BACK_LOG_EVERY == 0:
+        log.warning(
+            "payout callbacks for withdrawal %s past the limit: %d forwarded, %d held back",
+            withdrawal_id,
+            forwarding.forwarded,
+            forwarding.held_back,
+        )
+    return _answer(200, status="not forwarded: callback limit reached")
+
+
 async def _signal(client: Client, transfer: Transfer) -> JSONResponse:
     handle = client.get_workflow_handle(workflow_id(transfer.idempotency_key))
     try:
@@ -152,16 +186,22 @@ def create_app(
     secret: str | None = None,
     engine: Engine | None = None,
     clock: Clock = _utc_now,
+    max_forwarded: int = MAX_CALLBACKS_FORWARDED_PER_WITHDRAWAL,
 ) -> FastAPI:
     """The receiver; ``parse`` defaults to the configured provider's ``parse_callback``,
-    ``secret`` to ``PAYOUT_CALLBACK_SECRET`` (production: required), ``engine`` to
-    ``DATABASE_URL``'s."""
+    ``secret`` (one, or a comma-separated list) to ``PAYOUT_CALLBACK_SECRET``
+    (production: required), ``engine`` to ``DATABASE_URL``'s."""
     parse_callback = parse or payout_provider_from_env().parse_callback
-    callback_secret = secret or settings.payout_callback_secret()
-    webhook_signature.secret_key(callback_secret)  # a malformed secret stops the start
-    receipts = _Receipts(engine or get_engine())
+    # A malformed or missing secret stops the start.
+    callback_secrets = webhook_signature.split_secrets(secret or settings.payout_callback_secret())
+    if not callback_secrets:
+        raise ValueError("PAYOUT_CALLBACK_SECRET lists no secret")
+    database = engine or get_engine()
+    receipts = _Receipts(database)
+    budget = CallbackBudget(database, max_forwarded)
     temporal = _TemporalLink(connect_client)
     app = FastAPI(title="Payout callback receiver")
+    app.add_middleware(BodyLimit, limits={CALLBACK_PATH: MAX_CALLBACK_BYTES}, too_large=_too_large)
 
     @app.get("/health")
     async def health() -> dict[str, str]:
@@ -169,12 +209,10 @@ def create_app(
 
     @app.post(CALLBACK_PATH)
     async def payout_callback(request: Request) -> JSONResponse:
-        body = await request.body()
-        if len(body) > MAX_CALLBACK_BYTES:
-            return _answer(413, reason=f"larger than {MAX_CALLBACK_BYTES} bytes")
+        body = await request.body()  # within MAX_CALLBACK_BYTES: BodyLimit read it
         now = clock()
         try:
-            webhook_id = webhook_signature.verify(callback_secret, request.headers, body, now)
+            webhook_id = webhook_signature.verify(callback_secrets, request.headers, body, now)
         except webhook_signature.WebhookVerificationError as refused:
             # Never the body: it names a withdrawal and a state an attacker chose.
             log.warning("payout callback refused (401): %s (%d bytes)", refused, len(body))
@@ -187,12 +225,16 @@ def create_app(
         except ProviderError as error:
             log.warning("unreadable payout callback (%d bytes)", len(body))
             return _answer(400, reason=str(error))
+        forwarding = await budget.take(transfer.idempotency_key)
+        if not forwarding.forward:
+            return _held_back(transfer.idempotency_key, forwarding)
         try:
             return await _signal(await temporal.client(), transfer)
         except (RPCError, RuntimeError, OSError) as error:
-            # 5xx makes the provider retry later (same webhook-id: forget it so the retry
-            # counts); the workflow also polls, so nothing is lost.
+            # 5xx makes the provider retry later (same webhook-id: forget it, and the
+            # count, so the retry counts); the workflow also polls, so nothing is lost.
             await receipts.forget(webhook_id)
+            await budget.give_back(transfer.idempotency_key)
             log.warning("payout callback not delivered: %s", type(error).__name__)
             return _answer(503, reason="workflow service unavailable, try again")
 

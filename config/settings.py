@@ -188,7 +188,8 @@ def webhook_urls() -> list[str]:
 
 
 def webhook_secret(data_dir: Path | None = None) -> str:
-    """``WEBHOOK_SECRET`` (``whsec_…``), else a dev secret under the data directory."""
+    """``WEBHOOK_SECRET`` (``whsec_…``, or a comma-separated list of them while one is
+    rotated: ``gateways.webhooks.secret_keys``), else a dev secret under the data directory."""
     configured = os.environ.get("WEBHOOK_SECRET")
     if configured:
         return configured

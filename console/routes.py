@@ -18,10 +18,11 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from temporalio.service import RPCError
 
+from api.body_limit import BodyLimit
 from application import decisions
 from application.proofs import proof_path, read_proof_file, sniff_proof_type
 from application.records import status_label, when
@@ -31,7 +32,7 @@ from application.review_queue import (
     review_case,
     waiting_for_review,
 )
-from application.reviews import authenticate
+from application.reviews import authenticate, still_signed_in
 from application.withdrawals import SOURCE_WORKFLOW, find_status
 from client.withdrawals import workflow_id
 from config import settings
@@ -51,6 +52,10 @@ QUEUE_REFRESH_SECONDS = 15  # CONSOLE_REFRESH_SECONDS overrides it
 MAX_REVIEWER_ID_CHARS = 64
 DEFAULT_TEMPORAL_UI = "http://localhost:8233"
 PROOF_SNIFF_BYTES = 16
+# A form post is read only up to this (413 beyond, issue 22): the longest form, a decision
+# whose comment is at its limit (MAX_REVIEW_COMMENT_CHARS * 4 characters, each at most
+# 12 bytes percent-encoded: 96,000 bytes), fits with room for the other fields.
+MAX_CONSOLE_FORM_BYTES = 128 * 1024
 
 # No external assets, no inline script or style: everything comes from /console/static.
 PAGE_POLICY = (
@@ -130,8 +135,13 @@ def _services(request: Request) -> Any:
     return request.app.state.services
 
 
-def _session(request: Request) -> ConsoleSession | None:
-    return _store(request).find(request.cookies.get(SESSION_COOKIE), _now())
+async def _session(request: Request) -> ConsoleSession | None:
+    """The request's session while its reviewer may still be signed in (checked in the
+    database on every request: a disable or a password reset ends it at once)."""
+    engine = _services(request).engine
+    return await _store(request).find_signed_in(
+        request.cookies.get(SESSION_COOKIE), _now(), lambda r: still_signed_in(engine, r)
+    )
 
 
 def _page(request: Request, session: ConsoleSession | None = None) -> Page:
@@ -234,7 +244,7 @@ def console_router() -> APIRouter:
     # -- sign in and out --
     @router.get("/sign-in")
     async def sign_in_form(request: Request, next: str = "") -> Response:
-        if _session(request) is not None:
+        if await _session(request) is not None:
             return RedirectResponse(_safe_next(next), status_code=303)
         return _sign_in_page(request, next)
 
@@ -291,7 +301,7 @@ def console_router() -> APIRouter:
 
     @router.post("/sign-out")
     async def sign_out(request: Request, csrf_token: str = Form("", max_length=100)) -> Response:
-        session = _session(request)
+        session = await _session(request)
         if session is None:
             return _to_sign_in(request)
         if not session.csrf_matches(csrf_token):
@@ -306,7 +316,7 @@ def console_router() -> APIRouter:
     async def queue(
         request: Request, route: str = "", reason: str = "", overdue: str = ""
     ) -> Response:
-        session = _session(request)
+        session = await _session(request)
         if session is None:
             return _to_sign_in(request)
         now = _now()
@@ -327,7 +337,7 @@ def console_router() -> APIRouter:
     # -- one withdrawal --
     @router.get("/withdrawals/{withdrawal_id}")
     async def withdrawal(request: Request, withdrawal_id: str) -> Response:
-        session = _session(request)
+        session = await _session(request)
         if session is None:
             return _to_sign_in(request)
         return await _withdrawal_page(request, session, withdrawal_id[:64])
@@ -394,7 +404,7 @@ def console_router() -> APIRouter:
 
     @router.get("/withdrawals/{withdrawal_id}/proofs/{n}")
     async def proof(request: Request, withdrawal_id: str, n: int) -> Response:
-        session = _session(request)
+        session = await _session(request)
         if session is None:  # proofs are personal documents: never without a session
             return _security_headers(
                 Response("sign in first", status_code=401, media_type="text/plain"), PROOF_POLICY
@@ -427,7 +437,7 @@ def console_router() -> APIRouter:
     ) -> Response:
         withdrawal_id = withdrawal_id[:64]
         page_url = f"{PREFIX}/withdrawals/{quote(withdrawal_id)}"
-        session = _session(request)
+        session = await _session(request)
         if session is None:  # back to the page after sign-in, never to a form post
             return RedirectResponse(f"{PREFIX}/sign-in?next={quote(page_url)}", status_code=303)
         if not session.csrf_matches(csrf_token):
@@ -481,6 +491,11 @@ def mount(app: Any) -> None:
     """Add the console to the HTTP app (``api.app.create_app`` calls this)."""
     app.state.console_sessions = SessionStore()
     app.include_router(console_router())
+    app.add_middleware(BodyLimit, limits={PREFIX: MAX_CONSOLE_FORM_BYTES}, too_large=_too_large)
 
 
-__all__ = ["PREFIX", "console_router", "mount"]
+def _too_large(limit: int) -> Response:
+    return PlainTextResponse(f"a console form is at most {limit} bytes", status_code=413)
+
+
+__all__ = ["MAX_CONSOLE_FORM_BYTES", "PREFIX", "console_router", "mount"]

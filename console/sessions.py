@@ -4,14 +4,20 @@ The cookie carries only a random token and its HMAC; the reviewer, the CSRF toke
 the times live here, so signing out or expiry ends a session for good. Sessions last
 ``SESSION_IDLE_MINUTES`` without use and ``SESSION_MAX_HOURS`` at most; a restart of the
 process signs everybody out (the store is in memory, one per HTTP process).
+
+Each request also asks the database whether the reviewer may still be signed in
+(``find_signed_in``): sessions live in this process, but ``starter.py reviewers disable``
+or ``reset-password`` runs in another, and must end them at once, not at expiry.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -86,6 +92,24 @@ class SessionStore:
                 return None
             session.last_seen_at = now
             return session
+
+    async def find_signed_in(
+        self,
+        cookie: str | None,
+        now: datetime,
+        still_signed_in: Callable[[AuthenticatedReviewer], bool],
+    ) -> ConsoleSession | None:
+        """``find``, then the database's word (``application.reviews.still_signed_in``, in
+        a thread): a reviewer disabled, or whose password was reset, since signing in has
+        this session ended now. A database that cannot answer fails the request, not the
+        session."""
+        session = self.find(cookie, now)
+        if session is None:
+            return None
+        if await asyncio.to_thread(still_signed_in, session.reviewer):
+            return session
+        self.end(session)
+        return None
 
     def end(self, session: ConsoleSession) -> None:
         with self._lock:

@@ -49,15 +49,11 @@ def load_missing_demo_data(session: Session, path: Path) -> LoadSummary:
         recharge_orders=[
             o for o in fixture.recharge_orders if session.get(RechargeOrder, o.id) is None
         ],
-        # A reviewer loaded before passwords existed gets the demo password now.
-        reviewers=[r for r in fixture.reviewers if _lacks_password(session, r.id)],
+        # Only new reviewers: a password reset or a disable (``reviewers``) stays as ops
+        # left it, and ``load`` would not change either anyway.
+        reviewers=[r for r in fixture.reviewers if session.get(Reviewer, r.id) is None],
     )
     return load_fixture(session, missing)
-
-
-def _lacks_password(session: Session, reviewer_id: str) -> bool:
-    reviewer = session.get(Reviewer, reviewer_id)
-    return reviewer is None or reviewer.password_hash is None
 
 
 def demo_reviewers(path: Path) -> list[tuple[str, str, str]]:

@@ -14,10 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from gateways.magic_payees import CLOSED_AFTER_ACCEPT_SUFFIX, RECEIVING_BANK_CLOSED_REASON
+from gateways.magic_payees import CLOSED_AFTER_ACCEPT_SUFFIX
 from models.branches import payee_from_branch
 from models.domain import DesignatedReason, Kind, Payee, Route, Status, WithdrawalRequest
 from models.money import Money
+from models.provider_reasons import ProviderReason
 
 REJECTION_REASON = "demo: the proof does not match the payee"
 
@@ -165,6 +166,7 @@ DEMO_PATHS: tuple[DemoPath, ...] = (
         payee=_CLOSED_PAYEE,
         review=Review.APPROVE,
         expected=Status.FAILED,
-        expected_reason=RECEIVING_BANK_CLOSED_REASON,
+        # The provider's words, mapped to the vocabulary (models.provider_reasons).
+        expected_reason=ProviderReason.ACCOUNT_CLOSED.value,
     ),
 )

@@ -5,6 +5,10 @@ same process (a lock guards the state, in case an activity runs in a thread).
 ``FakePayoutProvider`` follows the same magic payee rules as the HTTP simulator
 (``gateways.magic_payees``) and counts money movements per key, so a test can assert
 that a withdrawal moved money exactly once however often it was retried.
+
+It keeps transfers as a provider would, with free-text reasons; what it hands the service
+(``submit``, ``lookup``, ``parse_callback``, ``list_transfers``, refusals) is mapped to
+``models.provider_reasons`` as any adapter must (``gateways.payout.as_received``).
 """
 
 from __future__ import annotations
@@ -21,11 +25,13 @@ from gateways.magic_payees import (
     same_details,
 )
 from gateways.payout import (
+    KeyConflict,
     Transfer,
-    TransferRejected,
     TransferRequest,
     TransferState,
     TransientProviderError,
+    as_received,
+    refusal,
     request_payee_digest,
 )
 from gateways.sms import SmsError
@@ -60,6 +66,9 @@ class FakePayoutProvider:
         self._failing_submits = 0
         self._dropping_responses = 0
         self._failing_lookups = 0
+        self._hidden_lookups = 0
+        # Some providers answer a reused key with the first transfer instead of a 409.
+        self.answers_reused_keys_with_first = False
         self.submit_calls = 0
         self.lookup_calls = 0
 
@@ -79,6 +88,25 @@ class FakePayoutProvider:
         with self._lock:
             self._failing_lookups += count
 
+    def hide_from_next_lookups(self, count: int = 1) -> None:
+        """A stale read: the next ``count`` look-ups answer None for a transfer it holds."""
+        with self._lock:
+            self._hidden_lookups += count
+
+    def recover(self) -> None:
+        """Every injected failure still pending is dropped: the provider works again."""
+        with self._lock:
+            self._failing_submits = self._dropping_responses = 0
+            self._failing_lookups = self._hidden_lookups = 0
+
+    def rewrite(self, key: str, **fields: object) -> Transfer:
+        """The provider's record under ``key`` changes (a provider fault, or fraud): the
+        workflow must notice it no longer matches."""
+        with self._lock:
+            known = self._known(key)
+            known.transfer = known.transfer.model_copy(update=fields)
+            return known.transfer
+
     # ---- PayoutProvider -----------------------------------------------------------------
     async def submit(self, request: TransferRequest) -> Transfer:
         with self._lock:
@@ -90,7 +118,7 @@ class FakePayoutProvider:
             if self._dropping_responses > 0:
                 self._dropping_responses -= 1
                 raise TransientProviderError("fake: response dropped after commit")
-            return transfer
+            return as_received(transfer)
 
     async def lookup(self, idempotency_key: str) -> Transfer | None:
         with self._lock:
@@ -98,15 +126,19 @@ class FakePayoutProvider:
             if self._failing_lookups > 0:
                 self._failing_lookups -= 1
                 raise TransientProviderError("fake: injected lookup failure")
+            if self._hidden_lookups > 0:
+                self._hidden_lookups -= 1
+                return None
             known = self._transfers.get(idempotency_key)
-            return known.transfer if known else None
+            return as_received(known.transfer) if known else None
 
     def parse_callback(self, body: bytes) -> Transfer:
-        return Transfer.model_validate_json(body)
+        return as_received(Transfer.model_validate_json(body))
 
     # ---- settlement on demand -----------------------------------------------------------
     def settle(self, key: str) -> Transfer:
-        """Settle a processing transfer: success, unless a magic payee fails it."""
+        """Settle a processing transfer: success, unless a magic payee fails it (the
+        provider's own record, free text and all: the service sees it through ``lookup``)."""
         with self._lock:
             known = self._known(key)
             return self._finish(key, failure_after_accept(known.request))
@@ -138,7 +170,7 @@ class FakePayoutProvider:
 
     async def list_transfers(self, limit: int = 1000) -> list[Transfer]:
         """Same as ``HttpPayoutProvider.list_transfers``, for reconciliation tests."""
-        return self.transfers()[:limit]
+        return [as_received(transfer) for transfer in self.transfers()[:limit]]
 
     def request_for(self, key: str) -> TransferRequest | None:
         with self._lock:
@@ -150,17 +182,18 @@ class FakePayoutProvider:
         key = request.idempotency_key
         known = self._transfers.get(key)
         if known is not None:
-            if not same_details(known.request, request):
-                raise TransferRejected(CONFLICTING_KEY_REASON)
+            if not same_details(known.request, request) and not self.answers_reused_keys_with_first:
+                raise KeyConflict(CONFLICTING_KEY_REASON)
             return known.transfer  # the first result, never a second movement
-        refusal = refusal_at_submit(request, self._now())
-        if refusal is not None:
-            raise TransferRejected(refusal)
+        refused = refusal_at_submit(request, self._now())
+        if refused is not None:
+            raise refusal(refused)
         transfer = Transfer(
             idempotency_key=key,
             state=TransferState.PROCESSING,
             amount=request.amount,
             payee_digest=request_payee_digest(request),
+            route=request.route,
             provider_reference=f"fake-{len(self._transfers) + 1:06d}",
             updated_at=self._now(),
         )

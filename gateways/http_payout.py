@@ -9,7 +9,11 @@ interface. The contract every adapter keeps:
 - an unknown outcome (timeout, connection error, dropped reply, 5xx, 429) raises
   ``TransientProviderError``: the caller looks the key up and retries under the same key;
 - a refusal for good (HTTP 4xx with ``{"reason": ...}``) raises ``TransferRejected``;
-- ``lookup`` of a key the provider never accepted returns None (HTTP 404).
+- the key already taken with other details (HTTP 409) raises ``KeyConflict``: a transfer
+  exists under the key, so it is never a refusal that releases the money;
+- ``lookup`` of a key the provider never accepted returns None (HTTP 404);
+- the provider's free-text reasons are mapped to ``models.provider_reasons`` before
+  anything else sees them (``gateways.payout.as_received`` and ``refusal``).
 """
 
 from __future__ import annotations
@@ -24,18 +28,20 @@ from pydantic import ValidationError
 
 from gateways.http_common import DEFAULT_TIMEOUT, request
 from gateways.payout import (
+    KeyConflict,
     ProviderError,
     Transfer,
-    TransferRejected,
     TransferRequest,
     TransientProviderError,
+    as_received,
+    refusal,
 )
 
 PAYOUT_GATEWAY_URL_ENV = "PAYOUT_GATEWAY_URL"
 DEFAULT_PAYOUT_GATEWAY_URL = "http://127.0.0.1:8801"
 
 MAX_LIST_LIMIT = 10_000
-MAX_REASON_CHARS = 500  # a provider's error text is shown to users; keep it a line
+MAX_REASON_CHARS = 500  # a provider's error text, kept in the history only: keep it a line
 
 # 404 on submit means a wrong base URL, 408/429 mean "later": none of them is the
 # provider refusing this transfer, so they must not fail a customer's withdrawal.
@@ -49,7 +55,7 @@ def parse_callback(body: bytes) -> Transfer:
     ``processing`` notice for a transfer it already knows as settled.
     """
     try:
-        return Transfer.model_validate_json(body)
+        return as_received(Transfer.model_validate_json(body))
     except ValidationError as error:
         raise ProviderError(f"unreadable payout callback: {error.error_count()} problems") from None
 
@@ -76,13 +82,9 @@ class HttpPayoutProvider:
     async def submit(self, request: TransferRequest) -> Transfer:
         response = await self._call("POST", "/transfers", json=request.model_dump(mode="json"))
         if response.status_code == 200:
-            transfer = _transfer_from(response)
-            if transfer.idempotency_key != request.idempotency_key or (
-                transfer.amount != request.amount
-            ):
-                # A provider answering for some other transfer is broken; stop loudly.
-                raise ProviderError("payout provider answered for a different transfer")
-            return transfer
+            # Returned as the provider answered: whether it is this withdrawal's transfer
+            # is the one check's to say (``models.provider_record``), which parks it if not.
+            return _transfer_from(response)
         raise _refusal_or_transient(response)
 
     async def lookup(self, idempotency_key: str) -> Transfer | None:
@@ -103,7 +105,7 @@ class HttpPayoutProvider:
         if response.status_code != 200:
             raise TransientProviderError(f"payout listing answered HTTP {response.status_code}")
         try:
-            return [Transfer.model_validate(item) for item in response.json()]
+            return [as_received(Transfer.model_validate(item)) for item in response.json()]
         except (ValueError, ValidationError):
             raise TransientProviderError("unreadable payout listing") from None
 
@@ -130,7 +132,7 @@ class HttpPayoutProvider:
 
 def _transfer_from(response: httpx.Response) -> Transfer:
     try:
-        return Transfer.model_validate_json(response.content)
+        return as_received(Transfer.model_validate_json(response.content))
     except ValidationError:
         # A garbled 200 leaves the outcome unknown: the caller must look the key up.
         raise TransientProviderError("unreadable payout provider reply") from None
@@ -147,9 +149,11 @@ def _reason(response: httpx.Response) -> str | None:
 
 def _refusal_or_transient(response: httpx.Response) -> ProviderError:
     status = response.status_code
+    if status == 409:
+        return KeyConflict(_reason(response))
     if status >= 500 or status in _TRANSIENT_CLIENT_STATUSES or status < 400:
         return TransientProviderError(f"payout provider answered HTTP {status}")
-    return TransferRejected(_reason(response) or f"payout provider refused: HTTP {status}")
+    return refusal(_reason(response) or f"payout provider refused: HTTP {status}")
 
 
 def payout_provider_from_env(

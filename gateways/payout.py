@@ -3,6 +3,11 @@
 The withdrawal id is the idempotency key of every transfer: submitting the same key
 twice must never move money twice, and a key whose submit outcome is unknown is
 looked up before anything else is tried.
+
+A provider's free-text reason is mapped to ``models.provider_reasons`` where it enters
+(``as_received`` for a transfer, ``refusal`` for a refusal): ``reason`` then holds a word
+of that vocabulary, and the raw text only ``Transfer.provider_text``, which goes nowhere
+but the workflow's encrypted history.
 """
 
 from __future__ import annotations
@@ -13,10 +18,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from models.domain import Channel, Payee, Route
 from models.money import Money
+from models.provider_reasons import ProviderReason, is_vocabulary, provider_reason
 
 
 class TransferState(StrEnum):
@@ -49,12 +55,28 @@ class Transfer(BaseModel):
     idempotency_key: str
     state: TransferState
     amount: Money
+    # Once received (``as_received``): a ``ProviderReason`` word, never the provider's text.
     reason: str | None = None
     provider_reference: str | None = None
     updated_at: datetime | None = None
     # Who the provider pays, as a digest (no personal data in workflow history): the
     # workflow acts on a transfer only when key, amount and payee match its request.
     payee_digest: str | None = None
+    # The provider's own words for ``reason``, which may name the payee: kept for the
+    # workflow's (encrypted) history only; never written to the ledger, a webhook, a log,
+    # a search attribute (so not in ``repr`` either). None in histories from before it.
+    provider_text: str | None = Field(default=None, repr=False)
+    # The route the provider pays by, when it says (the digest covers it as well).
+    route: Route | None = None
+
+
+def as_received(transfer: Transfer) -> Transfer:
+    """The provider's record as the service takes it in: its free-text reason mapped to
+    the vocabulary, the text moved to ``provider_text``. Mapping twice changes nothing."""
+    if transfer.reason is None or is_vocabulary(transfer.reason):
+        return transfer
+    word = provider_reason(transfer.reason, ProviderReason.UNKNOWN)
+    return transfer.model_copy(update={"reason": word.value, "provider_text": transfer.reason})
 
 
 def payee_digest(route: Route, payee: Payee | None, order_id: str | None) -> str:
@@ -81,11 +103,32 @@ class TransientProviderError(ProviderError):
 
 class TransferRejected(ProviderError):
     """The provider refused the request for good (wrong account details, closed
-    account, original route past its deadline, key reused with other details)."""
+    account, original route past its deadline, key reused with other details).
 
-    def __init__(self, reason: str) -> None:
+    ``reason`` (and the message) is a ``ProviderReason`` word when built by ``refusal``;
+    ``provider_text`` the provider's own words, for the encrypted history only."""
+
+    def __init__(self, reason: str, provider_text: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.provider_text = provider_text
+
+
+def refusal(text: str | None) -> TransferRejected:
+    """A provider's refusal as the service takes it in (see ``as_received``)."""
+    word = provider_reason(text, ProviderReason.REFUSED_BY_PROVIDER)
+    return TransferRejected(word.value, provider_text=text)
+
+
+class KeyConflict(ProviderError):
+    """The provider already holds a transfer under this idempotency key with other
+    details (HTTP 409). Never a refusal of the withdrawal: a transfer exists under its
+    key, so nothing may be released until the record is looked up and checked."""
+
+    def __init__(self, provider_text: str | None = None) -> None:
+        super().__init__(ProviderReason.KEY_CONFLICT.value)
+        self.reason = ProviderReason.KEY_CONFLICT.value
+        self.provider_text = provider_text
 
 
 class PayoutProvider(Protocol):

@@ -5,6 +5,10 @@ the secret (``whsec_<base64 key>``) and sends ``webhook-signature: v1,<base64 MA
 (several space-separated signatures are allowed, for key rotation). The receiver
 recomputes it, compares in constant time, and refuses a timestamp outside its window:
 a captured request cannot be replayed later (and the id is remembered within it).
+
+While a secret is rotated, a setting holds a comma-separated list (``split_secrets``):
+a receiver accepts a signature under any listed secret (``verify``), so a sender still
+on the old one and a sender already on the new one both get through.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import base64
 import binascii
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 SECRET_PREFIX = "whsec_"
@@ -27,6 +31,15 @@ MAX_SIGNATURE_HEADER_CHARS = 1024
 
 class WebhookVerificationError(ValueError):
     """Why a request is not a signed, fresh webhook; safe to log (no body, no secret)."""
+
+
+def split_secrets(text: str) -> list[str]:
+    """The secrets of a comma-separated setting, in order (the first is the one to sign
+    with); blanks dropped. A malformed one raises ``ValueError``, as ``secret_key``."""
+    listed = [secret.strip() for secret in text.split(",") if secret.strip()]
+    for secret in listed:
+        secret_key(secret)
+    return listed
 
 
 def secret_key(secret: str) -> bytes:
@@ -54,8 +67,11 @@ def signed_headers(secret: str, webhook_id: str, timestamp: int, body: bytes) ->
     }
 
 
-def verify(secret: str, headers: Mapping[str, str], body: bytes, now: datetime) -> str:
-    """The ``webhook-id`` of a correctly signed request within the window, else raise."""
+def verify(
+    secrets: str | Sequence[str], headers: Mapping[str, str], body: bytes, now: datetime
+) -> str:
+    """The ``webhook-id`` of a request within the window signed under any of ``secrets``
+    (a list, or a comma-separated setting), else raise."""
     webhook_id = headers.get(ID_HEADER)
     timestamp_text = headers.get(TIMESTAMP_HEADER)
     signatures = headers.get(SIGNATURE_HEADER)
@@ -70,11 +86,14 @@ def verify(secret: str, headers: Mapping[str, str], body: bytes, now: datetime) 
         raise WebhookVerificationError(
             f"webhook-timestamp outside the {TOLERANCE_SECONDS // 60}-minute window"
         )
-    expected = signature(secret, webhook_id, timestamp, body).encode()
-    # Every candidate is compared, in constant time each, whatever matched before.
+    listed = split_secrets(secrets) if isinstance(secrets, str) else list(secrets)
+    expected = [signature(secret, webhook_id, timestamp, body).encode() for secret in listed]
+    # Every candidate is compared with every secret's signature, in constant time each,
+    # whatever matched before: the time taken says nothing about which one matched.
     matched = False
     for candidate in signatures.split(" "):
-        matched |= hmac.compare_digest(candidate.encode(), expected)
+        for one in expected:
+            matched |= hmac.compare_digest(candidate.encode(), one)
     if not matched:
         raise WebhookVerificationError("webhook-signature does not match")
     return webhook_id

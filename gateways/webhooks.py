@@ -4,6 +4,10 @@ Headers: ``webhook-id`` (the event's id, the same on every attempt), ``webhook-t
 (this attempt's time, seconds) and ``webhook-signature`` (``v1,<base64 HMAC-SHA256 of
 "<id>.<timestamp>.<body>">`` keyed by the secret's bytes). Each attempt is signed afresh:
 a receiver refuses signatures older than five minutes, and retries run for a day.
+
+``WEBHOOK_SECRET`` may list several secrets, comma-separated, while one is rotated: each
+attempt then carries one signature per secret, space-separated (Standard Webhooks allows
+it), so a receiver holding any one of them accepts it (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -30,6 +35,14 @@ def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
+def secret_keys(secrets_text: str) -> list[bytes]:
+    """The keys of a comma-separated ``WEBHOOK_SECRET`` list, in order; at least one."""
+    keys = [secret_key(part.strip()) for part in secrets_text.split(",") if part.strip()]
+    if not keys:
+        raise WebhookSecretError("WEBHOOK_SECRET: no secret given")
+    return keys
+
+
 def secret_key(secret: str) -> bytes:
     encoded = secret.removeprefix(SECRET_PREFIX)
     try:
@@ -41,10 +54,13 @@ def secret_key(secret: str) -> bytes:
     return key
 
 
-def sign(key: bytes, message_id: str, timestamp: int, body: str) -> str:
+def sign(keys: Sequence[bytes], message_id: str, timestamp: int, body: str) -> str:
+    """The ``webhook-signature`` value: one ``v1,<mac>`` per key, space-separated."""
     to_sign = f"{message_id}.{timestamp}.{body}".encode()
-    digest = hmac.new(key, to_sign, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
+    return " ".join(
+        "v1," + base64.b64encode(hmac.new(key, to_sign, hashlib.sha256).digest()).decode()
+        for key in keys
+    )
 
 
 @dataclass(frozen=True)
@@ -54,14 +70,19 @@ class DeliveryResult:
 
 
 async def post_event(
-    client: httpx.AsyncClient, url: str, key: bytes, message_id: str, timestamp: int, body: str
+    client: httpx.AsyncClient,
+    url: str,
+    keys: Sequence[bytes],
+    message_id: str,
+    timestamp: int,
+    body: str,
 ) -> DeliveryResult:
     """One attempt: delivered on a 2xx, else the error (status or transport) to retry on."""
     headers = {
         "content-type": "application/json",
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(key, message_id, timestamp, body),
+        "webhook-signature": sign(keys, message_id, timestamp, body),
     }
     try:
         response = await client.post(url, content=body.encode(), headers=headers)

@@ -15,12 +15,12 @@ one is refused naming the account, unless ``adjust`` is given, which writes an a
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from sqlmodel import Session, SQLModel, col, func, select
 
-from ledger import audit
+from ledger import audit, reviewers
 from ledger.tables import (
     Account,
     Direction,
@@ -28,19 +28,25 @@ from ledger.tables import (
     LedgerEntry,
     PaygResource,
     RechargeOrder,
-    Reviewer,
 )
 from ledger.types import utc
 from models.errors import InputError
 from models.fixtures import Fixture, FixtureAccount, FixtureRechargeOrder
 from models.money import Money
-from models.passwords import hash_password, password_matches
 
 
 class UpsertCounts(BaseModel):
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+
+    def count(self, outcome: Literal["created", "updated", "unchanged"]) -> None:
+        if outcome == "created":
+            self.created += 1
+        elif outcome == "updated":
+            self.updated += 1
+        else:
+            self.unchanged += 1
 
 
 class LoadSummary(BaseModel):
@@ -228,15 +234,28 @@ def _check_references(session: Session, fixture: Fixture) -> None:
 
 
 def load_fixture(
-    session: Session, fixture: Fixture, *, adjust: bool = False, now: datetime | None = None
+    session: Session,
+    fixture: Fixture,
+    *,
+    adjust: bool = False,
+    now: datetime | None = None,
+    require_identity: bool = False,
 ) -> LoadSummary:
     """Upsert accounts, payg resources, recharge orders and reviewers; idempotent.
 
     Pay-as-you-go resources missing from the file are kept, not deleted: the file says
     what exists, not what stopped existing (a release is ``released_at``). An account's
-    ``cash`` is its opening balance (see the module docstring).
+    ``cash`` is its opening balance (see the module docstring). A reviewer's password is
+    set only when the reviewer is new, and ``enabled`` never (``ledger.reviewers``).
+    ``require_identity`` (production) refuses a reviewer without ``identity_id``.
     """
     at = utc(now or datetime.now(UTC))
+    for i, reviewer in enumerate(fixture.reviewers):
+        problem = reviewers.identity_problem(
+            reviewer.identity_id, f"reviewers[{i}].identity_id", require_identity
+        )
+        if problem is not None:
+            raise problem.error()
     _check_references(session, fixture)
     _check_openings(session, fixture, adjust)
     summary = LoadSummary()
@@ -268,15 +287,6 @@ def load_fixture(
     for order in fixture.recharge_orders:
         _upsert(session, RechargeOrder, order.id, _order_values(order), summary.recharge_orders)
     for reviewer in fixture.reviewers:
-        reviewer_values: dict[str, Any] = {
-            "name": reviewer.name,
-            "role": reviewer.role,
-            "identity_id": reviewer.identity_id,
-        }
-        existing = session.get(Reviewer, reviewer.id)
-        stored = existing.password_hash if existing is not None else None
-        if reviewer.password is not None and not password_matches(reviewer.password, stored):
-            reviewer_values["password_hash"] = hash_password(reviewer.password)  # never plain
-        _upsert(session, Reviewer, reviewer.id, reviewer_values, summary.reviewers)
+        summary.reviewers.count(reviewers.load_reviewer(session, reviewer, at))
     session.flush()
     return summary

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 
 from ledger import audit, tables, withdrawals
 from ledger.decision_nonces import spend_decision_proof
+from ledger.reviewers import disabled_problem
 from models.authority import CANCELLING_ROLES, applicants, decision_problem, person_of
 from models.decision_proof import VerifyKeys
 from models.domain import Status
@@ -164,6 +165,8 @@ def _reviewer_cancel(
     )
     reviewer = session.get(tables.Reviewer, reviewer_id)
     role = reviewer.role if reviewer is not None else None
+    if problem is None:
+        problem = disabled_problem(reviewer)
     if problem is None and role not in CANCELLING_ROLES:
         problem = f"role {role!r} may not cancel; ops or lead may"
     if problem is not None:
@@ -188,6 +191,9 @@ def _decides_review(check: ReviewerCheck, verdict: ReviewerVerdict) -> bool:
 
 def _weigh(session: Session, record: tables.Withdrawal, check: ReviewerCheck) -> ReviewerVerdict:
     reviewer = session.get(tables.Reviewer, check.reviewer_id)
+    disabled = disabled_problem(reviewer)  # disabled after signing: not weighed (issue 26)
+    if disabled is not None:
+        return ReviewerVerdict(allowed=False, why=disabled, role=None, refused=True)
     conflicted = _applicants(session, record)
     approving = check.decision is ReviewDecisionKind.APPROVE
     role = reviewer.role if reviewer is not None else None

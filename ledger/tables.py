@@ -159,6 +159,12 @@ class Reviewer(SQLModel, table=True):
     identity_id: str | None = Field(default=None, max_length=64)
     failed_logins: int = 0  # failures in a row; five lock the reviewer (``locked_until``)
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # ``reviewers disable``: no sign-in, console sessions end, decisions not yet weighed
+    # are refused. ``load`` never changes it (``ledger.reviewers``).
+    enabled: bool = True
+    # When the password was last set by ``reviewers add``/``reset-password``: a console
+    # session signed in before it ends (the old password may be someone else's now).
+    password_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Withdrawal(SQLModel, table=True):
@@ -323,6 +329,23 @@ class CallbackReceipt(SQLModel, table=True):
 
     webhook_id: str = Field(primary_key=True, max_length=128)
     received_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class CallbackForwarding(SQLModel, table=True):
+    """How many payout callbacks the receiver forwarded to a withdrawal's workflow, and
+    how many it held back past ``MAX_CALLBACKS_FORWARDED_PER_WITHDRAWAL``: each one
+    forwarded is a signal in the workflow's history, so their number is bounded here,
+    across restarts and receivers (``callbacks.forwarding``)."""
+
+    __tablename__ = "callback_forwarding"
+    __table_args__ = (
+        CheckConstraint("forwarded >= 0", name="ck_callback_forwarding_forwarded"),
+        CheckConstraint("held_back >= 0", name="ck_callback_forwarding_held_back"),
+    )
+
+    withdrawal_id: str = Field(primary_key=True, max_length=64)
+    forwarded: int = Field(default=0)
+    held_back: int = Field(default=0)
 
 
 class AuditEntry(SQLModel, table=True):

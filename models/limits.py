@@ -59,6 +59,12 @@ PAYOUT_UNKNOWN_WATCH_MAX_INTERVAL_SECONDS = 60 * 60
 # many are taken (polling still settles it); ignored ones are counted, this many noted.
 MAX_PAYOUT_CALLBACKS_TAKEN = 20
 MAX_IGNORED_CALLBACK_NOTES = 5
+# The callback receiver forwards at most this many callbacks to one withdrawal's workflow
+# (each is a signal in its history); later ones are answered 200 and only counted. A
+# transfer has at most three real notices (processing, final, a return), each delivered
+# once or retried a few times: 20 is several times that, and what the workflow takes
+# (MAX_PAYOUT_CALLBACKS_TAKEN) anyway. Polling settles the transfer whatever is held back.
+MAX_CALLBACKS_FORWARDED_PER_WITHDRAWAL = 20
 
 # Database activities retry quickly: a lock wait or a restart, never a business answer.
 DATABASE_ACTIVITY_TIMEOUT_SECONDS = 30

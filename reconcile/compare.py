@@ -11,7 +11,11 @@ What must hold, per withdrawal id (the idempotency key everywhere):
 - one key moves money at most once;
 - a hold still ``held`` belongs to a workflow that is still running;
 - a final status agrees with its hold: ``succeeded`` ⇔ ``posted``; ``rejected``,
-  ``failed``, ``cancelled`` ⇔ ``voided`` or no hold at all (R19).
+  ``failed``, ``cancelled`` ⇔ ``voided`` or no hold at all (R19);
+- a transfer under a withdrawal's key is that withdrawal's transfer: it passes the one
+  check (``models.provider_record.check_record``) against what the record expects. One
+  that does not is reported as ``provider_record_mismatch`` and never counts as paying
+  the withdrawal (issue 22).
 
 A transfer the provider settled while its workflow is still running and its hold still
 ``held`` is in flight, not a mismatch: ``settle`` posts it moments later. The sources are
@@ -31,6 +35,7 @@ from gateways.payout import Transfer, TransferState
 from ledger.tables import HoldState
 from models.domain import Status
 from models.money import Money
+from models.provider_record import ExpectedTransfer, check_record
 
 # Final statuses whose money must have come back (R19): the hold voided, or never made.
 RELEASED_STATUSES = frozenset({Status.REJECTED, Status.FAILED, Status.CANCELLED})
@@ -43,6 +48,8 @@ class MismatchKind(StrEnum):
     POSTED_NOT_PAID = "posted_not_paid"  # hold posted; no succeeded transfer
     PAID_MORE_THAN_ONCE = "paid_more_than_once"  # one key, several movements
     AMOUNT_DIFFERS = "amount_differs"  # provider moved another amount than was held
+    # a transfer under the key that is not the withdrawal's (other payee, route, amount)
+    PROVIDER_RECORD_MISMATCH = "provider_record_mismatch"
     HELD_WITHOUT_WORKFLOW = "held_without_workflow"  # frozen money nobody will resolve
     STATUS_DISAGREES_WITH_HOLD = "status_disagrees_with_hold"
     DEBIT_DISAGREES_WITH_HOLD = "debit_disagrees_with_hold"  # not one debit per posted hold
@@ -60,6 +67,8 @@ class HoldView:
 class RecordView:
     withdrawal_id: str
     status: Status
+    # What the withdrawal's transfer must say; None: not checked (e.g. hand-made views).
+    expected: ExpectedTransfer | None = None
 
 
 @dataclass(frozen=True)
@@ -122,11 +131,16 @@ def compare(
     found: list[Mismatch] = []
     in_flight: list[str] = []
     found += _paid_more_than_once(by_key, movements or {})
+    expected = {r.withdrawal_id: r.expected for r in ledger.records if r.expected is not None}
+    theirs: dict[str, list[Transfer]] = {}  # only the transfers that pass the one check
     for key, listed in by_key.items():
+        found += _records_not_matching(key, listed, expected.get(key))
+        theirs[key] = _matching(listed, expected.get(key))
+    for key, listed in theirs.items():
         running = key in open_ids or _newer_than_listing(holds.get(key), as_of)
         found += _provider_against_hold(key, listed, holds.get(key), running, in_flight)
     for hold in holds.values():
-        found += _hold_against_provider(hold, by_key.get(hold.withdrawal_id, []))
+        found += _hold_against_provider(hold, theirs.get(hold.withdrawal_id, []))
         found += _hold_against_workflow(hold, open_ids, as_of)
         found += _hold_against_debits(hold, ledger.debits.get(hold.withdrawal_id, []))
     found += _debits_without_posted_hold(ledger.debits, holds)
@@ -156,6 +170,29 @@ def _paid_more_than_once(
             found.append(
                 Mismatch(MismatchKind.PAID_MORE_THAN_ONCE, key, f"money moved {moved} times")
             )
+    return found
+
+
+def _matching(listed: list[Transfer], expected: ExpectedTransfer | None) -> list[Transfer]:
+    if expected is None:
+        return listed
+    return [t for t in listed if check_record(t, expected).matches]
+
+
+def _records_not_matching(
+    key: str, listed: list[Transfer], expected: ExpectedTransfer | None
+) -> list[Mismatch]:
+    if expected is None:
+        return []
+    found = []
+    for transfer in listed:
+        verdict = check_record(transfer, expected)
+        if verdict.mismatch is not None:
+            detail = (
+                f"the provider's {transfer.state.value} transfer under this key differs in "
+                f"{verdict.mismatch.value}; not the withdrawal's"
+            )
+            found.append(Mismatch(MismatchKind.PROVIDER_RECORD_MISMATCH, key, detail))
     return found
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 from temporalio.client import Client
 
 from gateways.http_payout import HttpPayoutProvider
@@ -18,8 +18,10 @@ from gateways.payout import Transfer
 from ledger import tables
 from ledger.db import read_only_session
 from ledger.tables import EntryType
+from ledger.withdrawals import recorded_request
 from models.domain import WORKFLOW_ID_PREFIX
 from models.money import Money
+from models.provider_record import ExpectedTransfer
 from reconcile.compare import HoldView, LedgerView, RecordView, Report, compare
 
 OPEN_WITHDRAWALS_QUERY = 'WorkflowType="WithdrawalWorkflow" AND ExecutionStatus="Running"'
@@ -55,10 +57,12 @@ def _ledger_view(session: Session) -> LedgerView:
         for hold in session.exec(select(tables.Hold).limit(MAX_LEDGER_ROWS))
     ]
     records = [
-        RecordView(withdrawal_id=withdrawal_id, status=status)
-        for withdrawal_id, status in session.exec(
-            select(tables.Withdrawal.id, col(tables.Withdrawal.status)).limit(MAX_LEDGER_ROWS)
+        RecordView(
+            withdrawal_id=row.id,
+            status=row.status,
+            expected=ExpectedTransfer.of(recorded_request(row)),
         )
+        for row in session.exec(select(tables.Withdrawal).limit(MAX_LEDGER_ROWS))
     ]
     debits: dict[str, list[Money]] = {}
     entries = session.exec(

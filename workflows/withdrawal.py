@@ -127,6 +127,15 @@ PATCH_WATCH_NOT_CANCELLED = "payout-watch-not-cancelled"
 # ``authorize_cancel`` activity before it counts.
 PATCH_REVIEW_PROOFS = "review-decision-proofs"
 PATCH_AUTHORISED_CANCEL = "authorised-cancel"
+# Issue 22: every provider record passes the one check (``models.provider_record``).
+# The submit is ``submit_payout_checked``, which answers a record that does not match (or
+# a key conflict) at once instead of returning it unchecked; decided at the submit.
+PATCH_SUBMIT_CHECKED = "payout-submit-checked"
+# A record that does not match parks the payout (money held, the mismatch noted) and every
+# later watch takes it as "not yet" on the parked schedule, instead of a new watch that
+# answers at once again (a loop with no timer). Decided at the first such record, so a
+# run past its submit at the deploy gets it too.
+PATCH_MISMATCH_PARKED = "provider-mismatch-parked"
 # Issue 22: no lock-out by refused input. The workflow checks a proof's signature itself
 # (public keys loaded by the ``review_verify_keys`` local activity, ``ProofKeys``), so a
 # forged decision is refused before it takes any of the room authorised ones need, and a
@@ -539,15 +548,27 @@ class WithdrawalWorkflow:
             raise self._cancellation()
         self._payout.sent = True  # from here on the money may be moving: no cancel
         transfer: Transfer | None
+        looked: PayoutLookup | None = None
         try:
-            transfer = await workflow.execute_activity_method(
-                WithdrawalActivities.submit_payout,
-                self._request,
-                start_to_close_timeout=timedelta(seconds=PROVIDER_CALL_TIMEOUT_SECONDS),
-                schedule_to_close_timeout=timedelta(hours=PAYOUT_RETRY_TOTAL_HOURS),
-                retry_policy=PAYOUT_RETRY,
-                summary="submit payout (idempotency key = withdrawal id)",
-            )
+            if workflow.patched(PATCH_SUBMIT_CHECKED):
+                looked = await workflow.execute_activity_method(
+                    WithdrawalActivities.submit_payout_checked,
+                    self._request,
+                    start_to_close_timeout=timedelta(seconds=PROVIDER_CALL_TIMEOUT_SECONDS),
+                    schedule_to_close_timeout=timedelta(hours=PAYOUT_RETRY_TOTAL_HOURS),
+                    retry_policy=PAYOUT_RETRY,
+                    summary="submit payout, its record checked (key = withdrawal id)",
+                )
+                transfer = looked.transfer
+            else:
+                transfer = await workflow.execute_activity_method(
+                    WithdrawalActivities.submit_payout,
+                    self._request,
+                    start_to_close_timeout=timedelta(seconds=PROVIDER_CALL_TIMEOUT_SECONDS),
+                    schedule_to_close_timeout=timedelta(hours=PAYOUT_RETRY_TOTAL_HOURS),
+                    retry_policy=PAYOUT_RETRY,
+                    summary="submit payout (idempotency key = withdrawal id)",
+                )
             self._payout.submitted = True
         except ActivityError as error:
             reason = _business_failure(error)
@@ -563,8 +584,13 @@ class WithdrawalWorkflow:
                     or f"payout outcome unknown: no answer for {PAYOUT_RETRY_TOTAL_HOURS} "
                     "hours and the provider knows no transfer; money stays held",
                 )
+                if looked.problem is not None and workflow.patched(PATCH_MISMATCH_PARKED):
+                    self._payout.mismatch = looked.problem  # parked: watched quietly
         else:
-            await self._transition(Change("payout accepted by the provider", publish=True))
+            if looked is not None and looked.problem is not None:
+                await self._park_mismatch(looked.problem)
+            else:
+                await self._transition(Change("payout accepted by the provider", publish=True))
         return await self._await_outcome(transfer)
 
     async def _await_outcome(self, transfer: Transfer | None) -> Transfer:
@@ -585,7 +611,9 @@ class WithdrawalWorkflow:
                 watch = workflow.start_activity_method(
                     WithdrawalActivities.watch_payout,
                     PayoutWatch(
-                        withdrawal_id=self._request.withdrawal_id, until_final=bool(transfer)
+                        withdrawal_id=self._request.withdrawal_id,
+                        until_final=bool(transfer),
+                        report_mismatch=self._payout.mismatch is None,
                     ),
                     start_to_close_timeout=timedelta(seconds=PROVIDER_CALL_TIMEOUT_SECONDS),
                     retry_policy=SETTLEMENT_WATCH_RETRY if transfer else PAYOUT_UNKNOWN_WATCH_RETRY,
@@ -605,10 +633,13 @@ class WithdrawalWorkflow:
             if looked is None:
                 continue  # ops resolved it: the loop's first line ends it
             if looked.problem is not None:
-                if not self._record.payout_unknown:
+                if workflow.patched(PATCH_MISMATCH_PARKED):
+                    await self._park_mismatch(looked.problem)
+                elif not self._record.payout_unknown:
                     await self._set_payout_unknown(True, looked.problem)
                 transfer = None
             elif looked.transfer is not None:
+                self._payout.mismatch = None  # the record matches now
                 if self._record.payout_unknown:
                     await self._set_payout_unknown(False, "the provider knows the transfer")
                 transfer = looked.transfer
@@ -677,6 +708,19 @@ class WithdrawalWorkflow:
             summary="look the payout up at the provider (key, amount, payee must match)",
         )
         return result
+
+    async def _park_mismatch(self, problem: str) -> None:
+        """A provider record that does not match is never acted on: the payout is parked
+        (money held, ``attention`` lists it) with the mismatch in the timeline and the
+        ledger, once per distinct problem, and from here on watched quietly on the parked
+        schedule (``report_mismatch=False``): it is "not yet" until the record matches
+        or ops resolve it."""
+        if problem == self._payout.mismatch and self._record.payout_unknown:
+            return
+        self._payout.mismatch = problem
+        await self._transition(
+            Change(problem, payout_unknown=True, record="payout parked: record does not match")
+        )
 
     async def _set_payout_unknown(self, unknown: bool, note: str) -> None:
         """Park the payout for ops (money held), or unpark it: the provider answered."""

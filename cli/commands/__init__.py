@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "reject": "reject a withdrawal under review; prints the resulting status",
     "resend": "text a new verification code for a withdrawal",
     "resolve-payout": "end a payout whose outcome is unknown (ops or lead, with evidence)",
+    "reviewers": "list reviewers; add, disable, enable one or reset a password (ops or lead)",
     "reviews": "withdrawals waiting for review, with their SLA state",
     "sms-inbox": "the SMS simulator's messages to an account's security phone",
     "status": "a withdrawal's status, amount, route, reason and timeline",

@@ -1,7 +1,9 @@
 """``load FILE.json``: upsert accounts, orders, pay-as-you-go resources and reviewers.
 
 The whole file is validated before anything is written, and written in one transaction,
-so a bad file changes nothing.
+so a bad file changes nothing. A reviewer's password is set only when the reviewer is
+new, and whether one is enabled never (that is ``reviewers``); with
+``WITHDRAWALS_ENV=production`` every reviewer needs an ``identity_id``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 
 from cli.command import Command, Context, Result
 from cli.output import table
+from config import settings
 from ledger.db import run_in_transaction
 from ledger.loading import LoadSummary, UpsertCounts, load_fixture
 from models.errors import InputError
@@ -63,7 +66,12 @@ def _run(args: argparse.Namespace, context: Context) -> Result:
         raise InputError("FILE", f"larger than {MAX_FIXTURE_BYTES} bytes")
     fixture = parse_fixture(data)
     summary = run_in_transaction(
-        context.engine, load_fixture, fixture, adjust=args.adjust, now=context.now()
+        context.engine,
+        load_fixture,
+        fixture,
+        adjust=args.adjust,
+        now=context.now(),
+        require_identity=settings.is_production(),  # four-eyes compares people (issue 22)
     )
     document = {"file": args.file, **summary.model_dump()}
     return Result(document=document, text=_text(args.file, summary))

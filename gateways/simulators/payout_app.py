@@ -68,6 +68,7 @@ class PayoutSimulatorSettings(BaseModel):
     faults: PayoutFaults = Field(default_factory=PayoutFaults)
     # Standard Webhooks secret (``whsec_…``) its callbacks are signed with; None: the
     # ``PAYOUT_CALLBACK_SECRET`` environment variable, else unsigned (a receiver refuses).
+    # A comma-separated list (a rotation) signs with the first listed secret.
     callback_secret: str | None = Field(default=None, repr=False)
 
     def real_delay_seconds(self, nominal: timedelta) -> float:
@@ -142,7 +143,9 @@ class _Simulator:
             self.http = httpx.AsyncClient(timeout=CALLBACK_TIMEOUT_SECONDS)
         body = transfer.model_dump_json().encode()
         webhook_id = f"msg_{uuid.uuid4().hex}"  # the same on every retry of this callback
-        secret = self.settings.callback_secret or os.environ.get("PAYOUT_CALLBACK_SECRET")
+        configured = self.settings.callback_secret or os.environ.get("PAYOUT_CALLBACK_SECRET")
+        listed = webhook_signature.split_secrets(configured or "")
+        secret = listed[0] if listed else None  # a rotation's new secret comes first
         wait = CALLBACK_RETRY_FIRST_SECONDS
         for attempt in range(1, MAX_CALLBACK_ATTEMPTS + 1):
             headers = {"content-type": "application/json"}

@@ -81,6 +81,7 @@ class PayoutBook:
             state=TransferState.PROCESSING,
             amount=request.amount,
             payee_digest=request_payee_digest(request),
+            route=request.route,
             provider_reference=f"sim-{next(self._references):08d}",
             updated_at=_now(),
         )

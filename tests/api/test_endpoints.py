@@ -186,7 +186,8 @@ def test_refusals_by_a_rule_are_422_with_the_rule_and_the_cli_words(api: Api) ->
 
 
 def test_same_id_with_another_request_is_409_naming_the_first_differing_field(api: Api) -> None:
-    """Issue 13 item 6: every part of the request counts; ``by`` does not."""
+    """Issue 13 item 6: every part of the request counts; ``by`` does not. Issue 22 item 7:
+    the payee is one unit, ``payee``, whichever of its parts differs."""
     withdrawal_id = new_id("api-same")
     first = {
         "account_id": PERSONAL,
@@ -208,8 +209,8 @@ def test_same_id_with_another_request_is_409_naming_the_first_differing_field(ap
     other_proof = base64.b64encode(PDF_PROOF + b"% another\n").decode()
     for change, field in (
         ({"amount": "2.01"}, "amount"),
-        ({"payee_name": "Han Meimei"}, "payee_name"),
-        ({"payee_account": "other@example.com"}, "payee_account"),
+        ({"payee_name": "Han Meimei"}, "payee"),
+        ({"payee_account": "other@example.com"}, "payee"),
         ({"reason": "limit_passed"}, "reason"),
         ({"proofs": [{"filename": "p.pdf", "content_base64": other_proof}]}, "proofs"),
         ({"account_id": "acct-r13"}, "account_id"),

@@ -1,5 +1,6 @@
 """What every ``/v1`` request passes first, in process (no Temporal needed for these paths):
-API keys kept only as digests, the per-key rate limit (429 with ``Retry-After``)."""
+API keys kept only as digests, the per-key rate limit (429 with ``Retry-After``), and
+what a 409 costs a key."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.app import create_app
-from api.guard import RateLimits, TokenBucket
+from api.guard import CONFLICT_COST_REQUESTS, Guard, RateLimits, TokenBucket
 from api.keys import KeyConfigError, KeyRing
 from ledger.db import dispose_engine, get_engine
 
@@ -63,4 +66,43 @@ def test_a_bucket_refills_at_its_rate() -> None:
     assert [bucket.take(), bucket.take()] == [0.0, 0.0]
     assert bucket.take() == pytest.approx(0.5)
     now[0] = 0.5
+    assert bucket.take() == 0.0
+
+
+def _answering(status: int) -> ASGIApp:
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await PlainTextResponse("answer", status_code=status)(scope, receive, send)
+
+    return app
+
+
+@pytest.mark.parametrize("answer", [200, 409])
+def test_a_409_costs_its_key_many_requests_of_its_rate(answer: int) -> None:
+    """Issue 22, item 7: "same id, different request" answers count against the key's
+    rate limit, CONFLICT_COST_REQUESTS each, so a key cannot probe what a withdrawal was
+    asked with at the rate it may make ordinary requests."""
+    burst = 2 * CONFLICT_COST_REQUESTS
+    guard = Guard(
+        _answering(answer),
+        keys=KeyRing.parse(f"backend-a:{KEY_A},backend-b:{KEY_B}"),
+        limits=RateLimits(rate=1.0, burst=burst),
+    )
+    client = TestClient(guard)  # no lifespan: the app behind the guard only answers
+    a = {"Authorization": f"Bearer {KEY_A}"}
+    statuses = [client.post("/v1/withdrawals", headers=a).status_code for _ in range(3)]
+    b = {"Authorization": f"Bearer {KEY_B}"}
+    other_key = client.post("/v1/withdrawals", headers=b).status_code
+    if answer == 409:
+        assert statuses == [409, 409, 429]  # two conflicts spent the whole burst
+    else:
+        assert statuses == [200, 200, 200]
+    assert other_key == answer  # per key
+
+
+def test_a_charged_bucket_pays_its_debt_back_at_its_rate() -> None:
+    now = [0.0]
+    bucket = TokenBucket(rate=10.0, burst=5, clock=lambda: now[0])
+    bucket.spend(25)  # 5 in the bucket, 20 owed
+    assert bucket.take() == pytest.approx(2.1)  # 21 tokens to earn for the next one
+    now[0] = 2.1
     assert bucket.take() == 0.0

@@ -6,18 +6,22 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from stack import Stack
 from tests.api.conftest import Api
 from tests.console.conftest import PERSONAL, REVIEWERS, under_review
 from tests.launched import new_id
 
 # docs/console.md's screenshots: refreshed with SAVE_SCREENSHOTS=1, so make test leaves the
 # tree clean.
-DOCS = Path(__file__).parents[2] / "docs"
+ROOT = Path(__file__).parents[2]
+DOCS = ROOT / "docs"
 SAVE_SCREENSHOTS = os.environ.get("SAVE_SCREENSHOTS") == "1"
 SUCCESS_WAIT_SECONDS = 40.0
 
@@ -234,3 +238,37 @@ def test_queue_refreshes_itself_filters_and_reads_in_chinese_by_keyboard(
     expect(page.get_by_role("button", name="Reject", exact=True)).to_be_visible()
     expect(page.get_by_role("button", name="Sign out", exact=True)).to_be_visible()
     screenshot(page, "console-withdrawal-zh.png")
+
+
+def test_a_reviewer_disabled_at_the_command_line_is_signed_out_at_once(
+    page: Page, console_stack: Stack
+) -> None:
+    """Issue 26 item 2: ``reviewers disable`` runs in another process than the console's
+    sessions; the console asks the database on each request, so the next page is the
+    sign-in page, and signing in again fails."""
+    leaver, password = new_id("rev-leaver")[:40], "leaver passphrase 2026"
+    admin = {**console_stack.child_env(), "REVIEWER_PASSWORD": "demo-chen-2026"}  # rev-lead
+
+    def reviewers(*args: str, stdin: str = "") -> None:
+        done = subprocess.run(
+            [sys.executable, "starter.py", "reviewers", *args, "--by", "rev-lead"],
+            input=stdin,
+            env=admin,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+
+    reviewers("add", leaver, "--name", "Leaving Reviewer", "--password-stdin", stdin=password)
+    sign_in(page, leaver, password)
+    expect(page.get_by_role("button", name="Sign out", exact=True)).to_be_visible()
+    reviewers("disable", leaver)
+    page.goto("/console/queue")
+    expect(page).to_have_url(re.compile(r"/console/sign-in"))
+    page.get_by_label("Reviewer ID", exact=True).fill(leaver)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("alert")).to_have_text("Authentication failed.")

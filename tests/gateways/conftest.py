@@ -149,6 +149,7 @@ class CallbackReceiver:
 
     def __init__(self) -> None:
         self.bodies: list[bytes] = []
+        self.headers: list[dict[str, str]] = []
         self._lock = threading.Lock()
         receiver = self
 
@@ -158,6 +159,7 @@ class CallbackReceiver:
                 body = self.rfile.read(length)
                 with receiver._lock:
                     receiver.bodies.append(body)
+                    receiver.headers.append({k.lower(): v for k, v in self.headers.items()})
                 self.send_response(204)
                 self.end_headers()
 

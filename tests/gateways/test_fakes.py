@@ -8,9 +8,10 @@ import pytest
 
 from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from gateways.magic_payees import CONFLICTING_KEY_REASON
-from gateways.payout import TransferRejected, TransferState, TransientProviderError
+from gateways.payout import KeyConflict, TransferRejected, TransferState, TransientProviderError
 from gateways.sms import SmsError
 from models.domain import Channel
+from models.provider_reasons import ProviderReason
 from tests.gateways.conftest import bank_request, original_request
 
 
@@ -26,13 +27,15 @@ async def test_same_key_returns_first_result_and_moves_money_once() -> None:
 
 
 async def test_same_key_with_other_amount_or_payee_is_refused() -> None:
+    """A key conflict, never a refusal that would release money (issue 22)."""
     fake = FakePayoutProvider()
     await fake.submit(bank_request("wd-1"))
-    with pytest.raises(TransferRejected) as other_amount:
+    with pytest.raises(KeyConflict) as other_amount:
         await fake.submit(bank_request("wd-1", amount="100.01"))
-    with pytest.raises(TransferRejected):
+    with pytest.raises(KeyConflict):
         await fake.submit(bank_request("wd-1", account_number="6222020200119999"))
-    assert other_amount.value.reason == CONFLICTING_KEY_REASON
+    assert other_amount.value.reason == ProviderReason.KEY_CONFLICT
+    assert other_amount.value.provider_text == CONFLICTING_KEY_REASON
     assert fake.moved_count("wd-1") == 1
 
 
@@ -83,13 +86,17 @@ async def test_settle_and_fail_on_demand_are_final() -> None:
     assert fake.fail("wd-ok", "late").state is TransferState.SUCCEEDED
     assert fake.settle("wd-bad").state is TransferState.FAILED
     assert fake.parse_callback(fake.callback_body("wd-ok")) == fake.settle("wd-ok")
+    # What the service sees of the failure: the word, the provider's text kept apart.
+    seen = await fake.lookup("wd-bad")
+    assert seen is not None and seen.reason == ProviderReason.RETURNED
+    assert seen.provider_text == "payee bank returned the transfer"
 
 
 @pytest.mark.parametrize(
     ("account_number", "name", "reason"),
     [
-        ("6222020200110000", "Zhang San", "invalid account number"),
-        ("6222020200112233", "CLOSED Trading Co", "payee account closed"),
+        ("6222020200110000", "Zhang San", ProviderReason.ACCOUNT_INVALID),
+        ("6222020200112233", "CLOSED Trading Co", ProviderReason.ACCOUNT_CLOSED),
     ],
 )
 async def test_magic_payees_are_refused_at_submit(
@@ -107,7 +114,8 @@ async def test_magic_payee_4444_is_accepted_then_fails() -> None:
     fake = FakePayoutProvider(auto_settle=True)
     transfer = await fake.submit(bank_request("wd-1", account_number="6222020200114444"))
     assert transfer.state is TransferState.FAILED
-    assert transfer.reason == "account closed at the receiving bank"
+    assert transfer.reason == ProviderReason.ACCOUNT_CLOSED
+    assert transfer.provider_text == "account closed at the receiving bank"
     assert fake.moved_count("wd-1") == 1
 
 
@@ -119,7 +127,8 @@ async def test_original_route_past_r8_limit_is_refused() -> None:
     )
     with pytest.raises(TransferRejected) as refused:
         await fake.submit(expired)
-    assert refused.value.reason.startswith("original route expired: ")
+    assert refused.value.reason == ProviderReason.ROUTE_EXPIRED
+    assert (refused.value.provider_text or "").startswith("original route expired: ")
     still_open = original_request(
         "wd-2", channel=Channel.ONLINE_BANKING_PERSONAL, bank="ICBC", paid_days_ago=29
     )

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
+from gateways import webhook_signature
 from gateways.http_payout import (
     DEFAULT_PAYOUT_GATEWAY_URL,
     HttpPayoutProvider,
     parse_callback,
     payout_provider_from_env,
 )
-from gateways.payout import ProviderError, Transfer, TransferRejected, TransferState
+from gateways.payout import KeyConflict, ProviderError, Transfer, TransferRejected, TransferState
 from gateways.simulators.runner import RunningServer, start_simulator
 from models.domain import Channel
+from models.money import Money
+from models.provider_reasons import ProviderReason
 from tests.gateways.conftest import (
     CallbackReceiver,
     bank_request,
@@ -58,19 +63,21 @@ async def test_duplicate_key_returns_first_result_without_moving_money_again(
 async def test_same_key_with_other_details_is_refused(
     payout: HttpPayoutProvider, payout_sim: RunningServer
 ) -> None:
+    """409 is a key conflict, never ``TransferRejected`` (which releases money): issue 22."""
     request = bank_request()
     await payout.submit(request)
-    with pytest.raises(TransferRejected) as refused:
+    with pytest.raises(KeyConflict) as refused:
         await payout.submit(bank_request(request.idempotency_key, amount="99.99"))
-    assert refused.value.reason == "idempotency key reused with different details"
+    assert refused.value.reason == ProviderReason.KEY_CONFLICT
+    assert refused.value.provider_text == "idempotency key reused with different details"
     assert movements(payout_sim, request.idempotency_key) == 1
 
 
 @pytest.mark.parametrize(
     ("account_number", "name", "reason"),
     [
-        ("6222020200110000", "Zhang San", "invalid account number"),
-        ("6222020200112233", "Closed Trading Co", "payee account closed"),
+        ("6222020200110000", "Zhang San", ProviderReason.ACCOUNT_INVALID),
+        ("6222020200112233", "Closed Trading Co", ProviderReason.ACCOUNT_CLOSED),
     ],
 )
 async def test_magic_payees_are_refused_and_nothing_is_recorded(
@@ -95,7 +102,9 @@ async def test_original_route_past_its_r8_limit_is_refused(payout: HttpPayoutPro
     )
     with pytest.raises(TransferRejected) as refused:
         await payout.submit(request)
-    assert refused.value.reason.startswith("original route expired: online_banking_personal CMB")
+    assert refused.value.reason == ProviderReason.ROUTE_EXPIRED
+    assert refused.value.provider_text is not None
+    assert refused.value.provider_text.startswith("original route expired: online_banking_personal")
 
 
 async def test_magic_payee_4444_is_accepted_then_fails(
@@ -104,14 +113,16 @@ async def test_magic_payee_4444_is_accepted_then_fails(
     request = bank_request(account_number="6222020200114444")
     transfer = await payout.submit(request)
     assert transfer.state is TransferState.FAILED
-    assert transfer.reason == "account closed at the receiving bank"
+    assert transfer.reason == ProviderReason.ACCOUNT_CLOSED
+    assert transfer.provider_text == "account closed at the receiving bank"
     assert movements(payout_sim, request.idempotency_key) == 1
 
 
 async def test_closed_original_payer_fails_after_acceptance(payout: HttpPayoutProvider) -> None:
     transfer = await payout.submit(original_request(order_id="R-CLOSED-1"))
     assert transfer.state is TransferState.FAILED
-    assert transfer.reason == "original paying account closed or cannot receive"
+    assert transfer.reason == ProviderReason.ACCOUNT_CLOSED
+    assert transfer.provider_text == "original paying account closed or cannot receive"
 
 
 async def test_malformed_request_is_refused_with_a_reason(payout_sim: RunningServer) -> None:
@@ -191,3 +202,33 @@ async def test_shared_client_is_used_when_given(payout_sim: RunningServer) -> No
         payout = HttpPayoutProvider(payout_sim.url, client=client)
         request = original_request()
         assert (await payout.submit(request)).idempotency_key == request.idempotency_key
+
+
+async def test_the_simulator_signs_its_callbacks_with_the_first_listed_secret(
+    callbacks: CallbackReceiver,
+) -> None:
+    """Issue 26, item 1: ``PAYOUT_CALLBACK_SECRET=new,old`` while the secret is rotated; the
+    provider (here the simulator) signs with the new one, the receiver accepts either."""
+    new = "whsec_" + base64.b64encode(b"N" * 32).decode()
+    old = "whsec_" + base64.b64encode(b"O" * 32).decode()
+    with start_simulator("payout", max_settle_seconds=0, callback_secret=f"{new},{old}") as sim:
+        await HttpPayoutProvider(sim.url).submit(original_request(callback_url=callbacks.url))
+        [body] = callbacks.wait_for_count(1)
+    [headers] = callbacks.headers[:1]
+    now = datetime.now(UTC)
+    assert webhook_signature.verify(new, headers, body, now)
+    with pytest.raises(webhook_signature.WebhookVerificationError):
+        webhook_signature.verify(old, headers, body, now)
+    assert webhook_signature.verify(f"{new},{old}", headers, body, now)
+
+
+def test_a_callbacks_free_text_reason_is_mapped_where_it_is_parsed() -> None:
+    """Issue 22, item 7: the receiver's parse is one of the doors provider text enters by."""
+    text = "account 6222020200114444 of Zhang San closed at the receiving bank"
+    body = Transfer(
+        idempotency_key="w-1", state=TransferState.FAILED, amount=Money.yuan("1.00"), reason=text
+    ).model_dump_json()
+    parsed = parse_callback(body.encode())
+    assert parsed.reason == ProviderReason.ACCOUNT_CLOSED and parsed.provider_text == text
+    assert "6222020200114444" not in repr(parsed) and "Zhang San" not in repr(parsed)
+    assert parse_callback(parsed.model_dump_json().encode()) == parsed  # mapped once only

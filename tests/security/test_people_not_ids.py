@@ -19,7 +19,7 @@ from activities.withdrawal import WithdrawalActivities
 from application.reviews import authenticate, issue_decision_proof
 from gateways.fakes import FakePayoutProvider
 from ledger import audit, tables
-from ledger.payout_resolution import proof_decision, record_resolution
+from ledger.payout_resolution import ProviderAnswer, proof_decision, record_resolution
 from ledger.tables import HoldState
 from models.authority import decision_problem, person_of
 from models.domain import DesignatedReason, Route, Status
@@ -187,7 +187,10 @@ async def test_not_paid_needs_two_people_not_two_ids(fake_stack: Stack) -> None:
             ),
         )
         with Session(stack.engine) as session:
-            verdict = record_resolution(session, request, now, [review_verify_key()])
+            # the provider, asked right before a release, knows no transfer
+            verdict = record_resolution(
+                session, request, now, [review_verify_key()], ProviderAnswer()
+            )
             session.commit()
         return verdict.accepted, verdict.final, verdict.why
 

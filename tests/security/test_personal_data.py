@@ -33,9 +33,10 @@ def outsider(stack: Stack) -> Client:
     )
 
 
-async def run_bank_withdrawal(stack: Stack) -> str:
+async def approved_bank_withdrawal(stack: Stack, amount: str = "200.00") -> str:
+    """A withdrawal to the fixture's bank payee, verified and approved: paying out now."""
     wid = await stack.start(
-        amount="200.00",
+        amount=amount,
         route=Route.BANK,
         order_id="R-ICBC-OLD",
         reason=DesignatedReason.LIMIT_PASSED,
@@ -45,6 +46,11 @@ async def run_bank_withdrawal(stack: Stack) -> str:
     await stack.wait_status(wid, Status.UNDER_REVIEW)
     decision = await stack.approve(wid, "rev-1", "proof matches")
     assert decision is not None and decision.accepted
+    return wid
+
+
+async def run_bank_withdrawal(stack: Stack) -> str:
+    wid = await approved_bank_withdrawal(stack)
     doc = await stack.client.result(wid)
     assert doc.status is Status.SUCCEEDED
     return wid

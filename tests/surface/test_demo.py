@@ -66,7 +66,7 @@ async def test_demo_ends_every_path_as_expected(stack: Stack, first_run: dict[st
     by_path = {o["path"]: o for o in outcomes}
     assert by_path["bank_rejected"]["status_zh"] == "审批拒绝"  # R18
     assert by_path["bank_rejected"]["reason"]
-    assert by_path["payout_failure"]["reason"] == "account closed at the receiving bank"
+    assert by_path["payout_failure"]["reason"] == "account_closed"  # issue 22's vocabulary
     assert by_path["payout_failure"]["status_zh"] == "提现失败"
     ui = f"http://localhost:{stack.config.ports.ui}/namespaces/default/workflows/withdrawal-"
     for outcome in outcomes:

@@ -1,16 +1,52 @@
 """A backend's webhook endpoint for tests: verifies each delivery with the
 ``standardwebhooks`` package, can fail its first N deliveries, and can be taken down and
-brought back on the same port."""
+brought back on the same port. Also a free port for it, and a stored event to deliver."""
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from sqlalchemy import Engine
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from ledger.db import run_in_transaction
+from ledger.events import body_of
+from ledger.tables import WebhookEvent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def stored_event(engine: Engine) -> str:
+    """A status event in the outbox, as the ledger writes one; its id."""
+    event_id = f"evt_w-{uuid.uuid4().hex[:8]}_1"
+    now = datetime.now(UTC)
+    body = body_of("withdrawal.verifying", now, {"id": "w-1", "status": "verifying", "sequence": 1})
+    run_in_transaction(
+        engine,
+        lambda s: s.add(
+            WebhookEvent(
+                id=event_id,
+                withdrawal_id=event_id,
+                sequence=1,
+                type="withdrawal.verifying",
+                body=body,
+                created_at=now,
+            )
+        ),
+    )
+    return event_id
 
 
 @dataclass

@@ -10,7 +10,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -25,7 +24,7 @@ from ledger.db import dispose_engine
 from stack import Ports, Stack, StackConfig
 from tests.api.conftest import ROOT_WAIT_SECONDS, Api
 from tests.launched import new_id
-from tests.webhooks.receiver import Receiver
+from tests.webhooks.receiver import Receiver, free_port
 
 FAIL_FIRST = 3
 DELIVERY_WAIT_SECONDS = 60.0
@@ -36,16 +35,9 @@ WEBHOOK_ENV = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[Receiver]:
-    hooks = Receiver(secret=new_secret(), port=_free_port(), fail_first=FAIL_FIRST)
+    hooks = Receiver(secret=new_secret(), port=free_port(), fail_first=FAIL_FIRST)
     hooks.start()
     yield hooks
     hooks.stop()

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +30,11 @@ from activities.webhooks import WebhookActivities
 from cli.app import main as cli_main
 from cli.command import Context
 from client.connection import data_converter
-from gateways.webhooks import new_secret, secret_key
+from gateways.webhooks import new_secret, secret_keys
 from ledger.db import dispose_engine, get_engine, run_in_transaction
-from ledger.events import body_of
-from ledger.tables import WebhookDelivery, WebhookEvent
+from ledger.tables import WebhookDelivery
 from models.webhooks import WebhookOrder
-from tests.webhooks.receiver import Receiver
+from tests.webhooks.receiver import Receiver, free_port, stored_event
 from tests.workflows.keys import TEST_KEYS
 from workflows.webhook_delivery import WebhookDeliveryWorkflow, delivery_workflow_id
 
@@ -55,13 +53,6 @@ class Clock:
 
     def time(self) -> float:
         return time.time() + self.offset_seconds
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -104,26 +95,6 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     dispose_engine(url)
 
 
-def _event(engine: Engine) -> str:
-    event_id = f"evt_w-{uuid.uuid4().hex[:8]}_1"
-    now = datetime.now(UTC)
-    body = body_of("withdrawal.verifying", now, {"id": "w-1", "status": "verifying", "sequence": 1})
-    run_in_transaction(
-        engine,
-        lambda s: s.add(
-            WebhookEvent(
-                id=event_id,
-                withdrawal_id=event_id,
-                sequence=1,
-                type="withdrawal.verifying",
-                body=body,
-                created_at=now,
-            )
-        ),
-    )
-    return event_id
-
-
 async def _until(condition: object) -> None:
     deadline = time.monotonic() + WAIT_SECONDS
     while not (callable(condition) and condition()):
@@ -135,14 +106,14 @@ async def _until(condition: object) -> None:
 async def test_a_retry_six_minutes_later_is_signed_afresh_and_verifies(
     dev_server: WorkflowEnvironment, engine: Engine, clock: Clock
 ) -> None:
-    receiver = Receiver(secret=new_secret(), port=_free_port(), fail_first=1)
+    receiver = Receiver(secret=new_secret(), port=free_port(), fail_first=1)
     receiver.start()
-    event_id = _event(engine)
+    event_id = stored_event(engine)
     queue = f"webhooks-{uuid.uuid4().hex[:8]}"
     try:
         async with httpx.AsyncClient(timeout=5) as http:
             activities = WebhookActivities(
-                engine, secret_key(receiver.secret), http, clock=clock.time
+                engine, secret_keys(receiver.secret), http, clock=clock.time
             )
             async with Worker(
                 dev_server.client,
@@ -193,11 +164,11 @@ async def test_a_retry_six_minutes_later_is_signed_afresh_and_verifies(
 async def test_past_the_retry_window_a_delivery_is_failed_and_listed(
     dev_server: WorkflowEnvironment, engine: Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    url = f"http://127.0.0.1:{_free_port()}/nobody-listens"
-    event_id = _event(engine)
+    url = f"http://127.0.0.1:{free_port()}/nobody-listens"
+    event_id = stored_event(engine)
     queue = f"webhooks-{uuid.uuid4().hex[:8]}"
     async with httpx.AsyncClient(timeout=2) as http:
-        activities = WebhookActivities(engine, secret_key(new_secret()), http)
+        activities = WebhookActivities(engine, secret_keys(new_secret()), http)
         async with Worker(
             dev_server.client,
             task_queue=queue,

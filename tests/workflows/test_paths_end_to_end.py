@@ -146,7 +146,7 @@ async def test_permanent_refusal_end_to_end(sim_stack: Stack, simulators: Simula
     await sim_stack.wait_status(wid, Status.UNDER_REVIEW)
     await sim_stack.approve(wid, "rev-1")
     doc = await sim_stack.client.result(wid)
-    assert doc.status is Status.FAILED and doc.reason == "payee account closed"
+    assert doc.status is Status.FAILED and doc.reason == "account_closed"
     assert movements(simulators, wid) == 0
     assert_released(sim_stack, wid, "acct-auto", "1000.00")
 
@@ -166,7 +166,7 @@ async def test_failure_after_acceptance_end_to_end(
     await sim_stack.approve(wid, "rev-1")
     doc = await sim_stack.client.result(wid)
     assert doc.status is Status.FAILED
-    assert doc.reason == "account closed at the receiving bank"
+    assert doc.reason == "account_closed"  # the provider's words, as a word (issue 22)
     assert_released(sim_stack, wid, "acct-auto", "1000.00")
 
 

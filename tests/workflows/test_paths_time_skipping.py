@@ -266,7 +266,7 @@ async def test_permanent_payout_refusal_fails_and_releases(fake_stack: Stack, fa
     doc = await fake_stack.client.result(wid)
 
     assert doc.status is Status.FAILED
-    assert doc.reason is not None and "invalid account number" in doc.reason
+    assert doc.reason == "account_invalid"  # the provider's words, as a word (issue 22)
     assert payout.moved_count(wid) == 0
     assert_released(fake_stack, wid, "acct-auto", "1000.00")
 
@@ -291,7 +291,7 @@ async def test_failure_reported_after_acceptance_fails_and_releases(
     doc = await fake_stack.client.result(wid)  # the poll finds the failure
 
     assert doc.status is Status.FAILED
-    assert doc.reason == "account closed at the receiving bank"
+    assert doc.reason == "account_closed"  # the provider's words, as a word (issue 22)
     assert_released(fake_stack, wid, "acct-auto", "1000.00")
 
 
