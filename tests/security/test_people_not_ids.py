@@ -18,14 +18,14 @@ from temporalio.testing import WorkflowEnvironment
 from activities.withdrawal import WithdrawalActivities
 from application.reviews import authenticate, issue_decision_proof
 from gateways.fakes import FakePayoutProvider
-from ledger import audit, tables
+from ledger import audit
 from ledger.payout_resolution import ProviderAnswer, proof_decision, record_resolution
 from ledger.tables import HoldState
 from models.authority import decision_problem, person_of
 from models.domain import DesignatedReason, Route, Status
 from models.messages import PayoutOutcome, PayoutResolutionRequest
 from models.money import Money
-from models.passwords import hash_password
+from tests.security.test_review_authority import add_reviewer
 from tests.workflows.harness import Stack, bank_payee, fen
 from tests.workflows.keys import review_signing_key, review_verify_key
 from tests.workflows.stacks import fake_provider_stack
@@ -51,21 +51,6 @@ async def ten_yuan_stack(
         time_skipping_env, tmp_path, TenYuanFourEyes, auto_settle=True, save_as=request.node.name
     ) as (stack, _):
         yield stack
-
-
-def add_reviewer(stack: Stack, reviewer_id: str, role: str, identity_id: str | None) -> None:
-    password = stack.passwords.setdefault(reviewer_id, f"{reviewer_id} passphrase")
-    with Session(stack.engine) as session:
-        session.add(
-            tables.Reviewer(
-                id=reviewer_id,
-                name=f"Test {role}",
-                role=role,
-                password_hash=hash_password(password),
-                identity_id=identity_id,
-            )
-        )
-        session.commit()
 
 
 def trail(stack: Stack, wid: str, action: str) -> list[tuple[str, str, str]]:

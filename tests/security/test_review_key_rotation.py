@@ -116,6 +116,12 @@ async def test_a_rotated_review_key_keeps_every_proof_in_flight(
     def signed_in(reviewer_id: str) -> AuthenticatedReviewer:
         return authenticate(stack.engine, reviewer_id, stack.passwords[reviewer_id])
 
+    async def approve_with_new_key(wid: str) -> RecordedDecision | None:
+        reviewer, now = signed_in("rev-2"), await stack.workflow_now()
+        return await send_decision(
+            stack.client, reviewer, wid, APPROVE, "agreed", signing_key=NEW_SIGNING_KEY, now=now
+        )
+
     try:
         # Before: workers verify with the old key only, reviewers sign with it.
         # no sticky queue: the next task goes to the redeployed worker
@@ -145,29 +151,11 @@ async def test_a_rotated_review_key_keeps_every_proof_in_flight(
 
             # ``first`` loaded only the old key: the new key id makes it load again, once
             # its refresh interval has passed (the proof waits meanwhile, never refused).
-            sending = asyncio.create_task(
-                send_decision(
-                    stack.client,
-                    signed_in("rev-2"),
-                    first,
-                    APPROVE,
-                    "agreed",
-                    signing_key=NEW_SIGNING_KEY,
-                    now=await stack.workflow_now(),
-                )
-            )
+            sending = asyncio.create_task(approve_with_new_key(first))
             await env.sleep(timedelta(seconds=REVIEW_KEYS_REFRESH_FIRST_SECONDS + 1))
             recorded: RecordedDecision | None = await sending
             assert recorded is not None and recorded.accepted, recorded
-            again = await send_decision(
-                stack.client,
-                signed_in("rev-2"),
-                second,
-                APPROVE,
-                "agreed",
-                signing_key=NEW_SIGNING_KEY,
-                now=await stack.workflow_now(),
-            )
+            again = await approve_with_new_key(second)
             assert again is not None and again.accepted, again
             for wid in (first, second):
                 assert (await stack.client.result(wid)).status is Status.SUCCEEDED
