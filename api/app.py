@@ -10,6 +10,7 @@ problem+json with the same words the CLI prints.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,13 +24,21 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
 from pydantic import ValidationError
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import schemas
 from api.guard import ACTOR_SCOPE_KEY, MAX_BODY_BYTES, Guard, RateLimits
 from api.keys import KeyRing, keys_from_env
-from api.problems import PROBLEM_MEDIA_TYPE, ProblemDocument, from_problem, problem_response
+from api.problems import (
+    PROBLEM_MEDIA_TYPE,
+    ProblemDocument,
+    from_problem,
+    problem_response,
+    unavailable,
+)
 from api.problems import responses as problem_responses
 from application import accounts, withdrawals
 from application.problems import problem_of
@@ -37,6 +46,7 @@ from application.withdrawals import WithdrawalCreate
 from client.connection import connect
 from client.withdrawals import WithdrawalClient
 from console import routes as console
+from ledger.db import is_unavailable
 from models.domain import Status, WithdrawalStatusDoc
 from models.errors import InputError, RuleRefusal
 from models.money import MoneyError
@@ -46,6 +56,7 @@ DEFAULT_HTTP_PORT = 8805
 API_TITLE = "Withdrawals API"
 API_VERSION = "1.0.0"
 
+log = logging.getLogger("api")
 bearer = HTTPBearer(auto_error=False, description="an API key: Authorization: Bearer KEY")
 ACCOUNT_ID = Annotated[str, Query(max_length=64)]
 
@@ -157,10 +168,22 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RPCError)
     async def temporal_error(request: Request, error: RPCError) -> JSONResponse:
         if error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
-            return problem_response(
-                503, "Temporal is not reachable; retry later", instance=request.url.path
-            )
+            return unavailable("Temporal is not reachable; retry later", request.url.path)
         raise error
+
+    async def database_error(request: Request, error: Exception) -> JSONResponse:
+        # The ledger's database stopped, restarting or cut off. The request may be sent
+        # again as it was: a create is idempotent under its id (one that got as far as
+        # starting its workflow attaches to it). The pool checks each connection before
+        # use, so the first request after the database is back succeeds; this process
+        # needs no restart.
+        if not is_unavailable(error):
+            raise error
+        log.warning("database unavailable (%s): answered 503", type(error).__name__)
+        return unavailable("the ledger's database is not reachable; retry later", request.url.path)
+
+    for database_failure in (DBAPIError, PoolTimeout):
+        app.add_exception_handler(database_failure, database_error)
 
     async def refused(request: Request, error: Exception) -> Response:
         problem = problem_of(error)
@@ -192,7 +215,7 @@ def _add_problem_schema(app: FastAPI) -> None:
 # ---- routes ------------------------------------------------------------------------------
 def _router() -> APIRouter:
     router = APIRouter(prefix="/v1", dependencies=[Security(bearer)])
-    guarded = (400, 401, 413, 429)
+    guarded = (400, 401, 413, 429, 503)  # 503: the database or Temporal is away
 
     @router.get(
         "/accounts/{account_id}/withdrawable",

@@ -68,6 +68,11 @@ MAX_CALLBACKS_FORWARDED_PER_WITHDRAWAL = 20
 
 # Database activities retry quickly: a lock wait or a restart, never a business answer.
 DATABASE_ACTIVITY_TIMEOUT_SECONDS = 30
+# While the database is away a step tries again this often, for this long, inside one
+# attempt (well within the timeout above): it resumes within a poll of the database's
+# return instead of at Temporal's next retry, by then up to 30 s apart (issue 26).
+DATABASE_AWAY_WAIT_SECONDS = 15
+DATABASE_AWAY_POLL_SECONDS = 1
 
 # The audit anchor (ledger.audit.anchor): how often the schedule runs it, and how long one
 # run may take (it reads every chain's head: seconds at a million rows).
