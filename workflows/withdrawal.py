@@ -908,10 +908,10 @@ class WithdrawalWorkflow:
         gets here (a reviewer's proof naming a key not loaded yet is checked first), and
         a refusal no longer counts towards ``MAX_CANCEL_REFUSALS``."""
         verified_here = self._verifies_proofs()
-        if verified_here:
-            await self._check_cancel_proof(request)
-        self._cancel.checking = True
+        self._cancel.checking = True  # one cancel at a time, from the validator on
         try:
+            if verified_here:
+                await self._check_cancel_proof(request)
             await workflow.wait_condition(
                 lambda: self._opened is not None or self._record.status.is_final
             )
