@@ -29,7 +29,7 @@ from gateways.fakes import FakePayoutProvider
 from ledger import audit
 from ledger.tables import HoldState
 from models import decision_proof
-from models.domain import Kind, Route, Status
+from models.domain import DesignatedReason, Kind, Route, Status
 from models.errors import RuleRefusal
 from models.limits import (
     MAX_CANCEL_REFUSALS,
@@ -217,3 +217,45 @@ async def test_refused_cancels_leave_no_history_on_the_dev_server(sim_stack: Sta
     assert len((await handle.fetch_history()).events) == before
     doc = await withdrawals.cancel(stack.engine, stack.client, wid)  # the applicant
     assert doc.status is Status.CANCELLED
+
+
+async def test_made_up_key_ids_cost_a_load_per_fifty_waiting_not_one_each(
+    fake_stack: Stack,
+) -> None:
+    """A proof naming a key the run does not know waits for the next load of the keys
+    (never refused for it); forged key ids cannot make the workflow load once per proof."""
+    stack = fake_stack
+    wid = await stack.start(
+        amount="200.00",
+        route=Route.BANK,
+        order_id="R-ICBC-OLD",
+        payee=bank_payee(),
+        reason=DesignatedReason.LIMIT_PASSED,
+    )
+    await stack.verify(wid, "acct-auto")
+    await stack.wait_status(wid, Status.UNDER_REVIEW)
+    handle = stack.client.temporal.get_workflow_handle(f"withdrawal-{wid}")
+    iat = int((await stack.workflow_now()).timestamp())
+    made_up = 2 * MAX_PROOFS_AWAITING_KEYS + 1
+    for start in range(0, made_up, 50):
+        await asyncio.gather(
+            *(
+                handle.signal(
+                    WithdrawalWorkflow.approve,
+                    ReviewDecision(
+                        reviewer_id="rev-1",
+                        comment="ok",
+                        proof=forged_proof(
+                            wid, "rev-1", "approve", "ok", iat, _b64(secrets.token_bytes(32))
+                        ),
+                    ),
+                )
+                for _ in range(start, min(start + 50, made_up))
+            )
+        )
+    approved = await stack.approve(wid, "rev-2", "the real one")
+    assert approved is not None and approved.accepted, approved
+    assert (await stack.client.result(wid)).status is Status.SUCCEEDED
+    _, loads, _ = history_counts((await handle.fetch_history()).events)
+    # the first proof's load, then one per MAX_PROOFS_AWAITING_KEYS waiting proofs
+    assert 2 <= loads <= 1 + made_up // MAX_PROOFS_AWAITING_KEYS

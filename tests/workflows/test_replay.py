@@ -75,6 +75,7 @@ def test_saved_histories_cover_every_path() -> None:
         "test_20_refused_cancels_then_an_ops_cancel_still_works",
         "test_one_person_with_two_reviewer_ids_is_one_pair_of_eyes",
         "test_a_rotated_review_key_keeps_every_proof_in_flight",
+        "test_made_up_key_ids_cost_a_load_per_fifty_waiting_not_one_each",
     ):
         assert path_test in names, f"no saved history for {path_test}"
 
