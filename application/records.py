@@ -39,6 +39,18 @@ def when(at: datetime | None) -> str:
     return at.astimezone(UTC).isoformat(timespec="seconds") if at else ""
 
 
+def with_calendar_check(doc: WithdrawalStatusDoc) -> WithdrawalStatusDoc:
+    """The document as read now: an arrival estimate ending in a year no calendar covers is
+    marked provisional. A ``HOLIDAYS_FILE`` that cannot be read counts as absent here (so
+    more estimates say provisional, never fewer); ``attention`` names the file's mistake."""
+    if doc.expected_arrival is None:
+        return doc
+    from config.holidays import calendar_for_estimates
+
+    provisional = calendar_for_estimates().is_provisional(doc.expected_arrival)
+    return doc.model_copy(update={"expected_arrival_provisional": provisional})
+
+
 def document_from_record(row: Withdrawal, events: Sequence[WithdrawalEvent]) -> WithdrawalStatusDoc:
     """The ``status`` document rebuilt from the record (``ledger.documents``, which webhook
     events use too); imported on use, like the database itself (a quick CLI)."""

@@ -157,6 +157,11 @@ class WithdrawalStatusDoc(BaseModel):
     review_overdue: bool = False
     code_attempts_left: int | None = None
     expected_arrival: datetime | None = None
+    # The estimate ends in a year whose holidays neither the calendar package nor
+    # HOLIDAYS_FILE covers (counted Monday to Friday): set when the document is read
+    # (application.records.with_calendar_check), never stored, so it clears once ops add
+    # the year.
+    expected_arrival_provisional: bool = False
     provider_reference: str | None = None
     approvals: list[str] = Field(default_factory=list)
     approvals_required: int = 1  # two different reviewers above the four-eyes threshold

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import os
+
 # R15 verification code (*beyond*: expiry, attempt limit, re-send throttle).
 CODE_DIGITS = 6
 CODE_TTL_SECONDS = 10 * 60
 MAX_CODE_ATTEMPTS = 5
-CODE_RESEND_COOLDOWN_SECONDS = 60
+CODE_RESEND_COOLDOWN_SECONDS_DEFAULT = 60
+# A test stack may shorten the throttle (env CODE_RESEND_COOLDOWN_SECONDS, never under
+# WITHDRAWALS_ENV=production), read once as the worker imports this: only the resend update's
+# validator uses it, and validators do not run on replay, so no history depends on it.
+CODE_RESEND_COOLDOWN_SECONDS = (
+    int(os.environ.get("CODE_RESEND_COOLDOWN_SECONDS") or CODE_RESEND_COOLDOWN_SECONDS_DEFAULT)
+    if os.environ.get("WITHDRAWALS_ENV", "dev").strip().lower() != "production"
+    else CODE_RESEND_COOLDOWN_SECONDS_DEFAULT
+)
 MAX_CODE_SENDS = 5
 SMS_SEND_TOTAL_SECONDS = 2 * 60  # an SMS provider down longer than this ends the withdrawal
 

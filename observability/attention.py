@@ -17,8 +17,15 @@ from enum import StrEnum
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from config.holidays import business_calendar
 from ledger import audit
 from ledger.db import read_only_session
+from models.business_days import (
+    CHINA_TZ,
+    NEXT_YEAR_CALENDAR_DUE_MONTH_DAY,
+    BusinessCalendar,
+    CalendarFileError,
+)
 from models.limits import REVIEW_SLA_HOURS
 from models.money import Money
 from observability import levels
@@ -35,6 +42,7 @@ class AttentionKind(StrEnum):
     SETTLEMENT_PAST_ARRIVAL = "settlement_past_arrival"
     REVIEW_PAST_SLA = "review_past_sla"
     WEBHOOK_DELIVERY_FAILED = "webhook_delivery_failed"
+    BUSINESS_CALENDAR = "business_calendar"
 
 
 # A delivery that gave up stays ``failed`` for good; it is listed this long after its last
@@ -131,6 +139,32 @@ DATABASE_SOURCES: tuple[Source, ...] = (
     reviews_past_sla,
     webhook_deliveries_failed,
 )
+
+
+def business_calendar_coverage(
+    now: datetime, calendar: Callable[[], BusinessCalendar] = business_calendar
+) -> list[AttentionItem]:
+    """From 1 December (Shanghai), next year's holidays must be known: the package's or
+    ``HOLIDAYS_FILE``'s; else every estimate ending in it counts Monday to Friday. A file
+    that cannot be used is listed too, with its first mistake."""
+    try:
+        found = calendar()
+    except CalendarFileError as error:
+        return [AttentionItem(AttentionKind.BUSINESS_CALENDAR, None, None, str(error))]
+    year = found.missing_next_year(now)
+    if year is None:
+        return []
+    month, day = NEXT_YEAR_CALENDAR_DUE_MONTH_DAY
+    return [
+        AttentionItem(
+            AttentionKind.BUSINESS_CALENDAR,
+            None,
+            datetime(year - 1, month, day, tzinfo=CHINA_TZ),
+            f"business-day calendar for {year} missing: arrival estimates ending in {year} "
+            "count Monday to Friday (provisional); add the year to HOLIDAYS_FILE "
+            "(docs/calendar.md)",
+        )
+    ]
 
 
 def reconcile_mismatches(report: Report) -> list[AttentionItem]:
