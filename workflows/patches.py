@@ -119,6 +119,23 @@ PATCHES: tuple[Patch, ...] = (
         "'not yet' on the parked schedule (issue 22)",
         decided="at the first record that does not match",
     ),
+    Patch(
+        id="return-follows-a-returned-payout",
+        added=_utc("2026-12-06T05:09:17Z"),
+        commit="8f713cd",
+        changed="a run that sees its transfer returned starts the return workflow as a "
+        "child left running, after posting the hold (issue 25)",
+        decided="when a watch or callback brings a returned transfer",
+    ),
+    Patch(
+        id="review-proofs-verified-by-workflow",
+        added=_utc("2026-12-06T05:11:17Z"),
+        commit="b4e1f9d",
+        changed="the signal handler and the cancel validator check a decision proof's "
+        "signature themselves, with keys the review_verify_keys local activity loads "
+        "(issue 22)",
+        decided="at the first decision or cancel, kept in ProofKeys.decided",
+    ),
 )
 
 
