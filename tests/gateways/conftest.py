@@ -18,9 +18,9 @@ import pytest
 from gateways.http_payout import HttpPayoutProvider
 from gateways.http_sms import HttpSmsProvider
 from gateways.payout import OriginalRoute, TransferRequest
-from gateways.simulators.runner import RunningServer, start_simulator
 from models.domain import Channel, Payee, Route
 from models.money import Money
+from standins.simulators.runner import RunningServer, start_simulator
 from tests.support.polling import wait_for
 
 _keys = count(1)

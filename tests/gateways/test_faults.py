@@ -7,7 +7,7 @@ import pytest
 
 from gateways.http_payout import HttpPayoutProvider
 from gateways.payout import TransferRejected, TransferState, TransientProviderError
-from gateways.simulators.runner import RunningServer
+from standins.simulators.runner import RunningServer
 from tests.gateways.conftest import CallbackReceiver, bank_request, original_request
 from tests.support.polling import wait_for
 

@@ -26,13 +26,13 @@ from application.reviews import (
     cancel_as_reviewer,
     issue_decision_proof,
 )
-from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from ledger import audit, tables
 from ledger.tables import HoldState
 from models.domain import Status
 from models.errors import RuleRefusal
 from models.limits import MAX_REFUSED_DECISIONS_RECORDED
 from models.messages import ReviewDecision, ReviewDecisionKind, ReviewerCheck
+from standins.fakes import FakePayoutProvider, FakeSmsProvider
 from tests.support.driving import reviewed_bank_withdrawal
 from tests.support.withdrawals import workflow_handle
 from tests.workflows import data

@@ -25,7 +25,6 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from application import withdrawals
 from application.reviews import authenticate, cancel_as_reviewer
-from gateways.fakes import FakePayoutProvider
 from ledger import audit
 from ledger.tables import HoldState
 from models import decision_proof
@@ -37,6 +36,7 @@ from models.limits import (
     MAX_REFUSED_DECISIONS_RECORDED,
 )
 from models.messages import ReviewDecision
+from standins.fakes import FakePayoutProvider
 from tests.support.withdrawals import workflow_handle
 from tests.workflows.harness import Stack, bank_payee
 from tests.workflows.keys import review_signing_key, review_verify_key

@@ -17,7 +17,6 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.withdrawal import WithdrawalActivities
 from application.reviews import authenticate, issue_decision_proof
-from gateways.fakes import FakePayoutProvider
 from ledger import audit
 from ledger.payout_resolution import ProviderAnswer, proof_decision, record_resolution
 from ledger.tables import HoldState
@@ -25,6 +24,7 @@ from models.authority import decision_problem, person_of
 from models.domain import DesignatedReason, Route, Status
 from models.messages import PayoutOutcome, PayoutResolutionRequest
 from models.money import Money
+from standins.fakes import FakePayoutProvider
 from tests.security.test_review_authority import add_reviewer
 from tests.support.withdrawals import workflow_handle
 from tests.workflows.harness import Stack, bank_payee, fen

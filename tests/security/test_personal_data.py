@@ -11,8 +11,8 @@ from temporalio.client import Client
 
 from client.connection import plain_data_converter
 from codec.encryption import ENCODING, EncryptionCodec
-from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from models.domain import DesignatedReason, Route, Status
+from standins.fakes import FakePayoutProvider, FakeSmsProvider
 from tests.security.history import history_payloads, raw_bytes
 from tests.support.withdrawals import workflow_handle
 from tests.workflows import data

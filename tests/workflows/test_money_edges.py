@@ -14,7 +14,6 @@ from temporalio.testing import WorkflowEnvironment
 
 from application.payout_resolution import resolve_payout
 from application.reviews import authenticate, issue_decision_proof
-from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from gateways.payout import TransferState
 from ledger.payout_resolution import proof_decision
 from ledger.tables import HoldState
@@ -23,6 +22,7 @@ from models.limits import CODE_RESEND_COOLDOWN_SECONDS, MAX_CODE_SENDS, PAYOUT_R
 from models.messages import CodeVerdict, PayoutOutcome, PayoutResolutionRequest
 from reconcile.compare import MismatchKind, compare
 from reconcile.sources import read_ledger
+from standins.fakes import FakePayoutProvider, FakeSmsProvider
 from tests.security.test_review_authority import add_reviewer
 from tests.support.driving import reviewed_bank_withdrawal
 from tests.support.withdrawals import SIGNAL_PAYOUT_UPDATE, workflow_handle

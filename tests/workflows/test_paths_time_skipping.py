@@ -13,7 +13,6 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from ledger.tables import HoldState
 from models.domain import DesignatedReason, Kind, Route, Status
 from models.limits import (
@@ -24,6 +23,7 @@ from models.limits import (
     SMS_SEND_TOTAL_SECONDS,
 )
 from models.messages import CodeVerdict
+from standins.fakes import FakePayoutProvider, FakeSmsProvider
 from tests.support.withdrawals import SIGNAL_PAYOUT_UPDATE, workflow_handle
 from tests.workflows.harness import Stack, alipay_payee, bank_payee, fen
 from workflows.search_attributes import REVIEW_OVERDUE

@@ -23,9 +23,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from application.payout_resolution import NothingToResolve, resolve_payout
-from gateways.fakes import FakePayoutProvider
 from gateways.payout import TransferRequest, TransferState, payee_digest
-from gateways.simulators.runner import RunningServer
 from ledger.payouts import prepare_transfer
 from ledger.tables import HoldState, PayoutResolution
 from ledger.withdrawals import recorded_request
@@ -34,6 +32,8 @@ from models.limits import PAYOUT_RETRY_TOTAL_HOURS
 from models.messages import PayoutOutcome, PayoutResolutionRequest, PayoutResolutionVerdict
 from models.money import Money
 from observability.attention import payouts_unknown
+from standins.fakes import FakePayoutProvider
+from standins.simulators.runner import RunningServer
 from tests.support.driving import reviewed_bank_withdrawal
 from tests.support.withdrawals import SIGNAL_PAYOUT_UPDATE, workflow_handle
 from tests.workflows.edge_stack import audit_outcomes, edge_stack

@@ -25,7 +25,6 @@ from application.withdrawals import status_document
 from callbacks.receiver import CALLBACK_PATH, create_app
 from client.returns import start_return
 from gateways import webhook_signature
-from gateways.fakes import FakePayoutProvider
 from gateways.payout import ReturnReason
 from ledger import tables
 from ledger.db import get_engine
@@ -37,6 +36,7 @@ from observability.attention import AttentionKind, from_database, returns_parked
 from observability.runtime import free_loopback_address, start_telemetry
 from reconcile.compare import MismatchKind, Report, compare
 from reconcile.sources import read_ledger, start_missing_returns
+from standins.fakes import FakePayoutProvider
 from tests.observability.scrape import parse, total
 from tests.workflows import data
 from tests.workflows.harness import Stack, fen, now
