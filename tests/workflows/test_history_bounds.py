@@ -23,7 +23,7 @@ from models.domain import Status
 from models.limits import CODE_RESEND_COOLDOWN_SECONDS, MAX_CODE_SENDS, PAYOUT_RETRY_TOTAL_HOURS
 from models.messages import PayoutOutcome, PayoutResolutionRequest
 from models.money import Money
-from tests.support.withdrawals import SIGNAL_PAYOUT_UPDATE, workflow_handle
+from tests.support.withdrawals import SIGNAL_APPROVE, SIGNAL_PAYOUT_UPDATE, workflow_handle
 from tests.workflows.edge_stack import deployed_before_patches_worker, edge_stack
 from tests.workflows.harness import Stack
 from tests.workflows.test_money_edges import signed
@@ -102,7 +102,7 @@ async def test_history_is_bounded_waiting_in_review(
         await stack.env.sleep(timedelta(days=DAYS))
         handle = _handle(stack, wid)
         for index in range(FLOOD):
-            await handle.signal("approve", {"reviewer_id": f"x{index}"})
+            await handle.signal(SIGNAL_APPROVE, {"reviewer_id": f"x{index}"})
         await stack.approve(wid, "rev-1")
         doc = await stack.client.result(wid)
 
