@@ -149,6 +149,12 @@ PATCH_RETURN_FOLLOWS = "return-follows-a-returned-payout"
 # application layer audits it) instead of being counted. Decided at the first decision
 # or cancel and kept in ``ProofKeys.decided``.
 PATCH_PROOFS_VERIFIED_BY_WORKFLOW = "review-proofs-verified-by-workflow"
+# A payout parked on a mismatch stays parked until the provider's matching record is
+# final: its watch waits for a final record (on the parked schedule), so a record that
+# flips between matching and not matching is never re-reported without a timer (it was:
+# a matching ``processing`` unparked it, the next watch reported the mismatch at once,
+# and so on). Decided at the first watch started, or record seen, while parked.
+PATCH_PARKED_UNTIL_FINAL = "mismatch-parked-until-final-record"
 MAX_IDENTIFIER_CHARS = 64
 MAX_RECORDED_COMMENT_CHARS = 200
 
@@ -635,7 +641,7 @@ class WithdrawalWorkflow:
                     WithdrawalActivities.watch_payout,
                     PayoutWatch(
                         withdrawal_id=self._request.withdrawal_id,
-                        until_final=bool(transfer),
+                        until_final=bool(transfer) or self._parked_until_final(),
                         report_mismatch=self._payout.mismatch is None,
                     ),
                     start_to_close_timeout=timedelta(seconds=PROVIDER_CALL_TIMEOUT_SECONDS),
@@ -661,11 +667,26 @@ class WithdrawalWorkflow:
                 elif not self._record.payout_unknown:
                     await self._set_payout_unknown(True, looked.problem)
                 transfer = None
+            elif (
+                looked.transfer is not None
+                and looked.transfer.state is TransferState.PROCESSING
+                and self._parked_until_final()
+            ):
+                transfer = None  # matching, not final: a flip could mismatch again
             elif looked.transfer is not None:
                 self._payout.mismatch = None  # the record matches now
                 if self._record.payout_unknown:
                     await self._set_payout_unknown(False, "the provider knows the transfer")
                 transfer = looked.transfer
+
+    def _parked_until_final(self) -> bool:
+        """Parked on a mismatch, since PATCH_PARKED_UNTIL_FINAL: only a final matching
+        record unparks it (decided the first time it is asked while parked)."""
+        if self._payout.mismatch is None:
+            return False
+        if self._payout.until_final is None:
+            self._payout.until_final = workflow.patched(PATCH_PARKED_UNTIL_FINAL)
+        return self._payout.until_final
 
     async def _wait_for_news(self, watch: asyncio.Future[PayoutLookup], flagged_late: bool) -> bool:
         assert self._opened is not None

@@ -161,6 +161,9 @@ class PayoutState:
     # The provider's record that did not match, as noted when the payout was parked; while
     # set, the watch takes a mismatch as "not yet" (it was reported once already).
     mismatch: str | None = None
+    # PATCH_PARKED_UNTIL_FINAL, decided the first time it matters (None: not yet): while
+    # parked on a mismatch, only a final matching record unparks the payout.
+    until_final: bool | None = None
 
 
 @dataclass(frozen=True)
