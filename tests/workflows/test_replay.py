@@ -82,6 +82,9 @@ def test_saved_histories_cover_every_path() -> None:
         # "mismatch-parked-until-final-record" (review finding 2): a record flipping
         # between matching and not stays parked until final (tests/workflows/)
         "test_a_record_flipping_between_matching_and_not_stays_parked_until_final",
+        # "cancel-proof-spent-once-refusals-capped" (review finding 3): a cancel proof
+        # spent once, a person's refused signed cancels capped (tests/security/)
+        "test_replayed_and_re_signed_refused_cancels_are_capped_then_ops_cancels",
     ):
         assert path_test in names, f"no saved history for {path_test}"
 
