@@ -153,6 +153,22 @@ async def test_200_forged_well_formed_proofs_then_two_real_approvals_pay(
     assert "more decisions without a valid proof refused" in notes
 
 
+async def assert_ops_cancel_works(stack: Stack, wid: str) -> None:
+    """The authenticated ops cancel goes through and the money comes back (R18, R19)."""
+    ops = authenticate(stack.engine, "rev-ops", stack.passwords["rev-ops"])
+    doc = await cancel_as_reviewer(
+        stack.client,
+        ops,
+        wid,
+        signing_key=review_signing_key(),
+        now=await stack.workflow_now(),
+        engine=stack.engine,
+    )
+    assert doc.status is Status.CANCELLED
+    hold = stack.hold(wid)
+    assert hold is not None and hold.state == HoldState.VOIDED.value  # R19
+
+
 async def test_20_refused_cancels_then_an_ops_cancel_still_works(fake_stack: Stack) -> None:
     """On main the eleventh cancel, whoever sent it, was refused: ten strangers locked
     out the ops cancel (R2, R18). Now each refusal is the validator's (no history), audited
@@ -177,18 +193,7 @@ async def test_20_refused_cancels_then_an_ops_cancel_still_works(fake_stack: Sta
         assert "signature does not verify" in str(forged.value.cause)
     assert REFUSED_CANCELS + 2 > MAX_CANCEL_REFUSALS  # past the old limit
 
-    ops = authenticate(stack.engine, "rev-ops", stack.passwords["rev-ops"])
-    doc = await cancel_as_reviewer(
-        stack.client,
-        ops,
-        wid,
-        signing_key=review_signing_key(),
-        now=await stack.workflow_now(),
-        engine=stack.engine,
-    )
-    assert doc.status is Status.CANCELLED
-    hold = stack.hold(wid)
-    assert hold is not None and hold.state == HoldState.VOIDED.value  # R19
+    await assert_ops_cancel_works(stack, wid)
 
     handle = stack.client.temporal.get_workflow_handle(f"withdrawal-{wid}")
     _, _, updates = history_counts((await handle.fetch_history()).events)
@@ -263,18 +268,7 @@ async def test_replayed_and_re_signed_refused_cancels_are_capped_then_ops_cancel
     updates, authorised, _ = cancel_costs((await handle.fetch_history()).events)
     assert (updates, authorised) == (MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON,) * 2
 
-    ops = authenticate(stack.engine, "rev-ops", stack.passwords["rev-ops"])
-    doc = await cancel_as_reviewer(
-        stack.client,
-        ops,
-        wid,
-        signing_key=review_signing_key(),
-        now=await stack.workflow_now(),
-        engine=stack.engine,
-    )
-    assert doc.status is Status.CANCELLED
-    hold = stack.hold(wid)
-    assert hold is not None and hold.state == HoldState.VOIDED.value  # R19
+    await assert_ops_cancel_works(stack, wid)
 
 
 async def test_refused_cancels_leave_no_history_on_the_dev_server(sim_stack: Stack) -> None:
