@@ -169,14 +169,19 @@ def _reviewer_cancel(
         problem = disabled_problem(reviewer)
     if problem is None and role not in CANCELLING_ROLES:
         problem = f"role {role!r} may not cancel; ops or lead may"
+    person = reviewer_person(session, reviewer_id)
     if problem is not None:
         return CancelVerdict(
             allowed=False,
             why=f"R18: cancel by {reviewer_id} refused: {problem}",
             actor=reviewer_id,
+            person=person,
         )
     return CancelVerdict(
-        allowed=True, why=f"cancel by {role} {reviewer_id}, authenticated", actor=reviewer_id
+        allowed=True,
+        why=f"cancel by {role} {reviewer_id}, authenticated",
+        actor=reviewer_id,
+        person=person,
     )
 
 

@@ -136,6 +136,25 @@ PATCHES: tuple[Patch, ...] = (
         "(issue 22)",
         decided="at the first decision or cancel, kept in ProofKeys.decided",
     ),
+    Patch(
+        id="mismatch-parked-until-final-record",
+        added=_utc("2026-12-06T05:29:40Z"),
+        commit="b4e88eb",
+        changed="a payout parked on a mismatch stays parked until the provider's matching "
+        "record is final; its watch waits for a final record on the parked schedule, so a "
+        "record flipping between matching and not is never re-reported without a timer",
+        decided="at the first watch started, or record seen, while parked; kept in "
+        "PayoutState.until_final",
+    ),
+    Patch(
+        id="cancel-proof-spent-once-refusals-capped",
+        added=_utc("2026-12-06T05:29:40Z"),
+        commit="2c27bb5",
+        changed="a cancel proof's nonce is spent when the cancel is taken (the validator "
+        "refuses a replay) and a person's refused signed cancels are capped at "
+        "MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON",
+        decided="at the first cancel the workflow verifies itself; kept in CancelState.caps_signed",
+    ),
 )
 
 

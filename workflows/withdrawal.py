@@ -55,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
         MAX_REFUSED_DECISIONS_RECORDED,
         MAX_REVIEW_COMMENT_CHARS,
         MAX_REVIEW_DECISIONS_RECORDED,
+        MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON,
         PAYOUT_RETRY_INITIAL_SECONDS,
         PAYOUT_RETRY_MAX_INTERVAL_SECONDS,
         PAYOUT_RETRY_TOTAL_HOURS,
@@ -148,6 +149,17 @@ PATCH_RETURN_FOLLOWS = "return-follows-a-returned-payout"
 # application layer audits it) instead of being counted. Decided at the first decision
 # or cancel and kept in ``ProofKeys.decided``.
 PATCH_PROOFS_VERIFIED_BY_WORKFLOW = "review-proofs-verified-by-workflow"
+# A payout parked on a mismatch stays parked until the provider's matching record is
+# final: its watch waits for a final record (on the parked schedule), so a record that
+# flips between matching and not matching is never re-reported without a timer (it was:
+# a matching ``processing`` unparked it, the next watch reported the mismatch at once,
+# and so on). Decided at the first watch started, or record seen, while parked.
+PATCH_PARKED_UNTIL_FINAL = "mismatch-parked-until-final-record"
+# A cancel proof is spent once: its nonce is seen when the cancel is taken, so the
+# validator refuses a replay (no history); a signed cancel the activity refuses counts
+# towards ``MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON``, past which the validator refuses
+# that person's cancels. Decided at the first cancel the workflow verifies itself.
+PATCH_SIGNED_CANCELS_CAPPED = "cancel-proof-spent-once-refusals-capped"
 MAX_IDENTIFIER_CHARS = 64
 MAX_RECORDED_COMMENT_CHARS = 200
 
@@ -633,7 +645,7 @@ class WithdrawalWorkflow:
                     WithdrawalActivities.watch_payout,
                     PayoutWatch(
                         withdrawal_id=self._request.withdrawal_id,
-                        until_final=bool(transfer),
+                        until_final=bool(transfer) or self._parked_until_final(),
                         report_mismatch=self._payout.mismatch is None,
                     ),
                     start_to_close_timeout=timedelta(seconds=PROVIDER_CALL_TIMEOUT_SECONDS),
@@ -659,11 +671,26 @@ class WithdrawalWorkflow:
                 elif not self._record.payout_unknown:
                     await self._set_payout_unknown(True, looked.problem)
                 transfer = None
+            elif (
+                looked.transfer is not None
+                and looked.transfer.state is TransferState.PROCESSING
+                and self._parked_until_final()
+            ):
+                transfer = None  # matching, not final: a flip could mismatch again
             elif looked.transfer is not None:
                 self._payout.mismatch = None  # the record matches now
                 if self._record.payout_unknown:
                     await self._set_payout_unknown(False, "the provider knows the transfer")
                 transfer = looked.transfer
+
+    def _parked_until_final(self) -> bool:
+        """Parked on a mismatch, since PATCH_PARKED_UNTIL_FINAL: only a final matching
+        record unparks it (decided the first time it is asked while parked)."""
+        if self._payout.mismatch is None:
+            return False
+        if self._payout.until_final is None:
+            self._payout.until_final = workflow.patched(PATCH_PARKED_UNTIL_FINAL)
+        return self._payout.until_final
 
     async def _wait_for_news(self, watch: asyncio.Future[PayoutLookup], flagged_late: bool) -> bool:
         assert self._opened is not None
@@ -929,10 +956,14 @@ class WithdrawalWorkflow:
         gets here (a reviewer's proof naming a key not loaded yet is checked first), and
         a refusal no longer counts towards ``MAX_CANCEL_REFUSALS``."""
         verified_here = self._verifies_proofs()
+        capped = verified_here and self._caps_signed_cancels()
         self._cancel.checking = True  # one cancel at a time, from the validator on
         try:
             if verified_here:
                 await self._check_cancel_proof(request)
+            nonce = _nonce_of(request.proof) if capped else None
+            if nonce is not None:
+                self._review.nonces_seen.add(nonce)  # spent: a replay is refused
             await workflow.wait_condition(
                 lambda: self._opened is not None or self._record.status.is_final
             )
@@ -953,6 +984,10 @@ class WithdrawalWorkflow:
         if not verdict.allowed:
             if not verified_here:
                 self._cancel.refusals += 1
+            elif capped and request.reviewer_id is not None:
+                self._cancel.signed_refused(
+                    request.reviewer_id[:MAX_IDENTIFIER_CHARS], verdict.person
+                )
             raise ApplicationError(verdict.why, type="CancelNotAuthorised")
         if self._record.status.is_final or self._payout.sent:
             raise ApplicationError(
@@ -960,6 +995,11 @@ class WithdrawalWorkflow:
                 type="CancelTooLate",
             )
         return CancelRequest(by=verdict.actor)
+
+    def _caps_signed_cancels(self) -> bool:
+        if self._cancel.caps_signed is None:
+            self._cancel.caps_signed = workflow.patched(PATCH_SIGNED_CANCELS_CAPPED)
+        return self._cancel.caps_signed
 
     async def _check_cancel_proof(self, request: CancelRequest) -> None:
         """A reviewer's cancel whose proof names a key this run has not loaded: the
@@ -1012,6 +1052,12 @@ class WithdrawalWorkflow:
         problem = self._proof_problem(
             request.proof, reviewer_id, decision_proof.CANCEL, "", workflow.now()
         )
+        if (
+            problem is None
+            and self._cancel.caps_signed is not False
+            and self._cancel.signed_refusals_used_up(reviewer_id)
+        ):
+            problem = f"{MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON} cancels by this person refused"
         if problem is None:
             assert request.proof is not None
             proof = decision_proof.parse(request.proof)
