@@ -552,6 +552,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         database_urls["postgresql"] = configured
     modes: list[Mode] = ["burst", "open"] if args.mode == "both" else [args.mode]
     paths: list[Path_] = args.paths
+    if settings.profile:  # ``bench.profile --breakdown`` reads every round's file: this run's
+        for stale in RESULTS_DIR.glob("profile-*.txt"):
+            stale.unlink()
     machine = machine_load()
     stack = await BenchStack.start(data_dir)
     results: list[dict[str, Any]] = []

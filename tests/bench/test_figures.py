@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
-from bench import load
+from bench import load, profile
 from bench.measure import CpuUse, percentile
 from bench.run import Group, Lane, Measured, Path_, bracketed, cpu_ms, per_round_ratio, ratios
 
@@ -110,3 +111,22 @@ def test_cpu_ratio_is_the_baselines_cost_over_the_real_paths_from_the_same_round
     assert found["review/baseline-review sqlite"].median == 0.8
     assert found["cpu review/baseline-review sqlite"].median == 0.75
     assert found["review/baseline sqlite"].line.startswith("ratio review/baseline sqlite 0.40")
+
+
+def test_worker_cpu_breakdown_gives_each_sample_to_its_first_part(tmp_path: Path) -> None:
+    """Issue 24, item 4: SQLAlchemy under an activity is the ledger's; logging under the
+    SDK is metrics and logging; the measured CPU the samples do not cover is its own line."""
+    assert profile.part_of("run (worker.py:1);get (sqlalchemy/orm/session.py:9)") == "ledger"
+    logged = "x (temporalio/activity.py:5);log (logging/__init__.py:1886)"
+    assert profile.part_of(logged) == "metrics and logging"
+    assert profile.part_of("f (/opt/venv/lib/site-packages/httpx/_client.py:3)") == (
+        "provider HTTP"
+    )
+    stacks = tmp_path / "profile-auto-burst-round1.txt"
+    stacks.write_text(
+        "a (activities/opening.py:1);b (ledger/holds.py:2) 30\n"
+        "a (temporalio/worker/_workflow.py:1) 10\n"
+    )
+    # 40 samples at 100 Hz over 10 withdrawals: 40 ms of Python per withdrawal of 50.
+    rows = {part: ms for part, _, ms in profile.breakdown([stacks], 10, 50.0)}
+    assert rows == {"ledger": 30.0, "SDK and sandbox": 10.0, profile.UNSAMPLED: 10.0}
