@@ -42,6 +42,7 @@ from webhooks.dispatch import WebhookDispatcher
 from workflows.audit_anchor import AuditAnchorWorkflow
 from workflows.webhook_delivery import WebhookDeliveryWorkflow
 from workflows.withdrawal import WithdrawalWorkflow
+from workflows.withdrawal_return import WithdrawalReturnWorkflow
 
 # Every open withdrawal must stay cached, or each task replays its whole history
 # (bench/: throughput halves). Open withdrawals ≈ rate × longest open time.
@@ -99,7 +100,12 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue(),
-        workflows=[WithdrawalWorkflow, AuditAnchorWorkflow, WebhookDeliveryWorkflow],
+        workflows=[
+            WithdrawalWorkflow,
+            WithdrawalReturnWorkflow,
+            AuditAnchorWorkflow,
+            WebhookDeliveryWorkflow,
+        ],
         activities=[
             anchor.anchor_audit_chains,
             activities.open_withdrawal,
@@ -109,11 +115,14 @@ def build_worker(
             activities.authorize_cancel,
             activities.record_status,
             activities.submit_payout,
+            activities.submit_payout_checked,
             activities.check_payout,
             activities.confirm_payout,
             activities.watch_payout,
             activities.resolve_payout,
             activities.settle,
+            activities.confirm_return,
+            activities.credit_return,
             *webhook_activities,
         ],
         **tuning,  # type: ignore[arg-type]

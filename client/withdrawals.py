@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from client.connection import connect
 from client.polling import poll_until
@@ -146,6 +146,17 @@ class WithdrawalClient:
         return await self._handle(request.withdrawal_id).execute_update(
             UPDATE_RESOLVE_PAYOUT, request, result_type=PayoutResolutionVerdict
         )
+
+    async def run_status(self, withdrawal_id: str) -> WorkflowExecutionStatus | None:
+        """How the withdrawal's workflow run stands (``describe``): running, or how it
+        closed; None when Temporal knows no such run (never started, or past retention)."""
+        try:
+            described = await self._handle(withdrawal_id).describe()
+        except RPCError as error:
+            if error.status is RPCStatusCode.NOT_FOUND:
+                return None
+            raise
+        return described.status
 
     async def decide(
         self,

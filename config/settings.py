@@ -8,6 +8,7 @@ import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
@@ -227,3 +228,25 @@ def webhook_retry_seconds() -> tuple[float, float, float]:
         number("WEBHOOK_RETRY_MAX_INTERVAL_SECONDS", WEBHOOK_RETRY_MAX_INTERVAL_SECONDS),
         number("WEBHOOK_RETRY_TOTAL_SECONDS", WEBHOOK_RETRY_TOTAL_HOURS * 3600),
     )
+
+
+DEFAULT_DISPLAY_TIMEZONE = "Asia/Shanghai"
+
+
+def display_timezone() -> ZoneInfo:
+    """``DISPLAY_TIMEZONE``: the zone the console shows times in (the API, webhooks and
+    ``--json`` keep ISO 8601 with offset). An unknown zone stops the process at start."""
+    name = (os.environ.get("DISPLAY_TIMEZONE") or "").strip() or DEFAULT_DISPLAY_TIMEZONE
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"DISPLAY_TIMEZONE: {name!r} is not an IANA time zone (e.g. Asia/Shanghai)"
+        ) from None
+
+
+def holidays_file() -> Path | None:
+    """``HOLIDAYS_FILE``: holidays and make-up working days per year beside the calendar
+    package's (docs/calendar.md); unset: the package alone."""
+    configured = (os.environ.get("HOLIDAYS_FILE") or "").strip()
+    return Path(configured) if configured else None

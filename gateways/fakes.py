@@ -21,10 +21,15 @@ from datetime import UTC, datetime
 from gateways.magic_payees import (
     CONFLICTING_KEY_REASON,
     failure_after_accept,
+    listed,
     refusal_at_submit,
+    return_after_success,
+    returned,
     same_details,
 )
 from gateways.payout import (
+    KeyConflict,
+    ReturnReason,
     Transfer,
     TransferRequest,
     TransferState,
@@ -35,6 +40,7 @@ from gateways.payout import (
 )
 from gateways.sms import SmsError
 from gateways.sms_messages import InboxMessage
+from models.money import Money
 
 
 def _utc_now() -> datetime:
@@ -65,6 +71,9 @@ class FakePayoutProvider:
         self._failing_submits = 0
         self._dropping_responses = 0
         self._failing_lookups = 0
+        self._hidden_lookups = 0
+        # Some providers answer a reused key with the first transfer instead of a 409.
+        self.answers_reused_keys_with_first = False
         self.submit_calls = 0
         self.lookup_calls = 0
 
@@ -83,6 +92,25 @@ class FakePayoutProvider:
     def fail_next_lookups(self, count: int = 1) -> None:
         with self._lock:
             self._failing_lookups += count
+
+    def hide_from_next_lookups(self, count: int = 1) -> None:
+        """A stale read: the next ``count`` look-ups answer None for a transfer it holds."""
+        with self._lock:
+            self._hidden_lookups += count
+
+    def recover(self) -> None:
+        """Every injected failure still pending is dropped: the provider works again."""
+        with self._lock:
+            self._failing_submits = self._dropping_responses = 0
+            self._failing_lookups = self._hidden_lookups = 0
+
+    def rewrite(self, key: str, **fields: object) -> Transfer:
+        """The provider's record under ``key`` changes (a provider fault, or fraud): the
+        workflow must notice it no longer matches."""
+        with self._lock:
+            known = self._known(key)
+            known.transfer = known.transfer.model_copy(update=fields)
+            return known.transfer
 
     # ---- PayoutProvider -----------------------------------------------------------------
     async def submit(self, request: TransferRequest) -> Transfer:
@@ -103,6 +131,9 @@ class FakePayoutProvider:
             if self._failing_lookups > 0:
                 self._failing_lookups -= 1
                 raise TransientProviderError("fake: injected lookup failure")
+            if self._hidden_lookups > 0:
+                self._hidden_lookups -= 1
+                return None
             known = self._transfers.get(idempotency_key)
             return as_received(known.transfer) if known else None
 
@@ -123,6 +154,21 @@ class FakePayoutProvider:
             self._known(key)
             return self._finish(key, reason)
 
+    def return_transfer(
+        self, key: str, reason: ReturnReason | None = None, amount: Money | None = None
+    ) -> Transfer:
+        """The payee's bank sends a succeeded transfer back (issue 25): the magic payee's
+        reason unless ``reason`` is given; ``amount``: a return of another figure."""
+        with self._lock:
+            known = self._known(key)
+            if known.transfer.state is not TransferState.SUCCEEDED:
+                return known.transfer  # only a paid transfer is returned, once
+            why = reason or return_after_success(known.request) or ReturnReason.OTHER
+            known.transfer = returned(known.transfer, why, self._now())
+            if amount is not None:
+                known.transfer = known.transfer.model_copy(update={"returned_amount": amount})
+            return known.transfer
+
     def callback_body(self, key: str) -> bytes:
         """The notification the HTTP simulator would POST for this transfer now."""
         with self._lock:
@@ -142,9 +188,15 @@ class FakePayoutProvider:
         with self._lock:
             return [known.transfer for known in self._transfers.values()]
 
-    async def list_transfers(self, limit: int = 1000) -> list[Transfer]:
+    async def list_transfers(
+        self,
+        limit: int = 1000,
+        *,
+        state: TransferState | None = None,
+        updated_since: datetime | None = None,
+    ) -> list[Transfer]:
         """Same as ``HttpPayoutProvider.list_transfers``, for reconciliation tests."""
-        return [as_received(transfer) for transfer in self.transfers()[:limit]]
+        return listed([as_received(t) for t in self.transfers()], limit, state, updated_since)
 
     def request_for(self, key: str) -> TransferRequest | None:
         with self._lock:
@@ -156,8 +208,8 @@ class FakePayoutProvider:
         key = request.idempotency_key
         known = self._transfers.get(key)
         if known is not None:
-            if not same_details(known.request, request):
-                raise refusal(CONFLICTING_KEY_REASON)
+            if not same_details(known.request, request) and not self.answers_reused_keys_with_first:
+                raise KeyConflict(CONFLICTING_KEY_REASON)
             return known.transfer  # the first result, never a second movement
         refused = refusal_at_submit(request, self._now())
         if refused is not None:
@@ -167,6 +219,7 @@ class FakePayoutProvider:
             state=TransferState.PROCESSING,
             amount=request.amount,
             payee_digest=request_payee_digest(request),
+            route=request.route,
             provider_reference=f"fake-{len(self._transfers) + 1:06d}",
             updated_at=self._now(),
         )

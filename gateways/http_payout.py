@@ -9,6 +9,8 @@ interface. The contract every adapter keeps:
 - an unknown outcome (timeout, connection error, dropped reply, 5xx, 429) raises
   ``TransientProviderError``: the caller looks the key up and retries under the same key;
 - a refusal for good (HTTP 4xx with ``{"reason": ...}``) raises ``TransferRejected``;
+- the key already taken with other details (HTTP 409) raises ``KeyConflict``: a transfer
+  exists under the key, so it is never a refusal that releases the money;
 - ``lookup`` of a key the provider never accepted returns None (HTTP 404);
 - the provider's free-text reasons are mapped to ``models.provider_reasons`` before
   anything else sees them (``gateways.payout.as_received`` and ``refusal``).
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -26,9 +29,11 @@ from pydantic import ValidationError
 
 from gateways.http_common import DEFAULT_TIMEOUT, request
 from gateways.payout import (
+    KeyConflict,
     ProviderError,
     Transfer,
     TransferRequest,
+    TransferState,
     TransientProviderError,
     as_received,
     refusal,
@@ -79,13 +84,9 @@ class HttpPayoutProvider:
     async def submit(self, request: TransferRequest) -> Transfer:
         response = await self._call("POST", "/transfers", json=request.model_dump(mode="json"))
         if response.status_code == 200:
-            transfer = _transfer_from(response)
-            if transfer.idempotency_key != request.idempotency_key or (
-                transfer.amount != request.amount
-            ):
-                # A provider answering for some other transfer is broken; stop loudly.
-                raise ProviderError("payout provider answered for a different transfer")
-            return transfer
+            # Returned as the provider answered: whether it is this withdrawal's transfer
+            # is the one check's to say (``models.provider_record``), which parks it if not.
+            return _transfer_from(response)
         raise _refusal_or_transient(response)
 
     async def lookup(self, idempotency_key: str) -> Transfer | None:
@@ -99,10 +100,21 @@ class HttpPayoutProvider:
     def parse_callback(self, body: bytes) -> Transfer:
         return parse_callback(body)
 
-    async def list_transfers(self, limit: int = 1000) -> list[Transfer]:
-        """Every transfer the provider knows, for reconciliation (at most ``limit``)."""
-        limit = max(1, min(limit, MAX_LIST_LIMIT))
-        response = await self._call("GET", "/transfers", params={"limit": limit})
+    async def list_transfers(
+        self,
+        limit: int = 1000,
+        *,
+        state: TransferState | None = None,
+        updated_since: datetime | None = None,
+    ) -> list[Transfer]:
+        """The transfers the provider knows, for reconciliation (at most ``limit``), only
+        those in ``state`` and updated at or after ``updated_since`` when given."""
+        params: dict[str, int | str] = {"limit": max(1, min(limit, MAX_LIST_LIMIT))}
+        if state is not None:
+            params["state"] = state.value
+        if updated_since is not None:
+            params["updated_since"] = updated_since.isoformat()
+        response = await self._call("GET", "/transfers", params=params)
         if response.status_code != 200:
             raise TransientProviderError(f"payout listing answered HTTP {response.status_code}")
         try:
@@ -116,7 +128,7 @@ class HttpPayoutProvider:
         path: str,
         *,
         json: Any = None,
-        params: dict[str, int] | None = None,
+        params: dict[str, int | str] | None = None,
     ) -> httpx.Response:
         url = self.base_url + path
         try:
@@ -150,6 +162,8 @@ def _reason(response: httpx.Response) -> str | None:
 
 def _refusal_or_transient(response: httpx.Response) -> ProviderError:
     status = response.status_code
+    if status == 409:
+        return KeyConflict(_reason(response))
     if status >= 500 or status in _TRANSIENT_CLIENT_STATUSES or status < 400:
         return TransientProviderError(f"payout provider answered HTTP {status}")
     return refusal(_reason(response) or f"payout provider refused: HTTP {status}")

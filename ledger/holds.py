@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
+from sqlmodel import select as orm_select
 
 from ledger.accounts import breakdown_of, remaining_of
 from ledger.invariants import LedgerInvariantError, check, check_account, check_order
@@ -56,6 +57,34 @@ _RESOLVE_HOLD = (
 )
 _INSERT_HOLD = insert(HOLDS)
 _INSERT_ENTRY = insert(ENTRIES)
+
+
+def lock_account(session: Session, account_id: str) -> Account:
+    """The account locked, as the session's own object: for the cold paths (returns) that
+    change it through the ORM. The hot path reads a transient copy (``_lock_account``)."""
+    flush_pending(session)
+    account = session.exec(
+        orm_select(Account)
+        .where(Account.id == account_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if account is None:
+        raise NotFound("account", f"no account {account_id!r}")
+    return account
+
+
+def lock_order(session: Session, order_id: str) -> RechargeOrder:
+    """The order locked, as the session's own object (see ``lock_account``)."""
+    order = session.exec(
+        orm_select(RechargeOrder)
+        .where(RechargeOrder.id == order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if order is None:
+        raise NotFound("order", f"no recharge order {order_id!r}")
+    return order
 
 
 def _lock_account(session: Session, account_id: str) -> Account:
@@ -136,7 +165,7 @@ def reserve(
         )
     if account.status != AccountStatus.NORMAL.value:
         raise AccountNotEligible("R1", f"account {account_id} is {account.status}")
-    order = _lock_order(session, order_id) if order_id is not None else None
+    order = lock_order(session, order_id) if order_id is not None else None
     if order is not None and order.account_id != account_id:
         raise NotFound("order", f"recharge order {order_id!r} is not account {account_id}'s")
 

@@ -4,28 +4,57 @@ Only an ``ops`` or ``lead`` reviewer may resolve, and only with a proof that the
 in (``application.reviews.issue_decision_proof``, checked here with the public key).
 ``paid`` ends it at once: the hold is posted with the provider's reference. ``not_paid``
 releases money only once a second, different reviewer has recorded ``not_paid`` too,
-because releasing money that was in fact paid pays it twice. Every attempt is audited,
-refusals included; the same reviewer resolving the same way again changes nothing.
+because releasing money that was in fact paid pays it twice; and right before, the
+provider is asked once more (``ProviderAnswer``): a *matching* transfer that moves or moved
+the money refuses it (a record that does not match does not, or a parked mismatch could
+never be released). Every attempt is audited, refusals included; the same reviewer
+resolving the same way again changes nothing.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlmodel import Session, col, select
 
+from gateways.payout import PayoutProvider, ProviderError, Transfer, TransferState
 from ledger import audit, holds
 from ledger.decision_nonces import spend_decision_proof
 from ledger.reviewers import disabled_problem
 from ledger.settlement import settle
 from ledger.tables import HoldState, PayoutResolution, Reviewer, Withdrawal
+from ledger.withdrawals import recorded_request
 from models.domain import Status
 from models.errors import NotFound
 from models.messages import PayoutOutcome, PayoutResolutionRequest, PayoutResolutionVerdict
+from models.provider_record import ExpectedTransfer, check_record
 
 RESOLVER_ROLES = frozenset({"ops", "lead"})
 NOT_PAID_REVIEWERS_REQUIRED = 2
+
+
+@dataclass(frozen=True)
+class ProviderAnswer:
+    """The provider asked once more right before a ``not_paid`` resolution: its record
+    under the withdrawal's key (None: it knows none), or that it could not be asked."""
+
+    transfer: Transfer | None = None
+    unreachable: bool = False
+
+
+async def ask_provider_before_release(
+    provider: PayoutProvider, request: PayoutResolutionRequest
+) -> ProviderAnswer | None:
+    """Right before a ``not_paid`` resolution may release money: the provider's record under
+    the key now (``paid`` is ops' assertion and asks nothing)."""
+    if request.outcome is not PayoutOutcome.NOT_PAID:
+        return None
+    try:
+        return ProviderAnswer(transfer=await provider.lookup(request.withdrawal_id))
+    except ProviderError:
+        return ProviderAnswer(unreachable=True)
 
 
 def proof_decision(outcome: PayoutOutcome) -> str:
@@ -38,6 +67,7 @@ def record_resolution(
     request: PayoutResolutionRequest,
     now: datetime,
     verify_key: Ed25519PublicKey | None,
+    provider: ProviderAnswer | None = None,
 ) -> PayoutResolutionVerdict:
     """Weigh and record one reviewer's resolution; say whether it ends the payout.
 
@@ -48,7 +78,9 @@ def record_resolution(
     if record is None:
         raise NotFound("withdrawal", f"no withdrawal {request.withdrawal_id!r}")
     reviewer = session.get(Reviewer, request.reviewer_id)
-    problem = _problem(session, record, reviewer, request)
+    problem = _problem(session, record, reviewer, request) or _provider_problem(
+        record, request, provider
+    )
     if problem is None and _recorded(session, request) is None:
         problem = spend_decision_proof(
             session,
@@ -139,6 +171,26 @@ def _problem(
         if ended.is_final and _matches(ended, request.outcome):
             return None  # already ended this way: the repeat is answered idempotently
         return f"withdrawal {record.id} has no money held (it is {record.status})"
+    return None
+
+
+def _provider_problem(
+    record: Withdrawal, request: PayoutResolutionRequest, provider: ProviderAnswer | None
+) -> str | None:
+    """``not_paid`` only while the provider holds no matching transfer that moves or moved
+    the money. ``paid`` is ops' assertion with its evidence: not asked."""
+    if request.outcome is not PayoutOutcome.NOT_PAID or record.status.is_final:
+        return None
+    if provider is None or provider.unreachable:
+        return "R19: the provider could not be asked right before releasing; try again"
+    found = provider.transfer
+    if found is None or found.state is TransferState.FAILED:
+        return None
+    if check_record(found, ExpectedTransfer.of(recorded_request(record))).matches:
+        return (
+            f"R19: the provider now holds this withdrawal's transfer ({found.state.value}); "
+            "not released"
+        )
     return None
 
 

@@ -2,8 +2,9 @@
 record is this withdrawal's transfer, and the audit rows of each provider call.
 
 The provider call is the change; its audit row follows in its own transaction
-(``record_submission``, ``record_callback``). A transfer is acted on only when its key,
-amount and payee match the record (``matching``).
+(``record_submission``, ``record_callback``, ``record_mismatch``). A transfer is acted on
+only when its key, amount, route and payee match the record (``matching``, through
+``models.provider_record.check_record``).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from gateways.payout import OriginalRoute, Transfer, TransferRequest, payee_digest
+from gateways.payout import OriginalRoute, Transfer, TransferRequest
 from ledger import audit, tables
 from ledger.withdrawals import find, recorded_request
 from models.domain import AccountStatus, Route, WithdrawalRequest
 from models.messages import PayoutLookup
+from models.provider_record import ExpectedTransfer, check_record
 
 
 def prepare_transfer(
@@ -54,23 +56,32 @@ def record_submission(
 
 
 def matching(session: Session, withdrawal_id: str, found: Transfer | None) -> PayoutLookup:
-    """The provider's record, if it is this request's transfer: same key, amount, payee."""
+    """The provider's record, if it is this request's transfer (``check_record``)."""
     if found is None:
         return PayoutLookup()
     record = find(session, withdrawal_id)
     if record is None:
         return PayoutLookup(problem=f"no withdrawal {withdrawal_id} in the ledger")
-    request = recorded_request(record)
-    expected = payee_digest(request.route, request.payee, request.order_id)
-    if found.idempotency_key != withdrawal_id:
-        problem = "the provider's record is for another key"
-    elif found.amount != request.amount:
-        problem = f"the provider's record is for {found.amount}, the withdrawal is {request.amount}"
-    elif found.payee_digest != expected:
-        problem = "the provider's record pays someone else than the withdrawal's payee"
-    else:
+    verdict = check_record(found, ExpectedTransfer.of(recorded_request(record)))
+    if verdict.matches:
         return PayoutLookup(transfer=found)
-    return PayoutLookup(problem=problem)
+    return PayoutLookup(problem=verdict.why, mismatch=verdict.mismatch)
+
+
+def record_mismatch(
+    session: Session, withdrawal_id: str, where: str, looked: PayoutLookup, now: datetime
+) -> None:
+    """The audit row of a provider record that was not acted on: where it was seen (the
+    look-up before a submit, a key conflict, the watch, …) and which kind of field differs."""
+    audit.append(
+        session,
+        actor=audit.SYSTEM_ACTOR,
+        action="payout.record",
+        subject=withdrawal_id,
+        outcome="mismatch",
+        detail=f"{where}: {looked.problem}",
+        at=now,
+    )
 
 
 def record_callback(

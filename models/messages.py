@@ -12,6 +12,7 @@ from models.domain import Channel, Status, WithdrawalRequest
 from models.errors import FieldProblem
 from models.limits import CODE_DIGITS
 from models.money import Money
+from models.provider_record import RecordField
 
 
 class Opened(BaseModel):
@@ -189,13 +190,18 @@ class PayoutWatch(BaseModel):
 
     withdrawal_id: str
     until_final: bool = True  # False: return once the provider knows the transfer at all
+    # A record that does not match is reported once, so the workflow can park; after that
+    # (False) it is one more "not yet", retried on the parked schedule (issue 22).
+    report_mismatch: bool = True
 
 
 class PayoutLookup(BaseModel):
-    """The provider's record when it matches the request (key, amount, payee), or why not."""
+    """The provider's record when it matches the request (``models.provider_record``:
+    key, amount, route, payee), or why not."""
 
     transfer: Transfer | None = None
     problem: str | None = None  # the provider's record disagrees with the request
+    mismatch: RecordField | None = None  # which kind of field differs (no values)
 
 
 class PayoutOutcome(StrEnum):

@@ -10,8 +10,14 @@ What must hold, per withdrawal id (the idempotency key everywhere):
   ledger debit of the same amount;
 - one key moves money at most once;
 - a hold still ``held`` belongs to a workflow that is still running;
-- a final status agrees with its hold: ``succeeded`` ⇔ ``posted``; ``rejected``,
-  ``failed``, ``cancelled`` ⇔ ``voided`` or no hold at all (R19).
+- a final status agrees with its hold: ``succeeded`` and ``returned`` ⇔ ``posted``;
+  ``rejected``, ``failed``, ``cancelled`` ⇔ ``voided`` or no hold at all (R19);
+- a transfer the provider lists as ``returned`` ⇔ a return credited in the ledger (issue
+  25); a return parked for ops (its amount differs) is listed until ops credit it;
+- a transfer under a withdrawal's key is that withdrawal's transfer: it passes the one
+  check (``models.provider_record.check_record``) against what the record expects. One
+  that does not is reported as ``provider_record_mismatch`` and never counts as paying
+  the withdrawal (issue 22).
 
 A transfer the provider settled while its workflow is still running and its hold still
 ``held`` is in flight, not a mismatch: ``settle`` posts it moments later. The sources are
@@ -27,15 +33,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from gateways.payout import Transfer, TransferState
-from ledger.tables import HoldState
+from gateways.payout import PAID_STATES, Transfer, TransferState
+from ledger.tables import HoldState, ReturnState
 from models.domain import Status
 from models.money import Money
+from models.provider_record import ExpectedTransfer, check_record
 
 # Final statuses whose money must have come back (R19): the hold voided, or never made.
 RELEASED_STATUSES = frozenset({Status.REJECTED, Status.FAILED, Status.CANCELLED})
 # Transfer states in which the provider has moved, or is moving, the money.
-MOVING_STATES = frozenset({TransferState.PROCESSING, TransferState.SUCCEEDED})
+MOVING_STATES = frozenset({TransferState.PROCESSING, *PAID_STATES})
 
 
 class MismatchKind(StrEnum):
@@ -43,9 +50,16 @@ class MismatchKind(StrEnum):
     POSTED_NOT_PAID = "posted_not_paid"  # hold posted; no succeeded transfer
     PAID_MORE_THAN_ONCE = "paid_more_than_once"  # one key, several movements
     AMOUNT_DIFFERS = "amount_differs"  # provider moved another amount than was held
+    # a transfer under the key that is not the withdrawal's (other payee, route, amount)
+    PROVIDER_RECORD_MISMATCH = "provider_record_mismatch"
     HELD_WITHOUT_WORKFLOW = "held_without_workflow"  # frozen money nobody will resolve
     STATUS_DISAGREES_WITH_HOLD = "status_disagrees_with_hold"
     DEBIT_DISAGREES_WITH_HOLD = "debit_disagrees_with_hold"  # not one debit per posted hold
+    # Issue 25: the provider returned it; the ledger has not credited it (``--fix`` starts
+    # the return), or parked it for ops, or credited a return the provider does not show.
+    RETURN_NOT_CREDITED = "return_not_credited"
+    RETURN_PARKED = "return_parked"
+    RETURN_NOT_AT_PROVIDER = "return_not_at_provider"
 
 
 @dataclass(frozen=True)
@@ -60,6 +74,8 @@ class HoldView:
 class RecordView:
     withdrawal_id: str
     status: Status
+    # What the withdrawal's transfer must say; None: not checked (e.g. hand-made views).
+    expected: ExpectedTransfer | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +85,7 @@ class LedgerView:
     holds: Sequence[HoldView]
     records: Sequence[RecordView]
     debits: Mapping[str, Sequence[Money]]  # withdrawal id -> its withdrawal debit entries
+    returns: Mapping[str, ReturnState] = field(default_factory=dict)  # withdrawal id -> state
 
 
 @dataclass(frozen=True)
@@ -91,6 +108,13 @@ class Report:
     @property
     def clean(self) -> bool:
         return not self.mismatches
+
+    @property
+    def returns_to_start(self) -> list[str]:
+        """Returns the provider listed that the ledger lacks: what ``--fix`` starts."""
+        return [
+            m.withdrawal_id for m in self.mismatches if m.kind is MismatchKind.RETURN_NOT_CREDITED
+        ]
 
     def by_kind(self) -> dict[str, int]:
         counted = Counter(m.kind.value for m in self.mismatches)
@@ -122,14 +146,20 @@ def compare(
     found: list[Mismatch] = []
     in_flight: list[str] = []
     found += _paid_more_than_once(by_key, movements or {})
+    expected = {r.withdrawal_id: r.expected for r in ledger.records if r.expected is not None}
+    theirs: dict[str, list[Transfer]] = {}  # only the transfers that pass the one check
     for key, listed in by_key.items():
+        found += _records_not_matching(key, listed, expected.get(key))
+        theirs[key] = _matching(listed, expected.get(key))
+    for key, listed in theirs.items():
         running = key in open_ids or _newer_than_listing(holds.get(key), as_of)
         found += _provider_against_hold(key, listed, holds.get(key), running, in_flight)
     for hold in holds.values():
-        found += _hold_against_provider(hold, by_key.get(hold.withdrawal_id, []))
+        found += _hold_against_provider(hold, theirs.get(hold.withdrawal_id, []))
         found += _hold_against_workflow(hold, open_ids, as_of)
         found += _hold_against_debits(hold, ledger.debits.get(hold.withdrawal_id, []))
     found += _debits_without_posted_hold(ledger.debits, holds)
+    found += _returns(by_key, ledger.returns)
     for withdrawal_id in sorted(holds.keys() | records.keys()):
         found += _status_against_hold(withdrawal_id, records.get(withdrawal_id), holds)
 
@@ -159,6 +189,29 @@ def _paid_more_than_once(
     return found
 
 
+def _matching(listed: list[Transfer], expected: ExpectedTransfer | None) -> list[Transfer]:
+    if expected is None:
+        return listed
+    return [t for t in listed if check_record(t, expected).matches]
+
+
+def _records_not_matching(
+    key: str, listed: list[Transfer], expected: ExpectedTransfer | None
+) -> list[Mismatch]:
+    if expected is None:
+        return []
+    found = []
+    for transfer in listed:
+        verdict = check_record(transfer, expected)
+        if verdict.mismatch is not None:
+            detail = (
+                f"the provider's {transfer.state.value} transfer under this key differs in "
+                f"{verdict.mismatch.value}; not the withdrawal's"
+            )
+            found.append(Mismatch(MismatchKind.PROVIDER_RECORD_MISMATCH, key, detail))
+    return found
+
+
 def _provider_against_hold(
     key: str,
     listed: list[Transfer],
@@ -166,7 +219,7 @@ def _provider_against_hold(
     running: bool,
     in_flight: list[str],
 ) -> list[Mismatch]:
-    paid = [t for t in listed if t.state is TransferState.SUCCEEDED]
+    paid = [t for t in listed if t.state in PAID_STATES]
     if not paid:
         return []
     if hold is None:
@@ -193,7 +246,7 @@ def _provider_against_hold(
 def _hold_against_provider(hold: HoldView, listed: list[Transfer]) -> list[Mismatch]:
     if hold.state is not HoldState.POSTED:
         return []
-    if any(t.state is TransferState.SUCCEEDED for t in listed):
+    if any(t.state in PAID_STATES for t in listed):
         return []
     seen = ", ".join(t.state.value for t in listed) or "no transfer"
     return [
@@ -275,11 +328,36 @@ def _status_problem(status: Status | None, state: HoldState | None) -> str | Non
     shown = state.value if state is not None else "no hold"
     if status is None:
         return f"hold ({shown}) without a withdrawal record"
-    if status is Status.SUCCEEDED and state is not HoldState.POSTED:
-        return f"succeeded; hold is {shown}"
+    if status in (Status.SUCCEEDED, Status.RETURNED) and state is not HoldState.POSTED:
+        return f"{status.value}; hold is {shown}"
     if status in RELEASED_STATUSES and state not in (None, HoldState.VOIDED):
         return f"{status.value}; hold is {shown}"
     # ``settle`` resolves the hold and writes the final status in one transaction.
     if not status.is_final and state in (HoldState.POSTED, HoldState.VOIDED):
         return f"{status.value} (not final); hold is {shown}"
     return None
+
+
+def _returns(
+    by_key: Mapping[str, list[Transfer]], returns: Mapping[str, ReturnState]
+) -> list[Mismatch]:
+    """The provider's returns against the ledger's (issue 25)."""
+    found = []
+    returned = {key for key, listed in by_key.items() if _was_returned(listed)}
+    for key in sorted(returned | returns.keys()):
+        state = returns.get(key)
+        if state is ReturnState.PARKED:
+            detail = "returned with another amount; ops credit it (credit-return)"
+            found.append(Mismatch(MismatchKind.RETURN_PARKED, key, detail))
+        elif key in returned and state is None:
+            detail = "returned by the provider; not credited in the ledger"
+            found.append(Mismatch(MismatchKind.RETURN_NOT_CREDITED, key, detail))
+        elif key not in returned and key in by_key:
+            seen = ", ".join(t.state.value for t in by_key[key])
+            detail = f"return credited; provider shows {seen}"
+            found.append(Mismatch(MismatchKind.RETURN_NOT_AT_PROVIDER, key, detail))
+    return found
+
+
+def _was_returned(listed: Sequence[Transfer]) -> bool:
+    return any(t.state is TransferState.RETURNED for t in listed)

@@ -16,16 +16,17 @@ of ``upsert_search_attributes`` (through ``_publish``, and only when they change
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.common import RetryPolicy, SearchAttributeUpdate, WorkflowIDReusePolicy
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from activities.withdrawal import WithdrawalActivities
-    from gateways.payout import Transfer, TransferState
+    from gateways.payout import PAID_STATES, Transfer, TransferState
     from models import decision_proof
     from models.domain import (
         STATUS_LABELS_ZH,
@@ -83,6 +84,7 @@ with workflow.unsafe.imports_passed_through():
         Settlement,
         StatusChange,
     )
+    from models.returns import RETURN_WORKFLOW_TYPE, ReturnNotice, return_workflow_id
     from workflows.search_attributes import (
         PAYOUT_UNKNOWN,
         REVIEW_OVERDUE,
@@ -119,6 +121,19 @@ PATCH_WATCH_NOT_CANCELLED = "payout-watch-not-cancelled"
 # ``authorize_cancel`` activity before it counts.
 PATCH_REVIEW_PROOFS = "review-decision-proofs"
 PATCH_AUTHORISED_CANCEL = "authorised-cancel"
+# Issue 22: every provider record passes the one check (``models.provider_record``).
+# The submit is ``submit_payout_checked``, which answers a record that does not match (or
+# a key conflict) at once instead of returning it unchecked; decided at the submit.
+PATCH_SUBMIT_CHECKED = "payout-submit-checked"
+# A record that does not match parks the payout (money held, the mismatch noted) and every
+# later watch takes it as "not yet" on the parked schedule, instead of a new watch that
+# answers at once again (a loop with no timer). Decided at the first such record, so a
+# run past its submit at the deploy gets it too.
+PATCH_MISMATCH_PARKED = "provider-mismatch-parked"
+# Issue 25: a run that sees its transfer ``returned`` (paid, then sent back) posts the hold
+# as paid (no patch: before returns existed no run could see that state) and then starts
+# the return workflow itself, so the return follows even if its callback was lost.
+PATCH_RETURN_FOLLOWS = "return-follows-a-returned-payout"
 MAX_IDENTIFIER_CHARS = 64
 MAX_RECORDED_COMMENT_CHARS = 200
 
@@ -209,7 +224,9 @@ class WithdrawalWorkflow:
             else:
                 transfer = await self._pay_out()
                 transfer = await self._await_settlement(transfer)
-            if transfer.state is not TransferState.SUCCEEDED:
+            # Returned means paid, then sent back: the hold is posted, never voided, and
+            # the return credits the money back (issue 25).
+            if transfer.state not in PAID_STATES:
                 raise WithdrawalEnded(Status.FAILED, transfer.reason or "payout failed")
             resolution = self._payout.resolution  # ops' word on an unknown outcome, if any
             await self._finish(
@@ -219,10 +236,25 @@ class WithdrawalWorkflow:
                 reference=transfer.provider_reference,
                 actor=",".join(resolution.reviewers) if resolution else None,
             )
+            if transfer.state is TransferState.RETURNED and workflow.patched(PATCH_RETURN_FOLLOWS):
+                await self._start_return()
         except WithdrawalEnded as end:
             await self._finish(end.status, end.note, reason=end.reason, actor=end.actor)  # R19
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._document()
+
+    async def _start_return(self) -> None:
+        """The return workflow, left running when this run closes; one already started
+        (by the returned callback) is the same return, taken as done."""
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await workflow.start_child_workflow(
+                RETURN_WORKFLOW_TYPE,
+                ReturnNotice(withdrawal_id=self._request.withdrawal_id, source="withdrawal"),
+                id=return_workflow_id(self._request.withdrawal_id),
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                static_summary="the provider returned this payout",
+            )
 
     async def _open(self) -> Opened:
         try:
@@ -517,15 +549,27 @@ class WithdrawalWorkflow:
             raise self._cancellation()
         self._payout.sent = True  # from here on the money may be moving: no cancel
         transfer: Transfer | None
+        looked: PayoutLookup | None = None
         try:
-            transfer = await workflow.execute_activity_method(
-                WithdrawalActivities.submit_payout,
-                self._request,
-                start_to_close_timeout=timedelta(seconds=PROVIDER_CALL_TIMEOUT_SECONDS),
-                schedule_to_close_timeout=timedelta(hours=PAYOUT_RETRY_TOTAL_HOURS),
-                retry_policy=PAYOUT_RETRY,
-                summary="submit payout (idempotency key = withdrawal id)",
-            )
+            if workflow.patched(PATCH_SUBMIT_CHECKED):
+                looked = await workflow.execute_activity_method(
+                    WithdrawalActivities.submit_payout_checked,
+                    self._request,
+                    start_to_close_timeout=timedelta(seconds=PROVIDER_CALL_TIMEOUT_SECONDS),
+                    schedule_to_close_timeout=timedelta(hours=PAYOUT_RETRY_TOTAL_HOURS),
+                    retry_policy=PAYOUT_RETRY,
+                    summary="submit payout, its record checked (key = withdrawal id)",
+                )
+                transfer = looked.transfer
+            else:
+                transfer = await workflow.execute_activity_method(
+                    WithdrawalActivities.submit_payout,
+                    self._request,
+                    start_to_close_timeout=timedelta(seconds=PROVIDER_CALL_TIMEOUT_SECONDS),
+                    schedule_to_close_timeout=timedelta(hours=PAYOUT_RETRY_TOTAL_HOURS),
+                    retry_policy=PAYOUT_RETRY,
+                    summary="submit payout (idempotency key = withdrawal id)",
+                )
             self._payout.submitted = True
         except ActivityError as error:
             reason = _business_failure(error)
@@ -541,8 +585,13 @@ class WithdrawalWorkflow:
                     or f"payout outcome unknown: no answer for {PAYOUT_RETRY_TOTAL_HOURS} "
                     "hours and the provider knows no transfer; money stays held",
                 )
+                if looked.problem is not None and workflow.patched(PATCH_MISMATCH_PARKED):
+                    self._payout.mismatch = looked.problem  # parked: watched quietly
         else:
-            await self._transition(Change("payout accepted by the provider", publish=True))
+            if looked is not None and looked.problem is not None:
+                await self._park_mismatch(looked.problem)
+            else:
+                await self._transition(Change("payout accepted by the provider", publish=True))
         return await self._await_outcome(transfer)
 
     async def _await_outcome(self, transfer: Transfer | None) -> Transfer:
@@ -563,7 +612,9 @@ class WithdrawalWorkflow:
                 watch = workflow.start_activity_method(
                     WithdrawalActivities.watch_payout,
                     PayoutWatch(
-                        withdrawal_id=self._request.withdrawal_id, until_final=bool(transfer)
+                        withdrawal_id=self._request.withdrawal_id,
+                        until_final=bool(transfer),
+                        report_mismatch=self._payout.mismatch is None,
                     ),
                     start_to_close_timeout=timedelta(seconds=PROVIDER_CALL_TIMEOUT_SECONDS),
                     retry_policy=SETTLEMENT_WATCH_RETRY if transfer else PAYOUT_UNKNOWN_WATCH_RETRY,
@@ -583,10 +634,13 @@ class WithdrawalWorkflow:
             if looked is None:
                 continue  # ops resolved it: the loop's first line ends it
             if looked.problem is not None:
-                if not self._record.payout_unknown:
+                if workflow.patched(PATCH_MISMATCH_PARKED):
+                    await self._park_mismatch(looked.problem)
+                elif not self._record.payout_unknown:
                     await self._set_payout_unknown(True, looked.problem)
                 transfer = None
             elif looked.transfer is not None:
+                self._payout.mismatch = None  # the record matches now
                 if self._record.payout_unknown:
                     await self._set_payout_unknown(False, "the provider knows the transfer")
                 transfer = looked.transfer
@@ -655,6 +709,19 @@ class WithdrawalWorkflow:
             summary="look the payout up at the provider (key, amount, payee must match)",
         )
         return result
+
+    async def _park_mismatch(self, problem: str) -> None:
+        """A provider record that does not match is never acted on: the payout is parked
+        (money held, ``attention`` lists it) with the mismatch in the timeline and the
+        ledger, once per distinct problem, and from here on watched quietly on the parked
+        schedule (``report_mismatch=False``): it is "not yet" until the record matches
+        or ops resolve it."""
+        if problem == self._payout.mismatch and self._record.payout_unknown:
+            return
+        self._payout.mismatch = problem
+        await self._transition(
+            Change(problem, payout_unknown=True, record="payout parked: record does not match")
+        )
 
     async def _set_payout_unknown(self, unknown: bool, note: str) -> None:
         """Park the payout for ops (money held), or unpark it: the provider answered."""

@@ -107,6 +107,9 @@ class PayoutState:
     callbacks_taken: int = 0
     callbacks_ignored: int = 0
     resolution: PayoutResolutionVerdict | None = None  # ops' answer to an unknown outcome
+    # The provider's record that did not match, as noted when the payout was parked; while
+    # set, the watch takes a mismatch as "not yet" (it was reported once already).
+    mismatch: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ Ends a payout whose outcome is unknown (``list --payout-unknown``), or a withdra
 workflow was terminated with its money still held (``reconcile``: held without workflow).
 Role ``ops`` or ``lead``; audited; the same reviewer again changes nothing. ``--paid``
 posts the hold with the provider's reference; ``--not-paid`` releases the money only
-after a second, different reviewer confirms it (R19).
+after a second, different reviewer confirms it and the provider, asked once more, holds
+no matching transfer (R19). A workflow that still runs is never bypassed: the ledger
+resolves only a closed run's parked or terminated withdrawal (issue 22).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from application.payout_resolution import (
 from cli.command import Command, Context, Result
 from cli.commands._password import add_password_arguments, sign_in
 from cli.temporal_calls import as_refusal, run_with_client
+from gateways.http_payout import payout_provider_from_env
 from models.errors import RuleRefusal
 from models.messages import PayoutOutcome
 
@@ -44,9 +47,10 @@ def _run(args: argparse.Namespace, context: Context) -> Result:
         args.evidence,
         args.paid,
     )
+    provider = payout_provider_from_env()  # asked once more before a not_paid release
     try:
         resolution = run_with_client(
-            lambda client: resolve_payout(client, context.engine, request, context.now())
+            lambda client: resolve_payout(client, context.engine, request, context.now(), provider)
         )
     except NothingToResolve as refused:
         raise as_refusal(str(refused), RULE) from None

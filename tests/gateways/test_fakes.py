@@ -8,7 +8,7 @@ import pytest
 
 from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from gateways.magic_payees import CONFLICTING_KEY_REASON
-from gateways.payout import TransferRejected, TransferState, TransientProviderError
+from gateways.payout import KeyConflict, TransferRejected, TransferState, TransientProviderError
 from gateways.sms import SmsError
 from models.domain import Channel
 from models.provider_reasons import ProviderReason
@@ -27,11 +27,12 @@ async def test_same_key_returns_first_result_and_moves_money_once() -> None:
 
 
 async def test_same_key_with_other_amount_or_payee_is_refused() -> None:
+    """A key conflict, never a refusal that would release money (issue 22)."""
     fake = FakePayoutProvider()
     await fake.submit(bank_request("wd-1"))
-    with pytest.raises(TransferRejected) as other_amount:
+    with pytest.raises(KeyConflict) as other_amount:
         await fake.submit(bank_request("wd-1", amount="100.01"))
-    with pytest.raises(TransferRejected):
+    with pytest.raises(KeyConflict):
         await fake.submit(bank_request("wd-1", account_number="6222020200119999"))
     assert other_amount.value.reason == ProviderReason.KEY_CONFLICT
     assert other_amount.value.provider_text == CONFLICTING_KEY_REASON

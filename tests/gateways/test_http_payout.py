@@ -16,7 +16,7 @@ from gateways.http_payout import (
     parse_callback,
     payout_provider_from_env,
 )
-from gateways.payout import ProviderError, Transfer, TransferRejected, TransferState
+from gateways.payout import KeyConflict, ProviderError, Transfer, TransferRejected, TransferState
 from gateways.simulators.runner import RunningServer, start_simulator
 from models.domain import Channel
 from models.money import Money
@@ -63,9 +63,10 @@ async def test_duplicate_key_returns_first_result_without_moving_money_again(
 async def test_same_key_with_other_details_is_refused(
     payout: HttpPayoutProvider, payout_sim: RunningServer
 ) -> None:
+    """409 is a key conflict, never ``TransferRejected`` (which releases money): issue 22."""
     request = bank_request()
     await payout.submit(request)
-    with pytest.raises(TransferRejected) as refused:
+    with pytest.raises(KeyConflict) as refused:
         await payout.submit(bank_request(request.idempotency_key, amount="99.99"))
     assert refused.value.reason == ProviderReason.KEY_CONFLICT
     assert refused.value.provider_text == "idempotency key reused with different details"

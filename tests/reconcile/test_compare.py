@@ -3,12 +3,14 @@ when the provider, the ledger and the workflows agree (R19: money ends in one pl
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from gateways.payout import Transfer, TransferState
 from ledger.tables import HoldState
-from models.domain import Status
+from models.domain import Route, Status
 from models.money import Money
+from models.provider_record import ExpectedTransfer
 from reconcile.compare import (
     HoldView,
     LedgerView,
@@ -242,3 +244,37 @@ def test_summary_counts_every_kind() -> None:
     counts = report.by_kind()
     assert set(counts) == {kind.value for kind in MismatchKind}
     assert counts[MismatchKind.PAID_NOT_POSTED.value] == 1 and sum(counts.values()) == 1
+
+
+def test_a_transfer_under_the_key_that_is_not_the_withdrawals_never_counts_as_paid() -> None:
+    """Issue 22: reconcile checks each transfer with ``check_record`` against what the
+    record expects. Another payee's transfer under the key is reported, is not "in
+    flight" for a running workflow, and does not cover a posted hold."""
+    mine = ExpectedTransfer(
+        key="parked", amount=Money.yuan("10.00"), route=Route.BANK, payee_digest="mine"
+    )
+    posted = dataclasses.replace(mine, key="posted")
+    others = [
+        transfer("parked", TransferState.SUCCEEDED).model_copy(update={"payee_digest": "other"}),
+        transfer("posted", TransferState.SUCCEEDED).model_copy(update={"payee_digest": "other"}),
+    ]
+    view = ledger(
+        [hold("parked", HoldState.HELD), hold("posted", HoldState.POSTED)],
+        {"parked": Status.APPROVED_AWAITING_PAYOUT, "posted": Status.SUCCEEDED},
+    )
+    view = dataclasses.replace(
+        view,
+        records=[
+            RecordView("parked", Status.APPROVED_AWAITING_PAYOUT, expected=mine),
+            RecordView("posted", Status.SUCCEEDED, expected=posted),
+        ],
+    )
+    report = compare(others, view, {"parked"}, as_of=LISTED_AT)
+
+    assert kinds(report) == [
+        (MismatchKind.POSTED_NOT_PAID, "posted"),
+        (MismatchKind.PROVIDER_RECORD_MISMATCH, "parked"),
+        (MismatchKind.PROVIDER_RECORD_MISMATCH, "posted"),
+    ]
+    assert report.in_flight == []
+    assert all("payee" in m.detail for m in report.mismatches if m.kind.name.startswith("PROV"))

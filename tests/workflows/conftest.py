@@ -14,19 +14,10 @@ from temporalio.testing import WorkflowEnvironment
 from activities.withdrawal import WithdrawalActivities
 from client.connection import data_converter
 from gateways.fakes import FakePayoutProvider, FakeSmsProvider
-from gateways.http_payout import HttpPayoutProvider
-from gateways.http_sms import HttpSmsProvider
 from gateways.simulators.runner import RunningServer, start_simulator
 from tests.workflows.harness import Stack, register_search_attributes
-from tests.workflows.keys import TEST_KEYS, review_verify_key
-from tests.workflows.stacks import (
-    FOUR_EYES_TEST_THRESHOLD,
-    TEST_CODE_KEY,
-    fake_provider_stack,
-    inbox_code_reader,
-    serving,
-    sqlite_ledger,
-)
+from tests.workflows.keys import TEST_KEYS
+from tests.workflows.stacks import fake_provider_stack, simulator_stack
 from workflows.search_attributes import ALL_KEYS
 
 BIN = Path(sys.executable).parent
@@ -99,20 +90,7 @@ async def sim_stack(
     tmp_path: Path,
 ) -> AsyncIterator[Stack]:
     """The dev server, a real SQLite ledger, and the HTTP simulators end to end."""
-    payout_server, sms_server = simulators
-    payout_server.set_faults()  # each test starts without faults
-    engine = sqlite_ledger(tmp_path)
-    payout = HttpPayoutProvider(payout_server.url)
-    sms = HttpSmsProvider(sms_server.url)
-    activities = WithdrawalActivities(
-        engine,
-        payout,
-        sms,
-        TEST_CODE_KEY,
-        four_eyes_threshold=FOUR_EYES_TEST_THRESHOLD,
-        review_verify_key=review_verify_key(),
-    )
-    async with serving(dev_env, activities, engine, payout, sms, inbox_code_reader(sms)) as stack:
+    async with simulator_stack(dev_env, simulators, tmp_path) as stack:
         yield stack
 
 

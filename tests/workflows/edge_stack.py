@@ -3,6 +3,8 @@ replace an activity by declaring one with the real activity's name)."""
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,12 +13,15 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from activities.withdrawal import WithdrawalActivities
+from client.withdrawals import WithdrawalClient
 from ledger import audit, tables
 from ledger.db import session_scope
 from models.domain import AccountStatus, WithdrawalRequest
 from models.messages import Opened, ReviewerCheck, ReviewerVerdict
+from tests.workflows import deployed_before_patches
 from tests.workflows.harness import Stack
 from tests.workflows.stacks import fake_provider_stack
 
@@ -68,3 +73,30 @@ def set_account_status(stack: Stack, account_id: str, status: str) -> None:
 def audit_outcomes(stack: Stack, withdrawal_id: str, action: str) -> list[str]:
     with Session(stack.engine) as session:
         return [r.outcome for r in audit.entries(session, withdrawal_id) if r.action == action]
+
+
+def deployed_before_patches_worker(
+    stack: Stack, activities: WithdrawalActivities
+) -> tuple[Worker, Stack]:
+    """A worker of the workflow as deployed before the patches, on a task queue of its
+    own, and a stack driving that queue (same ledger and providers). It caches no run, so
+    once today's worker serves the queue (``build_worker``, the deploy) it takes over."""
+    task_queue = f"withdrawals-old-{uuid.uuid4().hex[:8]}"
+    worker = Worker(
+        stack.env.client,
+        task_queue=task_queue,
+        workflows=[deployed_before_patches.WithdrawalWorkflow],
+        activities=[
+            activities.open_withdrawal,
+            activities.send_code,
+            activities.check_code,
+            activities.review_decision,
+            activities.record_status,
+            activities.submit_payout,
+            activities.check_payout,
+            activities.settle,
+        ],
+        max_cached_workflows=0,  # no sticky queue: the next task goes to the new worker
+    )
+    client = WithdrawalClient(stack.env.client, task_queue)
+    return worker, dataclasses.replace(stack, client=client, started=stack.started)

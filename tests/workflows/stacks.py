@@ -23,8 +23,10 @@ from temporalio.testing import WorkflowEnvironment
 from activities.withdrawal import WithdrawalActivities
 from client.withdrawals import WithdrawalClient
 from gateways.fakes import FakePayoutProvider, FakeSmsProvider
+from gateways.http_payout import HttpPayoutProvider
 from gateways.http_sms import HttpSmsProvider
 from gateways.payout import PayoutProvider
+from gateways.simulators.runner import RunningServer
 from gateways.sms import SmsProvider
 from ledger.db import get_engine
 from models.money import Money
@@ -135,3 +137,30 @@ async def fake_provider_stack(
     read_code = fake_code_reader(sms)
     async with serving(env, activities, engine, payout, sms, read_code, save_as=save_as) as stack:
         yield stack, activities
+
+
+@asynccontextmanager
+async def simulator_stack(
+    env: WorkflowEnvironment,
+    simulators: tuple[RunningServer, RunningServer],
+    tmp_path: Path,
+    *,
+    save_as: str | None = None,
+) -> AsyncIterator[Stack]:
+    """A SQLite ledger and the HTTP payout and SMS simulators (faults cleared) on ``env``."""
+    payout_server, sms_server = simulators
+    payout_server.set_faults()  # each test starts without faults
+    engine = sqlite_ledger(tmp_path)
+    payout = HttpPayoutProvider(payout_server.url)
+    sms = HttpSmsProvider(sms_server.url)
+    activities = WithdrawalActivities(
+        engine,
+        payout,
+        sms,
+        TEST_CODE_KEY,
+        four_eyes_threshold=FOUR_EYES_TEST_THRESHOLD,
+        review_verify_key=review_verify_key(),
+    )
+    read_code = inbox_code_reader(sms)
+    async with serving(env, activities, engine, payout, sms, read_code, save_as=save_as) as stack:
+        yield stack

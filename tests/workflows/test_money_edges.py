@@ -5,19 +5,15 @@ ledger and in-process fake providers, and asserts where the money ended (R19).""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from application.payout_resolution import resolve_payout
 from application.reviews import authenticate, issue_decision_proof
-from client.withdrawals import WithdrawalClient
 from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from gateways.payout import TransferState
 from ledger.payout_resolution import proof_decision
@@ -28,8 +24,13 @@ from models.messages import CodeVerdict, PayoutOutcome, PayoutResolutionRequest
 from reconcile.compare import MismatchKind, compare
 from reconcile.sources import read_ledger
 from tests.security.test_review_authority import add_reviewer
-from tests.workflows import data, deployed_before_patches
-from tests.workflows.edge_stack import audit_outcomes, edge_stack, set_account_status
+from tests.workflows import data
+from tests.workflows.edge_stack import (
+    audit_outcomes,
+    deployed_before_patches_worker,
+    edge_stack,
+    set_account_status,
+)
 from tests.workflows.harness import Stack, bank_payee, fen, now
 from tests.workflows.keys import review_signing_key, review_verify_key
 from worker import build_worker
@@ -56,8 +57,11 @@ def assert_released(stack: Stack, withdrawal_id: str, account_id: str, cash: str
     assert (account.cash_fen, account.held_fen) == (fen(cash), 0)
 
 
-async def _reviewed_bank_withdrawal(stack: Stack, amount: str) -> str:
+async def reviewed_bank_withdrawal(
+    stack: Stack, amount: str, withdrawal_id: str | None = None
+) -> str:
     wid = await stack.start(
+        withdrawal_id=withdrawal_id,
         amount=amount,
         route=Route.BANK,
         order_id="R-ICBC-OLD",
@@ -95,7 +99,7 @@ async def test_account_frozen_during_review_fails_r1_and_releases(
     """R1 is re-checked right before payout (issue 13 item 7)."""
     async with edge_stack(edge_env, tmp_path, _name(request)) as (stack, _):
         payout, _ = _fakes(stack)
-        wid = await _reviewed_bank_withdrawal(stack, "120.00")
+        wid = await reviewed_bank_withdrawal(stack, "120.00")
         set_account_status(stack, "acct-auto", "frozen")
         await stack.approve(wid, "rev-1")
         doc = await stack.client.result(wid)
@@ -117,7 +121,7 @@ async def test_broken_review_invariant_stops_the_run_and_releases_the_hold(
         # The applicant holds a reviewer login under its own id: it signs its decision,
         # and the broken activity lets it count.
         add_reviewer(stack, "acct-auto", "reviewer")
-        wid = await _reviewed_bank_withdrawal(stack, "130.00")
+        wid = await reviewed_bank_withdrawal(stack, "130.00")
         await stack.approve(wid, "acct-auto")
         with pytest.raises(WorkflowFailureError) as failure:
             await stack.client.result(wid)
@@ -294,7 +298,7 @@ async def test_callbacks_before_submit_or_against_the_provider_are_ignored(
         _,
     ):
         payout, _ = _fakes(stack)
-        wid = await _reviewed_bank_withdrawal(stack, "90.00")
+        wid = await reviewed_bank_withdrawal(stack, "90.00")
         handle = stack.env.client.get_workflow_handle(f"withdrawal-{wid}")
         forged = {
             "idempotency_key": wid,
@@ -370,7 +374,7 @@ async def test_terminated_run_is_listed_by_reconcile_and_ended_by_ops(
     """A workflow terminated by hand leaves its hold: ``reconcile`` lists it, and
     ``resolve-payout`` (two different reviewers for not paid) releases it (R19)."""
     async with edge_stack(edge_env, tmp_path, _name(request)) as (stack, _):
-        wid = await _reviewed_bank_withdrawal(stack, "140.00")
+        wid = await reviewed_bank_withdrawal(stack, "140.00")
         handle = stack.env.client.get_workflow_handle(f"withdrawal-{wid}")
         await handle.terminate("operator error")
         report = compare([], read_ledger(stack.engine), set(), as_of=now())
@@ -390,11 +394,15 @@ async def test_terminated_run_is_listed_by_reconcile_and_ended_by_ops(
             )
 
         key = review_verify_key()
-        first = await resolve_payout(stack.client, stack.engine, not_paid("ops-1"), now(), key)
+        first = await resolve_payout(
+            stack.client, stack.engine, not_paid("ops-1"), now(), stack.payout, key
+        )
         assert (first.via_workflow, first.verdict.final) == (False, False)
         hold = stack.hold(wid)
         assert hold is not None and hold.state == HoldState.HELD.value
-        second = await resolve_payout(stack.client, stack.engine, not_paid("lead-1"), now(), key)
+        second = await resolve_payout(
+            stack.client, stack.engine, not_paid("lead-1"), now(), stack.payout, key
+        )
         assert second.verdict.final is True
 
         assert_released(stack, wid, "acct-auto", "1000.00")
@@ -412,25 +420,8 @@ async def test_a_run_started_before_the_deploy_parks_an_unknown_payout_after_it(
     async with edge_stack(edge_env, tmp_path, _name(request)) as (stack, activities):
         payout, _ = _fakes(stack)
         payout.fail_next_submits(100_000)
-        task_queue = f"withdrawals-old-{uuid.uuid4().hex[:8]}"
-        old_worker = Worker(
-            stack.env.client,
-            task_queue=task_queue,
-            workflows=[deployed_before_patches.WithdrawalWorkflow],
-            activities=[
-                activities.open_withdrawal,
-                activities.send_code,
-                activities.check_code,
-                activities.review_decision,
-                activities.record_status,
-                activities.submit_payout,
-                activities.check_payout,
-                activities.settle,
-            ],
-            max_cached_workflows=0,  # no sticky queue: the next task goes to the new worker
-        )
-        client = WithdrawalClient(stack.env.client, task_queue)
-        old_stack = dataclasses.replace(stack, client=client, started=stack.started)
+        old_worker, old_stack = deployed_before_patches_worker(stack, activities)
+        client, task_queue = old_stack.client, old_stack.client.task_queue
         async with old_worker:
             wid = await old_stack.start(amount="75.00")
             await old_stack.verify(wid, "acct-auto")

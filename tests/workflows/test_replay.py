@@ -58,6 +58,19 @@ def test_saved_histories_cover_every_path() -> None:
         "webhook_delivery_retried_then_delivered",
         "webhook_delivery_given_up",
         "test_a_run_started_before_the_deploy_parks_an_unknown_payout_after_it",
+        # issue 22, "payout-submit-checked" and "provider-mismatch-parked": every provider
+        # record checked, a mismatch parked (tests/workflows/test_provider_records.py)
+        "test_a_conflicting_transfer_found_before_the_submit_parks_the_payout",
+        "test_a_submit_answered_with_another_payees_transfer_parks_the_payout",
+        "test_a_key_conflict_never_voids_and_parks_the_payout",
+        "test_a_record_that_stops_matching_during_the_watch_parks_once",
+        "test_a_callback_confirmed_against_a_mismatching_record_parks_the_payout",
+        "test_not_paid_is_refused_while_the_provider_holds_a_matching_transfer",
+        "test_a_closed_run_with_a_matching_transfer_is_not_released_in_the_ledger",
+        "test_end_to_end_a_conflicting_transfer_at_the_simulator_parks_without_a_loop",
+        # issue 25, "return-follows-a-returned-payout": returned while the run watched
+        "test_a_withdrawal_still_running_that_sees_returned_posts_then_the_return_follows",
+        "test_a_returned_callback_before_the_withdrawal_posted_waits_for_the_hold",
     ):
         assert path_test in names, f"no saved history for {path_test}"
 

@@ -88,7 +88,7 @@ async def test_one_withdrawal_is_one_trace_from_the_request_through_every_activi
         "RunWorkflow:WithdrawalWorkflow",
         "RunActivity:open_withdrawal",
         "RunActivity:send_code",
-        "RunActivity:submit_payout",
+        "RunActivity:submit_payout_checked",  # since "payout-submit-checked" (issue 22)
         "RunActivity:settle",
     ):
         assert in_trace[expected] >= 1, (expected, sorted(in_trace))
