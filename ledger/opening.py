@@ -110,8 +110,7 @@ def _record_request(
     session: Session, request: WithdrawalRequest, now: datetime
 ) -> tables.Withdrawal:
     """The withdrawal record (``create_withdrawal``), audited the first time only."""
-    new = withdrawals.find(session, request.withdrawal_id) is None
-    record = withdrawals.create_withdrawal(session, request, now)
+    record, new = withdrawals.create_or_find(session, request, now)
     if new:
         audit.append(
             session,

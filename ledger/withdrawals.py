@@ -132,11 +132,21 @@ def create_withdrawal(
     The same id again returns the existing record; a different request under that id
     raises ``HoldConflict``. The payee's details stay in this row only (masked elsewhere).
     """
+    return create_or_find(session, request, now, review_required)[0]
+
+
+def create_or_find(
+    session: Session,
+    request: WithdrawalRequest,
+    now: datetime,
+    review_required: bool = False,
+) -> tuple[Withdrawal, bool]:
+    """``create_withdrawal``, and whether this call created the record."""
     at = utc(now)
     existing = find(session, request.withdrawal_id)
     if existing is not None:
         if matches_request(existing, request):
-            return existing
+            return existing, False
         raise HoldConflict(
             "idempotency",
             f"withdrawal {request.withdrawal_id} exists for a different request",
@@ -163,7 +173,7 @@ def create_withdrawal(
     )
     _append_event(session, withdrawal.id, at, Status.VERIFYING, "created")
     events.touch(session, withdrawal.id, None)
-    return withdrawal  # transient: never added to the session
+    return withdrawal, True  # transient: never added to the session
 
 
 def record_opening(
