@@ -58,6 +58,10 @@ class BaselineWorkflow:
 
     @workflow.run
     async def run(self, request: WithdrawalRequest) -> Status:
+        await self._open_and_verify(request)
+        return await self._pay_out()
+
+    async def _open_and_verify(self, request: WithdrawalRequest) -> None:
         # The real workflow decides its payout patch first: a marker and the SDK's
         # TemporalChangeVersion upsert, two events the baseline must carry too.
         workflow.patched("payout-confirmed-by-lookup")
@@ -69,10 +73,15 @@ class BaselineWorkflow:
         await workflow.wait_condition(
             lambda: self._verified, timeout=timedelta(seconds=CODE_TTL_SECONDS)
         )
+
+    async def _pay_out(self) -> Status:
         await workflow.execute_local_activity(
             record_status, self._request, start_to_close_timeout=ACTIVITY_TIMEOUT
         )
         self._publish(Status.APPROVED_AWAITING_PAYOUT)
+        # The real workflow decides its checked-submit patch here (issue 22): a marker and
+        # a TemporalChangeVersion upsert again.
+        workflow.patched("payout-submit-checked")
         await self._step(submit_payout)
         await self._step(settle)
         self._publish(Status.SUCCEEDED)
@@ -112,15 +121,7 @@ class BaselineReviewWorkflow(BaselineWorkflow):
 
     @workflow.run
     async def run(self, request: WithdrawalRequest) -> Status:
-        workflow.patched("payout-confirmed-by-lookup")
-        await self._step(open_withdrawal)
-        await workflow.execute_activity_method(
-            CodeCourier.send_code, request, start_to_close_timeout=ACTIVITY_TIMEOUT
-        )
-        self._publish(Status.AWAITING_CODE)
-        await workflow.wait_condition(
-            lambda: self._verified, timeout=timedelta(seconds=CODE_TTL_SECONDS)
-        )
+        await self._open_and_verify(request)
         await workflow.execute_local_activity_method(
             CodeCourier.record_under_review, request, start_to_close_timeout=ACTIVITY_TIMEOUT
         )
@@ -143,15 +144,7 @@ class BaselineReviewWorkflow(BaselineWorkflow):
             ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
         )
-        await workflow.execute_local_activity(
-            record_status, self._request, start_to_close_timeout=ACTIVITY_TIMEOUT
-        )
-        self._publish(Status.APPROVED_AWAITING_PAYOUT)
-        await self._step(submit_payout)
-        await self._step(settle)
-        self._publish(Status.SUCCEEDED)
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return self._status
+        return await self._pay_out()
 
     @workflow.signal
     def approve(self, decision: ReviewDecision) -> None:

@@ -72,22 +72,15 @@ def test_bench_runs_every_phase_and_writes_the_report(tmp_path: Path) -> None:
     # code-expiry timer are not compared: a code read before send_code's completion reaches
     # the server folds the update into that task, on either path, by chance, and then the
     # wait for the code is over before any timer is started.
-    baseline, auto = phases["baseline", "burst"], phases["auto", "burst"]
-    for event in (
-        "activity_task_scheduled",
-        "workflow_execution_update_accepted",
-        "upsert_workflow_search_attributes",
+    # The review path against its own shape (issue 24): the approve signal as well.
+    shared = ("activity_task_scheduled", "upsert_workflow_search_attributes")
+    for base, real, events in (
+        ("baseline", "auto", (*shared, "workflow_execution_update_accepted")),
+        ("baseline-review", "review", (*shared, "workflow_execution_signaled")),
     ):
-        assert baseline["history_shape"][event] == auto["history_shape"][event], event
-    # The review path against its own shape (issue 24): the same activities and upserts,
-    # and the approve signal.
-    twin, review = phases["baseline-review", "burst"], phases["review", "burst"]
-    for event in (
-        "activity_task_scheduled",
-        "upsert_workflow_search_attributes",
-        "workflow_execution_signaled",
-    ):
-        assert twin["history_shape"][event] == review["history_shape"][event], event
+        shape, real_shape = (phases[p, "burst"]["history_shape"] for p in (base, real))
+        for event in events:
+            assert shape[event] == real_shape[event], (base, event)
     # The paths alternate, and each ratio is the median of per-round ratios (issue 17).
     # Beside each throughput ratio, the CPU ratio of the same rounds (issue 24).
     assert set(report["ratios"]) == {

@@ -13,7 +13,7 @@ from ledger import events
 from ledger.db import session_scope
 from ledger.documents import record_document
 from ledger.withdrawals import create_withdrawal, set_withdrawal_status
-from models.domain import DesignatedReason, Kind, Payee, Route, Status, WithdrawalRequest
+from models.domain import Kind, Route, Status, WithdrawalRequest
 from models.jsonable import jsonable
 from models.money import Money
 from tests.ledger.data import NOW, load
@@ -28,11 +28,8 @@ def test_event_body_is_the_documents_json_as_before(engine: Engine) -> None:
         account_id="acct-plain",
         amount=Money.yuan("12.34"),
         kind=Kind.RECHARGE,
-        route=Route.ALIPAY,
+        route=Route.ORIGINAL,
         order_id="P-ORDER",
-        reason=DesignatedReason.LIMIT_PASSED,
-        payee=Payee(account_number="13812345678", name="Test Payee"),
-        proofs=["sha256:abc"],
     )
     with session_scope(engine) as session:
         create_withdrawal(session, request, NOW.astimezone(SHANGHAI))
