@@ -63,11 +63,9 @@ def settle(
     resolving a hold the other way raises ``HoldConflict``. True when this call wrote
     the final status, False when it was already written (a retry)."""
     hold = holds.get_hold(session, withdrawal_id)
-    if hold is not None:
-        if status is Status.SUCCEEDED:
-            holds.post_hold(session, withdrawal_id, now)
-        else:
-            holds.void_hold(session, withdrawal_id, now)
+    if hold is not None:  # the hold as resolved: its state is what the audit row names
+        resolve = holds.post_hold if status is Status.SUCCEEDED else holds.void_hold
+        hold = resolve(session, withdrawal_id, now)
     record = withdrawals.find(session, withdrawal_id)
     if record is not None and record.status == status.value:
         return False  # a retry after the commit: already written
