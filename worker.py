@@ -113,6 +113,7 @@ def build_worker(
             activities.check_code,
             activities.review_decision,
             activities.authorize_cancel,
+            activities.review_verify_keys,
             activities.record_status,
             activities.submit_payout,
             activities.submit_payout_checked,
@@ -140,7 +141,7 @@ def activities_from_env(
         settings.code_key(),
         callback_url=settings.payout_callback_url(),
         metrics=metrics,
-        review_verify_key=settings.review_verify_key(),  # the public key only
+        review_verify_key=settings.review_verify_keys(),  # public keys only
         four_eyes_threshold=settings.four_eyes_threshold(),  # FOUR_EYES_THRESHOLD
     )
 
@@ -175,7 +176,7 @@ async def main() -> None:
     cache_workflow_bytecode()
     # Production: a missing key stops the worker here, before it takes any task.
     settings.check_production_secrets(
-        settings.code_key, settings.review_verify_key, KeyRing.from_env, settings.webhook_secret
+        settings.code_key, settings.review_verify_keys, KeyRing.from_env, settings.webhook_secret
     )
     if telemetry.metrics_url:
         logging.info("metrics at %s", telemetry.metrics_url)

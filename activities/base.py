@@ -14,7 +14,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Concatenate, ParamSpec, TypeVar
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.exceptions import ApplicationError
@@ -22,6 +21,7 @@ from temporalio.exceptions import ApplicationError
 from gateways.payout import PayoutProvider
 from gateways.sms import SmsProvider
 from ledger.db import is_unavailable, run_in_transaction, run_read_only
+from models.decision_proof import VerifyKeys, key_list
 from models.errors import InputError, RuleRefusal
 from models.limits import (
     DATABASE_AWAY_POLL_SECONDS,
@@ -59,7 +59,7 @@ class ActivitiesBase:
         clock: Callable[[], datetime] = utc_now,
         four_eyes_threshold: Money | None = None,
         metrics: WithdrawalMetrics | None = None,
-        review_verify_key: Ed25519PublicKey | None = None,
+        review_verify_key: VerifyKeys | None = None,
     ) -> None:
         self._engine = engine
         self._payout = payout
@@ -69,9 +69,9 @@ class ActivitiesBase:
         self._now = clock
         self._four_eyes_threshold = four_eyes_threshold or Money.yuan(FOUR_EYES_THRESHOLD_YUAN)
         self._metrics = metrics or WithdrawalMetrics()
-        # Only the public key: this process can check a reviewer's decision, never make
-        # one. Without it no decision counts.
-        self._review_verify_key = review_verify_key
+        # Only public keys (every listed one, while a key is rotated): this process can
+        # check a reviewer's decision, never make one. Without one no decision counts.
+        self._review_verify_key = key_list(review_verify_key)
 
     @property
     def engine(self) -> Engine:

@@ -488,16 +488,60 @@ async def create(
     )
 
 
-def _audit(engine: Engine, actor: str, action: str, subject: str, outcome: str = "asked") -> None:
+def _audit(
+    engine: Engine,
+    actor: str,
+    action: str,
+    subject: str,
+    outcome: str = "asked",
+    detail: str = "",
+) -> None:
     from ledger import audit
     from ledger.db import run_in_transaction
 
     run_in_transaction(
         engine,
         lambda session: audit.append(
-            session, actor=actor, action=action, subject=subject, outcome=outcome
+            session, actor=actor, action=action, subject=subject, outcome=outcome, detail=detail
         ),
     )
+
+
+# The ``authorize_cancel`` activity audits its own refusals; every other refusal of a
+# cancel (the validator's above all: it leaves no history, issue 22) is audited here.
+CANCEL_REFUSED_BY_ACTIVITY = "CancelNotAuthorised"
+
+
+async def audited_cancel(
+    engine: Engine,
+    withdrawal_id: str,
+    canceller: str | None,
+    call: Callable[[], Awaitable[T]],
+    api_key: str | None = None,
+) -> T:
+    """Run a cancel update; a refusal the workflow did not audit is audited here, with
+    who asked (as asserted; None: the applicant) and why it was refused."""
+    try:
+        return await call()
+    except WorkflowUpdateFailedError as error:
+        cause = error.cause
+        if isinstance(cause, ApplicationError) and cause.type == CANCEL_REFUSED_BY_ACTIVITY:
+            raise
+        why = cause.message if isinstance(cause, ApplicationError) else str(cause)
+        through = f"; through API key {api_key}" if api_key else ""
+        await asyncio.to_thread(
+            _audit_refused_cancel, engine, withdrawal_id, canceller, why + through
+        )
+        raise
+
+
+def _audit_refused_cancel(
+    engine: Engine, withdrawal_id: str, canceller: str | None, detail: str
+) -> None:
+    if canceller is None:
+        recorded = _record(engine, withdrawal_id)
+        canceller = recorded.account_id if recorded is not None else "unknown"
+    _audit(engine, canceller[:64], "withdrawal.cancel", withdrawal_id, "refused", detail)
 
 
 def _record(engine: Engine, withdrawal_id: str) -> WithdrawalStatusDoc | None:
@@ -753,7 +797,13 @@ async def cancel(
             RULE_CANCEL,
             # One update per asserted canceller: a retry after a lost answer gets the first
             # answer, while a stranger's refused cancel never stands in for the applicant's.
-            lambda: client.cancel(withdrawal_id, by=by, update_id=f"cancel:{by or ''}"),
+            lambda: audited_cancel(
+                engine,
+                withdrawal_id,
+                by,
+                lambda: client.cancel(withdrawal_id, by=by, update_id=f"cancel:{by or ''}"),
+                api_key=actor,
+            ),
         )
     except RuleRefusal:
         recorded = await asyncio.to_thread(_record, engine, withdrawal_id)

@@ -240,16 +240,19 @@ def create_app(
             log.warning("unreadable payout callback (%d bytes)", len(body))
             return _answer(400, reason=str(error))
         forwarding = await budget.take(transfer.idempotency_key)
-        if not forwarding.forward:
-            return _held_back(transfer.idempotency_key, forwarding)
         try:
-            await start_return_on_callback(await temporal.client(), transfer)  # issue 25
+            # A return (issue 25) starts whatever the forward cap says: it grows no
+            # withdrawal's history, and a second start of the same return is refused.
+            await start_return_on_callback(await temporal.client(), transfer)
+            if not forwarding.forward:
+                return _held_back(transfer.idempotency_key, forwarding)
             return await _signal(await temporal.client(), transfer)
         except (RPCError, RuntimeError, OSError) as error:
             # 5xx makes the provider retry later (same webhook-id: forget it, and the
             # count, so the retry counts); the workflow also polls, so nothing is lost.
             await receipts.forget(webhook_id)
-            await budget.give_back(transfer.idempotency_key)
+            if forwarding.forward:
+                await budget.give_back(transfer.idempotency_key)
             log.warning("payout callback not delivered: %s", type(error).__name__)
             return _answer(503, reason="workflow service unavailable, try again")
 

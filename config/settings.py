@@ -107,14 +107,16 @@ def dev_review_signing_key(data_dir: Path) -> Ed25519PrivateKey:
     )
 
 
-def review_verify_key() -> Ed25519PublicKey:
-    """The public key workers verify decisions with (``REVIEW_VERIFY_KEY``). In dev it is
-    derived from the dev signing key; a worker never needs the private key."""
-    from models.decision_proof import public_key_from_text, public_key_text
+def review_verify_keys() -> list[Ed25519PublicKey]:
+    """The public keys workers verify decisions with (``REVIEW_VERIFY_KEY``: one key, or a
+    comma-separated list while the signing key is rotated; a proof verifies under any
+    listed key). In dev the one key is derived from the dev signing key; a worker never
+    needs the private key."""
+    from models.decision_proof import public_key_text, public_keys_from_text
 
     configured = os.environ.get("REVIEW_VERIFY_KEY")
     if configured:
-        return public_key_from_text(configured)
+        return public_keys_from_text(configured)
     if is_production():
         raise MissingSecret(
             "REVIEW_VERIFY_KEY is not set; WITHDRAWALS_ENV=production has no dev default"
@@ -123,7 +125,7 @@ def review_verify_key() -> Ed25519PublicKey:
         DATA_DIR / "review-verify.key",
         lambda: public_key_text(review_signing_key().public_key()),
     )
-    return public_key_from_text(text)
+    return public_keys_from_text(text)
 
 
 def check_production_secrets(*getters: Callable[[], object]) -> None:

@@ -32,7 +32,20 @@ MAX_REVIEW_COMMENT_CHARS = 2000
 MAX_DECISIONS_WAITING = 20  # signed decisions queued for the verifying activity
 MAX_DECISIONS_VERIFIED = 50  # signed decisions a withdrawal verifies; ~2 is the real need
 MAX_REFUSED_DECISIONS_RECORDED = 10  # refused decisions written to the ledger; the rest counted
-MAX_CANCEL_REFUSALS = 10  # refused cancel attempts checked and audited; later ones refused at once
+MAX_CANCEL_REFUSALS = (
+    10  # runs before issue 22: refused cancels checked; later ones refused at once
+)
+# A signed cancel the ``authorize_cancel`` activity refuses (a reviewer whose role may not
+# cancel, a disabled reviewer) costs an activity: each person gets this many, later ones
+# are refused by the update's validator (no history). A proof's nonce is spent once.
+MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON = 3
+# Since issue 22 the workflow checks a proof's signature itself, with the public keys one
+# local activity loads: at once the first time, then again for a key id it does not know
+# at most after these intervals (doubling), or once this many proofs wait for keys. A
+# forged key id never costs more than that; a proof with a real one waits, never refused.
+REVIEW_KEYS_REFRESH_FIRST_SECONDS = 60
+REVIEW_KEYS_REFRESH_MAX_SECONDS = 60 * 60
+MAX_PROOFS_AWAITING_KEYS = 50
 # Reviewer sign-in: five failures in a row lock the reviewer for 15 minutes.
 MAX_LOGIN_FAILURES = 5
 LOGIN_LOCK_MINUTES = 15

@@ -25,6 +25,11 @@ from temporalio.common import RetryPolicy, SearchAttributeUpdate, WorkflowIDReus
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
+    # cryptography's compiled bindings load once per process: passed through, never
+    # re-imported by the sandbox (proof signatures are checked in workflow code)
+    import cryptography.exceptions
+    import cryptography.hazmat.primitives.asymmetric.ed25519  # noqa: F401
+
     from activities.withdrawal import WithdrawalActivities
     from gateways.payout import PAID_STATES, Transfer, TransferState
     from models import decision_proof
@@ -46,9 +51,11 @@ with workflow.unsafe.imports_passed_through():
         MAX_DECISIONS_WAITING,
         MAX_IGNORED_CALLBACK_NOTES,
         MAX_PAYOUT_CALLBACKS_TAKEN,
+        MAX_PROOFS_AWAITING_KEYS,
         MAX_REFUSED_DECISIONS_RECORDED,
         MAX_REVIEW_COMMENT_CHARS,
         MAX_REVIEW_DECISIONS_RECORDED,
+        MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON,
         PAYOUT_RETRY_INITIAL_SECONDS,
         PAYOUT_RETRY_MAX_INTERVAL_SECONDS,
         PAYOUT_RETRY_TOTAL_HOURS,
@@ -81,6 +88,7 @@ with workflow.unsafe.imports_passed_through():
         ReviewDecision,
         ReviewDecisionKind,
         ReviewerCheck,
+        ReviewKeys,
         Settlement,
         StatusChange,
     )
@@ -96,6 +104,7 @@ with workflow.unsafe.imports_passed_through():
         Change,
         CodeState,
         PayoutState,
+        ProofKeys,
         ReceivedDecision,
         Record,
         RefusedDecision,
@@ -134,6 +143,24 @@ PATCH_MISMATCH_PARKED = "provider-mismatch-parked"
 # as paid (no patch: before returns existed no run could see that state) and then starts
 # the return workflow itself, so the return follows even if its callback was lost.
 PATCH_RETURN_FOLLOWS = "return-follows-a-returned-payout"
+# Issue 22: no lock-out by refused input. The workflow checks a proof's signature itself
+# (public keys loaded by the ``review_verify_keys`` local activity, ``ProofKeys``), so a
+# forged decision is refused before it takes any of the room authorised ones need, and a
+# cancel that is not authorised is refused by the update's validator (no history; the
+# application layer audits it) instead of being counted. Decided at the first decision
+# or cancel and kept in ``ProofKeys.decided``.
+PATCH_PROOFS_VERIFIED_BY_WORKFLOW = "review-proofs-verified-by-workflow"
+# A payout parked on a mismatch stays parked until the provider's matching record is
+# final: its watch waits for a final record (on the parked schedule), so a record that
+# flips between matching and not matching is never re-reported without a timer (it was:
+# a matching ``processing`` unparked it, the next watch reported the mismatch at once,
+# and so on). Decided at the first watch started, or record seen, while parked.
+PATCH_PARKED_UNTIL_FINAL = "mismatch-parked-until-final-record"
+# A cancel proof is spent once: its nonce is seen when the cancel is taken, so the
+# validator refuses a replay (no history); a signed cancel the activity refuses counts
+# towards ``MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON``, past which the validator refuses
+# that person's cancels. Decided at the first cancel the workflow verifies itself.
+PATCH_SIGNED_CANCELS_CAPPED = "cancel-proof-spent-once-refusals-capped"
 MAX_IDENTIFIER_CHARS = 64
 MAX_RECORDED_COMMENT_CHARS = 200
 
@@ -198,6 +225,7 @@ class WithdrawalWorkflow:
         self._review = ReviewState()
         self._cancel = CancelState()
         self._payout = PayoutState()
+        self._keys = ProofKeys()
 
     # ---- the process -----------------------------------------------------------------
     @workflow.run
@@ -397,6 +425,7 @@ class WithdrawalWorkflow:
             why=verdict.why,
             role=verdict.role,
             nonce=_nonce_of(decision.proof),
+            person=verdict.person,
         )
         if len(self._review.decisions) < MAX_REVIEW_DECISIONS_RECORDED:
             self._review.decisions.append(recorded)
@@ -410,6 +439,8 @@ class WithdrawalWorkflow:
             return
         if decision.reviewer_id not in self._review.approvers:
             self._review.approvers.append(decision.reviewer_id)
+            if verdict.person is not None:
+                self._review.approver_people.append(verdict.person)
         enough = len(self._review.approvers) >= self._approvals_required()
         # one approval short: the details show the approvals so far
         await self._transition(Change(verdict.why, publish=not enough))
@@ -483,7 +514,10 @@ class WithdrawalWorkflow:
             return
         approvers = set(self._review.approvers)
         applicants = self._applicants()
-        if len(approvers) < self._approvals_required() or approvers & applicants:
+        # People, not ids (issue 22), where the activity named every approver's person.
+        people = self._review.approver_people
+        counted = len(set(people)) if len(people) == len(approvers) else len(approvers)
+        if counted < self._approvals_required() or approvers & applicants:
             problem = (
                 f"payout with approvals {self._review.approvers} of {self._approvals_required()} "
                 "required, applicant excluded"
@@ -613,7 +647,7 @@ class WithdrawalWorkflow:
                     WithdrawalActivities.watch_payout,
                     PayoutWatch(
                         withdrawal_id=self._request.withdrawal_id,
-                        until_final=bool(transfer),
+                        until_final=bool(transfer) or self._parked_until_final(),
                         report_mismatch=self._payout.mismatch is None,
                     ),
                     start_to_close_timeout=timedelta(seconds=PROVIDER_CALL_TIMEOUT_SECONDS),
@@ -639,11 +673,26 @@ class WithdrawalWorkflow:
                 elif not self._record.payout_unknown:
                     await self._set_payout_unknown(True, looked.problem)
                 transfer = None
+            elif (
+                looked.transfer is not None
+                and looked.transfer.state is TransferState.PROCESSING
+                and self._parked_until_final()
+            ):
+                transfer = None  # matching, not final: a flip could mismatch again
             elif looked.transfer is not None:
                 self._payout.mismatch = None  # the record matches now
                 if self._record.payout_unknown:
                     await self._set_payout_unknown(False, "the provider knows the transfer")
                 transfer = looked.transfer
+
+    def _parked_until_final(self) -> bool:
+        """Parked on a mismatch, since PATCH_PARKED_UNTIL_FINAL: only a final matching
+        record unparks it (decided the first time it is asked while parked)."""
+        if self._payout.mismatch is None:
+            return False
+        if self._payout.until_final is None:
+            self._payout.until_final = workflow.patched(PATCH_PARKED_UNTIL_FINAL)
+        return self._payout.until_final
 
     async def _wait_for_news(self, watch: asyncio.Future[PayoutLookup], flagged_late: bool) -> bool:
         assert self._opened is not None
@@ -904,9 +953,19 @@ class WithdrawalWorkflow:
 
     async def _authorise_cancel(self, request: CancelRequest) -> CancelRequest:
         """R2/R18: who may cancel is decided (and audited) by the ``authorize_cancel``
-        activity, so every face (CLI, HTTP API) gets the same answer."""
-        self._cancel.checking = True
+        activity, so every face (CLI, HTTP API) gets the same answer. Since
+        PATCH_PROOFS_VERIFIED_BY_WORKFLOW only a cancel the validator found authorised
+        gets here (a reviewer's proof naming a key not loaded yet is checked first), and
+        a refusal no longer counts towards ``MAX_CANCEL_REFUSALS``."""
+        verified_here = self._verifies_proofs()
+        capped = verified_here and self._caps_signed_cancels()
+        self._cancel.checking = True  # one cancel at a time, from the validator on
         try:
+            if verified_here:
+                await self._check_cancel_proof(request)
+            nonce = _nonce_of(request.proof) if capped else None
+            if nonce is not None:
+                self._review.nonces_seen.add(nonce)  # spent: a replay is refused
             await workflow.wait_condition(
                 lambda: self._opened is not None or self._record.status.is_final
             )
@@ -925,7 +984,12 @@ class WithdrawalWorkflow:
         finally:
             self._cancel.checking = False
         if not verdict.allowed:
-            self._cancel.refusals += 1
+            if not verified_here:
+                self._cancel.refusals += 1
+            elif capped and request.reviewer_id is not None:
+                self._cancel.signed_refused(
+                    request.reviewer_id[:MAX_IDENTIFIER_CHARS], verdict.person
+                )
             raise ApplicationError(verdict.why, type="CancelNotAuthorised")
         if self._record.status.is_final or self._payout.sent:
             raise ApplicationError(
@@ -933,6 +997,26 @@ class WithdrawalWorkflow:
                 type="CancelTooLate",
             )
         return CancelRequest(by=verdict.actor)
+
+    def _caps_signed_cancels(self) -> bool:
+        if self._cancel.caps_signed is None:
+            self._cancel.caps_signed = workflow.patched(PATCH_SIGNED_CANCELS_CAPPED)
+        return self._cancel.caps_signed
+
+    async def _check_cancel_proof(self, request: CancelRequest) -> None:
+        """A reviewer's cancel whose proof names a key this run has not loaded: the
+        validator let it through only while a load is due, so this costs one load."""
+        if request.proof is None or request.reviewer_id is None:
+            return
+        proof = decision_proof.parse(request.proof)  # the validator parsed it already
+        if not self._keys.knows(proof.kid):
+            await self._load_keys()
+        problem = decision_proof.signature_problem(proof, self._keys.listed())
+        if problem is not None:
+            raise ApplicationError(
+                f"R18: cancel by {request.reviewer_id} refused: {problem}",
+                type="CancelProofRefused",  # audited by the caller: no activity ran
+            )
 
     @cancel.validator
     def _validate_cancel(self, request: CancelRequest) -> None:
@@ -944,62 +1028,217 @@ class WithdrawalWorkflow:
             raise ValueError("a cancellation is already under way")
         if self._cancel.refusals >= MAX_CANCEL_REFUSALS:
             raise ValueError(f"R2: {MAX_CANCEL_REFUSALS} cancel attempts were refused already")
+        # ``decided`` is None until the first decision or cancel: the handler, running
+        # live, will take the new path. False: a run that took the old path before.
+        if self._keys.decided is not False:
+            problem = self._cancel_problem(request)
+            if problem is not None:
+                raise ValueError(problem)
+
+    def _cancel_problem(self, request: CancelRequest) -> str | None:
+        """Why this cancel is not authorised, decided without I/O (issue 22): by an
+        account that is not an applicant (R2), or a reviewer's proof that does not fit
+        or whose signature fails. The role is the ``authorize_cancel`` activity's to
+        check (it holds the reviewers): only a validly signed proof gets that far."""
+        if request.reviewer_id is None and request.proof is None:
+            by = (request.by or self._request.actor)[:MAX_IDENTIFIER_CHARS]
+            if by in self._applicants():
+                return None
+            if self._opened is None:  # the master account is known once opened
+                return "the withdrawal is still being opened; try again in a moment"
+            return (
+                f"R2: {by} is neither the applicant nor its master account; "
+                "only they, or an ops or lead reviewer, may cancel"
+            )
+        reviewer_id = (request.reviewer_id or "unknown")[:MAX_IDENTIFIER_CHARS]
+        problem = self._proof_problem(
+            request.proof, reviewer_id, decision_proof.CANCEL, "", workflow.now()
+        )
+        if (
+            problem is None
+            and self._cancel.caps_signed is not False
+            and self._cancel.signed_refusals_used_up(reviewer_id)
+        ):
+            problem = f"{MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON} cancels by this person refused"
+        if problem is None:
+            assert request.proof is not None
+            proof = decision_proof.parse(request.proof)
+            if self._keys.knows(proof.kid):
+                problem = decision_proof.signature_problem(proof, self._keys.listed())
+            else:
+                wait = self._keys.wait_before_load(workflow.now()).total_seconds()
+                if wait > 0:
+                    problem = (
+                        "the proof names a review key this withdrawal has not loaded yet; "
+                        f"try again in {int(wait) + 1} seconds"
+                    )
+        if problem is None:
+            return None
+        return f"R18: cancel by {reviewer_id} refused: {problem}"
 
     @workflow.signal
-    def approve(self, decision: ReviewDecision) -> None:
-        self._receive_decision(ReviewDecisionKind.APPROVE, decision)
+    async def approve(self, decision: ReviewDecision) -> None:
+        await self._receive_decision(ReviewDecisionKind.APPROVE, decision)
 
     @workflow.signal
-    def reject(self, decision: ReviewDecision) -> None:
-        self._receive_decision(ReviewDecisionKind.REJECT, decision)
+    async def reject(self, decision: ReviewDecision) -> None:
+        await self._receive_decision(ReviewDecisionKind.REJECT, decision)
 
-    def _receive_decision(self, kind: ReviewDecisionKind, decision: ReviewDecision) -> None:
+    async def _receive_decision(self, kind: ReviewDecisionKind, decision: ReviewDecision) -> None:
         """Anyone with namespace access can send this signal: a decision without a proof
-        that fits is refused here, costing no activity past the first few recorded."""
+        that fits is refused here, costing no activity past the first few recorded.
+
+        A coroutine since PATCH_PROOFS_VERIFIED_BY_WORKFLOW (it may wait for the review
+        keys); the SDK runs every signal handler as its own task, so older runs, which
+        never wait, replay as they ran."""
         at = workflow.now()
         if self._review.checks_proofs is None:
             self._review.checks_proofs = workflow.patched(PATCH_REVIEW_PROOFS)
         if not self._review.checks_proofs:
             self._review.inbox.append(ReceivedDecision(kind, decision, at))
             return
+        if self._verifies_proofs():
+            await self._receive_signed(kind, decision, at)
+            return
         problem = self._decision_problem(kind, decision, at)
         if problem is not None:
             self._refuse(kind, decision, at, problem)
             return
+        self._take(kind, decision, at)
+
+    async def _receive_signed(
+        self, kind: ReviewDecisionKind, decision: ReviewDecision, at: datetime
+    ) -> None:
+        """Since PATCH_PROOFS_VERIFIED_BY_WORKFLOW: the signature is checked here, before
+        the decision takes any room (queue, verified count, nonce), so forged proofs
+        naming real reviewers never use up what authorised ones need (issue 22)."""
+        problem = self._proof_problem(
+            decision.proof, decision.reviewer_id, kind.value, decision.comment, at
+        )
+        if problem is None:
+            assert decision.proof is not None
+            proof = decision_proof.parse(decision.proof)
+            if not self._keys.knows(proof.kid):
+                await self._await_keys()
+            problem = decision_proof.signature_problem(proof, self._keys.listed())
+        problem = problem or self._room_problem(decision.proof)
+        if problem is not None:
+            self._refuse(kind, decision, at, problem)
+            return
+        self._take(kind, decision, at)
+
+    def _take(self, kind: ReviewDecisionKind, decision: ReviewDecision, at: datetime) -> None:
+        """A decision whose proof fits: its nonce is seen, it waits for the activity."""
         nonce = _nonce_of(decision.proof)
         assert nonce is not None
         self._review.nonces_seen.add(nonce)
         self._review.proofs_accepted += 1
         self._review.inbox.append(ReceivedDecision(kind, decision, at))
 
+    def _verifies_proofs(self) -> bool:
+        if self._keys.decided is None:
+            self._keys.decided = workflow.patched(PATCH_PROOFS_VERIFIED_BY_WORKFLOW)
+        return self._keys.decided
+
+    async def _await_keys(self) -> None:
+        """Until the review keys were loaded after this proof arrived (or the withdrawal
+        ended). A load is due at once the first time, then after the refresh interval or
+        once ``MAX_PROOFS_AWAITING_KEYS`` proofs wait: forged key ids cost a bounded
+        number of loads, and a proof with a real key waits rather than being refused."""
+        keys = self._keys
+        asked = keys.loads
+        keys.waiting += 1
+        try:
+            while keys.loads == asked and not self._record.status.is_final:
+                if keys.loading:
+                    await workflow.wait_condition(lambda: not keys.loading)
+                    continue
+                wait = keys.wait_before_load(workflow.now())
+                if wait <= timedelta(0) or keys.waiting >= MAX_PROOFS_AWAITING_KEYS:
+                    await self._load_keys()
+                    continue
+                await self._await_load_due(asked, wait)
+        finally:
+            keys.waiting -= 1
+
+    async def _await_load_due(self, asked: int, wait: timedelta) -> None:
+        """One waiter holds a timer until the load is due; the others wait on it, so
+        waiting proofs cost no history of their own."""
+        keys = self._keys
+
+        def moved() -> bool:
+            return (
+                keys.loads != asked
+                or keys.loading
+                or keys.waiting >= MAX_PROOFS_AWAITING_KEYS
+                or self._record.status.is_final
+            )
+
+        if keys.timing:
+            await workflow.wait_condition(lambda: moved() or not keys.timing)
+            return
+        keys.timing = True
+        try:
+            await workflow.wait_condition(moved, timeout=wait)
+        except TimeoutError:
+            pass  # the load is due: the caller's loop runs it
+        finally:
+            keys.timing = False
+
+    async def _load_keys(self) -> None:
+        self._keys.loading = True
+        try:
+            listed: ReviewKeys = await workflow.execute_local_activity_method(
+                WithdrawalActivities.review_verify_keys,
+                start_to_close_timeout=DATABASE_TIMEOUT,
+                retry_policy=DATABASE_RETRY,
+                summary="load the reviewers' public keys (REVIEW_VERIFY_KEY)",
+            )
+        finally:
+            self._keys.loading = False
+        self._keys.took(listed.keys, workflow.now())
+
     def _decision_problem(
         self, kind: ReviewDecisionKind, decision: ReviewDecision, at: datetime
     ) -> str | None:
         """What is wrong with a decision that needs no key to see: the signature itself
-        is checked by the ``review_decision`` activity (the worker holds the key)."""
-        if decision.proof is None:
+        is checked by the ``review_decision`` activity (the worker holds the key). Runs
+        before PATCH_PROOFS_VERIFIED_BY_WORKFLOW."""
+        problem = self._proof_problem(
+            decision.proof, decision.reviewer_id, kind.value, decision.comment, at
+        )
+        return problem or self._room_problem(decision.proof)
+
+    def _proof_problem(
+        self, token: str | None, reviewer_id: str, decision: str, comment: str, at: datetime
+    ) -> str | None:
+        """What is wrong with a proof that needs no key to see (signature not checked)."""
+        if token is None:
             return "no proof of an authenticated reviewer"
-        if (
-            len(decision.reviewer_id) > MAX_IDENTIFIER_CHARS
-            or len(decision.comment) > MAX_REVIEW_COMMENT_CHARS
-        ):
+        if len(reviewer_id) > MAX_IDENTIFIER_CHARS or len(comment) > MAX_REVIEW_COMMENT_CHARS:
             return "reviewer id or comment too long"
         try:
-            claims = decision_proof.parse_claims(decision.proof)
+            claims = decision_proof.parse_claims(token)
         except decision_proof.ProofError as error:
             return str(error)
         problem = decision_proof.claims_problem(
             claims,
             withdrawal_id=self._request.withdrawal_id,
-            reviewer_id=decision.reviewer_id,
-            decision=kind.value,
-            comment=decision.comment,
+            reviewer_id=reviewer_id,
+            decision=decision,
+            comment=comment,
             received_at=at,
         )
         if problem is not None:
             return problem
         if claims.nonce in self._review.nonces_seen:
             return "proof already used"
+        return None
+
+    def _room_problem(self, token: str | None) -> str | None:
+        """A signed decision the queue or the verified count has no room for."""
+        if _nonce_of(token) in self._review.nonces_seen:
+            return "proof already used"  # the same proof, received twice meanwhile
         if len(self._review.inbox) >= MAX_DECISIONS_WAITING:
             return f"{MAX_DECISIONS_WAITING} decisions already waiting"
         if self._review.proofs_accepted >= MAX_DECISIONS_VERIFIED:

@@ -71,6 +71,20 @@ def test_saved_histories_cover_every_path() -> None:
         # issue 25, "return-follows-a-returned-payout": returned while the run watched
         "test_a_withdrawal_still_running_that_sees_returned_posts_then_the_return_follows",
         "test_a_returned_callback_before_the_withdrawal_posted_waits_for_the_hold",
+        # since "review-proofs-verified-by-workflow" (issue 22, tests/security/): signatures
+        # checked by the workflow, keys loaded by a local activity, cancels refused by the
+        # validator, four-eyes by person, a rotated REVIEW_VERIFY_KEY (issue 26)
+        "test_200_forged_well_formed_proofs_then_two_real_approvals_pay",
+        "test_20_refused_cancels_then_an_ops_cancel_still_works",
+        "test_one_person_with_two_reviewer_ids_is_one_pair_of_eyes",
+        "test_a_rotated_review_key_keeps_every_proof_in_flight",
+        "test_made_up_key_ids_cost_a_load_per_fifty_waiting_not_one_each",
+        # "mismatch-parked-until-final-record" (review finding 2): a record flipping
+        # between matching and not stays parked until final (tests/workflows/)
+        "test_a_record_flipping_between_matching_and_not_stays_parked_until_final",
+        # "cancel-proof-spent-once-refusals-capped" (review finding 3): a cancel proof
+        # spent once, a person's refused signed cancels capped (tests/security/)
+        "test_replayed_and_re_signed_refused_cancels_are_capped_then_ops_cancels",
     ):
         assert path_test in names, f"no saved history for {path_test}"
 

@@ -293,6 +293,21 @@ async def test_a_signed_returned_callback_starts_the_return(
 ) -> None:
     """The receiver, on a signed ``returned`` callback, starts ``return-<id>``; the same
     callback again (a new webhook-id: a duplicate delivery) starts nothing more."""
+    await _returned_callbacks_credit_once(fake_stack, tmp_path, monkeypatch, max_forwarded=20)
+
+
+async def test_a_returned_callback_past_the_forward_cap_still_starts_the_return(
+    fake_stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The per-withdrawal forward cap (issue 22) bounds the signals a withdrawal's history
+    takes; a return grows no such history, so a callback held back by the cap still
+    starts it (else it would wait for the next ``reconcile --fix``)."""
+    await _returned_callbacks_credit_once(fake_stack, tmp_path, monkeypatch, max_forwarded=0)
+
+
+async def _returned_callbacks_credit_once(
+    fake_stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, max_forwarded: int
+) -> None:
     monkeypatch.setenv("TEMPORAL_TASK_QUEUE", fake_stack.client.task_queue)
     wid = await _succeeded(fake_stack, "7.77")
     fake = _fake(fake_stack)
@@ -303,7 +318,11 @@ async def test_a_signed_returned_callback_starts_the_return(
         return fake_stack.env.client
 
     app = create_app(
-        connect, fake.parse_callback, secret=secret, engine=get_engine(sqlite_url(tmp_path))
+        connect,
+        fake.parse_callback,
+        secret=secret,
+        engine=get_engine(sqlite_url(tmp_path)),
+        max_forwarded=max_forwarded,
     )
     body = fake.callback_body(wid)
     async with httpx.AsyncClient(
