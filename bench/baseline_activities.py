@@ -1,6 +1,7 @@
 """The baseline's activities: the real names and input types, and no work.
 
-The review twin adds ``review_decision`` (no work) and ``record_under_review``, which
+The review twin adds ``review_decision`` and ``review_verify_keys`` (no work) and
+``record_under_review``, which
 tells the bench's reviewer that the withdrawal waits (see ``CodeCourier``).
 
 One does one thing: ``send_code`` hands a fixed code to the SMS simulator (inbox keyed by
@@ -59,6 +60,11 @@ async def review_decision(check: ReviewerCheck) -> None:
     return None
 
 
+@activity.defn(name="review_verify_keys")
+async def review_verify_keys() -> None:
+    return None
+
+
 NO_OP_ACTIVITIES: list[Callable[..., Awaitable[Any]]] = [
     open_withdrawal,
     check_code,
@@ -66,6 +72,7 @@ NO_OP_ACTIVITIES: list[Callable[..., Awaitable[Any]]] = [
     submit_payout,
     settle,
     review_decision,
+    review_verify_keys,
 ]
 
 

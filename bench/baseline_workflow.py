@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         open_withdrawal,
         record_status,
         review_decision,
+        review_verify_keys,
         settle,
         submit_payout,
     )
@@ -147,8 +148,13 @@ class BaselineReviewWorkflow(BaselineWorkflow):
         return await self._pay_out()
 
     @workflow.signal
-    def approve(self, decision: ReviewDecision) -> None:
-        # The real handler decides its proofs patch on the first decision: a marker and
-        # the SDK's TemporalChangeVersion upsert, two events the twin must carry too.
+    async def approve(self, decision: ReviewDecision) -> None:
+        # The real handler decides its proofs patches on the first decision (a marker and
+        # the SDK's TemporalChangeVersion upsert each), and since issue 22 loads the
+        # reviewers' keys with a local activity before it verifies the proof.
         workflow.patched("review-decision-proofs")
+        workflow.patched("review-proofs-verified-by-workflow")
+        await workflow.execute_local_activity(
+            review_verify_keys, start_to_close_timeout=ACTIVITY_TIMEOUT
+        )
         self._decision = decision

@@ -73,7 +73,8 @@ def test_bench_runs_every_phase_and_writes_the_report(tmp_path: Path) -> None:
     # the server folds the update into that task, on either path, by chance, and then the
     # wait for the code is over before any timer is started.
     # The review path against its own shape (issue 24): the approve signal as well.
-    shared = ("activity_task_scheduled", "upsert_workflow_search_attributes")
+    # Markers: patches and local activities (a new patch on either path must be mirrored).
+    shared = ("activity_task_scheduled", "upsert_workflow_search_attributes", "marker_recorded")
     for base, real, events in (
         ("baseline", "auto", (*shared, "workflow_execution_update_accepted")),
         ("baseline-review", "review", (*shared, "workflow_execution_signaled")),
