@@ -35,8 +35,8 @@ from client.withdrawals import WithdrawalClient, workflow_id
 from gateways.sms_messages import InboxMessage
 from models.domain import Status
 from models.messages import CodeSubmission, ReviewDecision, ReviewDecisionKind
+from workflows.contract import SIGNAL_APPROVE
 from workflows.search_attributes import initial_search_attributes
-from workflows.withdrawal import WithdrawalWorkflow
 
 WITHDRAWAL_DEADLINE_SECONDS = 120.0  # one withdrawal slower than this counts as failed
 POLL_SECONDS = 0.025
@@ -190,7 +190,7 @@ class Drivers:
             signing_key=self._signing_key,
         )
         await handle.signal(
-            WithdrawalWorkflow.approve,
+            SIGNAL_APPROVE,
             ReviewDecision(reviewer_id=accounts.REVIEWERS[0], comment="bench", proof=proof),
         )
 

@@ -68,7 +68,9 @@ def record_action(state: RecordState | None, problem: str | None) -> RecordActio
 
 def settlement_of(state: RecordState) -> Money:
     """A matching final record: succeeded (or returned: it was paid) posts the hold;
-    failed releases it (R19)."""
+    failed releases it (R19); processing is not final (the money stays held)."""
+    if state is RecordState.PROCESSING:
+        return Money.HELD
     return Money.RELEASED if state is RecordState.FAILED else Money.POSTED
 
 

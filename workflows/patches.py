@@ -1,0 +1,35 @@
+"""The withdrawal workflow's patch ids (docs/changing-the-workflow.md).
+
+Each id marks a change of the command sequence; runs started before it replay the old
+branch, kept word for word in the room that takes it (``workflows/rooms/``).
+``workflows.withdrawal`` re-exports them under the same names.
+"""
+
+from __future__ import annotations
+
+PATCH_PAYOUT_CONFIRMED = "payout-confirmed-by-lookup"  # bounded watch, unknown parked
+PATCH_INVARIANT_RELEASES_HOLD = "review-invariant-broken-releases-hold"
+# Runs started before PATCH_PAYOUT_CONFIRMED that reach "retries ran out" after the
+# deploy park the payout too, instead of releasing money on one empty look-up.
+PATCH_UNKNOWN_PARKED_IN_OLD_RUNS = "unknown-payout-parked-in-old-runs"
+# The watch is no longer cancelled when a callback or a resolution arrives: it goes on
+# polling and is reused by the next wait (or dropped when the run closes). A cancel could
+# race the watch's own completion (both inside one workflow task) and name an activity the
+# server had already closed: the task completion was refused (ACTIVITY_UNKNOWN).
+PATCH_WATCH_NOT_CANCELLED = "payout-watch-not-cancelled"
+
+# Behaviour added after histories were committed (``workflow.patched``; old runs replay
+# the old branch). Review proofs: a decision is pre-checked in its signal handler and a
+# refused one costs no activity past the first few; authorised cancel: a cancel runs the
+# ``authorize_cancel`` activity before it counts.
+PATCH_REVIEW_PROOFS = "review-decision-proofs"
+PATCH_AUTHORISED_CANCEL = "authorised-cancel"
+# Issue 22: every provider record passes the one check (``models.provider_record``).
+# The submit is ``submit_payout_checked``, which answers a record that does not match (or
+# a key conflict) at once instead of returning it unchecked; decided at the submit.
+PATCH_SUBMIT_CHECKED = "payout-submit-checked"
+# A record that does not match parks the payout (money held, the mismatch noted) and every
+# later watch takes it as "not yet" on the parked schedule, instead of a new watch that
+# answers at once again (a loop with no timer). Decided at the first such record, so a
+# run past its submit at the deploy gets it too.
+PATCH_MISMATCH_PARKED = "provider-mismatch-parked"
