@@ -65,10 +65,15 @@ soak: install
 	FAULT_PER_KIND_BATCH=20 FAULT_MIXED_BATCH=100 FAULT_SPREAD_SECONDS=60 \
 	FAULT_DEADLINE_SECONDS=900 $(BIN)/python -m pytest tests/faults tests/reconcile
 
-# The decision core under seeded simulation (issue 23): RUNS runs from SEED, every money
-# invariant checked after every step; the last line is "N runs, 0 invariant violations
-# (seed S)", exit 1 with the shortest failing sequence otherwise.
+# The decision core under seeded simulation (issue 23): first REAL_SCRIPTS of the seeded
+# scripts against the real workflow (time-skipping server, SQLite ledger, fake providers),
+# then RUNS runs of the core from SEED, every money invariant checked after every step.
+# The last line is "N runs, 0 invariant violations (seed S)"; exit 1 with the shortest
+# failing sequence and the seed otherwise.
 RUNS ?= 10000
 SEED ?= 1
+REAL_SCRIPTS ?= 50
 simulate: install
+	SIMULATE_REAL_SCRIPTS=$(REAL_SCRIPTS) SIMULATE_SEED=$(SEED) \
+		$(BIN)/python -m pytest -q tests/simulation/test_real_workflow.py
 	$(BIN)/python -m simulation --runs $(RUNS) --seed $(SEED)
