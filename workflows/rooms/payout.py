@@ -255,7 +255,7 @@ class PayoutRoom:
         is ignored (counted, a few noted) before the payout was submitted, when it says
         nothing final, or beyond ``MAX_PAYOUT_CALLBACKS_TAKEN``.
 
-        A coroutine only to note through ``_transition``: a note without a record never
+        A coroutine only to note through ``StatusRoom.transition``: a note without a record never
         suspends, and the SDK runs every signal handler, plain or async, as its own task,
         so the handler still completes at once, as it did when it was a plain function."""
         if transfer.idempotency_key != self.run.request.withdrawal_id:

@@ -85,7 +85,7 @@ class StatusRoom:
             self._publish()
 
     def _publish(self) -> None:
-        """Search attributes and current details for ops in the Web UI (``_transition``)."""
+        """Search attributes and current details for ops in the Web UI (``transition``)."""
         record = self.run.record
         review_required = bool(self.run.review_reasons())
         published = (record.status, review_required, record.review_overdue, record.payout_unknown)
