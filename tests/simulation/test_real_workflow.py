@@ -153,12 +153,17 @@ class RealRun:
         wid, record = self.withdrawal_id, step.record
         if wid is None or record is None or self.payout.request_for(wid) is None:
             return
+        processing = any(
+            t.idempotency_key == wid and t.state is TransferState.PROCESSING
+            for t in self.payout.transfers()
+        )
+        if record.problem is not None and processing:  # a lying record, before it settles
+            self.payout.rewrite(wid, amount=Money.yuan("100.01"))
         if record.state is RecordState.SUCCEEDED:
             self.payout.settle(wid)
         elif record.state is RecordState.FAILED:
             self.payout.fail(wid, "account closed")
-        elif record.problem is not None:  # the provider's record stops matching
-            self.payout.rewrite(wid, amount=Money.yuan("100.01"))
+        # ``returned``: the fake has no returns (the return workflow is issue 25's)
 
     def _send(self, call: Awaitable[Any]) -> None:
         """Signals and updates go out as a person would send them; a refusal is an
