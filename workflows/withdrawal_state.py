@@ -3,7 +3,8 @@
 Plain dataclasses: they hold what the workflow has seen and decided, and issue no
 commands themselves (all reads and writes happen in the workflow, on its own loop).
 ``Record`` (what the withdrawal shows: status, reason, flags, timeline, published
-search attributes) is written by ``StatusRoom.transition`` alone (``workflows/rooms/status_record.py``).
+search attributes) is written by ``StatusRoom.transition`` alone
+(``workflows/rooms/status_record.py``).
 """
 
 from __future__ import annotations
