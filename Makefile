@@ -58,11 +58,14 @@ clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
 
 # The fault runs at the size the issue asks for (200 withdrawals, more kills and
-# restarts); `make test` runs the same tests small. Figures print in the summary.
+# restarts; PostgreSQL stopped for 30 s under a burst of 100); `make test` runs the same
+# tests small. Figures print in the summary.
 .PHONY: soak
 soak: install
 	FAULT_BATCH=200 FAULT_KILLS=8 FAULT_RESTART_BATCH=200 FAULT_SERVER_RESTARTS=3 \
 	FAULT_PER_KIND_BATCH=20 FAULT_MIXED_BATCH=100 FAULT_SPREAD_SECONDS=60 \
+	FAULT_OUTAGE_BATCH=100 FAULT_OUTAGE_SECONDS=30 FAULT_OUTAGE_IN_FLIGHT=10 \
+	FAULT_OUTAGE_SPREAD_SECONDS=20 \
 	FAULT_DEADLINE_SECONDS=900 $(BIN)/python -m pytest tests/faults tests/reconcile
 
 # The decision core under seeded simulation (issue 23): first REAL_SCRIPTS of the seeded

@@ -42,6 +42,7 @@ from webhooks.dispatch import WebhookDispatcher
 from workflows.audit_anchor import AuditAnchorWorkflow
 from workflows.webhook_delivery import WebhookDeliveryWorkflow
 from workflows.withdrawal import WithdrawalWorkflow
+from workflows.withdrawal_return import WithdrawalReturnWorkflow
 
 # Every open withdrawal must stay cached, or each task replays its whole history
 # (bench/: throughput halves). Open withdrawals ≈ rate × longest open time.
@@ -99,7 +100,12 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue or settings.task_queue(),
-        workflows=[WithdrawalWorkflow, AuditAnchorWorkflow, WebhookDeliveryWorkflow],
+        workflows=[
+            WithdrawalWorkflow,
+            WithdrawalReturnWorkflow,
+            AuditAnchorWorkflow,
+            WebhookDeliveryWorkflow,
+        ],
         activities=[
             anchor.anchor_audit_chains,
             activities.open_withdrawal,
@@ -107,6 +113,7 @@ def build_worker(
             activities.check_code,
             activities.review_decision,
             activities.authorize_cancel,
+            activities.review_verify_keys,
             activities.record_status,
             activities.submit_payout,
             activities.submit_payout_checked,
@@ -115,6 +122,8 @@ def build_worker(
             activities.watch_payout,
             activities.resolve_payout,
             activities.settle,
+            activities.confirm_return,
+            activities.credit_return,
             *webhook_activities,
         ],
         **tuning,  # type: ignore[arg-type]
@@ -132,7 +141,7 @@ def activities_from_env(
         settings.code_key(),
         callback_url=settings.payout_callback_url(),
         metrics=metrics,
-        review_verify_key=settings.review_verify_key(),  # the public key only
+        review_verify_key=settings.review_verify_keys(),  # public keys only
         four_eyes_threshold=settings.four_eyes_threshold(),  # FOUR_EYES_THRESHOLD
     )
 
@@ -167,7 +176,7 @@ async def main() -> None:
     cache_workflow_bytecode()
     # Production: a missing key stops the worker here, before it takes any task.
     settings.check_production_secrets(
-        settings.code_key, settings.review_verify_key, KeyRing.from_env, settings.webhook_secret
+        settings.code_key, settings.review_verify_keys, KeyRing.from_env, settings.webhook_secret
     )
     if telemetry.metrics_url:
         logging.info("metrics at %s", telemetry.metrics_url)

@@ -9,20 +9,25 @@ the one way a business refusal leaves: a non-retryable ``ApplicationError`` whos
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Concatenate, ParamSpec, TypeVar
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.exceptions import ApplicationError
 
 from gateways.payout import PayoutProvider
 from gateways.sms import SmsProvider
-from ledger.db import run_in_transaction, run_read_only
+from ledger.db import is_unavailable, run_in_transaction, run_read_only
+from models.decision_proof import VerifyKeys, key_list
 from models.errors import InputError, RuleRefusal
-from models.limits import FOUR_EYES_THRESHOLD_YUAN
+from models.limits import (
+    DATABASE_AWAY_POLL_SECONDS,
+    DATABASE_AWAY_WAIT_SECONDS,
+    FOUR_EYES_THRESHOLD_YUAN,
+)
 from models.money import Money
 from observability.metrics import WithdrawalMetrics
 
@@ -54,7 +59,7 @@ class ActivitiesBase:
         clock: Callable[[], datetime] = utc_now,
         four_eyes_threshold: Money | None = None,
         metrics: WithdrawalMetrics | None = None,
-        review_verify_key: Ed25519PublicKey | None = None,
+        review_verify_key: VerifyKeys | None = None,
     ) -> None:
         self._engine = engine
         self._payout = payout
@@ -64,9 +69,9 @@ class ActivitiesBase:
         self._now = clock
         self._four_eyes_threshold = four_eyes_threshold or Money.yuan(FOUR_EYES_THRESHOLD_YUAN)
         self._metrics = metrics or WithdrawalMetrics()
-        # Only the public key: this process can check a reviewer's decision, never make
-        # one. Without it no decision counts.
-        self._review_verify_key = review_verify_key
+        # Only public keys (every listed one, while a key is rotated): this process can
+        # check a reviewer's decision, never make one. Without one no decision counts.
+        self._review_verify_key = key_list(review_verify_key)
 
     @property
     def engine(self) -> Engine:
@@ -76,12 +81,25 @@ class ActivitiesBase:
         self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """``fn(session, …)`` in one transaction, off the event loop."""
-        return await asyncio.to_thread(
-            lambda: run_in_transaction(self._engine, fn, *args, **kwargs)
-        )
+        return await database_step(lambda: run_in_transaction(self._engine, fn, *args, **kwargs))
 
     async def _read_only(
         self, fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """A look-up no write depends on: no write lock."""
-        return await asyncio.to_thread(lambda: run_read_only(self._engine, fn, *args, **kwargs))
+        return await database_step(lambda: run_read_only(self._engine, fn, *args, **kwargs))
+
+
+async def database_step(step: Callable[[], T]) -> T:
+    """``step()`` off the event loop; while the database is away (``is_unavailable``) it
+    is run again every ``DATABASE_AWAY_POLL_SECONDS`` for up to ``DATABASE_AWAY_WAIT_SECONDS``,
+    then the error is raised and Temporal retries the activity. A step is one whole
+    transaction, rolled back when it failed, so running it again is safe."""
+    give_up = time.monotonic() + DATABASE_AWAY_WAIT_SECONDS
+    while True:
+        try:
+            return await asyncio.to_thread(step)
+        except Exception as error:
+            if not is_unavailable(error) or time.monotonic() >= give_up:
+                raise
+        await asyncio.sleep(DATABASE_AWAY_POLL_SECONDS)

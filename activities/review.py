@@ -7,7 +7,14 @@ from temporalio import activity
 
 from activities.base import ActivitiesBase, refused
 from ledger import review_decisions
-from models.messages import CancelCheck, CancelVerdict, ReviewerCheck, ReviewerVerdict
+from models.decision_proof import public_key_text
+from models.messages import (
+    CancelCheck,
+    CancelVerdict,
+    ReviewerCheck,
+    ReviewerVerdict,
+    ReviewKeys,
+)
 
 
 class ReviewActivities(ActivitiesBase):
@@ -38,3 +45,10 @@ class ReviewActivities(ActivitiesBase):
             )
         except review_decisions.UnknownWithdrawal as unknown:
             raise refused(unknown) from None
+
+    @activity.defn
+    async def review_verify_keys(self) -> ReviewKeys:
+        """The public keys this worker verifies proofs with (every listed one), so the
+        workflow checks a proof's signature itself before the proof takes any room
+        (issue 22). A local activity: configuration only, no I/O."""
+        return ReviewKeys(keys=[public_key_text(key) for key in self._review_verify_key])

@@ -20,11 +20,17 @@ from __future__ import annotations
 from activities.codes import CodeActivities
 from activities.opening import OpeningActivities
 from activities.payout import PayoutActivities
+from activities.returns import ReturnActivities
 from activities.review import ReviewActivities
 from activities.settlement import SettlementActivities
 
 
 class WithdrawalActivities(
-    OpeningActivities, CodeActivities, ReviewActivities, PayoutActivities, SettlementActivities
+    OpeningActivities,
+    CodeActivities,
+    ReviewActivities,
+    PayoutActivities,
+    SettlementActivities,
+    ReturnActivities,
 ):
     """Activities bound to one database and one pair of providers."""

@@ -10,33 +10,45 @@ problem+json with the same words the CLI prints.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, FastAPI, Header, Query, Request, Response, Security
+from fastapi import APIRouter, Body, FastAPI, Header, Path, Query, Request, Response, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBearer
 from pydantic import ValidationError
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import schemas
 from api.guard import ACTOR_SCOPE_KEY, MAX_BODY_BYTES, Guard, RateLimits
 from api.keys import KeyRing, keys_from_env
-from api.problems import PROBLEM_MEDIA_TYPE, ProblemDocument, from_problem, problem_response
+from api.problems import (
+    PROBLEM_MEDIA_TYPE,
+    ProblemDocument,
+    from_problem,
+    problem_response,
+    unavailable,
+)
 from api.problems import responses as problem_responses
 from application import accounts, withdrawals
+from application.accounts import ENTRY_TYPES
 from application.problems import problem_of
-from application.withdrawals import WithdrawalCreate
+from application.withdrawals import WITHDRAWAL_ID_PATTERN, WithdrawalCreate
 from client.connection import connect
 from client.withdrawals import WithdrawalClient
 from console import routes as console
+from ledger.db import is_unavailable
 from models.domain import Status, WithdrawalStatusDoc
 from models.errors import InputError, RuleRefusal
 from models.money import MoneyError
@@ -46,8 +58,45 @@ DEFAULT_HTTP_PORT = 8805
 API_TITLE = "Withdrawals API"
 API_VERSION = "1.0.0"
 
+log = logging.getLogger("api")
 bearer = HTTPBearer(auto_error=False, description="an API key: Authorization: Bearer KEY")
 ACCOUNT_ID = Annotated[str, Query(max_length=64)]
+PATH_PARAMETER = re.compile(r"\\\{[^/]+?\\\}")  # ``{withdrawal_id}`` once re.escape'd
+HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+# The ids in paths, as the create shape makes them (an unknown one is 404).
+WITHDRAWAL_ID = Annotated[
+    str,
+    Path(max_length=withdrawals.MAX_ID_CHARS, json_schema_extra={"pattern": WITHDRAWAL_ID_PATTERN}),
+]
+# A day or an aware time, as ``application.accounts.parse_bound`` reads them.
+TIME_BOUND = Annotated[
+    str | None,
+    Query(
+        max_length=40,
+        json_schema_extra={
+            "anyOf": [
+                {"type": "string", "format": "date"},
+                {"type": "string", "format": "date-time"},
+            ]
+        },
+        description="a day (China time) like 2026-11-30, or a time with its offset",
+    ),
+]
+# The create answer leads to everything a backend does next with the withdrawal (OpenAPI
+# links: stateful clients and fuzzers follow them).
+WITHDRAWAL_LINKS = {
+    name: {
+        "operationId": operation,
+        "parameters": {"withdrawal_id": "$response.body#/id"},
+        "description": description,
+    }
+    for name, operation, description in (
+        ("GetWithdrawal", "getWithdrawal", "its status document"),
+        ("SubmitCode", "submitCode", "the code texted to the account's phone (R15)"),
+        ("ResendCode", "resendCode", "a new code (R15)"),
+        ("CancelWithdrawal", "cancelWithdrawal", "cancel before payout (R19)"),
+    )
+}
 
 
 @dataclass
@@ -152,15 +201,33 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        return problem_response(error.status_code, str(error.detail), instance=request.url.path)
+        headers = dict(error.headers) if error.headers else {}
+        served = _methods_served(request) if error.status_code == 405 else []
+        if served:  # RFC 9110: a 405 names every method the path serves
+            headers["Allow"] = ", ".join(served)
+        return problem_response(
+            error.status_code, str(error.detail), instance=request.url.path, headers=headers
+        )
 
     @app.exception_handler(RPCError)
     async def temporal_error(request: Request, error: RPCError) -> JSONResponse:
         if error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
-            return problem_response(
-                503, "Temporal is not reachable; retry later", instance=request.url.path
-            )
+            return unavailable("Temporal is not reachable; retry later", request.url.path)
         raise error
+
+    async def database_error(request: Request, error: Exception) -> JSONResponse:
+        # The ledger's database stopped, restarting or cut off. The request may be sent
+        # again as it was: a create is idempotent under its id (one that got as far as
+        # starting its workflow attaches to it). The pool checks each connection before
+        # use, so the first request after the database is back succeeds; this process
+        # needs no restart.
+        if not is_unavailable(error):
+            raise error
+        log.warning("database unavailable (%s): answered 503", type(error).__name__)
+        return unavailable("the ledger's database is not reachable; retry later", request.url.path)
+
+    for database_failure in (DBAPIError, PoolTimeout):
+        app.add_exception_handler(database_failure, database_error)
 
     async def refused(request: Request, error: Exception) -> Response:
         problem = problem_of(error)
@@ -171,6 +238,16 @@ def _install_error_handlers(app: FastAPI) -> None:
     # The same typed problems the CLI turns into exit statuses (application.problems).
     for kind in (InputError, MoneyError, RuleRefusal, ValidationError):
         app.add_exception_handler(kind, refused)
+
+
+def _methods_served(request: Request) -> list[str]:
+    """The methods the OpenAPI document gives this path (Starlette's own 405 names only
+    the first matching route's, and ``/v1/withdrawals`` has a GET and a POST route)."""
+    methods: set[str] = set()
+    for template, operations in request.app.openapi().get("paths", {}).items():
+        if re.fullmatch(PATH_PARAMETER.sub("[^/]+", re.escape(template)), request.url.path):
+            methods |= {method.upper() for method in operations if method in HTTP_METHODS}
+    return sorted(methods)
 
 
 def _add_problem_schema(app: FastAPI) -> None:
@@ -192,13 +269,14 @@ def _add_problem_schema(app: FastAPI) -> None:
 # ---- routes ------------------------------------------------------------------------------
 def _router() -> APIRouter:
     router = APIRouter(prefix="/v1", dependencies=[Security(bearer)])
-    guarded = (400, 401, 413, 429)
+    guarded = (400, 401, 413, 429, 503)  # 503: the database or Temporal is away
 
     @router.get(
         "/accounts/{account_id}/withdrawable",
         response_model=schemas.WithdrawableDocument,
         responses=problem_responses(*guarded, 404),
         summary="What an account can withdraw (R11–R14)",
+        operation_id="getWithdrawable",
     )
     async def get_withdrawable(request: Request, account_id: str) -> schemas.WithdrawableDocument:
         services = _services(request)
@@ -220,13 +298,20 @@ def _router() -> APIRouter:
         response_model=WithdrawalStatusDoc,
         status_code=201,
         responses={
+            201: {"description": "started: the status document", "links": WITHDRAWAL_LINKS},
             200: {
                 "description": "the same id with the same request: the current document",
                 "model": WithdrawalStatusDoc,
+                "links": WITHDRAWAL_LINKS,
             },
             **problem_responses(*guarded, 404, 409, 422),
         },
         summary="Start a withdrawal (idempotent under its id)",
+        description=(
+            "An `Idempotency-Key` header may carry the id instead of the body's `id`; when "
+            "both are given they must be equal (400 otherwise)."
+        ),
+        operation_id="createWithdrawal",
     )
     async def create_withdrawal(
         request: Request,
@@ -234,10 +319,9 @@ def _router() -> APIRouter:
         body: Annotated[WithdrawalCreate, Body()],
         idempotency_key: Annotated[
             str | None,
-            Header(
-                max_length=64,
-                description="the withdrawal id, when the body gives none",
-            ),
+            # Described in the operation, not as a parameter: a schema cannot say "equal to
+            # the body's id", and a document must not allow what the API refuses.
+            Header(max_length=64, include_in_schema=False),
         ] = None,
     ) -> WithdrawalStatusDoc:
         services = _services(request)
@@ -261,6 +345,7 @@ def _router() -> APIRouter:
         response_model=schemas.WithdrawalList,
         responses=problem_responses(*guarded),
         summary="Withdrawal records, newest first (R20)",
+        operation_id="listWithdrawals",
     )
     async def list_withdrawals(
         request: Request,
@@ -269,7 +354,14 @@ def _router() -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=withdrawals.MAX_PAGE_SIZE)] = (
             withdrawals.DEFAULT_PAGE_SIZE
         ),
-        cursor: Annotated[str | None, Query(max_length=200)] = None,
+        cursor: Annotated[
+            str | None,
+            Query(
+                max_length=withdrawals.MAX_CURSOR_CHARS,
+                json_schema_extra={"pattern": withdrawals.CURSOR_PATTERN},
+                description="a page's `next_cursor`",
+            ),
+        ] = None,
     ) -> schemas.WithdrawalList:
         page = withdrawals.list_page(
             _services(request).engine, account_id, status, limit=limit, cursor=cursor
@@ -284,8 +376,9 @@ def _router() -> APIRouter:
         response_model=WithdrawalStatusDoc,
         responses=problem_responses(*guarded, 404),
         summary="A withdrawal's status document",
+        operation_id="getWithdrawal",
     )
-    async def get_withdrawal(request: Request, withdrawal_id: str) -> WithdrawalStatusDoc:
+    async def get_withdrawal(request: Request, withdrawal_id: WITHDRAWAL_ID) -> WithdrawalStatusDoc:
         services = _services(request)
         return await withdrawals.status_document(
             services.engine, await services.temporal(), withdrawal_id
@@ -296,10 +389,11 @@ def _router() -> APIRouter:
         response_model=schemas.CodeAnswer,
         responses=problem_responses(*guarded, 404, 422),
         summary="Submit the SMS verification code (R15)",
+        operation_id="submitCode",
     )
     async def submit_code(
         request: Request,
-        withdrawal_id: str,
+        withdrawal_id: WITHDRAWAL_ID,
         body: schemas.CodeBody,
         idempotency_key: Annotated[str | None, Header(max_length=64)] = None,
     ) -> schemas.CodeAnswer:
@@ -324,10 +418,11 @@ def _router() -> APIRouter:
         response_model=schemas.ResendAnswer,
         responses=problem_responses(*guarded, 404, 422),
         summary="Text a new verification code (R15)",
+        operation_id="resendCode",
     )
     async def resend(
         request: Request,
-        withdrawal_id: str,
+        withdrawal_id: WITHDRAWAL_ID,
         idempotency_key: Annotated[str | None, Header(max_length=64)] = None,
     ) -> schemas.ResendAnswer:
         services = _services(request)
@@ -347,10 +442,11 @@ def _router() -> APIRouter:
         response_model=WithdrawalStatusDoc,
         responses=problem_responses(*guarded, 404, 422),
         summary="Cancel before payout (R19: the frozen money returns)",
+        operation_id="cancelWithdrawal",
     )
     async def cancel(
         request: Request,
-        withdrawal_id: str,
+        withdrawal_id: WITHDRAWAL_ID,
         body: Annotated[schemas.CancelBody | None, Body()] = None,
     ) -> WithdrawalStatusDoc:
         services = _services(request)
@@ -373,17 +469,25 @@ def _router() -> APIRouter:
             **problem_responses(*guarded, 404),
         },
         summary="Transaction details (R20), JSON or CSV",
+        operation_id="getTransactions",
     )
     async def get_transactions(
         request: Request,
         account_id: str,
-        type: Annotated[str | None, Query(max_length=32)] = None,
-        since: Annotated[str | None, Query(max_length=40)] = None,
-        until: Annotated[str | None, Query(max_length=40)] = None,
+        type: Annotated[
+            str | None, Query(max_length=32, json_schema_extra={"enum": list(ENTRY_TYPES)})
+        ] = None,
+        since: TIME_BOUND = None,
+        until: TIME_BOUND = None,
         format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
     ) -> Any:
         found = accounts.account_transactions(
-            _services(request).engine, account_id, type=type, since=since, until=until
+            _services(request).engine,
+            account_id,
+            type=type,
+            since=since,
+            until=until,
+            reversed_range_is_empty=True,
         )
         if format == "csv":
             return Response(found.csv() + "\n", media_type="text/csv; charset=utf-8")

@@ -13,6 +13,9 @@ from application.problems import Problem, ProblemKind
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_PREFIX = "/problems/"
+# What a 503 asks a client to wait before trying again: short, since a restarted
+# database or Temporal answers within seconds, and a client's retry costs nothing.
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5
 
 STATUS_OF_KIND = {
     ProblemKind.BAD_INPUT: 400,
@@ -100,6 +103,17 @@ def problem_response(
         body["field"] = field
     body.update(extra or {})
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def unavailable(detail: str, instance: str | None = None) -> JSONResponse:
+    """503: a service behind the API (the database, Temporal) is away for now; the
+    request may be sent again as it was after ``Retry-After`` seconds."""
+    return problem_response(
+        503,
+        detail,
+        instance=instance,
+        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)},
+    )
 
 
 def from_problem(problem: Problem, instance: str | None = None) -> JSONResponse:

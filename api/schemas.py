@@ -15,11 +15,18 @@ from models.limits import CODE_DIGITS
 from models.messages import CodeVerdict
 from models.money import Money
 
+# models.messages.CodeSubmission.problem's check, as the schema says it.
+CODE_PATTERN = rf"^[0-9]{{{CODE_DIGITS}}}$"
+
 
 class CodeBody(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"code": "123456"}]})
 
-    code: StrictStr = Field(max_length=32, description=f"the {CODE_DIGITS} digits texted (R15)")
+    code: StrictStr = Field(
+        max_length=32,
+        description=f"the {CODE_DIGITS} digits texted (R15)",
+        json_schema_extra={"pattern": CODE_PATTERN},
+    )
 
 
 class CancelBody(BaseModel):

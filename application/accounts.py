@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -34,7 +34,10 @@ BREAKDOWN_FIELDS = (
     "withdrawable",
 )
 CSV_COLUMNS = ("at", "type", "direction", "amount", "balance_after", "withdrawal_id", "note")
-ENTRY_TYPES = tuple(t.value for t in EntryType)
+# R20's types as users see them: a return's credit is a withdrawal line of its own
+# (direction credit), under the type they filter withdrawals by (issue 25).
+SHOWN_TYPE = {EntryType.WITHDRAWAL_RETURN.value: EntryType.WITHDRAWAL.value}
+ENTRY_TYPES = tuple(t.value for t in EntryType if t.value not in SHOWN_TYPE)
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ def parse_bound(text: str, field: str, *, end_of_day: bool) -> datetime:
         day = None
     if day is not None and len(value) == len("2026-11-30"):
         start = datetime.combine(day, time(0, 0), tzinfo=CHINA_TZ)
-        return start + timedelta(days=1) if end_of_day else start
+        return _within_reach(start, timedelta(days=1) if end_of_day else timedelta(0))
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
@@ -80,7 +83,20 @@ def parse_bound(text: str, field: str, *, end_of_day: bool) -> datetime:
         ) from None
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise InputError(field, f"{text!r} needs its timezone offset, e.g. +08:00")
-    return moment
+    return _within_reach(moment, timedelta(0))
+
+
+def _within_reach(moment: datetime, later: timedelta) -> datetime:
+    """``moment + later`` in UTC; a bound beyond what a datetime holds (year 1 or 9999 and
+    an offset) is the farthest one there is: a valid date is never an error."""
+    try:
+        bound = moment + later
+        bound.astimezone(UTC)  # the database compares in UTC
+        return bound
+    except OverflowError:
+        return (datetime.min if moment.year == datetime.min.year else datetime.max).replace(
+            tzinfo=UTC
+        )
 
 
 @dataclass(frozen=True)
@@ -118,7 +134,7 @@ def _entry(entry: LedgerEntry) -> dict[str, Any]:
     return {
         "id": entry.id,
         "at": entry.at,
-        "type": entry.type,
+        "type": SHOWN_TYPE.get(entry.type, entry.type),
         "direction": entry.direction,
         "amount": Money(entry.amount_fen),
         "balance_after": Money(entry.balance_after_fen),
@@ -136,13 +152,18 @@ def account_transactions(
     until: str | None = None,
     since_field: str = "since",
     until_field: str = "until",
+    reversed_range_is_empty: bool = False,
 ) -> Transactions:
-    """R20 details, oldest first, filtered by type and a time range (days or times)."""
+    """R20 details, oldest first, filtered by type and a time range (days or times).
+
+    ``until`` not after ``since`` is a typing slip at the command line (refused, naming the
+    flag); the HTTP API answers it as the empty range it is (``reversed_range_is_empty``),
+    since its OpenAPI document cannot say that one parameter must follow the other."""
     if type is not None and type not in ENTRY_TYPES:
         raise InputError("type", f"one of {', '.join(ENTRY_TYPES)}")
-    start = parse_bound(since, since_field, end_of_day=False) if since else None
-    end = parse_bound(until, until_field, end_of_day=True) if until else None
-    if start is not None and end is not None and start >= end:
+    start = parse_bound(since, since_field, end_of_day=False) if since is not None else None
+    end = parse_bound(until, until_field, end_of_day=True) if until is not None else None
+    if start is not None and end is not None and start >= end and not reversed_range_is_empty:
         raise InputError(until_field, f"must be after {since_field}")
     with read_only_session(engine) as session:
         if session.get(Account, account_id) is None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
@@ -39,6 +38,7 @@ from ledger.payout_resolution import (
     resolve_without_workflow,
 )
 from ledger.tables import Withdrawal
+from models.decision_proof import VerifyKeys
 from models.messages import PayoutOutcome, PayoutResolutionRequest, PayoutResolutionVerdict
 
 RULE = "R19"
@@ -80,7 +80,7 @@ async def resolve_payout(
     request: PayoutResolutionRequest,
     now: datetime,
     provider: PayoutProvider,
-    verify_key: Ed25519PublicKey | None = None,
+    verify_key: VerifyKeys | None = None,
 ) -> Resolution:
     problem = request.problem()
     if problem is not None:
@@ -106,7 +106,7 @@ async def resolve_payout(
         if closed is not None:
             raise NothingToResolve(closed)
         verdict = record_resolution(
-            session, request, now, verify_key or settings.review_verify_key(), answer
+            session, request, now, verify_key or settings.review_verify_keys(), answer
         )
         if verdict.accepted:
             resolve_without_workflow(session, verdict, request.withdrawal_id, now)

@@ -24,8 +24,10 @@ if TYPE_CHECKING:
 
     from ledger.tables import Withdrawal, WithdrawalEvent
 
-# R18: the statuses whose reason the user must see next to them.
-STATUSES_WITH_REASON = frozenset({Status.REJECTED, Status.FAILED, Status.CANCELLED})
+# R18: the statuses whose reason the user must see next to them (and a return's, issue 25).
+STATUSES_WITH_REASON = frozenset(
+    {Status.REJECTED, Status.FAILED, Status.CANCELLED, Status.RETURNED}
+)
 
 
 def status_label(status: Status | str) -> str:
@@ -37,6 +39,18 @@ def status_label(status: Status | str) -> str:
 def when(at: datetime | None) -> str:
     """A time for people: UTC, to the second, with its offset."""
     return at.astimezone(UTC).isoformat(timespec="seconds") if at else ""
+
+
+def with_calendar_check(doc: WithdrawalStatusDoc) -> WithdrawalStatusDoc:
+    """The document as read now: an arrival estimate ending in a year no calendar covers is
+    marked provisional. A ``HOLIDAYS_FILE`` that cannot be read counts as absent here (so
+    more estimates say provisional, never fewer); ``attention`` names the file's mistake."""
+    if doc.expected_arrival is None:
+        return doc
+    from config.holidays import calendar_for_estimates
+
+    provisional = calendar_for_estimates().is_provisional(doc.expected_arrival)
+    return doc.model_copy(update={"expected_arrival_provisional": provisional})
 
 
 def document_from_record(row: Withdrawal, events: Sequence[WithdrawalEvent]) -> WithdrawalStatusDoc:

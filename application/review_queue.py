@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from application.records import entered_review, proofs_of, record_document
 from config import settings
 from ledger.db import read_only_session
+from ledger.review_decisions import reviewer_person
 from ledger.tables import Account, ReviewDecisionRecord, Withdrawal, WithdrawalEvent
 from ledger.withdrawals import MAX_LIST_LIMIT, list_withdrawals
 from models.authority import approvals_required
@@ -170,6 +171,7 @@ class DecisionView:
     accepted: bool
     why: str
     comment: str
+    person: str = ""  # ``models.authority.person_of``: two ids of one identity, one person
 
 
 @dataclass(frozen=True)
@@ -254,6 +256,7 @@ def review_case(engine: Engine, withdrawal_id: str) -> ReviewCase | None:
                     accepted=d.accepted,
                     why=d.why,
                     comment=d.comment,
+                    person=reviewer_person(session, d.reviewer_id),
                 )
                 for d in decisions
             ],

@@ -16,6 +16,7 @@ verifies a proof with the public key only (``models.decision_proof``).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -35,7 +36,7 @@ from models.limits import LOGIN_LOCK_MINUTES, MAX_LOGIN_FAILURES
 from models.messages import RecordedDecision, ReviewDecisionKind
 from models.passwords import hash_password, password_matches
 
-CANCEL = "cancel"  # the decision a reviewer's cancel proof names
+CANCEL = decision_proof.CANCEL
 # Hashed when the reviewer is unknown, so the answer takes as long as for a known one.
 _DECOY_HASH = hash_password(secrets.token_urlsafe(16))
 
@@ -167,8 +168,18 @@ async def cancel_as_reviewer(
     *,
     signing_key: Ed25519PrivateKey | None = None,
     now: datetime | None = None,
+    engine: Engine | None = None,
 ) -> WithdrawalStatusDoc:
     """Cancel as an authenticated reviewer; the workflow's activity accepts only an
-    ``ops`` or ``lead`` (raises ``WorkflowUpdateFailedError`` with the reason otherwise)."""
+    ``ops`` or ``lead`` (raises ``WorkflowUpdateFailedError`` with the reason otherwise).
+    With ``engine``, a refusal is audited here: the validator's leaves no history."""
     proof = issue_decision_proof(reviewer, withdrawal_id, CANCEL, signing_key=signing_key, now=now)
-    return await client.cancel(withdrawal_id, reviewer_id=reviewer.reviewer_id, proof=proof)
+
+    def call() -> Awaitable[WithdrawalStatusDoc]:
+        return client.cancel(withdrawal_id, reviewer_id=reviewer.reviewer_id, proof=proof)
+
+    if engine is None:
+        return await call()
+    from application.withdrawals import audited_cancel
+
+    return await audited_cancel(engine, withdrawal_id, reviewer.reviewer_id, call)

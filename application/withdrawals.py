@@ -20,9 +20,9 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from temporalio.api.enums.v1 import EventType
@@ -32,7 +32,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from application.problems import RequestConflict
 from application.proofs import MAX_PROOF_BYTES, store_proof_bytes
-from application.records import status_with_reason
+from application.records import status_with_reason, with_calendar_check
 from client.polling import poll_until
 from client.withdrawals import WithdrawalClient, workflow_id
 from models.branches import payee_from_branch
@@ -50,7 +50,15 @@ from models.domain import (
 from models.errors import InputError, InsufficientWithdrawable, NotFound, RuleRefusal
 from models.messages import CodeResult, CodeSubmission, ResendResult
 from models.money import Money
-from models.payee import MAX_PROOFS, payee_problem
+from models.payee import (
+    BANK_CARD,
+    EMAIL,
+    MAINLAND_MOBILE,
+    MAX_EMAIL_CHARS,
+    MAX_PAYEE_NAME_CHARS,
+    MAX_PROOFS,
+    payee_problem,
+)
 from models.sameness import first_difference
 
 if TYPE_CHECKING:
@@ -64,6 +72,23 @@ T = TypeVar("T")
 WITHDRAWAL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 # A run of digits this long could be a phone or a card number: never put one in an id.
 PERSONAL_DIGITS = re.compile(r"\d{11,}")
+# The OpenAPI patterns (ECMA 262, anchored) say what the checks below accept, built from the
+# same expressions so the document and the API cannot drift apart (issue 26).
+WITHDRAWAL_ID_PATTERN = rf"^(?!.*{PERSONAL_DIGITS.pattern})(?:{WITHDRAWAL_ID.pattern})$"
+# More than 0.00 and less than MAX_AMOUNT_FEN, at most two decimals, no sign, space or
+# leading zero: exactly the strings ``parse_amount`` turns into money.
+AMOUNT_PATTERN = r"^(?:[1-9][0-9]{0,11}(?:\.[0-9]{1,2})?|0\.(?:[1-9][0-9]?|0[1-9]))$"
+# R9 payees as models.payee checks them: an Alipay account is a mainland mobile number or an
+# email address, a bank card 12 to 19 digits; a name is not blank.
+ALIPAY_ACCOUNT_PATTERN = rf"^(?:{MAINLAND_MOBILE.pattern}|{EMAIL.pattern})$"
+BANK_CARD_PATTERN = rf"^{BANK_CARD.pattern}$"
+NOT_BLANK_PATTERN = r"\S"
+# A proof is PDF, JPEG or PNG (application.proofs.PROOF_TYPES) as strict base64: the first
+# characters are those file types' magic bytes encoded.
+PROOF_BASE64_PATTERN = (
+    r"^(?:JVBERi[0-3][A-Za-z0-9+/]|/9j/|iVBORw0KGg[o-r][A-Za-z0-9+/])"
+    r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+)
 GENERATED_ID_PREFIX = "w-"
 MAX_ID_CHARS = 64
 MAX_TEXT_CHARS = 200
@@ -78,6 +103,11 @@ START_POLL_SECONDS = 0.2
 QUERY_TIMEOUT_SECONDS = 5.0
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+# A page's cursor: ``<microseconds since 1970, UTC>~<last id>``; 17 digits reach past 5000 AD.
+CURSOR_SEPARATOR = "~"
+CURSOR_PATTERN = r"^[0-9]{1,17}~[A-Za-z0-9._:-]{1,64}$"
+MAX_CURSOR_CHARS = 17 + 1 + MAX_ID_CHARS
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 RULE_CODE = "R15"
 RULE_CANCEL = "R18"
@@ -91,7 +121,76 @@ class ProofUpload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     filename: StrictStr = Field(min_length=1, max_length=MAX_FILENAME_CHARS)
-    content_base64: StrictStr = Field(max_length=MAX_PROOF_BASE64_CHARS + 4)
+    content_base64: StrictStr = Field(
+        max_length=MAX_PROOF_BASE64_CHARS + 4,
+        json_schema_extra={"pattern": PROOF_BASE64_PATTERN},
+    )
+
+
+_ABSENT: dict[str, Any] = {"type": "null"}
+_PAYEE_NAME = {"type": "string", "pattern": NOT_BLANK_PATTERN, "maxLength": MAX_PAYEE_NAME_CHARS}
+_SOME_PROOFS = {"type": "array", "minItems": 1}
+
+
+def _route_is(route: Route) -> dict[str, Any]:
+    return {"required": ["to"], "properties": {"to": {"const": route.value}}}
+
+
+# What ``to_request`` checks across fields (R5/R6, R9, R10), said in the OpenAPI schema so a
+# backend (or a fuzzer) learns it from the document; tests/api/test_create_schema.py checks
+# that every body this schema allows gets past those checks.
+CREATE_CONDITIONS: dict[str, Any] = {
+    "anyOf": [  # exactly one of a recharge order (R5) and non_recharge (R6)
+        {
+            "required": ["order_id"],
+            "properties": {"order_id": {"type": "string"}, "non_recharge": {"const": False}},
+        },
+        {
+            "required": ["non_recharge"],
+            "properties": {"non_recharge": {"const": True}, "order_id": _ABSENT},
+        },
+    ],
+    "allOf": [
+        {  # the original route pays back to the payer: no payee (absent ``to`` is original)
+            "if": {"properties": {"to": {"const": Route.ORIGINAL.value}}},
+            "then": {
+                "properties": {
+                    "payee_account": _ABSENT,
+                    "payee_name": _ABSENT,
+                    "branch_id": _ABSENT,
+                }
+            },
+        },
+        {  # R9: an Alipay payee, with proofs
+            "if": _route_is(Route.ALIPAY),
+            "then": {
+                "required": ["payee_account", "payee_name", "proofs"],
+                "properties": {
+                    "payee_account": {
+                        "type": "string",
+                        "pattern": ALIPAY_ACCOUNT_PATTERN,
+                        "maxLength": MAX_EMAIL_CHARS,
+                    },
+                    "payee_name": _PAYEE_NAME,
+                    "branch_id": _ABSENT,
+                    "proofs": _SOME_PROOFS,
+                },
+            },
+        },
+        {  # R9/R10: a bank card payee, its branch from the directory, with proofs
+            "if": _route_is(Route.BANK),
+            "then": {
+                "required": ["payee_account", "payee_name", "branch_id", "proofs"],
+                "properties": {
+                    "payee_account": {"type": "string", "pattern": BANK_CARD_PATTERN},
+                    "payee_name": _PAYEE_NAME,
+                    "branch_id": {"type": "string"},
+                    "proofs": _SOME_PROOFS,
+                },
+            },
+        },
+    ],
+}
 
 
 class WithdrawalCreate(BaseModel):
@@ -104,6 +203,7 @@ class WithdrawalCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
+            **CREATE_CONDITIONS,
             "examples": [
                 {
                     "id": "w-20261126-0001",
@@ -122,13 +222,22 @@ class WithdrawalCreate(BaseModel):
                     "payee_name": "Li Lei",
                     "proofs": [{"filename": "proof.pdf", "content_base64": "JVBERi0xLjQK"}],
                 },
-            ]
+            ],
         },
     )
 
-    id: StrictStr | None = Field(default=None, max_length=MAX_ID_CHARS)
+    id: StrictStr | None = Field(
+        default=None,
+        max_length=MAX_ID_CHARS,
+        description="the idempotency key; no run of 11 digits (ids are logged)",
+        json_schema_extra={"pattern": WITHDRAWAL_ID_PATTERN},
+    )
     account_id: StrictStr = Field(min_length=1, max_length=MAX_ID_CHARS)
-    amount: StrictStr = Field(max_length=32, description='CNY as a string, e.g. "100.00"')
+    amount: StrictStr = Field(
+        max_length=32,
+        description='CNY as a string, more than 0 with at most two decimals, e.g. "100.00"',
+        json_schema_extra={"pattern": AMOUNT_PATTERN},
+    )
     order_id: StrictStr | None = Field(default=None, min_length=1, max_length=MAX_ID_CHARS)
     non_recharge: StrictBool = False
     to: Route = Route.ORIGINAL
@@ -156,6 +265,10 @@ def parse_amount(text: str) -> Money:
     parsed = Money.parse(text, "amount")
     if parsed.fen == 0:
         raise InputError("amount", "must be more than 0.00")
+    if not re.fullmatch(AMOUNT_PATTERN, text):  # what the schema says, word for word
+        raise InputError(
+            "amount", f"{text!r}: digits with at most two decimals, no sign, space or leading 0"
+        )
     return parsed
 
 
@@ -370,19 +483,65 @@ async def create(
         )
     if refused_at_open(settled):
         raise as_refusal(settled.reason or "refused when freezing the money", "R14")
-    return Created(document=settled, created=True, review_reasons=review_reasons)
+    return Created(
+        document=with_calendar_check(settled), created=True, review_reasons=review_reasons
+    )
 
 
-def _audit(engine: Engine, actor: str, action: str, subject: str, outcome: str = "asked") -> None:
+def _audit(
+    engine: Engine,
+    actor: str,
+    action: str,
+    subject: str,
+    outcome: str = "asked",
+    detail: str = "",
+) -> None:
     from ledger import audit
     from ledger.db import run_in_transaction
 
     run_in_transaction(
         engine,
         lambda session: audit.append(
-            session, actor=actor, action=action, subject=subject, outcome=outcome
+            session, actor=actor, action=action, subject=subject, outcome=outcome, detail=detail
         ),
     )
+
+
+# The ``authorize_cancel`` activity audits its own refusals; every other refusal of a
+# cancel (the validator's above all: it leaves no history, issue 22) is audited here.
+CANCEL_REFUSED_BY_ACTIVITY = "CancelNotAuthorised"
+
+
+async def audited_cancel(
+    engine: Engine,
+    withdrawal_id: str,
+    canceller: str | None,
+    call: Callable[[], Awaitable[T]],
+    api_key: str | None = None,
+) -> T:
+    """Run a cancel update; a refusal the workflow did not audit is audited here, with
+    who asked (as asserted; None: the applicant) and why it was refused."""
+    try:
+        return await call()
+    except WorkflowUpdateFailedError as error:
+        cause = error.cause
+        if isinstance(cause, ApplicationError) and cause.type == CANCEL_REFUSED_BY_ACTIVITY:
+            raise
+        why = cause.message if isinstance(cause, ApplicationError) else str(cause)
+        through = f"; through API key {api_key}" if api_key else ""
+        await asyncio.to_thread(
+            _audit_refused_cancel, engine, withdrawal_id, canceller, why + through
+        )
+        raise
+
+
+def _audit_refused_cancel(
+    engine: Engine, withdrawal_id: str, canceller: str | None, detail: str
+) -> None:
+    if canceller is None:
+        recorded = _record(engine, withdrawal_id)
+        canceller = recorded.account_id if recorded is not None else "unknown"
+    _audit(engine, canceller[:64], "withdrawal.cancel", withdrawal_id, "refused", detail)
 
 
 def _record(engine: Engine, withdrawal_id: str) -> WithdrawalStatusDoc | None:
@@ -445,8 +604,14 @@ async def find_status(
     gone (retention, a wiped server), failed, or its worker does not answer, the database
     record answers: the workflow wrote each status there as it went."""
     found = await _from_temporal(client, withdrawal_id)
+    if found is not None and found.status is Status.SUCCEEDED:
+        # A closed workflow's result never changes; a return after success (issue 25)
+        # lives in the ledger's record only, so a succeeded one is read from there too.
+        returned = await asyncio.to_thread(_record, engine, withdrawal_id)
+        if returned is not None and returned.status is Status.RETURNED:
+            return returned, SOURCE_DATABASE
     if found is not None:
-        return found, SOURCE_WORKFLOW
+        return with_calendar_check(found), SOURCE_WORKFLOW
     recorded = await asyncio.to_thread(_record, engine, withdrawal_id)
     if recorded is None:
         raise unknown_withdrawal(withdrawal_id)
@@ -466,20 +631,18 @@ class Page:
 
 
 def _encode_cursor(row: Withdrawal) -> str:
-    text = f"{row.created_at.isoformat()}|{row.id}"
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    micros = (created - EPOCH) // timedelta(microseconds=1)
+    return f"{micros}{CURSOR_SEPARATOR}{row.id}"
 
 
 def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        at, _, last_id = base64.urlsafe_b64decode(padded).decode().partition("|")
-        moment = datetime.fromisoformat(at)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise InputError("cursor", "not a cursor this service gave out") from None
-    if not last_id or moment.tzinfo is None:
+    """Every string the cursor pattern allows is a cursor (the schema says no more than
+    the API takes): microseconds since 1970 in UTC and the last id of the page before."""
+    if not re.fullmatch(CURSOR_PATTERN, cursor):
         raise InputError("cursor", "not a cursor this service gave out")
-    return moment, last_id
+    micros, _, last_id = cursor.partition(CURSOR_SEPARATOR)
+    return EPOCH + timedelta(microseconds=int(micros)), last_id
 
 
 def list_page(
@@ -634,7 +797,13 @@ async def cancel(
             RULE_CANCEL,
             # One update per asserted canceller: a retry after a lost answer gets the first
             # answer, while a stranger's refused cancel never stands in for the applicant's.
-            lambda: client.cancel(withdrawal_id, by=by, update_id=f"cancel:{by or ''}"),
+            lambda: audited_cancel(
+                engine,
+                withdrawal_id,
+                by,
+                lambda: client.cancel(withdrawal_id, by=by, update_id=f"cancel:{by or ''}"),
+                api_key=actor,
+            ),
         )
     except RuleRefusal:
         recorded = await asyncio.to_thread(_record, engine, withdrawal_id)
@@ -643,4 +812,4 @@ async def cancel(
         doc = (await find_status(engine, client, withdrawal_id))[0]
     if actor is not None:
         await asyncio.to_thread(_audit, engine, actor, "withdrawal.cancel", withdrawal_id)
-    return doc
+    return with_calendar_check(doc)

@@ -27,8 +27,9 @@ Answers: 200 signalled (or the withdrawal already finished: a late duplicate is 
 or not forwarded, past the limit); 401 unsigned, wrongly signed, stale or replayed
 (logged without the body; nothing changes); 400 unreadable body; 404 no such withdrawal;
 413 body too large; 503 Temporal unreachable, which the provider retries (the id is
-forgotten again, and the callback uncounted, so the retry counts). Logs carry withdrawal
-ids, states and counts only, never a payee or the provider's free text.
+forgotten again, and the callback uncounted, so the retry counts), or the database
+unreachable (nothing was remembered). Logs carry withdrawal ids, states and counts only,
+never a payee or the provider's free text.
 """
 
 from __future__ import annotations
@@ -44,20 +45,22 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, col
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.body_limit import BodyLimit
 from callbacks.forwarding import CallbackBudget, Forwarding
+from callbacks.returns import start_return_on_callback
 from client.connection import connect
 from client.withdrawals import workflow_id
 from config import settings
 from gateways import webhook_signature
 from gateways.http_payout import payout_provider_from_env
 from gateways.payout import ProviderError, Transfer
-from ledger.db import get_engine, run_in_transaction
+from ledger.db import get_engine, is_unavailable, run_in_transaction
 from ledger.tables import CallbackReceipt
 from models.limits import MAX_CALLBACKS_FORWARDED_PER_WITHDRAWAL
 from observability.log_filter import install_personal_data_filter
@@ -203,6 +206,17 @@ def create_app(
     app = FastAPI(title="Payout callback receiver")
     app.add_middleware(BodyLimit, limits={CALLBACK_PATH: MAX_CALLBACK_BYTES}, too_large=_too_large)
 
+    async def database_away(request: Request, error: Exception) -> JSONResponse:
+        # The receipts live in the ledger's database: while it is away, a 5xx makes the
+        # provider retry later (never a 500's traceback); the workflow also polls.
+        if not is_unavailable(error):
+            raise error
+        log.warning("payout callback not taken: database unavailable (%s)", type(error).__name__)
+        return _answer(503, reason="database unavailable, try again")
+
+    for database_failure in (DBAPIError, PoolTimeout):
+        app.add_exception_handler(database_failure, database_away)
+
     @app.get("/health")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
@@ -226,15 +240,19 @@ def create_app(
             log.warning("unreadable payout callback (%d bytes)", len(body))
             return _answer(400, reason=str(error))
         forwarding = await budget.take(transfer.idempotency_key)
-        if not forwarding.forward:
-            return _held_back(transfer.idempotency_key, forwarding)
         try:
+            # A return (issue 25) starts whatever the forward cap says: it grows no
+            # withdrawal's history, and a second start of the same return is refused.
+            await start_return_on_callback(await temporal.client(), transfer)
+            if not forwarding.forward:
+                return _held_back(transfer.idempotency_key, forwarding)
             return await _signal(await temporal.client(), transfer)
         except (RPCError, RuntimeError, OSError) as error:
             # 5xx makes the provider retry later (same webhook-id: forget it, and the
             # count, so the retry counts); the workflow also polls, so nothing is lost.
             await receipts.forget(webhook_id)
-            await budget.give_back(transfer.idempotency_key)
+            if forwarding.forward:
+                await budget.give_back(transfer.idempotency_key)
             log.warning("payout callback not delivered: %s", type(error).__name__)
             return _answer(503, reason="workflow service unavailable, try again")
 

@@ -30,7 +30,11 @@ def status_text(doc: WithdrawalStatusDoc) -> str:
     if doc.code_attempts_left is not None and doc.status is Status.AWAITING_CODE:
         facts.append(["code attempts left", str(doc.code_attempts_left)])
     if doc.expected_arrival is not None and not doc.status.is_final:
-        facts.append(["expected arrival by", when(doc.expected_arrival)])
+        provisional = " (provisional: no holiday calendar for that year)"
+        shown = when(doc.expected_arrival) + (
+            provisional if doc.expected_arrival_provisional else ""
+        )
+        facts.append(["expected arrival by", shown])
     if doc.provider_reference:
         facts.append(["provider reference", doc.provider_reference])
     width = max(len(label) for label, _ in facts)

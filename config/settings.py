@@ -8,6 +8,7 @@ import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
@@ -106,14 +107,16 @@ def dev_review_signing_key(data_dir: Path) -> Ed25519PrivateKey:
     )
 
 
-def review_verify_key() -> Ed25519PublicKey:
-    """The public key workers verify decisions with (``REVIEW_VERIFY_KEY``). In dev it is
-    derived from the dev signing key; a worker never needs the private key."""
-    from models.decision_proof import public_key_from_text, public_key_text
+def review_verify_keys() -> list[Ed25519PublicKey]:
+    """The public keys workers verify decisions with (``REVIEW_VERIFY_KEY``: one key, or a
+    comma-separated list while the signing key is rotated; a proof verifies under any
+    listed key). In dev the one key is derived from the dev signing key; a worker never
+    needs the private key."""
+    from models.decision_proof import public_key_text, public_keys_from_text
 
     configured = os.environ.get("REVIEW_VERIFY_KEY")
     if configured:
-        return public_key_from_text(configured)
+        return public_keys_from_text(configured)
     if is_production():
         raise MissingSecret(
             "REVIEW_VERIFY_KEY is not set; WITHDRAWALS_ENV=production has no dev default"
@@ -122,7 +125,7 @@ def review_verify_key() -> Ed25519PublicKey:
         DATA_DIR / "review-verify.key",
         lambda: public_key_text(review_signing_key().public_key()),
     )
-    return public_key_from_text(text)
+    return public_keys_from_text(text)
 
 
 def check_production_secrets(*getters: Callable[[], object]) -> None:
@@ -227,3 +230,25 @@ def webhook_retry_seconds() -> tuple[float, float, float]:
         number("WEBHOOK_RETRY_MAX_INTERVAL_SECONDS", WEBHOOK_RETRY_MAX_INTERVAL_SECONDS),
         number("WEBHOOK_RETRY_TOTAL_SECONDS", WEBHOOK_RETRY_TOTAL_HOURS * 3600),
     )
+
+
+DEFAULT_DISPLAY_TIMEZONE = "Asia/Shanghai"
+
+
+def display_timezone() -> ZoneInfo:
+    """``DISPLAY_TIMEZONE``: the zone the console shows times in (the API, webhooks and
+    ``--json`` keep ISO 8601 with offset). An unknown zone stops the process at start."""
+    name = (os.environ.get("DISPLAY_TIMEZONE") or "").strip() or DEFAULT_DISPLAY_TIMEZONE
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"DISPLAY_TIMEZONE: {name!r} is not an IANA time zone (e.g. Asia/Shanghai)"
+        ) from None
+
+
+def holidays_file() -> Path | None:
+    """``HOLIDAYS_FILE``: holidays and make-up working days per year beside the calendar
+    package's (docs/calendar.md); unset: the package alone."""
+    configured = (os.environ.get("HOLIDAYS_FILE") or "").strip()
+    return Path(configured) if configured else None

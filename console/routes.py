@@ -25,7 +25,7 @@ from temporalio.service import RPCError
 from api.body_limit import BodyLimit
 from application import decisions
 from application.proofs import proof_path, read_proof_file, sniff_proof_type
-from application.records import status_label, when
+from application.records import status_label
 from application.review_queue import (
     ReviewItem,
     recorded_status,
@@ -38,6 +38,7 @@ from client.withdrawals import workflow_id
 from config import settings
 from console import i18n
 from console.sessions import SESSION_MAX_HOURS, ConsoleSession, SessionStore
+from console.times import local_time
 from models.domain import DesignatedReason, Route, Status, WithdrawalStatusDoc
 from models.errors import AuthenticationFailed, InputError, NotFound
 from models.limits import MAX_REVIEW_COMMENT_CHARS
@@ -75,6 +76,7 @@ _templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_templates.filters["local_time"] = local_time  # times in DISPLAY_TIMEZONE (console.times)
 
 
 def _now() -> datetime:
@@ -116,7 +118,6 @@ class Page:
             path=self.request.url.path,
             query=self.request.url.query,
             status_label=status_label,
-            when=when,
             r9_words=lambda reason: i18n.r9_words(self.language, reason),
             r17_words=lambda reason: i18n.r17_words(self.language, reason),
             route_words=lambda route: t(f"route_{route}"),
@@ -489,6 +490,7 @@ def _proof_type(reference: str) -> str:
 
 def mount(app: Any) -> None:
     """Add the console to the HTTP app (``api.app.create_app`` calls this)."""
+    settings.display_timezone()  # an unknown DISPLAY_TIMEZONE stops the process at start
     app.state.console_sessions = SessionStore()
     app.include_router(console_router())
     app.add_middleware(BodyLimit, limits={PREFIX: MAX_CONSOLE_FORM_BYTES}, too_large=_too_large)

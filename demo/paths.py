@@ -14,11 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from gateways.magic_payees import CLOSED_AFTER_ACCEPT_SUFFIX
+from gateways.magic_payees import CLOSED_AFTER_ACCEPT_SUFFIX, RETURNED_ACCOUNT_SUFFIX
+from gateways.payout import ReturnReason
 from models.branches import payee_from_branch
 from models.domain import DesignatedReason, Kind, Payee, Route, Status, WithdrawalRequest
 from models.money import Money
 from models.provider_reasons import ProviderReason
+from models.returns import RETURN_REASON_TEXT
 
 REJECTION_REASON = "demo: the proof does not match the payee"
 
@@ -77,6 +79,10 @@ _BANK_PAYEE = payee_from_branch("6222020200112233445", _PERSONAL_NAME, "ICBC-BJ-
 _ENTERPRISE_PAYEE = payee_from_branch("3205018800001234567", _ENTERPRISE_NAME, "JSB-NJ-02")
 _CLOSED_PAYEE = payee_from_branch(
     f"622588012345678{CLOSED_AFTER_ACCEPT_SUFFIX}", _PERSONAL_NAME, "CMB-SZ-01"
+)
+# Paid, then returned by the bank a nominal 30 days later (issue 25; seconds in the demo).
+_RETURNING_PAYEE = payee_from_branch(
+    f"622588012345678{RETURNED_ACCOUNT_SUFFIX}", _PERSONAL_NAME, "CMB-SZ-01"
 )
 
 PERSONAL = "acct-personal"
@@ -168,5 +174,19 @@ DEMO_PATHS: tuple[DemoPath, ...] = (
         expected=Status.FAILED,
         # The provider's words, mapped to the vocabulary (models.provider_reasons).
         expected_reason=ProviderReason.ACCOUNT_CLOSED.value,
+    ),
+    DemoPath(
+        name="returned",
+        title="paid, then returned by the bank; money comes back once (issue 25)",
+        account_id=PERSONAL,
+        amount=Money.yuan("8.00"),
+        kind=Kind.RECHARGE,
+        route=Route.BANK,
+        order_id=EXPIRED_ORDER,
+        reason=DesignatedReason.LIMIT_PASSED,
+        payee=_RETURNING_PAYEE,
+        review=Review.APPROVE,
+        expected=Status.RETURNED,
+        expected_reason=RETURN_REASON_TEXT[ReturnReason.ACCOUNT_CLOSED],
     ),
 )

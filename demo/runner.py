@@ -27,6 +27,7 @@ from gateways.sms_messages import InboxMessage
 from models.domain import Kind, Route, Status, WithdrawalStatusDoc
 from models.messages import CodeVerdict, ReviewDecisionKind
 from models.money import Money
+from models.returns import RETURN_REASON_TEXT, ReturnOutcome, ReturnRecorded, return_workflow_id
 
 # One wait for the stack to move (a status, an SMS). Generous: two cores, several workers.
 STEP_TIMEOUT_SECONDS = 60.0
@@ -194,9 +195,41 @@ class DemoRunner:
 
     async def _finished(self, path: DemoPath, withdrawal_id: str) -> WithdrawalStatusDoc:
         doc = await asyncio.wait_for(self.client.result(withdrawal_id), PATH_TIMEOUT_SECONDS)
+        if path.expected is Status.RETURNED and doc.status is Status.SUCCEEDED:
+            doc = await self._returned(path, withdrawal_id, doc)
         because = f": {doc.reason}" if doc.reason else ""
         self._progress(path, f"ended {doc.status.value} ({doc.status.label_zh}){because}")
         return doc
+
+    async def _returned(
+        self, path: DemoPath, withdrawal_id: str, paid: WithdrawalStatusDoc
+    ) -> WithdrawalStatusDoc:
+        """Paid; the provider returns it later and its callback starts the return workflow,
+        whose result is the return credited (issue 25)."""
+        self._progress(path, "paid; waiting for the bank to return it")
+        handle = self.client.temporal.get_workflow_handle(
+            return_workflow_id(withdrawal_id), result_type=ReturnRecorded
+        )
+
+        async def started() -> bool | None:
+            try:
+                await handle.describe()
+            except RPCError:
+                return None  # the return has not been announced yet
+            return True
+
+        await self._poll(started, f"the return of {withdrawal_id}")
+        recorded = await asyncio.wait_for(handle.result(), STEP_TIMEOUT_SECONDS)
+        self._progress(path, f"return {recorded.outcome.value}: {recorded.credited} back")
+        if recorded.outcome is not ReturnOutcome.CREDITED:
+            return paid
+        return paid.model_copy(
+            update={
+                "status": Status.RETURNED,
+                "status_zh": Status.RETURNED.label_zh,
+                "reason": RETURN_REASON_TEXT[recorded.reason],
+            }
+        )
 
     # ---- waiting ----------------------------------------------------------------------
     async def _wait(

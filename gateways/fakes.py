@@ -21,11 +21,15 @@ from datetime import UTC, datetime
 from gateways.magic_payees import (
     CONFLICTING_KEY_REASON,
     failure_after_accept,
+    listed,
     refusal_at_submit,
+    return_after_success,
+    returned,
     same_details,
 )
 from gateways.payout import (
     KeyConflict,
+    ReturnReason,
     Transfer,
     TransferRequest,
     TransferState,
@@ -36,6 +40,7 @@ from gateways.payout import (
 )
 from gateways.sms import SmsError
 from gateways.sms_messages import InboxMessage
+from models.money import Money
 
 
 def _utc_now() -> datetime:
@@ -149,6 +154,21 @@ class FakePayoutProvider:
             self._known(key)
             return self._finish(key, reason)
 
+    def return_transfer(
+        self, key: str, reason: ReturnReason | None = None, amount: Money | None = None
+    ) -> Transfer:
+        """The payee's bank sends a succeeded transfer back (issue 25): the magic payee's
+        reason unless ``reason`` is given; ``amount``: a return of another figure."""
+        with self._lock:
+            known = self._known(key)
+            if known.transfer.state is not TransferState.SUCCEEDED:
+                return known.transfer  # only a paid transfer is returned, once
+            why = reason or return_after_success(known.request) or ReturnReason.OTHER
+            known.transfer = returned(known.transfer, why, self._now())
+            if amount is not None:
+                known.transfer = known.transfer.model_copy(update={"returned_amount": amount})
+            return known.transfer
+
     def callback_body(self, key: str) -> bytes:
         """The notification the HTTP simulator would POST for this transfer now."""
         with self._lock:
@@ -168,9 +188,15 @@ class FakePayoutProvider:
         with self._lock:
             return [known.transfer for known in self._transfers.values()]
 
-    async def list_transfers(self, limit: int = 1000) -> list[Transfer]:
+    async def list_transfers(
+        self,
+        limit: int = 1000,
+        *,
+        state: TransferState | None = None,
+        updated_since: datetime | None = None,
+    ) -> list[Transfer]:
         """Same as ``HttpPayoutProvider.list_transfers``, for reconciliation tests."""
-        return [as_received(transfer) for transfer in self.transfers()[:limit]]
+        return listed([as_received(t) for t in self.transfers()], limit, state, updated_since)
 
     def request_for(self, key: str) -> TransferRequest | None:
         with self._lock:

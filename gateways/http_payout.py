@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -32,6 +33,7 @@ from gateways.payout import (
     ProviderError,
     Transfer,
     TransferRequest,
+    TransferState,
     TransientProviderError,
     as_received,
     refusal,
@@ -98,10 +100,21 @@ class HttpPayoutProvider:
     def parse_callback(self, body: bytes) -> Transfer:
         return parse_callback(body)
 
-    async def list_transfers(self, limit: int = 1000) -> list[Transfer]:
-        """Every transfer the provider knows, for reconciliation (at most ``limit``)."""
-        limit = max(1, min(limit, MAX_LIST_LIMIT))
-        response = await self._call("GET", "/transfers", params={"limit": limit})
+    async def list_transfers(
+        self,
+        limit: int = 1000,
+        *,
+        state: TransferState | None = None,
+        updated_since: datetime | None = None,
+    ) -> list[Transfer]:
+        """The transfers the provider knows, for reconciliation (at most ``limit``), only
+        those in ``state`` and updated at or after ``updated_since`` when given."""
+        params: dict[str, int | str] = {"limit": max(1, min(limit, MAX_LIST_LIMIT))}
+        if state is not None:
+            params["state"] = state.value
+        if updated_since is not None:
+            params["updated_since"] = updated_since.isoformat()
+        response = await self._call("GET", "/transfers", params=params)
         if response.status_code != 200:
             raise TransientProviderError(f"payout listing answered HTTP {response.status_code}")
         try:
@@ -115,7 +128,7 @@ class HttpPayoutProvider:
         path: str,
         *,
         json: Any = None,
-        params: dict[str, int] | None = None,
+        params: dict[str, int | str] | None = None,
     ) -> httpx.Response:
         url = self.base_url + path
         try:

@@ -21,6 +21,10 @@ Accepted (money moves once), then ``failed`` at settlement:
 - ``original.order_id`` containing ``CLOSED`` (any case) →
   ``original paying account closed or cannot receive``
 
+Accepted, succeeded, then ``returned`` by the provider a nominal 30 days later (issue 25):
+- ``payee.account_number`` ending in ``5555`` → reason ``account_closed``
+- ``original.order_id`` containing ``RETURNED`` (any case) → reason ``cannot_receive``
+
 Everything else is accepted and later succeeds.
 """
 
@@ -29,7 +33,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from gateways.payout import TransferRequest
+from gateways.payout import ReturnReason, Transfer, TransferRequest, TransferState
 from models.business_days import (
     DESIGNATED_EARLIEST_BUSINESS_DAYS,
     DESIGNATED_LATEST_BUSINESS_DAYS,
@@ -39,11 +43,14 @@ from models.business_days import (
 )
 from models.domain import Route
 from models.errors import InputError
+from models.provider_reasons import ProviderReason
 from models.routes import original_route_deadline, original_route_open
 
 INVALID_ACCOUNT_SUFFIX = "0000"
 CLOSED_AFTER_ACCEPT_SUFFIX = "4444"
 CLOSED_NAME_MARKER = "CLOSED"
+RETURNED_ACCOUNT_SUFFIX = "5555"
+RETURNED_ORDER_MARKER = "RETURNED"
 
 INVALID_ACCOUNT_REASON = "invalid account number"
 PAYEE_CLOSED_REASON = "payee account closed"
@@ -56,6 +63,9 @@ CONFLICTING_KEY_REASON = "idempotency key reused with different details"
 # delays down anyway, and calendar accuracy belongs to models.business_days.
 NOMINAL_BUSINESS_DAY = timedelta(days=1)
 LONGEST_NOMINAL_SETTLE_DELAY = DESIGNATED_LATEST_BUSINESS_DAYS * NOMINAL_BUSINESS_DAY
+# A bank returns a credited transfer within weeks; the simulator scales this like
+# settlement (about 20 s under `make run`'s 10 s settlement, about a second in tests).
+NOMINAL_RETURN_DELAY = timedelta(days=30)
 
 
 def refusal_at_submit(request: TransferRequest, now: datetime) -> str | None:
@@ -101,6 +111,45 @@ def failure_after_accept(request: TransferRequest) -> str | None:
     ):
         return RECEIVING_BANK_CLOSED_REASON
     return None
+
+
+def return_after_success(request: TransferRequest) -> ReturnReason | None:
+    """Why the provider sends this transfer back after it succeeded, or None if it keeps it."""
+    if request.original is not None and RETURNED_ORDER_MARKER in request.original.order_id.upper():
+        return ReturnReason.CANNOT_RECEIVE
+    if request.payee is not None and request.payee.account_number.endswith(RETURNED_ACCOUNT_SUFFIX):
+        return ReturnReason.ACCOUNT_CLOSED
+    return None
+
+
+def returned(transfer: Transfer, reason: ReturnReason, at: datetime) -> Transfer:
+    """The record of a succeeded transfer once its money came back; it never changes again."""
+    assert transfer.state is TransferState.SUCCEEDED, "only a paid transfer is returned"
+    return transfer.model_copy(
+        update={
+            "state": TransferState.RETURNED,
+            "returned_at": at,
+            "return_reason": reason,
+            "reason": ProviderReason.RETURNED.value,  # the vocabulary word (issue 22)
+            "updated_at": at,
+        }
+    )
+
+
+def listed(
+    transfers: list[Transfer],
+    limit: int,
+    state: TransferState | None,
+    updated_since: datetime | None,
+) -> list[Transfer]:
+    """A provider listing's filters (state, updated at or after), then its cap."""
+    chosen = [
+        t
+        for t in transfers
+        if (state is None or t.state is state)
+        and (updated_since is None or (t.updated_at is not None and t.updated_at >= updated_since))
+    ]
+    return chosen[:limit]
 
 
 def same_details(first: TransferRequest, second: TransferRequest) -> bool:

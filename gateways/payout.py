@@ -29,6 +29,24 @@ class TransferState(StrEnum):
     PROCESSING = "processing"  # accepted, not settled yet
     SUCCEEDED = "succeeded"  # money arrived (R18 提现成功)
     FAILED = "failed"  # refused or bounced; ``reason`` says why (R18 提现失败)
+    # Paid, then sent back by the payee's bank or Alipay days later (issue 25): the money
+    # left and came back. ``returned_at``, ``return_reason`` and ``returned_amount`` say
+    # when, why and how much; the record never changes after this.
+    RETURNED = "returned"
+
+
+# States in which the money left the provider towards the payee (a return came after).
+PAID_STATES = frozenset({TransferState.SUCCEEDED, TransferState.RETURNED})
+
+
+class ReturnReason(StrEnum):
+    """Why a provider sent a paid transfer back: a fixed list, so metrics stay bounded and
+    a real adapter maps its own codes onto these (gateways/README.md)."""
+
+    ACCOUNT_CLOSED = "account_closed"  # closed after it was credited
+    NAME_MISMATCH = "name_mismatch"  # the bank's later check of the payee name failed
+    CANNOT_RECEIVE = "cannot_receive"  # e.g. an Alipay account that cannot take transfers
+    OTHER = "other"  # the provider's code had no match here; see the record's text
 
 
 class OriginalRoute(BaseModel):
@@ -62,12 +80,22 @@ class Transfer(BaseModel):
     # Who the provider pays, as a digest (no personal data in workflow history): the
     # workflow acts on a transfer only when key, amount and payee match its request.
     payee_digest: str | None = None
+    # Set only in state ``returned`` (issue 25). Optional with defaults, so transfers in
+    # running workflows' histories, recorded before returns existed, still read back.
+    returned_at: datetime | None = None
+    return_reason: ReturnReason | None = None
+    # What came back; None means the whole amount. A different figure is parked for ops.
+    returned_amount: Money | None = None
     # The provider's own words for ``reason``, which may name the payee: kept for the
     # workflow's (encrypted) history only; never written to the ledger, a webhook, a log,
     # a search attribute (so not in ``repr`` either). None in histories from before it.
     provider_text: str | None = Field(default=None, repr=False)
     # The route the provider pays by, when it says (the digest covers it as well).
     route: Route | None = None
+
+    @property
+    def amount_returned(self) -> Money:
+        return self.returned_amount if self.returned_amount is not None else self.amount
 
 
 def as_received(transfer: Transfer) -> Transfer:
@@ -142,4 +170,16 @@ class PayoutProvider(Protocol):
 
     def parse_callback(self, body: bytes) -> Transfer:
         """A provider notification, as the provider sent it."""
+        ...
+
+    async def list_transfers(
+        self,
+        limit: int = 1000,
+        *,
+        state: TransferState | None = None,
+        updated_since: datetime | None = None,
+    ) -> list[Transfer]:
+        """Transfers the provider knows, for reconciliation: those in ``state`` and updated
+        at or after ``updated_since`` when given (a return comes weeks after the payout,
+        so a capped listing of everything would miss it)."""
         ...

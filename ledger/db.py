@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import random
+import sqlite3
 import threading
 import time
 import weakref
@@ -24,11 +25,13 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import Session
 
 DEFAULT_DATABASE_URL = "sqlite:///.data/withdrawals.db"
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
 TRANSACTION_MAX_ATTEMPTS = 8
 TRANSACTION_RETRY_BASE_SECONDS = 0.01
 TRANSACTION_RETRY_MAX_SECONDS = 0.5
@@ -36,6 +39,13 @@ TRANSACTION_RETRY_MAX_SECONDS = 0.5
 READ_ONLY_OPTION = "withdrawals_read_only"
 # PostgreSQL SQLSTATEs that mean "try the whole transaction again".
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
+# SQLite's errors that mean "not now" rather than "wrong statement".
+SQLITE_UNAVAILABLE_SIGNS = (
+    "database is locked",
+    "database is busy",
+    "unable to open database file",
+    "disk i/o error",
+)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -107,9 +117,17 @@ def _create_engine(url: str) -> Engine:
         _configure_sqlite(engine)
         _writer_turns[engine] = threading.RLock()
         return engine
+    # pool_pre_ping: a connection the server cut (a restart, an outage) is found dead
+    # when taken from the pool and replaced, never handed to a transaction.
+    # connect_timeout: a server that does not answer at all (a network partition, not a
+    # refusal) fails a connect in seconds instead of the system's minutes, so the API
+    # answers 503 and activities retry. A ``connect_timeout`` in the URL wins.
     # hide_parameters: an error's text would otherwise carry the bound values (a payee's
     # account number and name) into whatever logs it.
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    connect_args = {}
+    if "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT_SECONDS
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -223,6 +241,27 @@ def is_retryable(error: BaseException) -> bool:
         text = str(error.orig).lower()
         return "database is locked" in text or "database is busy" in text
     return False
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """The database cannot serve right now (stopped, restarting, the connection cut, no
+    pooled connection in time, a lock or a statement given up): worth asking again in a
+    moment, never a fault of the request. The HTTP API answers these 503 + Retry-After;
+    an activity's step tries again for a while, then fails and Temporal retries it
+    (``activities.base.database_step``)."""
+    if isinstance(error, PoolTimeout):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    if isinstance(error.orig, sqlite3.Error):
+        # SQLite calls a missing table or a syntax error "operational" too: those are bugs.
+        text = str(error.orig).lower()
+        return any(sign in text for sign in SQLITE_UNAVAILABLE_SIGNS)
+    return True  # PostgreSQL: connection failures, shutdowns, cancels, lock and retry states
 
 
 def run_in_transaction(

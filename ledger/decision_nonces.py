@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlmodel import Session
 
 from ledger import tables
 from models import decision_proof
+from models.decision_proof import VerifyKeys
 
 
 def spend_decision_proof(
     session: Session,
     proof: str | None,
-    verify_key: Ed25519PublicKey | None,
+    verify_key: VerifyKeys | None,
     *,
     withdrawal_id: str,
     reviewer_id: str,
@@ -30,16 +30,18 @@ def spend_decision_proof(
 ) -> str | None:
     """Why the decision does not carry a valid proof, or None once its nonce is spent.
 
-    The signature is checked with the public key; the claims must name this withdrawal,
+    The signature is checked with the public key the proof names (any listed key, while
+    one is rotated); the claims must name this withdrawal,
     reviewer, decision and comment; freshness is judged at ``received_at`` (when the
     workflow received the decision); a nonce counts once, ever.
     """
     if proof is None:
         return "no proof of an authenticated reviewer (sign in: approve/reject)"
-    if verify_key is None:
+    keys = decision_proof.key_list(verify_key)
+    if not keys:
         return "this worker has no REVIEW_VERIFY_KEY; no decision can be verified"
     try:
-        claims = decision_proof.verify(proof, verify_key)
+        claims = decision_proof.verify(proof, keys)
     except decision_proof.ProofError as error:
         return str(error)
     problem = decision_proof.claims_problem(

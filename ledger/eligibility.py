@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from config.holidays import calendar_for_estimates
 from ledger import tables
 from ledger.accounts import original_route_until, same_identity_overdue
 from models.branches import branch_by_id
@@ -69,7 +70,9 @@ def check_eligibility(session: Session, request: WithdrawalRequest, now: datetim
         account=account,
         order=order,
         review_reasons=reasons,
-        arrival=expected_arrival(request.route, channel, now),
+        # The package's calendar and HOLIDAYS_FILE: this runs in activities and the
+        # pre-check, never in workflow code, so reading the file here is allowed.
+        arrival=expected_arrival(request.route, channel, now, calendar_for_estimates()),
     )
 
 

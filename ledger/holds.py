@@ -26,7 +26,7 @@ from models.errors import AccountNotEligible, HoldConflict, InsufficientWithdraw
 from models.money import Money
 
 
-def _lock_account(session: Session, account_id: str) -> Account:
+def lock_account(session: Session, account_id: str) -> Account:
     account = session.exec(
         select(Account)
         .where(Account.id == account_id)
@@ -38,7 +38,7 @@ def _lock_account(session: Session, account_id: str) -> Account:
     return account
 
 
-def _lock_order(session: Session, order_id: str) -> RechargeOrder:
+def lock_order(session: Session, order_id: str) -> RechargeOrder:
     order = session.exec(
         select(RechargeOrder)
         .where(RechargeOrder.id == order_id)
@@ -85,7 +85,7 @@ def reserve(
     at = utc(now)
     if amount.fen <= 0:
         raise InsufficientWithdrawable("R14", "a withdrawal must be more than 0.00")
-    account = _lock_account(session, account_id)
+    account = lock_account(session, account_id)
     existing = _lock_hold(session, withdrawal_id)
     if existing is not None:
         if _same_request(existing, account_id, order_id, amount):
@@ -98,7 +98,7 @@ def reserve(
         )
     if account.status != AccountStatus.NORMAL.value:
         raise AccountNotEligible("R1", f"account {account_id} is {account.status}")
-    order = _lock_order(session, order_id) if order_id is not None else None
+    order = lock_order(session, order_id) if order_id is not None else None
     if order is not None and order.account_id != account_id:
         raise NotFound("order", f"recharge order {order_id!r} is not account {account_id}'s")
 
@@ -134,7 +134,7 @@ def _resolve_target(session: Session, withdrawal_id: str) -> tuple[Account, Hold
     found = session.get(Hold, withdrawal_id)
     if found is None:
         raise NotFound("withdrawal", f"no hold for withdrawal {withdrawal_id!r}")
-    account = _lock_account(session, found.account_id)
+    account = lock_account(session, found.account_id)
     hold = _lock_hold(session, withdrawal_id)
     if hold is None:  # holds are never deleted
         raise LedgerInvariantError(f"hold {withdrawal_id} vanished while resolving it")
@@ -159,7 +159,7 @@ def post_hold(session: Session, withdrawal_id: str, now: datetime) -> Hold:
     account.held_fen -= amount
     check_account(account)
     if hold.order_id is not None:
-        order = _lock_order(session, hold.order_id)
+        order = lock_order(session, hold.order_id)
         order.withdrawn_fen += amount
         order.held_fen -= amount
         check_order(order)
@@ -197,7 +197,7 @@ def void_hold(session: Session, withdrawal_id: str, now: datetime) -> Hold:
     account.held_fen -= hold.amount_fen
     check_account(account)
     if hold.order_id is not None:
-        order = _lock_order(session, hold.order_id)
+        order = lock_order(session, hold.order_id)
         order.held_fen -= hold.amount_fen
         check_order(order)
     hold.state = HoldState.VOIDED

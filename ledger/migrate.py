@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The newest revision in migrations/versions; tests/ledger/test_schema.py keeps them equal.
-SCHEMA_HEAD = "0009"
+SCHEMA_HEAD = "0010"
 # Any fixed number: the key of the PostgreSQL advisory lock that serialises upgrades.
 MIGRATION_LOCK_KEY = 0x77D_1E6E
 

@@ -16,16 +16,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlmodel import Session, col, select
 
 from gateways.payout import PayoutProvider, ProviderError, Transfer, TransferState
 from ledger import audit, holds
 from ledger.decision_nonces import spend_decision_proof
+from ledger.review_decisions import reviewer_person
 from ledger.reviewers import disabled_problem
 from ledger.settlement import settle
 from ledger.tables import HoldState, PayoutResolution, Reviewer, Withdrawal
 from ledger.withdrawals import recorded_request
+from models.decision_proof import VerifyKeys
 from models.domain import Status
 from models.errors import NotFound
 from models.messages import PayoutOutcome, PayoutResolutionRequest, PayoutResolutionVerdict
@@ -66,7 +67,7 @@ def record_resolution(
     session: Session,
     request: PayoutResolutionRequest,
     now: datetime,
-    verify_key: Ed25519PublicKey | None,
+    verify_key: VerifyKeys | None,
     provider: ProviderAnswer | None = None,
 ) -> PayoutResolutionVerdict:
     """Weigh and record one reviewer's resolution; say whether it ends the payout.
@@ -207,7 +208,15 @@ def _verdict(session: Session, request: PayoutResolutionRequest) -> PayoutResolu
         )
         .order_by(col(PayoutResolution.id))
     ).all()
-    reviewers = list(dict.fromkeys(row.reviewer_id for row in rows))
+    # Two reviewer ids of one real-name identity are one person (issue 22): each person's
+    # first id counts, so a second id of the same person never confirms a --not-paid.
+    reviewers: list[str] = []
+    people: set[str] = set()
+    for row in rows:
+        person = reviewer_person(session, row.reviewer_id)
+        if person not in people:
+            people.add(person)
+            reviewers.append(row.reviewer_id)
     if request.outcome is PayoutOutcome.PAID:
         reference = rows[0].reference if rows else request.reference
         return PayoutResolutionVerdict(
@@ -232,7 +241,7 @@ def _verdict(session: Session, request: PayoutResolutionRequest) -> PayoutResolu
         final=False,
         outcome=request.outcome,
         why=f"not paid according to {reviewers[0]}; money stays held until a second, "
-        "different ops or lead reviewer confirms",
+        "different person (ops or lead) confirms",
         reviewers=reviewers,
     )
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlmodel import Session, select
 
 from ledger import audit, tables, withdrawals
 from ledger.decision_nonces import spend_decision_proof
 from ledger.reviewers import disabled_problem
-from models.authority import CANCELLING_ROLES, applicants, decision_problem
+from models.authority import CANCELLING_ROLES, applicants, decision_problem, person_of
+from models.decision_proof import VerifyKeys
 from models.domain import Status
 from models.errors import NotFound
 from models.messages import (
@@ -51,7 +51,7 @@ class Decided:
 def record_review_decision(
     session: Session,
     check: ReviewerCheck,
-    verify_key: Ed25519PublicKey | None,
+    verify_key: VerifyKeys | None,
     now: datetime,
 ) -> Decided:
     """Weigh one approve/reject and record it; raise ``UnknownWithdrawal``."""
@@ -94,7 +94,7 @@ def record_review_decision(
 def authorize_cancel(
     session: Session,
     check: CancelCheck,
-    verify_key: Ed25519PublicKey | None,
+    verify_key: VerifyKeys | None,
     now: datetime,
 ) -> CancelVerdict:
     """Whether this cancel may go ahead, audited either way; raise ``UnknownWithdrawal``.
@@ -149,7 +149,7 @@ def _applicants(session: Session, record: tables.Withdrawal) -> frozenset[str]:
 
 
 def _reviewer_cancel(
-    session: Session, check: CancelCheck, verify_key: Ed25519PublicKey | None, now: datetime
+    session: Session, check: CancelCheck, verify_key: VerifyKeys | None, now: datetime
 ) -> CancelVerdict:
     reviewer_id = (check.request.reviewer_id or "unknown")[:64]
     problem = spend_decision_proof(
@@ -197,6 +197,7 @@ def _weigh(session: Session, record: tables.Withdrawal, check: ReviewerCheck) ->
     conflicted = _applicants(session, record)
     approving = check.decision is ReviewDecisionKind.APPROVE
     role = reviewer.role if reviewer is not None else None
+    person = reviewer_person(session, check.reviewer_id)
     problem = decision_problem(
         reviewer_id=check.reviewer_id,
         role=role,
@@ -204,16 +205,23 @@ def _weigh(session: Session, record: tables.Withdrawal, check: ReviewerCheck) ->
         approving=approving,
         approved_by=check.approvals_so_far,
         same_person=_same_person(session, reviewer, conflicted),
+        person=person,
+        approved_people={reviewer_person(session, r) for r in check.approvals_so_far},
     )
     if problem is not None:
-        return ReviewerVerdict(allowed=False, why=problem, role=role)
+        return ReviewerVerdict(allowed=False, why=problem, role=role, person=person)
     if not approving:
-        return ReviewerVerdict(
-            allowed=True, why=f"rejected by {role} {check.reviewer_id}", role=role
-        )
+        why = f"rejected by {role} {check.reviewer_id} ({person})"
+        return ReviewerVerdict(allowed=True, why=why, role=role, person=person)
     count = len(set(check.approvals_so_far)) + 1
-    why = f"approval {count} of {check.approvals_required} by {role} {check.reviewer_id}"
-    return ReviewerVerdict(allowed=True, why=why, role=role)
+    why = f"approval {count} of {check.approvals_required} by {role} {check.reviewer_id} ({person})"
+    return ReviewerVerdict(allowed=True, why=why, role=role, person=person)
+
+
+def reviewer_person(session: Session, reviewer_id: str) -> str:
+    """``models.authority.person_of`` for a reviewer id, registered or not."""
+    reviewer = session.get(tables.Reviewer, reviewer_id)
+    return person_of(reviewer_id, reviewer.identity_id if reviewer is not None else None)
 
 
 def _same_person(
@@ -257,7 +265,9 @@ def _record_decision(
         withdrawals.set_withdrawal_status(
             session, check.withdrawal_id, Status.UNDER_REVIEW, at, note
         )
-    detail = verdict.why + (f"; comment: {check.comment}" if check.comment else "")
+    person = verdict.person
+    detail = verdict.why + (f"; {person}" if person and person not in verdict.why else "")
+    detail += f"; comment: {check.comment}" if check.comment else ""
     audit.append(
         session,
         actor=check.reviewer_id,

@@ -56,6 +56,17 @@ class EntryType(StrEnum):
     # entry; a later correction is an audited adjustment entry, never an overwrite.
     OPENING = "opening"
     ADJUSTMENT = "adjustment"
+    # The credit of a payout the provider returned (issue 25); with the unique
+    # (withdrawal_id, type) a withdrawal's return can be credited only once.
+    WITHDRAWAL_RETURN = "withdrawal_return"
+
+
+class ReturnState(StrEnum):
+    """A provider's return of a paid withdrawal: credited back, or parked for ops because
+    the returned amount is not the transfer's (issue 25)."""
+
+    CREDITED = "credited"
+    PARKED = "parked"
 
 
 def _one_of(column: str, values: Iterable[str], name: str) -> CheckConstraint:
@@ -442,6 +453,52 @@ class PayoutResolution(SQLModel, table=True):
     role: str = Field(max_length=32)
     outcome: str = Field(max_length=16)
     reference: str | None = Field(default=None, max_length=128)
+    evidence: str = Field(sa_type=Text)
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
+class WithdrawalReturn(SQLModel, table=True):
+    """The provider's return of a paid withdrawal (issue 25): one per withdrawal (the
+    key), credited once in the transaction that writes it, or parked for two ops."""
+
+    __tablename__ = "withdrawal_return"
+    __table_args__ = (
+        CheckConstraint("returned_fen > 0", name="ck_withdrawal_return_amount_positive"),
+        CheckConstraint("credited_fen >= 0", name="ck_withdrawal_return_credited_not_negative"),
+        _one_of("state", [s.value for s in ReturnState], "ck_withdrawal_return_state"),
+    )
+
+    withdrawal_id: str = Field(
+        primary_key=True, sa_column_args=[ForeignKey("withdrawal.id")], max_length=64
+    )
+    state: ReturnState = Field(sa_type=EnumText(ReturnState, 16), index=True)
+    returned_fen: int = Field(sa_type=BigInteger)  # what the provider says came back
+    credited_fen: int = Field(default=0, sa_type=BigInteger)  # what the balance got back
+    reason: str = Field(max_length=32)  # gateways.payout.ReturnReason
+    returned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # provider's time
+    provider_reference: str | None = Field(default=None, max_length=128)
+    problem: str | None = Field(default=None, sa_type=Text)  # why it was parked
+    recorded_at: datetime = Field(sa_type=UTCDateTime)
+    credited_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ReturnCreditApproval(SQLModel, table=True):
+    """An ops reviewer's approval to credit a parked return (``credit-return``); the
+    credit happens when two different reviewers approved the same amount."""
+
+    __tablename__ = "return_credit_approval"
+    __table_args__ = (
+        UniqueConstraint("withdrawal_id", "reviewer_id", name="uq_return_credit_approval"),
+        CheckConstraint("amount_fen > 0", name="ck_return_credit_approval_amount_positive"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    withdrawal_id: str = Field(
+        sa_column_args=[ForeignKey("withdrawal_return.withdrawal_id")], index=True, max_length=64
+    )
+    reviewer_id: str = Field(max_length=64)
+    role: str = Field(max_length=32)
+    amount_fen: int = Field(sa_type=BigInteger)
     evidence: str = Field(sa_type=Text)
     at: datetime = Field(sa_type=UTCDateTime)
 

@@ -1,8 +1,10 @@
 """``ledger verify``: recompute every balance from its entries and say where they disagree.
 
 The ledger owns the cash figure (CONTRACT.md): an account's cash must equal its opening
-entry plus adjustments minus its withdrawal debits, and what it holds must equal the sum
-of its holds still ``held``. Each problem is a typed value, not a string to parse.
+entry plus adjustments minus its withdrawal debits plus its returns' credits, and what it
+holds must equal the sum of its holds still ``held``; an order's withdrawn amount is its
+posted holds less what their returns credited back (issue 25). Each problem is a typed
+value, not a string to parse.
 """
 
 from __future__ import annotations
@@ -12,7 +14,15 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
-from ledger.tables import Account, Direction, Hold, HoldState, LedgerEntry, RechargeOrder
+from ledger.tables import (
+    Account,
+    Direction,
+    Hold,
+    HoldState,
+    LedgerEntry,
+    RechargeOrder,
+    WithdrawalReturn,
+)
 from models.money import Money
 
 
@@ -54,13 +64,17 @@ def verify_ledger(session: Session) -> LedgerCheck:
     held: dict[str, int] = defaultdict(int)
     order_held: dict[str, int] = defaultdict(int)
     order_withdrawn: dict[str, int] = defaultdict(int)
+    credited_back = {
+        row.withdrawal_id: row.credited_fen for row in session.exec(select(WithdrawalReturn))
+    }
     for hold in session.exec(select(Hold)):
         if hold.state == HoldState.HELD.value:
             held[hold.account_id] += hold.amount_fen
             if hold.order_id:
                 order_held[hold.order_id] += hold.amount_fen
         elif hold.state == HoldState.POSTED.value and hold.order_id:
-            order_withdrawn[hold.order_id] += hold.amount_fen
+            returned = credited_back.get(hold.withdrawal_id, 0)
+            order_withdrawn[hold.order_id] += hold.amount_fen - returned
     problems: list[BalanceProblem] = []
     accounts = list(session.exec(select(Account).order_by(Account.id)))
     for account in accounts:

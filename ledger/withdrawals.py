@@ -13,15 +13,19 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from ledger import events
-from ledger.tables import LedgerEntry, Withdrawal, WithdrawalEvent
+from ledger.tables import EntryType, LedgerEntry, Withdrawal, WithdrawalEvent
 from ledger.types import utc
-from models.domain import Payee, Status, WithdrawalRequest
+from models.domain import FINAL_STATUS_CHANGES, Payee, Status, WithdrawalRequest
 from models.errors import HoldConflict, NotFound
 from models.money import Money
 from models.sameness import first_difference
 
 MAX_LIST_LIMIT = 1000  # a page of records; a bigger listing is an export, not a query
 MAX_TRANSACTIONS = 10_000  # R20 details per query
+# The R20 filter's type and the entry types it shows (a return credit is a withdrawal's).
+ENTRY_TYPES_SHOWN_AS = {
+    EntryType.WITHDRAWAL.value: (EntryType.WITHDRAWAL.value, EntryType.WITHDRAWAL_RETURN.value)
+}
 
 
 def get_withdrawal(session: Session, withdrawal_id: str) -> Withdrawal | None:
@@ -133,7 +137,7 @@ def set_withdrawal_status(
     current = withdrawal.status
     if current == status and _last_note(session, withdrawal_id) == note:
         return withdrawal
-    if current.is_final and status != current:
+    if current.is_final and status != current and (current, status) not in FINAL_STATUS_CHANGES:
         raise HoldConflict(
             "R18", f"withdrawal {withdrawal_id} is {current.value}; a final status never changes"
         )
@@ -250,7 +254,8 @@ def transactions(
     """R20 transaction details, oldest first; ``since`` inclusive, ``until`` exclusive."""
     query = select(LedgerEntry).where(LedgerEntry.account_id == account_id)
     if type is not None:
-        query = query.where(LedgerEntry.type == type)
+        # A return's credit shows under type ``withdrawal`` too, on its own line (R20).
+        query = query.where(col(LedgerEntry.type).in_(ENTRY_TYPES_SHOWN_AS.get(type, (type,))))
     if since is not None:
         query = query.where(col(LedgerEntry.at) >= utc(since))
     if until is not None:

@@ -30,6 +30,9 @@ class Status(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    # Paid, then the provider sent the money back (issue 25; R18 amended in
+    # docs/rules.md): the one change a succeeded withdrawal can make.
+    RETURNED = "returned"
 
     @property
     def label_zh(self) -> str:
@@ -49,8 +52,14 @@ STATUS_LABELS_ZH: dict[Status, str] = {
     Status.SUCCEEDED: "提现成功",
     Status.FAILED: "提现失败",
     Status.CANCELLED: "已取消",
+    Status.RETURNED: "退回",
 }
-FINAL_STATUSES = frozenset({Status.REJECTED, Status.SUCCEEDED, Status.FAILED, Status.CANCELLED})
+FINAL_STATUSES = frozenset(
+    {Status.REJECTED, Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.RETURNED}
+)
+# R18 *beyond* (issue 25): a final status never changes, except that a succeeded payout the
+# provider later returned becomes ``returned``.
+FINAL_STATUS_CHANGES = frozenset({(Status.SUCCEEDED, Status.RETURNED)})
 
 
 class Route(StrEnum):
@@ -157,6 +166,11 @@ class WithdrawalStatusDoc(BaseModel):
     review_overdue: bool = False
     code_attempts_left: int | None = None
     expected_arrival: datetime | None = None
+    # The estimate ends in a year whose holidays neither the calendar package nor
+    # HOLIDAYS_FILE covers (counted Monday to Friday): set when the document is read
+    # (application.records.with_calendar_check), never stored, so it clears once ops add
+    # the year.
+    expected_arrival_provisional: bool = False
     provider_reference: str | None = None
     approvals: list[str] = Field(default_factory=list)
     approvals_required: int = 1  # two different reviewers above the four-eyes threshold

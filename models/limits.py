@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import os
+
 # R15 verification code (*beyond*: expiry, attempt limit, re-send throttle).
 CODE_DIGITS = 6
 CODE_TTL_SECONDS = 10 * 60
 MAX_CODE_ATTEMPTS = 5
-CODE_RESEND_COOLDOWN_SECONDS = 60
+CODE_RESEND_COOLDOWN_SECONDS_DEFAULT = 60
+# A test stack may shorten the throttle (env CODE_RESEND_COOLDOWN_SECONDS, never under
+# WITHDRAWALS_ENV=production), read once as the worker imports this: only the resend update's
+# validator uses it, and validators do not run on replay, so no history depends on it.
+CODE_RESEND_COOLDOWN_SECONDS = (
+    int(os.environ.get("CODE_RESEND_COOLDOWN_SECONDS") or CODE_RESEND_COOLDOWN_SECONDS_DEFAULT)
+    if os.environ.get("WITHDRAWALS_ENV", "dev").strip().lower() != "production"
+    else CODE_RESEND_COOLDOWN_SECONDS_DEFAULT
+)
 MAX_CODE_SENDS = 5
 SMS_SEND_TOTAL_SECONDS = 2 * 60  # an SMS provider down longer than this ends the withdrawal
 
@@ -22,7 +32,16 @@ MAX_REVIEW_COMMENT_CHARS = 2000
 MAX_DECISIONS_WAITING = 20  # signed decisions queued for the verifying activity
 MAX_DECISIONS_VERIFIED = 50  # signed decisions a withdrawal verifies; ~2 is the real need
 MAX_REFUSED_DECISIONS_RECORDED = 10  # refused decisions written to the ledger; the rest counted
-MAX_CANCEL_REFUSALS = 10  # refused cancel attempts checked and audited; later ones refused at once
+MAX_CANCEL_REFUSALS = (
+    10  # runs before issue 22: refused cancels checked; later ones refused at once
+)
+# Since issue 22 the workflow checks a proof's signature itself, with the public keys one
+# local activity loads: at once the first time, then again for a key id it does not know
+# at most after these intervals (doubling), or once this many proofs wait for keys. A
+# forged key id never costs more than that; a proof with a real one waits, never refused.
+REVIEW_KEYS_REFRESH_FIRST_SECONDS = 60
+REVIEW_KEYS_REFRESH_MAX_SECONDS = 60 * 60
+MAX_PROOFS_AWAITING_KEYS = 50
 # Reviewer sign-in: five failures in a row lock the reviewer for 15 minutes.
 MAX_LOGIN_FAILURES = 5
 LOGIN_LOCK_MINUTES = 15
@@ -59,6 +78,11 @@ MAX_CALLBACKS_FORWARDED_PER_WITHDRAWAL = 20
 
 # Database activities retry quickly: a lock wait or a restart, never a business answer.
 DATABASE_ACTIVITY_TIMEOUT_SECONDS = 30
+# While the database is away a step tries again this often, for this long, inside one
+# attempt (well within the timeout above): it resumes within a poll of the database's
+# return instead of at Temporal's next retry, by then up to 30 s apart (issue 26).
+DATABASE_AWAY_WAIT_SECONDS = 15
+DATABASE_AWAY_POLL_SECONDS = 1
 
 # The audit anchor (ledger.audit.anchor): how often the schedule runs it, and how long one
 # run may take (it reads every chain's head: seconds at a million rows).
@@ -72,3 +96,10 @@ WEBHOOK_RETRY_TOTAL_HOURS = 25
 WEBHOOK_CALL_TIMEOUT_SECONDS = 15
 WEBHOOK_DISPATCH_POLL_SECONDS = 2.0  # the safety net; a commit wakes the dispatcher at once
 WEBHOOK_DISPATCH_BATCH = 100
+
+# Returns after success (issue 25). A return found while its withdrawal has not posted the
+# hold yet (the withdrawal's workflow still runs and posts it on seeing the return) waits,
+# retried from a few seconds up to every ten minutes, for at most this long.
+RETURN_CREDIT_RETRY_FIRST_SECONDS = 2
+RETURN_CREDIT_RETRY_MAX_INTERVAL_SECONDS = 10 * 60
+RETURN_CREDIT_WAIT_DAYS = 30

@@ -107,6 +107,9 @@ class RecordedDecision(BaseModel):
     why: str  # why it was accepted or ignored
     role: str | None = None  # the reviewer's role when the decision was weighed
     nonce: str | None = None  # the proof's nonce: a sender finds its own decision by it
+    # Who decided (``models.authority.person_of``): two reviewer ids of one real-name
+    # identity are one person. None: weighed before people were compared (issue 22).
+    person: str | None = None
 
 
 class ReviewerCheck(BaseModel):
@@ -131,6 +134,14 @@ class ReviewerVerdict(BaseModel):
     why: str
     role: str | None = None
     refused: bool = False  # no valid proof of an authenticated reviewer: not even weighed
+    person: str | None = None  # ``models.authority.person_of``; None from older workers
+
+
+class ReviewKeys(BaseModel):
+    """The reviewers' public keys a worker verifies proofs with (``REVIEW_VERIFY_KEY``,
+    base64 of the raw 32 bytes), for the workflow to check signatures itself."""
+
+    keys: list[str] = Field(default_factory=list)
 
 
 class CancelRequest(BaseModel):

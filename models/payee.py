@@ -18,9 +18,11 @@ MAX_EMAIL_CHARS = 254  # RFC 5321 path limit
 MAX_PROOFS = 20
 MAX_PROOF_REFERENCE_CHARS = 200
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
-_MAINLAND_MOBILE = re.compile(r"1\d{10}")
-_BANK_CARD = re.compile(r"\d{12,19}")
+# Printable ASCII and ASCII digits only: these are also the API's OpenAPI patterns, and
+# Python's ``\s`` and ``\d`` do not mean what ECMA 262's do beyond ASCII.
+EMAIL = re.compile(r"[!-?A-~]+@[!-?A-~]+\.[!-\-/-?A-~]+")
+MAINLAND_MOBILE = re.compile(r"1[0-9]{10}")
+BANK_CARD = re.compile(r"[0-9]{12,19}")
 
 # R10: these come from the branch directory together; a missing one means the form was
 # typed by hand or the branch look-up was skipped.
@@ -56,9 +58,9 @@ def _name_problem(name: str) -> FieldProblem | None:
 def _alipay_account_problem(account: str) -> FieldProblem | None:
     if not account:
         return FieldProblem("payee.account_number", "the Alipay account is required (R9)")
-    if _MAINLAND_MOBILE.fullmatch(account):
+    if MAINLAND_MOBILE.fullmatch(account):
         return None
-    if len(account) <= MAX_EMAIL_CHARS and _EMAIL.fullmatch(account):
+    if len(account) <= MAX_EMAIL_CHARS and EMAIL.fullmatch(account):
         return None
     return FieldProblem(
         "payee.account_number",
@@ -69,7 +71,7 @@ def _alipay_account_problem(account: str) -> FieldProblem | None:
 
 def _bank_payee_problem(payee: Payee) -> FieldProblem | None:
     number = payee.account_number
-    if not _BANK_CARD.fullmatch(number):
+    if not BANK_CARD.fullmatch(number):
         shown = f" (got {mask_account_number(number)})" if number else ""
         return FieldProblem(
             "payee.account_number", f"a bank card number has 12 to 19 digits{shown}"

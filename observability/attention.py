@@ -17,8 +17,16 @@ from enum import StrEnum
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from ledger import audit
+from config.holidays import business_calendar
+from ledger import audit, returns
 from ledger.db import read_only_session
+from ledger.tables import ReturnState
+from models.business_days import (
+    CHINA_TZ,
+    NEXT_YEAR_CALENDAR_DUE_MONTH_DAY,
+    BusinessCalendar,
+    CalendarFileError,
+)
 from models.limits import REVIEW_SLA_HOURS
 from models.money import Money
 from observability import levels
@@ -31,10 +39,12 @@ class AttentionKind(StrEnum):
     AUDIT_CHAIN_BROKEN = "audit_chain_broken"
     RECONCILE_MISMATCH = "reconcile_mismatch"
     PAYOUT_UNKNOWN = "payout_unknown"
+    RETURN_PARKED = "return_parked"  # issue 25: returned with another amount; ops credit it
     CHECK_NOT_RUN = "check_not_run"
     SETTLEMENT_PAST_ARRIVAL = "settlement_past_arrival"
     REVIEW_PAST_SLA = "review_past_sla"
     WEBHOOK_DELIVERY_FAILED = "webhook_delivery_failed"
+    BUSINESS_CALENDAR = "business_calendar"
 
 
 # A delivery that gave up stays ``failed`` for good; it is listed this long after its last
@@ -96,6 +106,19 @@ def payouts_unknown(session: Session, now: datetime) -> list[AttentionItem]:
     ]
 
 
+def returns_parked(session: Session, now: datetime) -> list[AttentionItem]:
+    return [
+        AttentionItem(
+            AttentionKind.RETURN_PARKED,
+            parked.withdrawal_id,
+            parked.recorded_at,
+            f"returned {Money(parked.returned_fen)} ({parked.reason}) but {parked.problem}: "
+            "two ops or lead credit it with `starter.py credit-return`",
+        )
+        for parked in returns.returns_of(session, ReturnState.PARKED)
+    ]
+
+
 def webhook_deliveries_failed(session: Session, now: datetime) -> list[AttentionItem]:
     return [
         AttentionItem(
@@ -127,10 +150,37 @@ def audit_chain(session: Session, now: datetime) -> list[AttentionItem]:
 DATABASE_SOURCES: tuple[Source, ...] = (
     audit_chain,
     payouts_unknown,
+    returns_parked,
     settlements_past_arrival,
     reviews_past_sla,
     webhook_deliveries_failed,
 )
+
+
+def business_calendar_coverage(
+    now: datetime, calendar: Callable[[], BusinessCalendar] = business_calendar
+) -> list[AttentionItem]:
+    """From 1 December (Shanghai), next year's holidays must be known: the package's or
+    ``HOLIDAYS_FILE``'s; else every estimate ending in it counts Monday to Friday. A file
+    that cannot be used is listed too, with its first mistake."""
+    try:
+        found = calendar()
+    except CalendarFileError as error:
+        return [AttentionItem(AttentionKind.BUSINESS_CALENDAR, None, None, str(error))]
+    year = found.missing_next_year(now)
+    if year is None:
+        return []
+    month, day = NEXT_YEAR_CALENDAR_DUE_MONTH_DAY
+    return [
+        AttentionItem(
+            AttentionKind.BUSINESS_CALENDAR,
+            None,
+            datetime(year - 1, month, day, tzinfo=CHINA_TZ),
+            f"business-day calendar for {year} missing: arrival estimates ending in {year} "
+            "count Monday to Friday (provisional); add the year to HOLIDAYS_FILE "
+            "(docs/calendar.md)",
+        )
+    ]
 
 
 def reconcile_mismatches(report: Report) -> list[AttentionItem]:

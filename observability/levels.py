@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from config.holidays import calendar_for_estimates
 from ledger import tables
 from ledger.tables import HoldState, WebhookDeliveryState
 from ledger.types import utc
@@ -117,10 +118,11 @@ def late_settlements(session: Session, now: datetime) -> list[Waiting]:
         .limit(MAX_LISTED_ROWS)
     )
     late = []
+    calendar = calendar_for_estimates()  # the package and HOLIDAYS_FILE, as open_withdrawal counts
     for record, channel in rows:
         if record.route is Route.ORIGINAL and channel is None:
             continue  # no estimate without the recharge's channel
-        arrival = expected_arrival(record.route, channel, utc(record.created_at))
+        arrival = expected_arrival(record.route, channel, utc(record.created_at), calendar)
         if utc(now) > arrival.latest:
             late.append(Waiting(record.id, arrival.latest, record.route, record.amount_fen))
     return sorted(late, key=lambda waiting: waiting.since)

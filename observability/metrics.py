@@ -35,6 +35,8 @@ REVIEW_OVERDUE = "withdrawal_review_overdue"
 SETTLEMENT_LATE = "withdrawal_settlement_past_arrival"
 PAYOUT_UNKNOWN = "withdrawal_payout_unknown"
 WEBHOOK_DELIVERIES_FAILED = "withdrawal_webhook_deliveries_failed"
+# Returns after success (issue 25), by outcome (credited, parked) and provider reason.
+WITHDRAWALS_RETURNED = "withdrawals_returned"
 
 # Histogram buckets in seconds: payouts settle in seconds (instant channels) to days
 # (R7/R9 business days); reviews have a 48-hour SLA (models.limits.REVIEW_SLA_HOURS).
@@ -86,6 +88,9 @@ class WithdrawalMetrics:
             PROVIDER_ERRORS, "failed provider calls, by provider and kind of error"
         )
         self._sms_sent = meter.create_counter(SMS_SENT, "verification codes handed to SMS")
+        self._returned = meter.create_counter(
+            WITHDRAWALS_RETURNED, "paid withdrawals the provider returned, by outcome and reason"
+        )
         # Integer fen, like the ledger: a metric is no reason to put money in a float.
         self._money_held = meter.create_gauge(
             MONEY_HELD, "money frozen by withdrawals in flight, in fen"
@@ -118,6 +123,10 @@ class WithdrawalMetrics:
 
     def review_decided(self, *, decision: str, waited: timedelta) -> None:
         self._review_time.record(max(0.0, waited.total_seconds()), {"decision": decision})
+
+    def withdrawal_returned(self, *, outcome: str, reason: str) -> None:
+        """Counted once per return, where it is first written (``reason``: a fixed list)."""
+        self._returned.add(1, {"outcome": outcome, "reason": reason})
 
     def provider_error(self, *, provider: str, error: BaseException) -> None:
         self._provider_errors.add(1, {"provider": provider, "kind": error_kind(error)})

@@ -10,8 +10,10 @@ What must hold, per withdrawal id (the idempotency key everywhere):
   ledger debit of the same amount;
 - one key moves money at most once;
 - a hold still ``held`` belongs to a workflow that is still running;
-- a final status agrees with its hold: ``succeeded`` ⇔ ``posted``; ``rejected``,
-  ``failed``, ``cancelled`` ⇔ ``voided`` or no hold at all (R19);
+- a final status agrees with its hold: ``succeeded`` and ``returned`` ⇔ ``posted``;
+  ``rejected``, ``failed``, ``cancelled`` ⇔ ``voided`` or no hold at all (R19);
+- a transfer the provider lists as ``returned`` ⇔ a return credited in the ledger (issue
+  25); a return parked for ops (its amount differs) is listed until ops credit it;
 - a transfer under a withdrawal's key is that withdrawal's transfer: it passes the one
   check (``models.provider_record.check_record``) against what the record expects. One
   that does not is reported as ``provider_record_mismatch`` and never counts as paying
@@ -31,8 +33,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from gateways.payout import Transfer, TransferState
-from ledger.tables import HoldState
+from gateways.payout import PAID_STATES, Transfer, TransferState
+from ledger.tables import HoldState, ReturnState
 from models.domain import Status
 from models.money import Money
 from models.provider_record import ExpectedTransfer, check_record
@@ -40,7 +42,7 @@ from models.provider_record import ExpectedTransfer, check_record
 # Final statuses whose money must have come back (R19): the hold voided, or never made.
 RELEASED_STATUSES = frozenset({Status.REJECTED, Status.FAILED, Status.CANCELLED})
 # Transfer states in which the provider has moved, or is moving, the money.
-MOVING_STATES = frozenset({TransferState.PROCESSING, TransferState.SUCCEEDED})
+MOVING_STATES = frozenset({TransferState.PROCESSING, *PAID_STATES})
 
 
 class MismatchKind(StrEnum):
@@ -53,6 +55,11 @@ class MismatchKind(StrEnum):
     HELD_WITHOUT_WORKFLOW = "held_without_workflow"  # frozen money nobody will resolve
     STATUS_DISAGREES_WITH_HOLD = "status_disagrees_with_hold"
     DEBIT_DISAGREES_WITH_HOLD = "debit_disagrees_with_hold"  # not one debit per posted hold
+    # Issue 25: the provider returned it; the ledger has not credited it (``--fix`` starts
+    # the return), or parked it for ops, or credited a return the provider does not show.
+    RETURN_NOT_CREDITED = "return_not_credited"
+    RETURN_PARKED = "return_parked"
+    RETURN_NOT_AT_PROVIDER = "return_not_at_provider"
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,7 @@ class LedgerView:
     holds: Sequence[HoldView]
     records: Sequence[RecordView]
     debits: Mapping[str, Sequence[Money]]  # withdrawal id -> its withdrawal debit entries
+    returns: Mapping[str, ReturnState] = field(default_factory=dict)  # withdrawal id -> state
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,13 @@ class Report:
     @property
     def clean(self) -> bool:
         return not self.mismatches
+
+    @property
+    def returns_to_start(self) -> list[str]:
+        """Returns the provider listed that the ledger lacks: what ``--fix`` starts."""
+        return [
+            m.withdrawal_id for m in self.mismatches if m.kind is MismatchKind.RETURN_NOT_CREDITED
+        ]
 
     def by_kind(self) -> dict[str, int]:
         counted = Counter(m.kind.value for m in self.mismatches)
@@ -144,6 +159,7 @@ def compare(
         found += _hold_against_workflow(hold, open_ids, as_of)
         found += _hold_against_debits(hold, ledger.debits.get(hold.withdrawal_id, []))
     found += _debits_without_posted_hold(ledger.debits, holds)
+    found += _returns(by_key, ledger.returns)
     for withdrawal_id in sorted(holds.keys() | records.keys()):
         found += _status_against_hold(withdrawal_id, records.get(withdrawal_id), holds)
 
@@ -203,7 +219,7 @@ def _provider_against_hold(
     running: bool,
     in_flight: list[str],
 ) -> list[Mismatch]:
-    paid = [t for t in listed if t.state is TransferState.SUCCEEDED]
+    paid = [t for t in listed if t.state in PAID_STATES]
     if not paid:
         return []
     if hold is None:
@@ -230,7 +246,7 @@ def _provider_against_hold(
 def _hold_against_provider(hold: HoldView, listed: list[Transfer]) -> list[Mismatch]:
     if hold.state is not HoldState.POSTED:
         return []
-    if any(t.state is TransferState.SUCCEEDED for t in listed):
+    if any(t.state in PAID_STATES for t in listed):
         return []
     seen = ", ".join(t.state.value for t in listed) or "no transfer"
     return [
@@ -312,11 +328,36 @@ def _status_problem(status: Status | None, state: HoldState | None) -> str | Non
     shown = state.value if state is not None else "no hold"
     if status is None:
         return f"hold ({shown}) without a withdrawal record"
-    if status is Status.SUCCEEDED and state is not HoldState.POSTED:
-        return f"succeeded; hold is {shown}"
+    if status in (Status.SUCCEEDED, Status.RETURNED) and state is not HoldState.POSTED:
+        return f"{status.value}; hold is {shown}"
     if status in RELEASED_STATUSES and state not in (None, HoldState.VOIDED):
         return f"{status.value}; hold is {shown}"
     # ``settle`` resolves the hold and writes the final status in one transaction.
     if not status.is_final and state in (HoldState.POSTED, HoldState.VOIDED):
         return f"{status.value} (not final); hold is {shown}"
     return None
+
+
+def _returns(
+    by_key: Mapping[str, list[Transfer]], returns: Mapping[str, ReturnState]
+) -> list[Mismatch]:
+    """The provider's returns against the ledger's (issue 25)."""
+    found = []
+    returned = {key for key, listed in by_key.items() if _was_returned(listed)}
+    for key in sorted(returned | returns.keys()):
+        state = returns.get(key)
+        if state is ReturnState.PARKED:
+            detail = "returned with another amount; ops credit it (credit-return)"
+            found.append(Mismatch(MismatchKind.RETURN_PARKED, key, detail))
+        elif key in returned and state is None:
+            detail = "returned by the provider; not credited in the ledger"
+            found.append(Mismatch(MismatchKind.RETURN_NOT_CREDITED, key, detail))
+        elif key not in returned and key in by_key:
+            seen = ", ".join(t.state.value for t in by_key[key])
+            detail = f"return credited; provider shows {seen}"
+            found.append(Mismatch(MismatchKind.RETURN_NOT_AT_PROVIDER, key, detail))
+    return found
+
+
+def _was_returned(listed: Sequence[Transfer]) -> bool:
+    return any(t.state is TransferState.RETURNED for t in listed)

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from temporalio.client import Client
 
-from gateways.http_payout import HttpPayoutProvider
-from gateways.payout import Transfer
+from client.returns import start_return
+from gateways.payout import PayoutProvider, Transfer, TransferState
 from ledger import tables
 from ledger.db import read_only_session
 from ledger.tables import EntryType
@@ -73,7 +73,9 @@ def _ledger_view(session: Session) -> LedgerView:
     for withdrawal_id, amount_fen in entries:
         if withdrawal_id is not None:
             debits.setdefault(withdrawal_id, []).append(Money(amount_fen))
-    return LedgerView(holds=holds, records=records, debits=debits)
+    returned = select(tables.WithdrawalReturn.withdrawal_id, col(tables.WithdrawalReturn.state))
+    returns = dict(session.exec(returned.limit(MAX_LEDGER_ROWS)).all())
+    return LedgerView(holds=holds, records=records, debits=debits, returns=returns)
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ class Sources:
     provider_listing_full: bool  # the listing hit its limit: transfers may be missing
 
 
-async def gather(client: Client, engine: Engine, provider: HttpPayoutProvider) -> Sources:
+async def gather(client: Client, engine: Engine, provider: PayoutProvider) -> Sources:
     """Workflows first, then the ledger, then the provider.
 
     A workflow that closes after the listing has already resolved its hold by the time
@@ -97,8 +99,11 @@ async def gather(client: Client, engine: Engine, provider: HttpPayoutProvider) -
     open_ids = await open_withdrawal_ids(client)
     ledger = read_ledger(engine)
     transfers = await provider.list_transfers(MAX_PROVIDER_TRANSFERS)
+    # Returns come weeks after the payout, past a capped listing: asked for by state.
+    returned = await provider.list_transfers(MAX_PROVIDER_TRANSFERS, state=TransferState.RETURNED)
+    listed = {t.idempotency_key for t in transfers}
     return Sources(
-        transfers=transfers,
+        transfers=transfers + [t for t in returned if t.idempotency_key not in listed],
         ledger=ledger,
         open_withdrawals=open_ids,
         as_of=as_of,
@@ -116,3 +121,13 @@ def report_of(sources: Sources) -> Report:
             "later transfers were not compared"
         )
     return report
+
+
+async def start_missing_returns(client: Client, task_queue: str, report: Report) -> list[str]:
+    """``reconcile --fix``: start the return of every withdrawal the provider returned and
+    the ledger has not credited (a lost callback); nothing else. The ids started now."""
+    started = []
+    for withdrawal_id in report.returns_to_start:
+        if await start_return(client, task_queue, withdrawal_id, "reconcile"):
+            started.append(withdrawal_id)
+    return started

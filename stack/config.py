@@ -62,6 +62,8 @@ class StackConfig:
     namespace: str = dev_server.DEFAULT_NAMESPACE
     task_queue: str = settings.DEFAULT_TASK_QUEUE
     max_settle_seconds: float = DEFAULT_MAX_SETTLE_SECONDS  # docs/interface.md: within 10 s
+    # Success to return for the magic returned payees; None: 30 days scaled like settlement.
+    return_after_seconds: float | None = None
     fixture: Path | None = DEFAULT_FIXTURE
     worker_restart_backoff_seconds: float = WORKER_RESTART_FIRST_BACKOFF_SECONDS
     # None: a dev key file / token under data_dir (what tests want); make run passes env.
@@ -77,6 +79,7 @@ class StackConfig:
         *,
         max_settle_seconds: float = DEFAULT_MAX_SETTLE_SECONDS,
         worker_restart_backoff_seconds: float = WORKER_RESTART_FIRST_BACKOFF_SECONDS,
+        return_after_seconds: float | None = None,
     ) -> StackConfig:
         """Everything under ``data_dir``; no environment consulted (what tests want)."""
         data_dir = data_dir.resolve()
@@ -86,6 +89,7 @@ class StackConfig:
             database_url=f"sqlite:///{data_dir / 'withdrawals.db'}",
             max_settle_seconds=max_settle_seconds,
             worker_restart_backoff_seconds=worker_restart_backoff_seconds,
+            return_after_seconds=return_after_seconds,
         )
 
     @property

@@ -54,6 +54,14 @@ def _parser() -> argparse.ArgumentParser:
         default=float(os.environ.get("SIM_MAX_SETTLE_SECONDS") or DEFAULT_MAX_SETTLE_SECONDS),
         help="real seconds the payout simulator's slowest route takes (env SIM_MAX_SETTLE_SECONDS)",
     )
+    returns = os.environ.get("SIM_RETURN_AFTER_SECONDS")
+    parser.add_argument(
+        "--return-after-seconds",
+        type=float,
+        default=float(returns) if returns else None,
+        help="real seconds from success to return for the simulator's magic returned payees; "
+        "default 30 days scaled like settlement, 20 s (env SIM_RETURN_AFTER_SECONDS)",
+    )
     parser.add_argument(
         "--fixture", type=Path, default=DEFAULT_FIXTURE, help="demo data loaded on start"
     )
@@ -80,6 +88,7 @@ def config_from_args(args: argparse.Namespace) -> StackConfig:
         namespace=os.environ.get("TEMPORAL_NAMESPACE") or dev_server.DEFAULT_NAMESPACE,
         task_queue=settings.task_queue(),
         max_settle_seconds=args.max_settle_seconds,
+        return_after_seconds=args.return_after_seconds,
         fixture=None if args.no_fixture else args.fixture,
         payload_keys=os.environ.get("PAYLOAD_KEYS") or None,
         payload_key_file=Path(key_file).resolve() if key_file else None,

@@ -164,6 +164,7 @@ class Stack:
             port=ports.payout,
             log_file=logs / "payout-simulator.log",
             max_settle_seconds=self.config.max_settle_seconds,
+            return_after_seconds=self.config.return_after_seconds,
             callback_secret=self.secrets.callback_secret,
         )
         self.simulators.append(payout)

@@ -156,3 +156,14 @@ def engine(db_url: str) -> Iterator[Engine]:
     engine = get_engine(db_url)
     yield engine
     dispose_engine(db_url)
+
+
+@pytest.fixture
+def next_years_covered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``HOLIDAYS_FILE`` covering the next years, for tests of ``attention`` that run on the
+    real clock: in December the missing-calendar item (issue 26) would join their list."""
+    from tests.calendars import covering_next_years
+
+    path = covering_next_years(tmp_path)
+    monkeypatch.setenv("HOLIDAYS_FILE", str(path))
+    return path

@@ -27,7 +27,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from config import settings
 from ledger import events
-from ledger.db import run_in_transaction
+from ledger.db import is_unavailable, run_in_transaction
 from ledger.tables import WebhookDelivery, WebhookEvent
 from models.limits import WEBHOOK_DISPATCH_BATCH, WEBHOOK_DISPATCH_POLL_SECONDS
 from models.webhooks import WebhookOrder
@@ -67,8 +67,13 @@ class WebhookDispatcher:
                 wake.clear()
                 try:
                     await self.dispatch_pending()
-                except Exception:  # the database or Temporal is away: the next round retries
-                    log.exception("webhook dispatch failed; retrying")
+                except Exception as error:  # the database or Temporal is away: retried
+                    if is_unavailable(error):  # an outage: one line a round, not a traceback
+                        log.warning(
+                            "webhook dispatch waits for the database: %s", type(error).__name__
+                        )
+                    else:
+                        log.exception("webhook dispatch failed; retrying")
                 # With no URL configured an event goes to nobody, so nothing is urgent:
                 # marking waits for the poll instead of taking a write transaction after
                 # every commit (at 5/s that was one more writer per status change).

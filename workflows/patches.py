@@ -33,3 +33,14 @@ PATCH_SUBMIT_CHECKED = "payout-submit-checked"
 # answers at once again (a loop with no timer). Decided at the first such record, so a
 # run past its submit at the deploy gets it too.
 PATCH_MISMATCH_PARKED = "provider-mismatch-parked"
+# Issue 25: a run that sees its transfer ``returned`` (paid, then sent back) posts the hold
+# as paid (no patch: before returns existed no run could see that state) and then starts
+# the return workflow itself, so the return follows even if its callback was lost.
+PATCH_RETURN_FOLLOWS = "return-follows-a-returned-payout"
+# Issue 22: no lock-out by refused input. The workflow checks a proof's signature itself
+# (public keys loaded by the ``review_verify_keys`` local activity, ``ProofKeys``), so a
+# forged decision is refused before it takes any of the room authorised ones need, and a
+# cancel that is not authorised is refused by the update's validator (no history; the
+# application layer audits it) instead of being counted. Decided at the first decision
+# or cancel and kept in ``ProofKeys.decided``.
+PATCH_PROOFS_VERIFIED_BY_WORKFLOW = "review-proofs-verified-by-workflow"

@@ -18,8 +18,13 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    # cryptography's compiled bindings load once per process: passed through, never
+    # re-imported by the sandbox (proof signatures are checked in workflow code)
+    import cryptography.exceptions
+    import cryptography.hazmat.primitives.asymmetric.ed25519  # noqa: F401
+
     from activities.withdrawal import WithdrawalActivities
-    from gateways.payout import Transfer
+    from gateways.payout import Transfer, TransferState
     from models.domain import Status, WithdrawalRequest, WithdrawalStatusDoc
     from models.messages import (
         CancelRequest,
@@ -41,6 +46,8 @@ with workflow.unsafe.imports_passed_through():
         PATCH_INVARIANT_RELEASES_HOLD,
         PATCH_MISMATCH_PARKED,
         PATCH_PAYOUT_CONFIRMED,
+        PATCH_PROOFS_VERIFIED_BY_WORKFLOW,
+        PATCH_RETURN_FOLLOWS,
         PATCH_REVIEW_PROOFS,
         PATCH_SUBMIT_CHECKED,
         PATCH_UNKNOWN_PARKED_IN_OLD_RUNS,
@@ -52,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.rooms.payout import PayoutRoom
     from workflows.rooms.payout_before_patches import PayoutBeforePatches
     from workflows.rooms.review import ReviewRoom
+    from workflows.rooms.review_keys import ReviewKeysRoom
     from workflows.rooms.status_record import StatusRoom
     from workflows.withdrawal_state import Change
 
@@ -60,6 +68,8 @@ __all__ = [
     "PATCH_INVARIANT_RELEASES_HOLD",
     "PATCH_MISMATCH_PARKED",
     "PATCH_PAYOUT_CONFIRMED",
+    "PATCH_PROOFS_VERIFIED_BY_WORKFLOW",
+    "PATCH_RETURN_FOLLOWS",
     "PATCH_REVIEW_PROOFS",
     "PATCH_SUBMIT_CHECKED",
     "PATCH_UNKNOWN_PARKED_IN_OLD_RUNS",
@@ -76,8 +86,9 @@ class WithdrawalWorkflow:
         self._run = Run(request)
         self._status = StatusRoom(self._run)
         self._code = CodeRoom(self._run, self._status)
-        self._review = ReviewRoom(self._run, self._status)
-        self._cancel = CancelRoom(self._run, self._status)
+        self._keys = ReviewKeysRoom(self._run)
+        self._review = ReviewRoom(self._run, self._status, self._keys)
+        self._cancel = CancelRoom(self._run, self._status, self._keys)
         self._payout = PayoutRoom(self._run, self._status)
         self._before_patches = PayoutBeforePatches(self._run, self._status, self._payout)
 
@@ -105,6 +116,8 @@ class WithdrawalWorkflow:
             transfer = await self._pay_out()
             if settlement_of(RecordState(transfer.state.value)) is not Money.POSTED:
                 raise WithdrawalEnded(Status.FAILED, transfer.reason or "payout failed")
+            # Returned means paid, then sent back: the hold is posted, never voided, and
+            # the return credits the money back (issue 25).
             resolution = run.payout.resolution  # ops' word on an unknown outcome, if any
             await self._status.finish(
                 Status.SUCCEEDED,
@@ -113,6 +126,8 @@ class WithdrawalWorkflow:
                 reference=transfer.provider_reference,
                 actor=",".join(resolution.reviewers) if resolution else None,
             )
+            if transfer.state is TransferState.RETURNED and workflow.patched(PATCH_RETURN_FOLLOWS):
+                await self._payout.start_return()
         except WithdrawalEnded as end:
             await self._status.finish(end.status, end.note, reason=end.reason, actor=end.actor)
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -165,12 +180,12 @@ class WithdrawalWorkflow:
         self._cancel.validate(request)
 
     @workflow.signal
-    def approve(self, decision: ReviewDecision) -> None:
-        self._review.receive(ReviewDecisionKind.APPROVE, decision)
+    async def approve(self, decision: ReviewDecision) -> None:
+        await self._review.receive(ReviewDecisionKind.APPROVE, decision)
 
     @workflow.signal
-    def reject(self, decision: ReviewDecision) -> None:
-        self._review.receive(ReviewDecisionKind.REJECT, decision)
+    async def reject(self, decision: ReviewDecision) -> None:
+        await self._review.receive(ReviewDecisionKind.REJECT, decision)
 
     @workflow.signal
     async def payout_update(self, transfer: Transfer) -> None:

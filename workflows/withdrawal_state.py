@@ -11,12 +11,19 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from gateways.payout import Transfer
+from models import decision_proof
 from models.domain import Status, TimelineEntry
-from models.limits import MAX_CODE_ATTEMPTS
+from models.limits import (
+    MAX_CODE_ATTEMPTS,
+    REVIEW_KEYS_REFRESH_FIRST_SECONDS,
+    REVIEW_KEYS_REFRESH_MAX_SECONDS,
+)
 from models.messages import (
     CancelRequest,
     PayoutResolutionVerdict,
@@ -87,7 +94,51 @@ class ReviewState:
     decisions: list[RecordedDecision] = field(default_factory=list)  # the first few
     weighed: int = 0  # including those beyond MAX_REVIEW_DECISIONS_RECORDED
     approvers: list[str] = field(default_factory=list)  # accepted, each reviewer once
+    # the people behind ``approvers`` (``models.authority.person_of``), as the activity
+    # named them; shorter than ``approvers`` when an approval was weighed before issue 22
+    approver_people: list[str] = field(default_factory=list)
     outcome: RecordedDecision | None = None
+
+
+@dataclass
+class ProofKeys:
+    """The reviewers' public keys this run checks proof signatures with (issue 22),
+    loaded by the ``review_verify_keys`` local activity when a proof names a key the run
+    does not know: at once the first time, later at most once per refresh interval
+    (doubling up to the cap) or once ``MAX_PROOFS_AWAITING_KEYS`` proofs wait."""
+
+    # PATCH_PROOFS_VERIFIED_BY_WORKFLOW, decided at the first decision or cancel
+    decided: bool | None = None
+    by_kid: dict[str, Ed25519PublicKey] = field(default_factory=dict)
+    loads: int = 0
+    loaded_at: datetime | None = None
+    loading: bool = False
+    timing: bool = False  # one waiter holds the timer until the next load is due
+    waiting: int = 0  # decisions waiting for a load
+
+    def knows(self, kid: str | None) -> bool:
+        """A proof naming no key (issued before proofs named theirs) tries every key."""
+        return kid in self.by_kid if kid is not None else bool(self.by_kid)
+
+    def listed(self) -> list[Ed25519PublicKey]:
+        return list(self.by_kid.values())
+
+    def took(self, keys: list[str], at: datetime) -> None:
+        """The worker's list replaces what was known: a retired key stops counting."""
+        loaded = [decision_proof.public_key_from_raw_text(text) for text in keys]
+        self.by_kid = {decision_proof.key_id(key): key for key in loaded}
+        self.loads += 1
+        self.loaded_at = at
+
+    def wait_before_load(self, now: datetime) -> timedelta:
+        """How long until a load for an unknown key id is due (zero or less: now)."""
+        if self.loaded_at is None:
+            return timedelta(0)
+        seconds = min(
+            REVIEW_KEYS_REFRESH_FIRST_SECONDS * 2 ** (self.loads - 1),
+            REVIEW_KEYS_REFRESH_MAX_SECONDS,
+        )
+        return self.loaded_at + timedelta(seconds=seconds) - now
 
 
 @dataclass

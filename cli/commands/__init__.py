@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "branches": "find a bank branch by part of its name, bank or city (R10)",
     "cancel": "cancel a withdrawal before it is paid out",
     "code": "submit the SMS verification code of a withdrawal",
+    "credit-return": "credit a parked return (ops or lead; two reviewers, with evidence)",
     "demo": "run every withdrawal path end to end against the running stack",
     "ledger": "verify the ledger: every balance recomputed from its entries",
     "list": "withdrawal records, newest first",

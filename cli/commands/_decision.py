@@ -76,6 +76,7 @@ def decide(
         "id": withdrawal_id,
         "decision": recorded.decision,
         "reviewer_id": recorded.reviewer_id,
+        "person": recorded.person,  # two reviewer ids of one identity are one person
         "comment": recorded.comment,
         "accepted": recorded.accepted,
         "why": recorded.why,
@@ -89,7 +90,8 @@ def decide(
     if doc.status is Status.UNDER_REVIEW and len(doc.approvals) < doc.approvals_required:
         waiting = f" ({len(doc.approvals)} of {doc.approvals_required} approvals)"
     text = (
-        f"{kind.value} by {reviewer_id} accepted; withdrawal {withdrawal_id} is now "
+        f"{kind.value} by {reviewer_id}{f' ({recorded.person})' if recorded.person else ''} "
+        f"accepted; withdrawal {withdrawal_id} is now "
         f"{status_with_reason(doc.status, doc.reason)}{waiting}"
     )
     return Result(document=document, text=text)

@@ -2,7 +2,8 @@
 
 Reviews past their SLA (R17), payouts past their expected arrival (R7/R9), payouts with
 an unknown outcome, webhook deliveries that gave up, reconcile mismatches (provider,
-ledger and workflows disagree) and a broken audit chain. Exit
+ledger and workflows disagree), a broken audit chain, and from 1 December a business-day
+calendar missing for next year (or a ``HOLIDAYS_FILE`` that cannot be used). Exit
 status **4 when anything is listed**, so it can run from cron; 0 when nothing is.
 ``--no-reconcile`` leaves out the comparison with the provider and Temporal (the
 database checks alone).
@@ -20,6 +21,7 @@ from client.connection import connect
 from gateways.http_payout import payout_provider_from_env
 from observability.attention import (
     AttentionItem,
+    business_calendar_coverage,
     check_not_run,
     from_database,
     rank,
@@ -75,6 +77,7 @@ def _text(items: list[AttentionItem]) -> str:
 
 def _run(args: argparse.Namespace, context: Context) -> Result:
     items = from_database(context.engine, context.now())
+    items += business_calendar_coverage(context.now())
     if not args.no_reconcile:
         items += asyncio.run(_reconcile(context))
     ranked = rank(items)

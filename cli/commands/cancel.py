@@ -39,7 +39,9 @@ def _run(args: argparse.Namespace, context: Context) -> Result:
             context,
             args.withdrawal_id,
             RULE,
-            lambda client: cancel_as_reviewer(client, reviewer, args.withdrawal_id),
+            lambda client: cancel_as_reviewer(
+                client, reviewer, args.withdrawal_id, engine=context.engine
+            ),
         )
     else:
         doc = run_with_client(

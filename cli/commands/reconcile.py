@@ -15,9 +15,10 @@ from typing import Any
 from cli.command import Command, Context, Result
 from cli.output import table
 from client.connection import connect
+from config import settings
 from gateways.http_payout import payout_provider_from_env
 from reconcile.compare import Report
-from reconcile.sources import gather, report_of
+from reconcile.sources import gather, report_of, start_missing_returns
 
 EXIT_MISMATCH = 4  # the command ran; the books disagree
 
@@ -27,11 +28,24 @@ def _configure(parser: argparse.ArgumentParser) -> None:
         "Every disagreement between provider transfers, ledger holds and records, and "
         f"running workflows. Exit status {EXIT_MISMATCH} if any, 0 if none."
     )
+    parser.add_argument(
+        "--fix",
+        action="store_true",
+        help="start the return of every transfer the provider returned that the ledger "
+        "has not credited (a lost callback); nothing else",
+    )
 
 
 async def _report(context: Context) -> Report:
     client = await connect()
     return report_of(await gather(client, context.engine, payout_provider_from_env()))
+
+
+async def _start_returns(report: Report) -> list[str]:
+    """``--fix``: the returns the provider listed and the ledger lacks, started."""
+    if not report.returns_to_start:
+        return []
+    return await start_missing_returns(await connect(), settings.task_queue(), report)
 
 
 def _summary(report: Report) -> dict[str, Any]:
@@ -47,8 +61,9 @@ def _summary(report: Report) -> dict[str, Any]:
     }
 
 
-def _document(report: Report) -> dict[str, Any]:
+def _document(report: Report, started: list[str]) -> dict[str, Any]:
     return {
+        "returns_started": started,
         "summary": _summary(report),
         "mismatches": [
             {"kind": m.kind.value, "withdrawal_id": m.withdrawal_id, "detail": m.detail}
@@ -59,8 +74,8 @@ def _document(report: Report) -> dict[str, Any]:
     }
 
 
-def _text(report: Report) -> str:
-    lines = []
+def _text(report: Report, started: list[str]) -> str:
+    lines = [f"started the return of {withdrawal_id}" for withdrawal_id in started]
     if report.mismatches:
         rows = [[m.kind.value, m.withdrawal_id, m.detail] for m in report.mismatches]
         lines += [table(rows, header=["mismatch", "withdrawal", "detail"]), ""]
@@ -76,9 +91,10 @@ def _text(report: Report) -> str:
 
 def _run(args: argparse.Namespace, context: Context) -> Result:
     report = asyncio.run(_report(context))
+    started = asyncio.run(_start_returns(report)) if args.fix else []
     return Result(
-        document=_document(report),
-        text=_text(report),
+        document=_document(report, started),
+        text=_text(report, started),
         exit_status=0 if report.clean else EXIT_MISMATCH,
     )
 

@@ -12,18 +12,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from application.accounts import account_transactions
+from application.accounts import ENTRY_TYPES, account_transactions
 from cli.command import Command, Context, Result
 from cli.output import jsonable, table
-from ledger.tables import EntryType
 from models.errors import InputError
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("account", metavar="ACCOUNT", help="account id")
-    parser.add_argument(
-        "--type", choices=[t.value for t in EntryType], help="only details of this type"
-    )
+    parser.add_argument("--type", choices=ENTRY_TYPES, help="only details of this type")
     parser.add_argument("--since", metavar="DATE", help="from this day or time (inclusive)")
     parser.add_argument("--until", metavar="DATE", help="up to this day (inclusive) or time")
     parser.add_argument("--csv", action="store_true", help="CSV on stdout instead of a table")

@@ -41,6 +41,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="real seconds per simulated second; overrides --max-settle-seconds",
     )
+    payout.add_argument(
+        "--return-after-seconds",
+        type=float,
+        default=None,
+        help="real seconds from success to return for the magic returned payees; "
+        "default: 30 days scaled like settlement",
+    )
     sms = kinds.add_parser("sms", help="the SMS provider simulator")
     sms.add_argument("--port", type=int, default=DEFAULT_SMS_PORT)
     for sub in (payout, sms):
@@ -59,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
             PayoutSimulatorSettings(
                 max_settle_seconds=args.max_settle_seconds,
                 settle_scale=args.settle_scale,
+                return_after_seconds=args.return_after_seconds,
                 faults=PayoutFaults.model_validate_json(args.faults),
             )
         )

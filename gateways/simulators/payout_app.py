@@ -7,7 +7,9 @@ Endpoints
   details"}``; a refusal by the magic payee rules (``gateways.magic_payees``) is 422
   ``{"reason": ...}``; a malformed body is 400 ``{"reason": "malformed request: ..."}``.
 - ``GET /transfers/{key}``: the ``Transfer``, or 404.
-- ``GET /transfers?limit=N``: every transfer in acceptance order (reconciliation).
+- ``GET /transfers?limit=N[&state=S][&updated_since=ISO]``: transfers in acceptance
+  order (reconciliation), only those in state ``S`` and updated at or after the time
+  when given: a return comes long after the payout, past any capped listing.
 - ``GET /stats``: ``{transfers, total_movements, movements: {key: n}, by_state}``.
 - ``GET /health``: readiness.
 - ``POST /admin/faults`` (a ``PayoutFaults``; the posted document replaces the whole fault
@@ -19,6 +21,10 @@ business days, designated 7–15 business days), scaled so the longest route tak
 ``max_settle_seconds`` of real time (or by ``settle_scale`` real seconds per simulated
 second). With a delay of 0 a transfer settles before the submit answers. On settlement
 the final ``Transfer`` JSON is POSTed to the request's ``callback_url``, best-effort.
+
+Returns (issue 25): a succeeded transfer to a magic returned payee (``gateways.magic_payees``)
+turns ``returned`` a nominal 30 days after it settled, scaled like settlement (or after
+``return_after_seconds`` when given), and the returned record is POSTed the same way.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -41,8 +47,12 @@ from pydantic import BaseModel, Field
 
 from gateways import webhook_signature
 from gateways.http_payout import MAX_LIST_LIMIT  # the bound our client assumes
-from gateways.magic_payees import LONGEST_NOMINAL_SETTLE_DELAY, nominal_settle_delay
-from gateways.payout import Transfer, TransferRequest
+from gateways.magic_payees import (
+    LONGEST_NOMINAL_SETTLE_DELAY,
+    NOMINAL_RETURN_DELAY,
+    nominal_settle_delay,
+)
+from gateways.payout import Transfer, TransferRequest, TransferState
 from gateways.simulators.dropped import DroppedResponse, hide_injected_drop_errors
 from gateways.simulators.faults import FaultDice, PayoutFaults, inject_latency
 from gateways.simulators.payout_book import PayoutBook, Record, Refused
@@ -65,6 +75,9 @@ class PayoutSimulatorSettings(BaseModel):
     )
     # Real seconds per simulated second; when given it wins over max_settle_seconds.
     settle_scale: float | None = Field(default=None, ge=0.0)
+    # Real seconds from success to return for the magic returned payees; None: the
+    # nominal 30 days scaled like settlement (about 20 s under `make run`).
+    return_after_seconds: float | None = Field(default=None, ge=0.0, le=MAX_SETTLE_SECONDS_LIMIT)
     faults: PayoutFaults = Field(default_factory=PayoutFaults)
     # Standard Webhooks secret (``whsec_…``) its callbacks are signed with; None: the
     # ``PAYOUT_CALLBACK_SECRET`` environment variable, else unsigned (a receiver refuses).
@@ -78,6 +91,11 @@ class PayoutSimulatorSettings(BaseModel):
             else self.max_settle_seconds / LONGEST_NOMINAL_SETTLE_DELAY.total_seconds()
         )
         return nominal.total_seconds() * scale
+
+    def real_return_delay_seconds(self) -> float:
+        if self.return_after_seconds is not None:
+            return self.return_after_seconds
+        return self.real_delay_seconds(NOMINAL_RETURN_DELAY)
 
 
 def _reason(status: int, reason: str) -> JSONResponse:
@@ -110,17 +128,30 @@ class _Simulator:
     # ---- settlement and callbacks -------------------------------------------------------
     def settle(self, key: str) -> None:
         if self.book.settle_if_due(key):
+            self._announce(key)
             record = self.book.get(key)
-            if record is not None and record.request.callback_url:
-                self.spawn(self._notify(record))
+            if record is not None and record.return_due_monotonic is not None:
+                self.spawn(self.return_later(key, record.return_after_seconds))
+        elif self.book.return_if_due(key):
+            self._announce(key)
+
+    def _announce(self, key: str) -> None:
+        record = self.book.get(key)
+        if record is not None and record.request.callback_url:
+            self.spawn(self._notify(record))
 
     def settle_due(self) -> None:
-        for key in self.book.due_keys():
+        for key in self.book.due_keys() + self.book.returns_due():
             self.settle(key)
 
     async def settle_later(self, key: str, delay_seconds: float) -> None:
         await asyncio.sleep(delay_seconds)
         self.settle(key)
+
+    async def return_later(self, key: str, delay_seconds: float) -> None:
+        await asyncio.sleep(delay_seconds)
+        if self.book.return_if_due(key):
+            self._announce(key)
 
     async def _notify(self, record: Record) -> None:
         url = record.request.callback_url
@@ -209,7 +240,9 @@ def create_payout_app(settings: PayoutSimulatorSettings | None = None) -> FastAP
         )
         delay = sim.settings.real_delay_seconds(nominal_settle_delay(request))
         try:
-            record, is_new = sim.book.accept(request, delay, injected_failure)
+            record, is_new = sim.book.accept(
+                request, delay, injected_failure, sim.settings.real_return_delay_seconds()
+            )
         except Refused as refusal:
             return _reason(refusal.status, refusal.reason)
         if is_new:
@@ -241,9 +274,11 @@ def create_payout_app(settings: PayoutSimulatorSettings | None = None) -> FastAP
     @app.get("/transfers")
     async def list_transfers(
         limit: int = Query(default=1000, ge=1, le=MAX_LIST_LIMIT),
+        state: TransferState | None = None,
+        updated_since: datetime | None = None,
     ) -> list[Transfer]:
         sim.settle_due()
-        return sim.book.transfers(limit)
+        return sim.book.transfers(limit, state, updated_since)
 
     @app.get("/stats")
     async def stats() -> dict[str, object]:

@@ -16,10 +16,19 @@ from datetime import UTC, datetime
 from gateways.magic_payees import (
     CONFLICTING_KEY_REASON,
     failure_after_accept,
+    listed,
     refusal_at_submit,
+    return_after_success,
+    returned,
     same_details,
 )
-from gateways.payout import Transfer, TransferRequest, TransferState, request_payee_digest
+from gateways.payout import (
+    ReturnReason,
+    Transfer,
+    TransferRequest,
+    TransferState,
+    request_payee_digest,
+)
 from models.masks import mask_account_number
 
 log = logging.getLogger("gateways.simulators.payout")
@@ -45,6 +54,11 @@ class Record:
     accepted: Transfer  # the first 'processing' view, replayed as a stale callback
     settle_due_monotonic: float
     failure: str | None  # decided at acceptance: magic payee or injected fault
+    # Decided at acceptance too (magic payee): a succeeded transfer is returned this many
+    # seconds after it settled (issue 25).
+    return_reason: ReturnReason | None = None
+    return_after_seconds: float = 0.0
+    return_due_monotonic: float | None = None
 
 
 def _now() -> datetime:
@@ -58,7 +72,11 @@ class PayoutBook:
         self._references = itertools.count(1)
 
     def accept(
-        self, request: TransferRequest, delay_seconds: float, injected_failure: str | None
+        self,
+        request: TransferRequest,
+        delay_seconds: float,
+        injected_failure: str | None,
+        return_after_seconds: float = 0.0,
     ) -> tuple[Record, bool]:
         """Record and move the money for a new key; return ``(record, is_new)``.
 
@@ -91,6 +109,8 @@ class PayoutBook:
             accepted=transfer,
             settle_due_monotonic=time.monotonic() + delay_seconds,
             failure=failure_after_accept(request) or injected_failure,
+            return_reason=return_after_success(request),
+            return_after_seconds=return_after_seconds,
         )
         self._records[key] = record
         self._movements[key] = self._movements.get(key, 0) + 1
@@ -122,8 +142,33 @@ class PayoutBook:
                 "updated_at": _now(),
             }
         )
+        if record.transfer.state is TransferState.SUCCEEDED and record.return_reason:
+            record.return_due_monotonic = time.monotonic() + record.return_after_seconds
         log.info("settled transfer key=%s state=%s", key, record.transfer.state.value)
         return True
+
+    def return_if_due(self, key: str) -> bool:
+        """Return a succeeded transfer whose return is due; True only on the transition.
+        A returned record never changes again."""
+        record = self._records.get(key)
+        if record is None or record.transfer.state is not TransferState.SUCCEEDED:
+            return False
+        due = record.return_due_monotonic
+        if record.return_reason is None or due is None or time.monotonic() < due:
+            return False
+        record.transfer = returned(record.transfer, record.return_reason, _now())
+        log.info("returned transfer key=%s reason=%s", key, record.return_reason.value)
+        return True
+
+    def returns_due(self) -> list[str]:
+        now = time.monotonic()
+        return [
+            key
+            for key, record in self._records.items()
+            if record.transfer.state is TransferState.SUCCEEDED
+            and record.return_due_monotonic is not None
+            and record.return_due_monotonic <= now
+        ]
 
     def due_keys(self) -> list[str]:
         now = time.monotonic()
@@ -134,8 +179,16 @@ class PayoutBook:
             and record.settle_due_monotonic <= now
         ]
 
-    def transfers(self, limit: int) -> list[Transfer]:
-        return [record.transfer for record in itertools.islice(self._records.values(), limit)]
+    def transfers(
+        self,
+        limit: int,
+        state: TransferState | None = None,
+        updated_since: datetime | None = None,
+    ) -> list[Transfer]:
+        if state is None and updated_since is None:
+            return [r.transfer for r in itertools.islice(self._records.values(), limit)]
+        every = [record.transfer for record in self._records.values()]
+        return listed(every, limit, state, updated_since)
 
     def stats(self) -> dict[str, object]:
         by_state: dict[str, int] = {state.value: 0 for state in TransferState}

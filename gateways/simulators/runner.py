@@ -189,6 +189,8 @@ def _start_subprocess(
         command += ["--max-settle-seconds", str(settings.max_settle_seconds)]
         if settings.settle_scale is not None:
             command += ["--settle-scale", str(settings.settle_scale)]
+        if settings.return_after_seconds is not None:
+            command += ["--return-after-seconds", str(settings.return_after_seconds)]
     env = dict(os.environ)
     if isinstance(settings, PayoutSimulatorSettings) and settings.callback_secret:
         env["PAYOUT_CALLBACK_SECRET"] = settings.callback_secret  # not on the command line

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -377,3 +378,34 @@ async def _with_a_fresh_temporal(
             check=False,
         )
     return same, refused.value, cli
+
+
+def test_what_the_openapi_document_allows_is_never_bad_input(api: Api) -> None:
+    """Issue 26: a reversed time range is an empty answer (the document cannot say that
+    `until` must follow `since`); a 405 names every method the path serves; a cursor has
+    the documented form; the create answer links to what comes next."""
+    reversed_range = api.get(
+        f"/v1/accounts/{PERSONAL}/transactions",
+        params={"since": "2026-11-05", "until": "2026-11-01"},
+    )
+    assert reversed_range.status_code == 200 and reversed_range.json()["count"] == 0
+    assert api.get(f"/v1/accounts/{PERSONAL}/transactions?since=9999-12-31").status_code == 200
+    method = api.http.request("DELETE", "/v1/withdrawals")
+    assert method.status_code == 405 and method.headers["allow"] == "GET, POST"
+    page = api.get("/v1/withdrawals", params={"limit": 1}).json()
+    assert page["next_cursor"] is None or re.fullmatch(
+        withdrawals.CURSOR_PATTERN, page["next_cursor"]
+    )
+    document = api.get("/openapi.json").json()
+    create = document["paths"]["/v1/withdrawals"]["post"]
+    links = create["responses"]["201"]["links"]
+    assert {link["operationId"] for link in links.values()} == {
+        "getWithdrawal",
+        "submitCode",
+        "resendCode",
+        "cancelWithdrawal",
+    }
+    schemas = document["components"]["schemas"]
+    assert schemas["WithdrawalCreate"]["properties"]["amount"]["pattern"] == (
+        withdrawals.AMOUNT_PATTERN
+    )

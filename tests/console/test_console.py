@@ -9,10 +9,15 @@ import re
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import httpx
 from playwright.sync_api import Page, expect
 
+from console.times import local_time
+from models.business_days import PACKAGE_CALENDAR
 from stack import Stack
 from tests.api.conftest import Api
 from tests.console.conftest import PERSONAL, REVIEWERS, under_review
@@ -24,6 +29,7 @@ ROOT = Path(__file__).parents[2]
 DOCS = ROOT / "docs"
 SAVE_SCREENSHOTS = os.environ.get("SAVE_SCREENSHOTS") == "1"
 SUCCESS_WAIT_SECONDS = 40.0
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # DISPLAY_TIMEZONE's default
 
 
 def screenshot(page: Page, name: str) -> None:
@@ -238,6 +244,49 @@ def test_queue_refreshes_itself_filters_and_reads_in_chinese_by_keyboard(
     expect(page.get_by_role("button", name="Reject", exact=True)).to_be_visible()
     expect(page.get_by_role("button", name="Sign out", exact=True)).to_be_visible()
     screenshot(page, "console-withdrawal-zh.png")
+
+
+def console_page(api: Api, path: str, reviewer_id: str = "rev-1") -> str:
+    """A console page as HTML over plain HTTP, signed in through the sign-in form."""
+    with httpx.Client(base_url=api.stack.urls.http, timeout=api.http.timeout) as http:
+        form = http.get("/console/sign-in")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        assert token is not None, form.text
+        signed_in = http.post(
+            "/console/sign-in",
+            data={
+                "reviewer_id": reviewer_id,
+                "password": REVIEWERS[reviewer_id],
+                "csrf_token": token.group(1),
+            },
+        )
+        assert signed_in.status_code == 303, signed_in.text
+        page = http.get(path)
+        assert page.status_code == 200, page.text
+        return page.text
+
+
+def test_times_show_in_the_reviewers_zone_and_a_provisional_estimate_says_so(api: Api) -> None:
+    """Issue 26: the console shows times in DISPLAY_TIMEZONE (Asia/Shanghai by default), short
+    and with the zone named, while the API keeps ISO 8601 with offset; an estimate ending in
+    a year no holiday calendar covers is marked provisional on the page and in the document."""
+    withdrawal_id = under_review(api, "12.00", withdrawal_id=new_id("w-times"))
+    doc = api.get(f"/v1/withdrawals/{withdrawal_id}").json()
+    requested_iso = doc["timeline"][0]["at"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", requested_iso)
+
+    html = console_page(api, f"/console/withdrawals/{withdrawal_id}")
+    requested = datetime.fromisoformat(requested_iso)
+    shown = requested.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M CST")
+    assert local_time(requested) == shown
+    assert shown in html
+    assert requested_iso not in html and "+00:00" not in html  # no raw UTC ISO strings
+
+    arrival = datetime.fromisoformat(doc["expected_arrival"])
+    provisional = not PACKAGE_CALENDAR.covers(arrival.astimezone(SHANGHAI).year)
+    assert doc["expected_arrival_provisional"] is provisional
+    assert ('class="badge provisional"' in html) is provisional
+    assert local_time(arrival) in html
 
 
 def test_a_reviewer_disabled_at_the_command_line_is_signed_out_at_once(

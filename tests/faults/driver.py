@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 from temporalio.client import RPCTimeoutOrCancelledError, WorkflowUpdateFailedError
 from temporalio.service import RPCError
@@ -38,8 +39,15 @@ STEP_RETRY_SECONDS = 0.5
 # Longer than an activity's 30 s timeout: an update waits that long for an activity
 # that died with a killed worker.
 CALL_TIMEOUT_SECONDS = 45.0
-# Everything a stuck call may raise while a worker or the server is down.
-TRANSIENT = (RPCError, RPCTimeoutOrCancelledError, RuntimeError, TimeoutError, OSError)
+# Everything a stuck call may raise while a worker, the server or the database is down.
+TRANSIENT = (
+    RPCError,
+    RPCTimeoutOrCancelledError,
+    RuntimeError,
+    TimeoutError,
+    OSError,
+    DBAPIError,
+)
 
 
 class StatusWatch:
@@ -62,7 +70,9 @@ class StatusWatch:
 
     async def _refresh_forever(self) -> None:
         while True:
-            self.statuses = await asyncio.to_thread(self._read)
+            # The database away (an outage run): keep what was read last.
+            with contextlib.suppress(DBAPIError):
+                self.statuses = await asyncio.to_thread(self._read)
             await asyncio.sleep(STATUS_POLL_SECONDS)
 
     def start(self) -> None:
@@ -149,6 +159,19 @@ class Driver:
         self.retried_calls += 1
         await asyncio.sleep(STEP_RETRY_SECONDS)
 
+    def run_spread(
+        self, group: asyncio.TaskGroup, plans: list[Planned], offsets: list[float]
+    ) -> None:
+        """Run each plan in ``group``, starting at its offset (seconds from now)."""
+        begun = time.monotonic()
+
+        async def one(plan: Planned, offset: float) -> None:
+            await asyncio.sleep(max(0.0, begun + offset - time.monotonic()))
+            await self.run(plan)
+
+        for plan, offset in zip(plans, offsets, strict=True):
+            group.create_task(one(plan, offset))
+
     async def run(self, plan: Planned) -> None:
         await self._start(plan)
         await self._verify(plan)
@@ -212,24 +235,24 @@ class Driver:
         signal = WithdrawalWorkflow.approve if approve else WithdrawalWorkflow.reject
         kind = ReviewDecisionKind.APPROVE if approve else ReviewDecisionKind.REJECT
         comment = "proof checked" if approve else "proof does not match the payer"
-        reviewer = self._reviewer()
         while True:
             self._check_deadline(plan, "review")
             assert self.stack.client is not None
             handle = self.stack.client.get_workflow_handle(workflow_id(plan.withdrawal_id))
-            # The reviewer signed in; each attempt carries a fresh proof (R17).
-            decision = ReviewDecision(
-                reviewer_id=REVIEWER_ID,
-                comment=comment,
-                proof=issue_decision_proof(
-                    reviewer,
-                    plan.withdrawal_id,
-                    kind,
-                    comment,
-                    signing_key=self.stack.review_signing_key(),
-                ),
-            )
             try:
+                # Signed in (which reads the database); each attempt carries a fresh
+                # proof (R17).
+                decision = ReviewDecision(
+                    reviewer_id=REVIEWER_ID,
+                    comment=comment,
+                    proof=issue_decision_proof(
+                        self._reviewer(),
+                        plan.withdrawal_id,
+                        kind,
+                        comment,
+                        signing_key=self.stack.review_signing_key(),
+                    ),
+                )
                 # A signal repeated after a lost answer is harmless: the first decision
                 # by an authorised reviewer ends the review.
                 await asyncio.wait_for(handle.signal(signal, decision), CALL_TIMEOUT_SECONDS)

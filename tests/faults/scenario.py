@@ -17,6 +17,7 @@ breaking it, then check the books. Sizes come from the environment (``make soak`
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import random
 import subprocess
@@ -70,14 +71,19 @@ class RunSettings:
 
 
 @asynccontextmanager
-async def fault_stack(data_dir: Path, *, max_settle_seconds: float) -> AsyncIterator[Stack]:
-    """The ``make run`` stack on free ports, the worker a separate process."""
+async def fault_stack(
+    data_dir: Path, *, max_settle_seconds: float, database_url: str | None = None
+) -> AsyncIterator[Stack]:
+    """The ``make run`` stack on free ports, the worker a separate process; its ledger in
+    ``database_url`` (a SQLite file under ``data_dir`` by default)."""
     config = StackConfig.local(
         data_dir,
         Ports.free(),
         max_settle_seconds=max_settle_seconds,
         worker_restart_backoff_seconds=WORKER_RESTART_BACKOFF_SECONDS,
     )
+    if database_url is not None:
+        config = dataclasses.replace(config, database_url=database_url)
     stack = await Stack.start(config)
     try:
         yield stack
@@ -116,15 +122,8 @@ async def _drive(stack: Stack, settings: RunSettings, engine: Engine, figures: F
     driver = Driver(stack, watch, deadline)
     watch.start()
     try:
-        begun = time.monotonic()
-
-        async def one(index: int) -> None:
-            await asyncio.sleep(max(0.0, begun + starts[index] - time.monotonic()))
-            await driver.run(plans[index])
-
         async with asyncio.TaskGroup() as group:
-            for index in range(len(plans)):
-                group.create_task(one(index))
+            driver.run_spread(group, plans, starts)
             killing = group.create_task(kill_worker_at(stack, kills))
             restarting = group.create_task(restart_server_at(stack, restarts, rng))
         figures.kills, figures.server_restarts = killing.result(), restarting.result()
@@ -165,16 +164,16 @@ async def run_withdrawals(stack: Stack, settings: RunSettings) -> Figures:
         await _drive(stack, settings, engine, figures)
     except Exception as error:
         measure()
-        raise AssertionError(f"{figures.report()}\n{_explain(error)}") from error
+        raise AssertionError(f"{figures.report()}\n{explain(error)}") from error
     measure()
     figures.report()
     return figures
 
 
-def _explain(error: Exception) -> str:
+def explain(error: Exception) -> str:
     """A TaskGroup's failure says only how many of its tasks failed: show each."""
     if isinstance(error, ExceptionGroup):
-        return "\n".join(_explain(inner) for inner in error.exceptions)
+        return "\n".join(explain(inner) for inner in error.exceptions)
     return f"{type(error).__name__}: {error}"
 
 

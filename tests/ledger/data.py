@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import copy
+import itertools
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from ledger.db import session_scope
+from ledger.holds import reserve
 from ledger.loading import load_fixture
+from ledger.settlement import settle
+from ledger.withdrawals import create_withdrawal
+from models.domain import Kind, Route, Status, WithdrawalRequest
 from models.fixtures import parse_fixture
+from models.money import Money
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -107,3 +114,48 @@ def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
             result = connection.execute(table.select().order_by(*table.primary_key.columns))
             rows[table.name] = [tuple(row) for row in result]
     return rows
+
+
+# ---- withdrawals on acct-plain's P-ORDER (returns, issue 25) --------------------------
+PLAIN_ORDER = "P-ORDER"
+_withdrawal_ids = itertools.count(1)
+
+
+def open_withdrawal(session: Session, amount: str) -> str:
+    """A recorded withdrawal of ``amount`` from acct-plain's P-ORDER, its money held."""
+    withdrawal_id = f"wd-ledger-{next(_withdrawal_ids)}"
+    request = WithdrawalRequest(
+        withdrawal_id=withdrawal_id,
+        account_id=PLAIN_ACCOUNT["id"],
+        amount=Money.yuan(amount),
+        kind=Kind.RECHARGE,
+        route=Route.ORIGINAL,
+        order_id=PLAIN_ORDER,
+    )
+    create_withdrawal(session, request, NOW)
+    reserve(
+        session,
+        withdrawal_id=withdrawal_id,
+        account_id=request.account_id,
+        order_id=PLAIN_ORDER,
+        amount=request.amount,
+        now=NOW,
+    )
+    return withdrawal_id
+
+
+def paid_withdrawal(engine: Engine, amount: str) -> str:
+    """``open_withdrawal``, then paid: the hold posted, the status ``succeeded``."""
+    with session_scope(engine) as session:
+        withdrawal_id = open_withdrawal(session, amount)
+        settle(
+            session,
+            withdrawal_id=withdrawal_id,
+            status=Status.SUCCEEDED,
+            note="paid",
+            reason=None,
+            provider_reference="sim-1",
+            actor=None,
+            now=NOW,
+        )
+    return withdrawal_id

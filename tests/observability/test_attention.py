@@ -6,21 +6,25 @@ from __future__ import annotations
 import json
 import socket
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
 from cli.app import main as cli
 from cli.command import Context
+from models.business_days import PACKAGE_CALENDAR
 from observability.attention import (
     AttentionItem,
     AttentionKind,
+    business_calendar_coverage,
     check_not_run,
     from_database,
     rank,
     reconcile_mismatches,
 )
 from reconcile.compare import Mismatch, MismatchKind, Report
+from tests.calendars import HOLIDAYS_2027, write_calendar
 from tests.security.test_audit import tampering, write
 
 
@@ -65,6 +69,7 @@ def closed_port() -> int:
         return port
 
 
+@pytest.mark.usefixtures("next_years_covered")  # on the real clock: December must not add
 def test_a_reconcile_that_cannot_run_is_listed_not_taken_for_clean(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -76,3 +81,46 @@ def test_a_reconcile_that_cannot_run_is_listed_not_taken_for_clean(
     assert [item["kind"] for item in document["items"]] == ["check_not_run"]
     assert document["items"][0]["detail"].startswith("reconcile could not run")
     assert check_not_run("x", ValueError()).kind is AttentionKind.CHECK_NOT_RUN
+
+
+# ---- the business-day calendar (issue 26) -------------------------------------------------
+DECEMBER_6_2026 = datetime(2026, 12, 6, 3, 21, tzinfo=UTC)  # the issue's today, 11:21 Shanghai
+
+
+def test_from_1_december_a_missing_calendar_for_next_year_is_listed() -> None:
+    # chinese_calendar 1.11 ends with 2026; no HOLIDAYS_FILE: 2027 is covered by neither.
+    items = business_calendar_coverage(DECEMBER_6_2026, lambda: PACKAGE_CALENDAR)
+    assert [item.kind for item in items] == [AttentionKind.BUSINESS_CALENDAR]
+    assert items[0].detail.startswith("business-day calendar for 2027 missing")
+    assert items[0].since == datetime(2026, 11, 30, 16, 0, tzinfo=UTC)  # 1 Dec, Shanghai
+    november = datetime(2026, 11, 30, 15, 59, tzinfo=UTC)  # 23:59 on 30 November there
+    assert business_calendar_coverage(november, lambda: PACKAGE_CALENDAR) == []
+
+
+def test_a_holidays_file_covering_next_year_clears_the_item(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOLIDAYS_FILE", str(write_calendar(tmp_path, HOLIDAYS_2027)))
+    assert business_calendar_coverage(DECEMBER_6_2026) == []
+
+
+def test_a_holidays_file_that_cannot_be_used_is_listed_with_its_mistake(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrong = write_calendar(tmp_path, {"2027": {"holidays": ["2027-02-30"]}})
+    monkeypatch.setenv("HOLIDAYS_FILE", str(wrong))
+    items = business_calendar_coverage(DECEMBER_6_2026)
+    assert [item.kind for item in items] == [AttentionKind.BUSINESS_CALENDAR]
+    assert "2027.holidays[0]: '2027-02-30' is not a date" in items[0].detail
+
+
+def test_attention_cli_names_the_missing_calendar_and_exits_4(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("HOLIDAYS_FILE", raising=False)
+    context = Context(database_url=sqlite_url, clock=lambda: DECEMBER_6_2026)
+    status = cli(["attention", "--json", "--no-reconcile"], context)
+    document = json.loads(capsys.readouterr().out)
+    assert status == 4
+    assert [item["kind"] for item in document["items"]] == ["business_calendar"]
+    assert document["items"][0]["detail"].startswith("business-day calendar for 2027 missing")

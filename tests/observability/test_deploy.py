@@ -29,6 +29,7 @@ EXPECTED_ALERTS = {
     "WithdrawalSettlementPastArrival",
     "WithdrawalPayoutUnknown",
     "WithdrawalWebhookDeliveriesFailed",
+    "WithdrawalReturnRateHigh",  # issue 25
 }
 
 

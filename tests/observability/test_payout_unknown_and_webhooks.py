@@ -131,6 +131,7 @@ def test_unknown_payouts_come_right_after_books_that_disagree_and_failed_webhook
     assert [item.kind for item in ranked] == list(reversed(kinds))
 
 
+@pytest.mark.usefixtures("next_years_covered")  # on the real clock (issue 26)
 def test_attention_exits_4_on_an_unknown_payout_alone(
     sqlite_url: str, sqlite_engine: Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -70,3 +70,30 @@ def test_clean_books_exit_0(
     use_report(monkeypatch, report())
     assert main(["reconcile", "--json"], context()) == 0
     assert json.loads(capsys.readouterr().out)["summary"]["clean"] is True
+
+
+def test_fix_starts_only_the_missing_returns(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 25: ``--fix`` starts the return of each ``return_not_credited`` withdrawal and
+    nothing else; without ``--fix`` nothing is started."""
+    use_report(
+        monkeypatch,
+        report(
+            Mismatch(MismatchKind.RETURN_NOT_CREDITED, "w1", "returned; not credited"),
+            Mismatch(MismatchKind.RETURN_PARKED, "w2", "returned with another amount"),
+            Mismatch(MismatchKind.HELD_WITHOUT_WORKFLOW, "w3", "10.00 still held"),
+        ),
+    )
+    asked: list[list[str]] = []
+
+    async def start(found: Report) -> list[str]:
+        asked.append(found.returns_to_start)
+        return found.returns_to_start
+
+    monkeypatch.setattr(command, "_start_returns", start)
+    assert main(["reconcile", "--json"], context()) == 4
+    assert json.loads(capsys.readouterr().out)["returns_started"] == [] and asked == []
+    assert main(["reconcile", "--fix", "--json"], context()) == 4
+    assert json.loads(capsys.readouterr().out)["returns_started"] == ["w1"]
+    assert asked == [["w1"]]

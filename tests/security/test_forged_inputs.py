@@ -19,6 +19,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import ActivityEnvironment
 
 from activities.withdrawal import WithdrawalActivities
+from application import withdrawals
 from application.reviews import (
     AuthenticatedReviewer,
     authenticate,
@@ -29,6 +30,7 @@ from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from ledger import audit, tables
 from ledger.tables import HoldState
 from models.domain import DesignatedReason, Route, Status
+from models.errors import RuleRefusal
 from models.limits import MAX_REFUSED_DECISIONS_RECORDED
 from models.messages import ReviewDecision, ReviewDecisionKind, ReviewerCheck
 from tests.workflows import data
@@ -131,7 +133,8 @@ async def test_forged_stale_and_misdirected_proofs_count_for_nothing(
         return issue_decision_proof(reviewer, **values)  # type: ignore[arg-type]
 
     forged = [
-        ("rev-1", "ok", proof(signing_key=attacker_key), "signature does not verify"),
+        # it names the attacker's key (``kid``), which no worker lists (issue 26)
+        ("rev-1", "ok", proof(signing_key=attacker_key), "names a key this service does not"),
         ("rev-1", "ok", proof(withdrawal_id=other), "another withdrawal"),
         ("rev-2", "ok", proof(), "another reviewer"),
         ("rev-1", "changed", proof(), "another comment"),
@@ -221,11 +224,10 @@ async def test_only_the_applicant_or_its_master_account_or_ops_may_cancel(
     payout, _ = fakes
     wid = await fake_stack.start(account_id="acct-member", amount="30.00", order_id="R-MEMBER")
     await fake_stack.wait_status(wid, Status.AWAITING_CODE)
-    with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await fake_stack.client.cancel(wid, by="acct-auto")
-    assert "R2: acct-auto is neither the applicant nor its master account" in str(
-        refused.value.cause
-    )
+    # Refused by the update's validator (no history); the application layer audits it.
+    with pytest.raises(RuleRefusal) as refused:
+        await withdrawals.cancel(fake_stack.engine, fake_stack.client, wid, by="acct-auto")
+    assert "R2: acct-auto is neither the applicant nor its master account" in str(refused.value)
     rev_1 = signed_in(fake_stack, "rev-1")  # a reviewer, but not ops or lead
     with pytest.raises(WorkflowUpdateFailedError) as not_ops:
         await cancel_as_reviewer(
@@ -234,6 +236,7 @@ async def test_only_the_applicant_or_its_master_account_or_ops_may_cancel(
             wid,
             signing_key=review_signing_key(),
             now=await fake_stack.workflow_now(),
+            engine=fake_stack.engine,
         )
     assert "may not cancel" in str(not_ops.value.cause)
     assert (await fake_stack.client.status(wid)).status is Status.AWAITING_CODE

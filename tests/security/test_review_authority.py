@@ -20,7 +20,7 @@ from tests.workflows.harness import Stack, alipay_payee, bank_payee, fen
 Fakes = tuple[FakePayoutProvider, FakeSmsProvider]
 
 
-def add_reviewer(stack: Stack, reviewer_id: str, role: str) -> None:
+def add_reviewer(stack: Stack, reviewer_id: str, role: str, identity_id: str | None = None) -> None:
     """A reviewer who can sign in (``stack.passwords``), so what is refused is the role or
     the conflict, not the missing authentication (this test's stack only)."""
     password = stack.passwords.setdefault(reviewer_id, f"{reviewer_id} passphrase")
@@ -31,6 +31,7 @@ def add_reviewer(stack: Stack, reviewer_id: str, role: str) -> None:
                 name=f"Test {role}",
                 role=role,
                 password_hash=hash_password(password),
+                identity_id=identity_id,
             )
         )
         session.commit()

@@ -55,6 +55,7 @@ def attention(
     return status, json.loads(capsys.readouterr().out)
 
 
+@pytest.mark.usefixtures("next_years_covered")  # on the real clock (issue 26)
 async def test_attention_lists_a_late_payout_before_an_overdue_review_and_exits_4(
     metered: tuple[Stack, Telemetry, str], capsys: pytest.CaptureFixture[str]
 ) -> None:

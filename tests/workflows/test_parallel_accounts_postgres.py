@@ -55,8 +55,8 @@ async def test_account_b_withdraws_while_account_a_is_locked(postgres_stack: Sta
     engine = postgres_stack.engine
     held_withdrawal = f"w-held-{uuid.uuid4().hex[:8]}"
     with Session(engine) as holder:  # account A's transaction, left open on purpose
-        holds._lock_account(holder, ACCOUNT_A)
-        holds._lock_order(holder, ORDER_A)
+        holds.lock_account(holder, ACCOUNT_A)
+        holds.lock_order(holder, ORDER_A)
         audit.append(
             holder, actor="tester", action="test.hold", subject=held_withdrawal, outcome="open"
         )
@@ -64,7 +64,7 @@ async def test_account_b_withdraws_while_account_a_is_locked(postgres_stack: Sta
         with Session(engine) as other:  # A really is locked: R14 still serialises A
             other.execute(text("SET LOCAL lock_timeout = '200ms'"))
             with pytest.raises(OperationalError, match="lock timeout"):
-                holds._lock_account(other, ACCOUNT_A)
+                holds.lock_account(other, ACCOUNT_A)
 
         wid = await postgres_stack.start(account_id=ACCOUNT_B, order_id=ORDER_B, amount="80.00")
         await postgres_stack.verify(wid, ACCOUNT_B)

@@ -68,6 +68,17 @@ def test_saved_histories_cover_every_path() -> None:
         "test_not_paid_is_refused_while_the_provider_holds_a_matching_transfer",
         "test_a_closed_run_with_a_matching_transfer_is_not_released_in_the_ledger",
         "test_end_to_end_a_conflicting_transfer_at_the_simulator_parks_without_a_loop",
+        # issue 25, "return-follows-a-returned-payout": returned while the run watched
+        "test_a_withdrawal_still_running_that_sees_returned_posts_then_the_return_follows",
+        "test_a_returned_callback_before_the_withdrawal_posted_waits_for_the_hold",
+        # since "review-proofs-verified-by-workflow" (issue 22, tests/security/): signatures
+        # checked by the workflow, keys loaded by a local activity, cancels refused by the
+        # validator, four-eyes by person, a rotated REVIEW_VERIFY_KEY (issue 26)
+        "test_200_forged_well_formed_proofs_then_two_real_approvals_pay",
+        "test_20_refused_cancels_then_an_ops_cancel_still_works",
+        "test_one_person_with_two_reviewer_ids_is_one_pair_of_eyes",
+        "test_a_rotated_review_key_keeps_every_proof_in_flight",
+        "test_made_up_key_ids_cost_a_load_per_fifty_waiting_not_one_each",
     ):
         assert path_test in names, f"no saved history for {path_test}"
 

@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
         CancelState,
         CodeState,
         PayoutState,
+        ProofKeys,
         Record,
         ReviewState,
     )
@@ -52,6 +53,7 @@ class Run:
         self.review = ReviewState()
         self.cancel = CancelState()
         self.payout = PayoutState()
+        self.keys = ProofKeys()  # the review keys this run loaded (issue 22)
 
     def review_reasons(self) -> list[str]:
         return self.opened.review_reasons if self.opened else []

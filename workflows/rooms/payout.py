@@ -7,9 +7,11 @@ payout do is ``workflows.core.rules.record_action``."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from activities.withdrawal import WithdrawalActivities
@@ -27,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         PayoutResolutionVerdict,
         PayoutWatch,
     )
+    from models.returns import RETURN_WORKFLOW_TYPE, ReturnNotice, return_workflow_id
     from workflows.activity_options import DATABASE, PAYOUT, PROVIDER, watch_options
     from workflows.core.rules import RecordAction, callback_verdict, record_action
     from workflows.patches import (
@@ -317,3 +320,16 @@ class PayoutRoom:
         ):
             return
         self.run.payout.transfer = transfer
+
+    async def start_return(self) -> None:
+        """The return workflow, left running when this run closes; one already started
+        (by the returned callback) is the same return, taken as done."""
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await workflow.start_child_workflow(
+                RETURN_WORKFLOW_TYPE,
+                ReturnNotice(withdrawal_id=self.run.request.withdrawal_id, source="withdrawal"),
+                id=return_workflow_id(self.run.request.withdrawal_id),
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                static_summary="the provider returned this payout",
+            )

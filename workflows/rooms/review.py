@@ -19,7 +19,6 @@ with workflow.unsafe.imports_passed_through():
         MAX_DECISIONS_VERIFIED,
         MAX_DECISIONS_WAITING,
         MAX_REFUSED_DECISIONS_RECORDED,
-        MAX_REVIEW_COMMENT_CHARS,
         MAX_REVIEW_DECISIONS_RECORDED,
         REVIEW_SLA_HOURS,
     )
@@ -35,6 +34,11 @@ with workflow.unsafe.imports_passed_through():
         PATCH_REVIEW_PROOFS,
     )
     from workflows.rooms.context import Run, WithdrawalEnded, nonce_of
+    from workflows.rooms.review_keys import (
+        MAX_IDENTIFIER_CHARS,
+        MAX_RECORDED_COMMENT_CHARS,
+        ReviewKeysRoom,
+    )
     from workflows.rooms.status_record import StatusRoom
     from workflows.withdrawal_state import (
         Change,
@@ -43,15 +47,11 @@ with workflow.unsafe.imports_passed_through():
     )
 
 
-# What a refused decision may leave in history and the ledger (outside input is bounded).
-MAX_IDENTIFIER_CHARS = 64
-MAX_RECORDED_COMMENT_CHARS = 200
-
-
 class ReviewRoom:
-    def __init__(self, run: Run, status: StatusRoom) -> None:
+    def __init__(self, run: Run, status: StatusRoom, keys: ReviewKeysRoom) -> None:
         self.run = run
         self.status = status
+        self.keys = keys
 
     async def await_review(self) -> None:
         """R17: wait for an authorised reviewer; flag the withdrawal past the SLA."""
@@ -127,6 +127,7 @@ class ReviewRoom:
             why=verdict.why,
             role=verdict.role,
             nonce=nonce_of(decision.proof),
+            person=verdict.person,
         )
         if len(self.run.review.decisions) < MAX_REVIEW_DECISIONS_RECORDED:
             self.run.review.decisions.append(recorded)
@@ -140,6 +141,8 @@ class ReviewRoom:
             return
         if decision.reviewer_id not in self.run.review.approvers:
             self.run.review.approvers.append(decision.reviewer_id)
+            if verdict.person is not None:
+                self.run.review.approver_people.append(verdict.person)
         enough = len(self.run.review.approvers) >= self.run.approvals_required()
         # one approval short: the details show the approvals so far
         await self.status.transition(Change(verdict.why, publish=not enough))
@@ -204,7 +207,10 @@ class ReviewRoom:
             return
         approvers = set(self.run.review.approvers)
         applicants = self.run.applicants()
-        if len(approvers) < self.run.approvals_required() or approvers & applicants:
+        # People, not ids (issue 22), where the activity named every approver's person.
+        people = self.run.review.approver_people
+        counted = len(set(people)) if len(people) == len(approvers) else len(approvers)
+        if counted < self.run.approvals_required() or approvers & applicants:
             required = self.run.approvals_required()
             problem = (
                 f"payout with approvals {self.run.review.approvers} of {required} "
@@ -218,58 +224,38 @@ class ReviewRoom:
                 )
             raise ApplicationError(problem, type="ReviewInvariantBroken", non_retryable=True)
 
-    def receive(self, kind: ReviewDecisionKind, decision: ReviewDecision) -> None:
+    async def receive(self, kind: ReviewDecisionKind, decision: ReviewDecision) -> None:
         """Anyone with namespace access can send this signal: a decision without a proof
-        that fits is refused here, costing no activity past the first few recorded."""
+        that fits is refused here, costing no activity past the first few recorded.
+
+        A coroutine since PATCH_PROOFS_VERIFIED_BY_WORKFLOW (it may wait for the review
+        keys); the SDK runs every signal handler as its own task, so older runs, which
+        never wait, replay as they ran."""
         at = workflow.now()
         if self.run.review.checks_proofs is None:
             self.run.review.checks_proofs = workflow.patched(PATCH_REVIEW_PROOFS)
         if not self.run.review.checks_proofs:
             self.run.review.inbox.append(ReceivedDecision(kind, decision, at))
             return
+        if self.keys.verifies_proofs():
+            await self._receive_signed(kind, decision, at)
+            return
         problem = self._decision_problem(kind, decision, at)
         if problem is not None:
             self._refuse(kind, decision, at, problem)
             return
-        nonce = nonce_of(decision.proof)
-        assert nonce is not None
-        self.run.review.nonces_seen.add(nonce)
-        self.run.review.proofs_accepted += 1
-        self.run.review.inbox.append(ReceivedDecision(kind, decision, at))
+        self._take(kind, decision, at)
 
     def _decision_problem(
         self, kind: ReviewDecisionKind, decision: ReviewDecision, at: datetime
     ) -> str | None:
         """What is wrong with a decision that needs no key to see: the signature itself
-        is checked by the ``review_decision`` activity (the worker holds the key)."""
-        if decision.proof is None:
-            return "no proof of an authenticated reviewer"
-        if (
-            len(decision.reviewer_id) > MAX_IDENTIFIER_CHARS
-            or len(decision.comment) > MAX_REVIEW_COMMENT_CHARS
-        ):
-            return "reviewer id or comment too long"
-        try:
-            claims = decision_proof.parse_claims(decision.proof)
-        except decision_proof.ProofError as error:
-            return str(error)
-        problem = decision_proof.claims_problem(
-            claims,
-            withdrawal_id=self.run.request.withdrawal_id,
-            reviewer_id=decision.reviewer_id,
-            decision=kind.value,
-            comment=decision.comment,
-            received_at=at,
+        is checked by the ``review_decision`` activity (the worker holds the key). Runs
+        before PATCH_PROOFS_VERIFIED_BY_WORKFLOW."""
+        problem = self.keys.proof_problem(
+            decision.proof, decision.reviewer_id, kind.value, decision.comment, at
         )
-        if problem is not None:
-            return problem
-        if claims.nonce in self.run.review.nonces_seen:
-            return "proof already used"
-        if len(self.run.review.inbox) >= MAX_DECISIONS_WAITING:
-            return f"{MAX_DECISIONS_WAITING} decisions already waiting"
-        if self.run.review.proofs_accepted >= MAX_DECISIONS_VERIFIED:
-            return f"{MAX_DECISIONS_VERIFIED} signed decisions already weighed"
-        return None
+        return problem or self._room_problem(decision.proof)
 
     def _refuse(
         self, kind: ReviewDecisionKind, decision: ReviewDecision, at: datetime, why: str
@@ -288,3 +274,42 @@ class ReviewRoom:
 
     def decisions(self) -> list[RecordedDecision]:
         return list(self.run.review.decisions)
+
+    async def _receive_signed(
+        self, kind: ReviewDecisionKind, decision: ReviewDecision, at: datetime
+    ) -> None:
+        """Since PATCH_PROOFS_VERIFIED_BY_WORKFLOW: the signature is checked here, before
+        the decision takes any room (queue, verified count, nonce), so forged proofs
+        naming real reviewers never use up what authorised ones need (issue 22)."""
+        problem = self.keys.proof_problem(
+            decision.proof, decision.reviewer_id, kind.value, decision.comment, at
+        )
+        if problem is None:
+            assert decision.proof is not None
+            proof = decision_proof.parse(decision.proof)
+            if not self.run.keys.knows(proof.kid):
+                await self.keys.await_keys()
+            problem = decision_proof.signature_problem(proof, self.run.keys.listed())
+        problem = problem or self._room_problem(decision.proof)
+        if problem is not None:
+            self._refuse(kind, decision, at, problem)
+            return
+        self._take(kind, decision, at)
+
+    def _take(self, kind: ReviewDecisionKind, decision: ReviewDecision, at: datetime) -> None:
+        """A decision whose proof fits: its nonce is seen, it waits for the activity."""
+        nonce = nonce_of(decision.proof)
+        assert nonce is not None
+        self.run.review.nonces_seen.add(nonce)
+        self.run.review.proofs_accepted += 1
+        self.run.review.inbox.append(ReceivedDecision(kind, decision, at))
+
+    def _room_problem(self, token: str | None) -> str | None:
+        """A signed decision the queue or the verified count has no room for."""
+        if nonce_of(token) in self.run.review.nonces_seen:
+            return "proof already used"  # the same proof, received twice meanwhile
+        if len(self.run.review.inbox) >= MAX_DECISIONS_WAITING:
+            return f"{MAX_DECISIONS_WAITING} decisions already waiting"
+        if self.run.review.proofs_accepted >= MAX_DECISIONS_VERIFIED:
+            return f"{MAX_DECISIONS_VERIFIED} signed decisions already weighed"
+        return None
