@@ -10,6 +10,7 @@ writes the status only through ``StatusRoom.transition``.
 | ``status_record.py`` | the record (status, timeline, search attributes), the settle |
 | ``code.py`` | R15 verification code: send, check, resend, expiry |
 | ``review.py`` | R17 review: decisions received, weighed, refused, the invariant |
+| ``review_keys.py`` | the review keys a proof's signature is checked with (review, cancel) |
 | ``cancel.py`` | R2/R18 cancel before payout |
 | ``payout.py`` | submit, watch, callbacks, parked payouts, ops resolutions |
 | ``payout_before_patches.py`` | the settlement loop of runs from before the watch |
