@@ -114,10 +114,10 @@ class WithdrawalWorkflow:
                 Change.to_status(Status.APPROVED_AWAITING_PAYOUT, "approved, paying out")
             )
             transfer = await self._pay_out()
+            # Succeeded posts; returned means paid, then sent back: the hold is posted,
+            # never voided, and the return credits the money back (issue 25).
             if settlement_of(RecordState(transfer.state.value)) is not Money.POSTED:
                 raise WithdrawalEnded(Status.FAILED, transfer.reason or "payout failed")
-            # Returned means paid, then sent back: the hold is posted, never voided, and
-            # the return credits the money back (issue 25).
             resolution = run.payout.resolution  # ops' word on an unknown outcome, if any
             await self._status.finish(
                 Status.SUCCEEDED,
@@ -129,6 +129,7 @@ class WithdrawalWorkflow:
             if transfer.state is TransferState.RETURNED and workflow.patched(PATCH_RETURN_FOLLOWS):
                 await self._payout.start_return()
         except WithdrawalEnded as end:
+            # R19: every other way out releases the money
             await self._status.finish(end.status, end.note, reason=end.reason, actor=end.actor)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._status.document()

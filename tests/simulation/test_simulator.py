@@ -51,6 +51,7 @@ def caught(invariant: str) -> None:
     found = first_violation(MUTANT_RUNS)
     assert found is not None, f"the mutant of '{invariant}' went unnoticed"
     seed, violation = found
+    print(f"mutant caught at run {seed}: {'; '.join(violation.names)}")
     assert invariant in violation.names, violation.names
     steps, _ = run_seed(seed)
     shortest, again = shrink(steps)
@@ -176,3 +177,20 @@ def test_a_decision_that_depends_on_more_than_its_events_is_caught(
         if found is not None:
             break
     assert found is not None and invariants.REPLAYS in found.names
+    print(f"mutant caught at run {seed}: {'; '.join(found.names)}")
+
+
+def test_a_violation_exits_1_with_the_shortest_sequence_and_the_seed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``make simulate``'s contract on failure: exit 1, the shrunk sequence, the seed."""
+
+    def ends_without_release(core: Core, status: str, why: str) -> tuple[Core, list[Command]]:
+        return replace(core, phase=Phase.ENDED, held_for="", status=status), []
+
+    monkeypatch.setattr(decide, "_end", ends_without_release)
+    assert main(["--runs", "50", "--seed", "3"]) == 1
+    out = capsys.readouterr().out
+    assert "shortest failing sequence" in out and "SEED=3" in out
+    assert invariants.ONE_PLACE in out
+    assert out.splitlines()[-1].endswith("1 invariant violations (seed 3)")
