@@ -15,6 +15,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from models.domain import Route
+from models.money import Money as Amount
 from simulation.engine import StepFunction, Violation, apply
 from simulation.world import Crash, Deliver, ProviderRecord, ProviderSet, Step, World
 from workflows.core import decide
@@ -132,9 +134,6 @@ class Script:
         return self._take("SubmitPayout", SubmitAnswered(state=state, problem=problem))
 
     def _record(self, state: RecordState) -> ProviderRecord:
-        from models.domain import Route
-        from models.money import Money as Amount
-
         record = ProviderRecord(state)
         lie: dict[str, dict[str, Any]] = {
             "key": {"key": "w-other"},

@@ -115,10 +115,3 @@ class World:
         if record is not None and record.state is RecordState.SUCCEEDED:
             self.paid_keys.add(record.key)
         self.provider = record
-
-
-def expected_state(record: ProviderRecord | None) -> tuple[RecordState | None, str | None]:
-    """What a look-up answers: the record's state and the one check's problem."""
-    if record is None:
-        return None, None
-    return record.state, record.problem
