@@ -54,15 +54,6 @@ DECISION_WAIT_SECONDS = 10.0
 DECISION_POLL_SECONDS = 0.1
 
 
-def _nonce(proof: str | None) -> str | None:
-    if proof is None:
-        return None
-    try:
-        return decision_proof.parse_claims(proof).nonce
-    except decision_proof.ProofError:
-        return None
-
-
 def workflow_id(withdrawal_id: str) -> str:
     """The withdrawal id is the workflow id: no personal data in it."""
     return f"{WORKFLOW_ID_PREFIX}{withdrawal_id}"
@@ -178,7 +169,7 @@ class WithdrawalClient:
         await handle.signal(
             signal, ReviewDecision(reviewer_id=reviewer_id, comment=comment, proof=proof)
         )
-        nonce = _nonce(proof)
+        nonce = decision_proof.nonce_of(proof)
 
         async def weighed() -> RecordedDecision | None:
             try:

@@ -8,7 +8,6 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from gateways.payout import Transfer
-    from models import decision_proof
     from models.domain import Status, TimelineEntry, WithdrawalRequest
     from models.messages import Opened
     from workflows.core.state import RecordState
@@ -74,15 +73,6 @@ class Run:
         return WithdrawalEnded(
             Status.CANCELLED, "cancelled by the user", f"cancelled by {by}", actor=by
         )
-
-
-def nonce_of(proof: str | None) -> str | None:
-    if proof is None:
-        return None
-    try:
-        return decision_proof.parse_claims(proof).nonce
-    except decision_proof.ProofError:
-        return None
 
 
 def business_failure(error: ActivityError) -> str | None:

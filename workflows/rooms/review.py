@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
         PATCH_INVARIANT_RELEASES_HOLD,
         PATCH_REVIEW_PROOFS,
     )
-    from workflows.rooms.context import Run, WithdrawalEnded, nonce_of
+    from workflows.rooms.context import Run, WithdrawalEnded
     from workflows.rooms.review_keys import (
         MAX_IDENTIFIER_CHARS,
         MAX_RECORDED_COMMENT_CHARS,
@@ -126,7 +126,7 @@ class ReviewRoom:
             accepted=verdict.allowed,
             why=verdict.why,
             role=verdict.role,
-            nonce=nonce_of(decision.proof),
+            nonce=decision_proof.nonce_of(decision.proof),
             person=verdict.person,
         )
         if len(self.run.review.decisions) < MAX_REVIEW_DECISIONS_RECORDED:
@@ -181,7 +181,7 @@ class ReviewRoom:
                     at=at,
                     accepted=False,
                     why=why,
-                    nonce=nonce_of(decision.proof),
+                    nonce=decision_proof.nonce_of(decision.proof),
                 )
             )
 
@@ -298,7 +298,7 @@ class ReviewRoom:
 
     def _take(self, kind: ReviewDecisionKind, decision: ReviewDecision, at: datetime) -> None:
         """A decision whose proof fits: its nonce is seen, it waits for the activity."""
-        nonce = nonce_of(decision.proof)
+        nonce = decision_proof.nonce_of(decision.proof)
         assert nonce is not None
         self.run.review.nonces_seen.add(nonce)
         self.run.review.proofs_accepted += 1
@@ -306,7 +306,7 @@ class ReviewRoom:
 
     def _room_problem(self, token: str | None) -> str | None:
         """A signed decision the queue or the verified count has no room for."""
-        if nonce_of(token) in self.run.review.nonces_seen:
+        if decision_proof.nonce_of(token) in self.run.review.nonces_seen:
             return "proof already used"  # the same proof, received twice meanwhile
         if len(self.run.review.inbox) >= MAX_DECISIONS_WAITING:
             return f"{MAX_DECISIONS_WAITING} decisions already waiting"
