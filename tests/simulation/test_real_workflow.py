@@ -61,6 +61,7 @@ pytestmark = pytest.mark.skipif(
     SCRIPTS == 0, reason="make simulate runs it (SIMULATE_REAL_SCRIPTS), outside make test"
 )
 ANSWER_SECONDS = 5.0  # an update that waits for the run's end (cancel) is left running
+SAVED = Path(os.environ.get("SIMULATE_SAVED", ".data/simulate"))  # histories that fail
 TIMER_SKIPS = {
     decide.CODE_EXPIRY: timedelta(minutes=11),
     decide.REVIEW_SLA: timedelta(hours=49),
@@ -183,11 +184,27 @@ class RealRun:
             task.cancel()
 
 
-async def check_invariants(run: RealRun, stack: Stack, payout: FakePayoutProvider) -> list[str]:
-    """The simulator's invariants, read from the database, the provider and the history."""
+async def check_invariants(
+    run: RealRun, stack: Stack, payout: FakePayoutProvider, saved: Path
+) -> list[str]:
+    """The simulator's invariants, read from the history, the database and the provider.
+    A history that does not replay is saved under ``saved`` (the path is in the failure)."""
     wid = run.withdrawal_id
     assert wid is not None
     broken: list[str] = []
+    handle = stack.client.temporal.get_workflow_handle(f"withdrawal-{wid}")
+    history = await handle.fetch_history()
+    replayer = Replayer(workflows=[WithdrawalWorkflow], data_converter=data_converter(TEST_KEYS))
+    try:
+        await replayer.replay_workflow(history)  # a crash anywhere replays to the same place
+    except Exception as error:
+        path = saved / f"{wid}.json"
+        path.write_text(history.to_json())
+        broken.append(f"a crash replays the recorded events to the same state: {error} ({path})")
+        return broken
+    bound = decide.HISTORY_BOUND_BASE + decide.HISTORY_BOUND_PER_INPUT * run.inputs
+    if len(history.events) > bound:
+        broken.append(f"history {len(history.events)} events over the bound {bound}")
     doc = await stack.client.status(wid)
     with Session(stack.engine) as session:
         hold = session.get(tables.Hold, wid)
@@ -217,12 +234,6 @@ async def check_invariants(run: RealRun, stack: Stack, payout: FakePayoutProvide
         Status.APPROVED_AWAITING_PAYOUT,
     ):
         broken.append(f"every run ends or waits on a named thing: {doc.status}")
-    history = await stack.client.temporal.get_workflow_handle(f"withdrawal-{wid}").fetch_history()
-    bound = decide.HISTORY_BOUND_BASE + decide.HISTORY_BOUND_PER_INPUT * run.inputs
-    if len(history.events) > bound:
-        broken.append(f"history {len(history.events)} events over the bound {bound}")
-    replayer = Replayer(workflows=[WithdrawalWorkflow], data_converter=data_converter(TEST_KEYS))
-    await replayer.replay_workflow(history)  # a crash anywhere replays to the same place
     held = hold.state if hold is not None else "none"
     print(f"{doc.status.value}, hold {held}, {len(history.events)} events, {run.inputs} inputs")
     return broken
@@ -232,6 +243,7 @@ async def check_invariants(run: RealRun, stack: Stack, payout: FakePayoutProvide
 async def test_a_seeded_script_keeps_the_invariants_on_the_real_workflow(
     edge_env: WorkflowEnvironment, tmp_path: Path, script: int
 ) -> None:
+    SAVED.mkdir(parents=True, exist_ok=True)
     steps, violation = run_seed(run_seed_of(SEED, script))
     assert violation is None
     async with fake_provider_stack(edge_env, tmp_path, WithdrawalActivities, auto_settle=False) as (
@@ -244,4 +256,5 @@ async def test_a_seeded_script_keeps_the_invariants_on_the_real_workflow(
         await run.settle_in()
         if run.withdrawal_id is None:
             return
-        assert await check_invariants(run, stack, stack.payout) == [], (SEED, script, steps)
+        broken = await check_invariants(run, stack, stack.payout, SAVED)
+        assert broken == [], (SEED, script, steps)
