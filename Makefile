@@ -67,6 +67,8 @@ soak: install
 	FAULT_OUTAGE_BATCH=100 FAULT_OUTAGE_SECONDS=30 FAULT_OUTAGE_IN_FLIGHT=10 \
 	FAULT_OUTAGE_SPREAD_SECONDS=20 \
 	FAULT_DEADLINE_SECONDS=900 $(BIN)/python -m pytest tests/faults tests/reconcile
+	LEDGER_MACHINE_EXAMPLES=300 LEDGER_MACHINE_STEPS=40 \
+	$(BIN)/python -m pytest tests/ledger/test_ledger_state_machine.py
 
 # The decision core under seeded simulation (issue 23): first REAL_SCRIPTS of the seeded
 # scripts against the real workflow (time-skipping server, SQLite ledger, fake providers),

@@ -2,8 +2,9 @@
 
 A return whose amount differs from the transfer is parked, never credited by guess. An
 ``ops`` or ``lead`` reviewer who has just signed in approves crediting it with an amount
-and evidence; the money moves when a second, different one approves the same amount, in
-one ledger transaction (``ledger.returns.approve_credit``), audited either way.
+and evidence, never more than the provider's record says came back; the money moves when a
+second, different person approves the same amount, in one ledger transaction
+(``ledger.returns.approve_credit``), audited either way.
 """
 
 from __future__ import annotations

@@ -1,5 +1,9 @@
 """The baseline's activities: the real names and input types, and no work.
 
+The review twin adds ``review_decision`` and ``review_verify_keys`` (no work) and
+``record_under_review``, which
+tells the bench's reviewer that the withdrawal waits (see ``CodeCourier``).
+
 One does one thing: ``send_code`` hands a fixed code to the SMS simulator (inbox keyed by
 the account id) over one kept-open connection. Without it the client would submit the
 code before the workflow waits for it; the update would then ride in an earlier workflow
@@ -16,9 +20,14 @@ import httpx
 from temporalio import activity
 
 from models.domain import WithdrawalRequest
-from models.messages import CodeSubmission
+from models.messages import CodeSubmission, ReviewerCheck
 
 BASELINE_CODE = "000000"
+REVIEW_INBOX_PREFIX = "review:"  # the review twin's queue: one simulator inbox per account
+
+
+def review_inbox(account_id: str) -> str:
+    return REVIEW_INBOX_PREFIX + account_id
 
 
 @activity.defn(name="open_withdrawal")
@@ -46,12 +55,24 @@ async def settle(request: WithdrawalRequest) -> None:
     return None
 
 
+@activity.defn(name="review_decision")
+async def review_decision(check: ReviewerCheck) -> None:
+    return None
+
+
+@activity.defn(name="review_verify_keys")
+async def review_verify_keys() -> None:
+    return None
+
+
 NO_OP_ACTIVITIES: list[Callable[..., Awaitable[Any]]] = [
     open_withdrawal,
     check_code,
     record_status,
     submit_payout,
     settle,
+    review_decision,
+    review_verify_keys,
 ]
 
 
@@ -68,6 +89,19 @@ class CodeCourier:
             "phone": request.account_id,
             "text": f"Your withdrawal verification code is {BASELINE_CODE}.",
             "idempotency_key": request.withdrawal_id,
+        }
+        response = await self._http.post(self._messages_url, json=message)
+        response.raise_for_status()
+
+    @activity.defn(name="record_under_review")
+    async def record_under_review(self, request: WithdrawalRequest) -> None:
+        """The review twin's ``record_status`` of ``under_review``: where the real path's
+        write puts the withdrawal in the ledger's review queue, this puts it in the
+        simulator's inbox the bench's reviewer reads (one HTTP call, no database)."""
+        message = {
+            "phone": review_inbox(request.account_id),
+            "text": "under review",
+            "idempotency_key": f"review-{request.withdrawal_id}",
         }
         response = await self._http.post(self._messages_url, json=message)
         response.raise_for_status()

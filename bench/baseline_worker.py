@@ -12,7 +12,7 @@ import httpx
 from temporalio.worker import Worker
 
 from bench.baseline_activities import NO_OP_ACTIVITIES, CodeCourier
-from bench.baseline_workflow import BaselineWorkflow
+from bench.baseline_workflow import BaselineReviewWorkflow, BaselineWorkflow
 from client.connection import connect
 from config import settings
 from worker import TUNING, cache_workflow_bytecode
@@ -30,8 +30,8 @@ async def main() -> None:
         worker = Worker(
             client,
             task_queue=settings.task_queue(),
-            workflows=[BaselineWorkflow],
-            activities=[*NO_OP_ACTIVITIES, courier.send_code],
+            workflows=[BaselineWorkflow, BaselineReviewWorkflow],
+            activities=[*NO_OP_ACTIVITIES, courier.send_code, courier.record_under_review],
             **TUNING,
         )
         async with worker:

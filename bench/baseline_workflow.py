@@ -12,6 +12,8 @@ real input types, through the same data converter (pydantic, encrypted); the wor
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -23,12 +25,25 @@ with workflow.unsafe.imports_passed_through():
         check_code,
         open_withdrawal,
         record_status,
+        review_decision,
+        review_verify_keys,
         settle,
         submit_payout,
     )
     from models.domain import Status, WithdrawalRequest
-    from models.limits import CODE_TTL_SECONDS, DATABASE_ACTIVITY_TIMEOUT_SECONDS
-    from models.messages import CodeResult, CodeSubmission, CodeVerdict
+    from models.limits import (
+        CODE_TTL_SECONDS,
+        DATABASE_ACTIVITY_TIMEOUT_SECONDS,
+        REVIEW_SLA_HOURS,
+    )
+    from models.messages import (
+        CodeResult,
+        CodeSubmission,
+        CodeVerdict,
+        ReviewDecision,
+        ReviewDecisionKind,
+        ReviewerCheck,
+    )
     from workflows.search_attributes import WITHDRAWAL_STATUS
 
 ACTIVITY_TIMEOUT = timedelta(seconds=DATABASE_ACTIVITY_TIMEOUT_SECONDS)
@@ -44,6 +59,10 @@ class BaselineWorkflow:
 
     @workflow.run
     async def run(self, request: WithdrawalRequest) -> Status:
+        await self._open_and_verify(request)
+        return await self._pay_out()
+
+    async def _open_and_verify(self, request: WithdrawalRequest) -> None:
         # The real workflow decides its payout patch first: a marker and the SDK's
         # TemporalChangeVersion upsert, two events the baseline must carry too.
         workflow.patched("payout-confirmed-by-lookup")
@@ -55,10 +74,15 @@ class BaselineWorkflow:
         await workflow.wait_condition(
             lambda: self._verified, timeout=timedelta(seconds=CODE_TTL_SECONDS)
         )
+
+    async def _pay_out(self) -> Status:
         await workflow.execute_local_activity(
             record_status, self._request, start_to_close_timeout=ACTIVITY_TIMEOUT
         )
         self._publish(Status.APPROVED_AWAITING_PAYOUT)
+        # The real workflow decides its checked-submit patch here (issue 22): a marker and
+        # a TemporalChangeVersion upsert again.
+        workflow.patched("payout-submit-checked")
         await self._step(submit_payout)
         await self._step(settle)
         self._publish(Status.SUCCEEDED)
@@ -82,3 +106,55 @@ class BaselineWorkflow:
     def _publish(self, status: Status) -> None:
         self._status = status
         workflow.upsert_search_attributes([WITHDRAWAL_STATUS.value_set(status.value)])
+
+
+@workflow.defn(name="BaselineReviewWithdrawal")
+class BaselineReviewWorkflow(BaselineWorkflow):
+    """The review path's shape (issue 24): the auto path's, plus, once the code is right,
+    ``record_status`` of ``under_review`` (a local activity, as in the real workflow), the
+    SLA timer the review waits under, the approve signal, the ``review_decision`` activity
+    that weighs it, and the approval's timeline line (no activity, as in the real one)."""
+
+    @workflow.init
+    def __init__(self, request: WithdrawalRequest) -> None:
+        super().__init__(request)
+        self._decision: ReviewDecision | None = None
+
+    @workflow.run
+    async def run(self, request: WithdrawalRequest) -> Status:
+        await self._open_and_verify(request)
+        await workflow.execute_local_activity_method(
+            CodeCourier.record_under_review, request, start_to_close_timeout=ACTIVITY_TIMEOUT
+        )
+        self._publish(Status.UNDER_REVIEW)
+        # The real workflow flags a review past its SLA and waits on; the bench never does.
+        with contextlib.suppress(asyncio.TimeoutError):
+            await workflow.wait_condition(
+                lambda: self._decision is not None, timeout=timedelta(hours=REVIEW_SLA_HOURS)
+            )
+        assert self._decision is not None
+        await workflow.execute_activity(
+            review_decision,
+            ReviewerCheck(
+                withdrawal_id=request.withdrawal_id,
+                reviewer_id=self._decision.reviewer_id,
+                decision=ReviewDecisionKind.APPROVE,
+                comment=self._decision.comment,
+                at=workflow.now(),
+                proof=self._decision.proof,
+            ),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+        )
+        return await self._pay_out()
+
+    @workflow.signal
+    async def approve(self, decision: ReviewDecision) -> None:
+        # The real handler decides its proofs patches on the first decision (a marker and
+        # the SDK's TemporalChangeVersion upsert each), and since issue 22 loads the
+        # reviewers' keys with a local activity before it verifies the proof.
+        workflow.patched("review-decision-proofs")
+        workflow.patched("review-proofs-verified-by-workflow")
+        await workflow.execute_local_activity(
+            review_verify_keys, start_to_close_timeout=ACTIVITY_TIMEOUT
+        )
+        self._decision = decision

@@ -1,9 +1,13 @@
 """Driving withdrawals the way a backend and its users would, and timing each one.
 
 A real withdrawal is started with ``client.withdrawals``; its code is read from the SMS
-simulator's inbox as soon as it arrives and submitted at once; the review path's approval
-is signalled as soon as a status query says ``under_review``. The baseline is started with
-the same options and its (fixed) code read and submitted the same way.
+simulator's inbox as soon as it arrives and submitted at once. The review path's reviewer
+works as a reviewer does (issue 24): it reads the queue from the ledger, as the console
+does (``application.review_queue``), and approves what it finds there; it never queries a
+workflow (a query is a task on the worker, load a real reviewer does not add). The
+baseline is started with the same options and its (fixed) code read and submitted the
+same way; its review twin's reviewer reads the simulator inbox its workflow writes to
+when the review starts (``bench.baseline_activities``).
 
 Polling must not become the load: the first look at the inbox comes when codes have lately
 been arriving (a running estimate), then every tenth of that estimate (``POLL_SECONDS`` at
@@ -28,12 +32,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
+from application.review_queue import waiting_for_review
 from application.reviews import AuthenticatedReviewer, issue_decision_proof
 from bench import accounts
-from bench.baseline_workflow import BaselineWorkflow
+from bench.baseline_activities import review_inbox
+from bench.baseline_workflow import BaselineReviewWorkflow, BaselineWorkflow
 from client.withdrawals import WithdrawalClient, workflow_id
 from gateways.sms_messages import InboxMessage
-from models.domain import Status
+from ledger.db import get_engine
 from models.messages import CodeSubmission, ReviewDecision, ReviewDecisionKind
 from workflows.contract import SIGNAL_APPROVE
 from workflows.search_attributes import initial_search_attributes
@@ -110,12 +116,15 @@ class Drivers:
         self._codes = Waiter()
         self._reviews = Waiter()
 
-    def baseline(self, tag: str, task_queue: str) -> Driver:
+    def baseline(self, tag: str, task_queue: str, *, review: bool = False) -> Driver:
+        """The baseline, or (``review``) its review twin, approved as soon as it waits."""
+        shape = BaselineReviewWorkflow if review else BaselineWorkflow
+
         async def one(i: int) -> Sample:
             request = accounts.request(tag, i)
             started = time.monotonic()
             handle = await self._client.start_workflow(
-                BaselineWorkflow.run,
+                shape.run,
                 request,
                 id=baseline_workflow_id(request.withdrawal_id),
                 task_queue=task_queue,
@@ -130,14 +139,28 @@ class Drivers:
             await handle.execute_update(
                 BaselineWorkflow.submit_code, CodeSubmission(code=message.code)
             )
+            if review:
+                await self._inbox(review_inbox(request.account_id), self._reviews)
+                # By name: the handle is typed for the auto shape it shares the code with.
+                decision = self._decision(request.withdrawal_id)
+                await handle.signal("approve", decision)
             status = await handle.result()
             user_seconds = max(0.0, submitted_at - message.at.timestamp())
             return Sample(started, time.monotonic(), user_seconds, status.value)
 
         return one
 
-    def real(self, tag: str, tag_number: int, task_queue: str, *, review: bool) -> Driver:
+    def real(
+        self,
+        tag: str,
+        tag_number: int,
+        task_queue: str,
+        *,
+        review: bool,
+        database_url: str | None = None,
+    ) -> Driver:
         client = WithdrawalClient(self._client, task_queue)
+        desk = ReviewDesk(database_url, self._approve) if review and database_url else None
 
         async def one(i: int) -> Sample:
             request = accounts.request(tag, i)
@@ -148,7 +171,8 @@ class Drivers:
             assert message.code is not None
             await client.submit_code(request.withdrawal_id, message.code)
             if review:
-                await self._approve(client, request.withdrawal_id)
+                assert desk is not None, "the review path reads the ledger's queue"
+                await desk.approved(request.withdrawal_id)
             document = await client.result(request.withdrawal_id)
             user_seconds = max(0.0, submitted_at - message.at.timestamp())
             return Sample(started, time.monotonic(), user_seconds, document.status.value)
@@ -160,6 +184,11 @@ class Drivers:
         return await self._code(phone)
 
     async def _code(self, phone: str) -> InboxMessage:
+        return await self._inbox(phone, self._codes, code=True)
+
+    async def _inbox(self, phone: str, waiter: Waiter, *, code: bool = False) -> InboxMessage:
+        """The newest message to ``phone`` (``code``: one that carries a code) once it came."""
+
         async def look() -> InboxMessage | None:
             try:
                 response = await self._http.get(
@@ -171,17 +200,13 @@ class Drivers:
                 return None
             response.raise_for_status()
             inbox = response.json()
-            return InboxMessage.model_validate(inbox[0]) if inbox and inbox[0]["code"] else None
+            if not inbox or (code and not inbox[0]["code"]):
+                return None
+            return InboxMessage.model_validate(inbox[0])
 
-        return await self._codes.until(look)
+        return await waiter.until(look)
 
-    async def _approve(self, client: WithdrawalClient, withdrawal_id: str) -> None:
-        async def look() -> bool | None:
-            status = (await client.status(withdrawal_id)).status
-            return True if status is Status.UNDER_REVIEW else None
-
-        await self._reviews.until(look)
-        handle = self._client.get_workflow_handle(workflow_id(withdrawal_id))
+    def _decision(self, withdrawal_id: str) -> ReviewDecision:
         proof = issue_decision_proof(
             self._reviewer,
             withdrawal_id,
@@ -189,10 +214,46 @@ class Drivers:
             "bench",
             signing_key=self._signing_key,
         )
-        await handle.signal(
-            SIGNAL_APPROVE,
-            ReviewDecision(reviewer_id=accounts.REVIEWERS[0], comment="bench", proof=proof),
-        )
+        return ReviewDecision(reviewer_id=accounts.REVIEWERS[0], comment="bench", proof=proof)
+
+    async def _approve(self, withdrawal_id: str) -> None:
+        handle = self._client.get_workflow_handle(workflow_id(withdrawal_id))
+        await handle.signal(SIGNAL_APPROVE, self._decision(withdrawal_id))
+
+
+class ReviewDesk:
+    """The bench's reviewer on the real review path: one look at the ledger's queue (as the
+    console's) for every withdrawal waiting on it, each found one approved at once."""
+
+    def __init__(self, database_url: str, approve: Callable[[str], Awaitable[None]]) -> None:
+        self._engine = get_engine(database_url)
+        self._approve = approve
+        self._waiting: dict[str, asyncio.Future[None]] = {}
+        self._reader: asyncio.Task[None] | None = None
+
+    async def approved(self, withdrawal_id: str) -> None:
+        """Once the withdrawal was in the queue and its approval signalled."""
+        found: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting[withdrawal_id] = found
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.create_task(self._read_queue())
+        await found
+
+    async def _read_queue(self) -> None:
+        while self._waiting:
+            queue = await asyncio.to_thread(waiting_for_review, self._engine, datetime.now(UTC))
+            ready = [item.id for item in queue if item.id in self._waiting]
+            outcomes = await asyncio.gather(
+                *(self._approve(withdrawal_id) for withdrawal_id in ready),
+                return_exceptions=True,
+            )
+            for withdrawal_id, outcome in zip(ready, outcomes, strict=True):
+                found = self._waiting.pop(withdrawal_id)
+                if isinstance(outcome, BaseException):
+                    found.set_exception(outcome)
+                else:
+                    found.set_result(None)
+            await asyncio.sleep(POLL_SECONDS)
 
 
 @dataclass(frozen=True)

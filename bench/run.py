@@ -72,7 +72,11 @@ DEFAULT_SECONDS = 20.0
 WARM_UP_WITHDRAWALS = 10  # imports, sandbox, connections: not part of the measure
 HISTORY_SAMPLE = 10  # histories read per phase for the event count
 
-Path_ = Literal["baseline", "auto", "review"]
+Path_ = Literal["baseline", "auto", "baseline-review", "review"]
+BASELINES: tuple[Path_, ...] = (
+    "baseline",
+    "baseline-review",
+)  # the review twin: the review path's own shape
 Mode = Literal["burst", "open"]
 
 
@@ -85,7 +89,7 @@ class Phase:
 
     @property
     def name(self) -> str:
-        suffix = "" if self.database == "sqlite" or self.path == "baseline" else "-pg"
+        suffix = "" if self.database == "sqlite" or self.path in BASELINES else "-pg"
         workers = f"-{self.workers}w" if self.workers > 1 else ""
         return f"{self.path}{suffix}{workers}"
 
@@ -165,7 +169,7 @@ class Lane:
         return shifted(self.driver, first)
 
     def ids(self, first: int, size: int) -> list[str]:
-        name = load.baseline_workflow_id if self.group.path == "baseline" else workflow_id
+        name = load.baseline_workflow_id if self.group.path in BASELINES else workflow_id
         return [name(accounts.request(self.tag, first + i).withdrawal_id) for i in range(size)]
 
 
@@ -201,18 +205,20 @@ async def start_lane(
     tag_number = os.getpid() * 10 + number
     total = settings.rounds * sum(settings.size(mode) for mode in group.modes) + settings.warm_up
     database_url = database_urls[group.database]
-    if group.path != "baseline":
+    baseline = group.path in BASELINES
+    if not baseline:
         review = group.path == "review"
         accounts.load_accounts(database_url, tag, tag_number, total, review=review)
     task_queue = f"bench-{tag}"
-    kind: Literal["real", "baseline"] = "baseline" if group.path == "baseline" else "real"
+    kind: Literal["real", "baseline"] = "baseline" if baseline else "real"
     workers = [
         await stack.start_worker(kind, task_queue, database_url) for _ in range(group.workers)
     ]
+    review = group.path in ("review", "baseline-review")
     driver = (
-        drivers.baseline(tag, task_queue)
-        if group.path == "baseline"
-        else drivers.real(tag, tag_number, task_queue, review=group.path == "review")
+        drivers.baseline(tag, task_queue, review=review)
+        if baseline
+        else drivers.real(tag, tag_number, task_queue, review=review, database_url=database_url)
     )
     lane = Lane(group, tag, workers, driver, database_url)
     await load.burst(lane.take(settings.warm_up), settings.warm_up, settings.warm_up)
@@ -336,7 +342,7 @@ def _figures(
         "phase": phase.name,
         "path": phase.path,
         "mode": phase.mode,
-        "database": "none" if phase.path == "baseline" else phase.database,
+        "database": "none" if phase.path in BASELINES else phase.database,
         "load": load_shape,
         "completed": done,
         "failed": len(result.failures),
@@ -375,9 +381,10 @@ class Ratio:
 
     @property
     def line(self) -> str:
-        """``ratio auto/baseline sqlite 0.61 (min 0.55, max 0.66)``; latency ratios start
-        with ``p99`` instead, so a script reading ``ratio`` lines gets throughput only."""
-        prefix = "" if self.name.startswith("p99 ") else "ratio "
+        """``ratio auto/baseline sqlite 0.61 (min 0.55, max 0.66)``; latency and CPU ratios
+        start with ``p99`` and ``cpu`` instead, so a script reading ``ratio`` lines gets
+        throughput only."""
+        prefix = "" if self.name.startswith(("p99 ", "cpu ")) else "ratio "
         spread = f"(min {self.low:.2f}, max {self.high:.2f})"
         return f"{prefix}{self.name} {self.median:.2f} {spread}"
 
@@ -386,32 +393,55 @@ def per_round_ratio(name: str, values: list[float]) -> Ratio:
     return Ratio(name, statistics.median(values), min(values), max(values), values)
 
 
-def baseline_lane(lanes: list[Lane]) -> Lane | None:
-    return next((lane for lane in lanes if lane.group.path == "baseline"), None)
+def baseline_lane(lanes: list[Lane], path: Path_ = "baseline") -> Lane | None:
+    return next((lane for lane in lanes if lane.group.path == path), None)
+
+
+def cpu_ms(measured: Measured) -> float:
+    """Worker plus Temporal server CPU per withdrawal in one round: what the service costs
+    (the simulators stand in for providers, the driver for users; neither is ours)."""
+    done = len(measured.result.samples)
+    return (
+        (measured.cpu.worker_seconds + measured.cpu.server_seconds) * 1000 / done if done else 0.0
+    )
 
 
 def ratios(lanes: list[Lane]) -> list[Ratio]:
-    """Burst throughput, real / baseline, and open-loop p99, real / baseline: per round,
-    each real phase against the baseline rounds just before and just after it."""
-    baseline = baseline_lane(lanes)
-    if baseline is None:
-        return []
+    """Burst throughput, real / baseline; CPU per withdrawal in the same rounds, baseline /
+    real (``cpu …``: higher is cheaper, as for throughput); and open-loop p99, real /
+    baseline: per round, each real phase against the baseline rounds just before and just
+    after it. The review path is compared with the auto path's baseline (the name scripts
+    read) and with its own shape's (``review/baseline-review``)."""
     found: list[Ratio] = []
     for lane in lanes:
-        if lane is baseline:
+        if lane.group.path in BASELINES:
             continue
-        workers = f"-{lane.group.workers}workers" if lane.group.workers > 1 else ""
-        name = f"{lane.group.path}/baseline {lane.group.database}{workers}"
-        base = [m.per_second for m in baseline.rounds.get("burst", [])]
-        real = [m.per_second for m in lane.rounds.get("burst", [])]
-        values = bracketed(real, base)
-        if values:
-            found.append(per_round_ratio(name, values))
-        base = [m.p99_ms for m in baseline.rounds.get("open", [])]
-        real = [m.p99_ms for m in lane.rounds.get("open", [])]
-        values = bracketed(real, base)
-        if values:
-            found.append(per_round_ratio(f"p99 {name} open", values))
+        references: list[Path_] = ["baseline"]
+        if lane.group.path == "review":
+            references.append("baseline-review")
+        for reference in references:
+            baseline = baseline_lane(lanes, reference)
+            if baseline is not None:
+                found += _ratios_against(lane, baseline)
+    return found
+
+
+def _ratios_against(lane: Lane, baseline: Lane) -> list[Ratio]:
+    found: list[Ratio] = []
+    workers = f"-{lane.group.workers}workers" if lane.group.workers > 1 else ""
+    name = f"{lane.group.path}/{baseline.group.path} {lane.group.database}{workers}"
+    base_rounds, real_rounds = baseline.rounds.get("burst", []), lane.rounds.get("burst", [])
+    values = bracketed([m.per_second for m in real_rounds], [m.per_second for m in base_rounds])
+    if values:
+        found.append(per_round_ratio(name, values))
+    cost = bracketed([cpu_ms(m) for m in real_rounds], [cpu_ms(m) for m in base_rounds])
+    if cost:
+        found.append(per_round_ratio(f"cpu {name}", [1 / v for v in cost if v]))
+    base = [m.p99_ms for m in baseline.rounds.get("open", [])]
+    real = [m.p99_ms for m in lane.rounds.get("open", [])]
+    values = bracketed(real, base)
+    if values:
+        found.append(per_round_ratio(f"p99 {name} open", values))
     return found
 
 
@@ -431,7 +461,7 @@ def bracketed(real: list[float], base: list[float]) -> list[float]:
 
 def table(results: list[dict[str, Any]]) -> str:
     header = (
-        f"{'phase':<10} {'mode':<6} {'db':<10} {'done':>5} {'fail':>4} {'wd/s':>7} "
+        f"{'phase':<15} {'mode':<6} {'db':<10} {'done':>5} {'fail':>4} {'wd/s':>7} "
         f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'events':>6} "
         f"{'worker':>7} {'server':>7} {'harness':>7} {'other':>7} {'peak MiB':>8}"
     )
@@ -439,7 +469,7 @@ def table(results: list[dict[str, Any]]) -> str:
     for r in results:
         latency, cpu = r["latency_ms"], r["cpu_ms_per_withdrawal"]
         lines.append(
-            f"{r['phase']:<10} {r['mode']:<6} {r['database']:<10} {r['completed']:>5} "
+            f"{r['phase']:<15} {r['mode']:<6} {r['database']:<10} {r['completed']:>5} "
             f"{r['failed']:>4} {r['per_second']:>7.1f} {latency['p50']:>7.0f} "
             f"{latency['p95']:>7.0f} {latency['p99']:>7.0f} {r['history_events']:>6.0f} "
             f"{cpu['worker']:>7.1f} {cpu['server']:>7.1f} {cpu['harness']:>7.1f} "
@@ -458,6 +488,8 @@ TARGETS = {
     "auto/baseline sqlite": ">= 0.75",
     "auto/baseline postgresql": ">= 0.70",
     "review/baseline sqlite": ">= 0.65",
+    "review/baseline-review sqlite": ">= 0.70",
+    "cpu auto/baseline sqlite": ">= 0.70",
     "p99 auto/baseline sqlite open": "<= 1.3",
     "p99 auto/baseline postgresql open": "<= 1.3",
 }
@@ -520,6 +552,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         database_urls["postgresql"] = configured
     modes: list[Mode] = ["burst", "open"] if args.mode == "both" else [args.mode]
     paths: list[Path_] = args.paths
+    if settings.profile:  # ``bench.profile --breakdown`` reads every round's file: this run's
+        for stale in RESULTS_DIR.glob("profile-*.txt"):
+            stale.unlink()
     machine = machine_load()
     stack = await BenchStack.start(data_dir)
     results: list[dict[str, Any]] = []
@@ -541,12 +576,13 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 for lane in lanes:
                     for mode in modes:
                         await run_round(stack, lane, mode, settings, number)
-            # A closing baseline round: every real round then has a baseline before and
-            # after it, and is compared with their mean (``ratios``).
-            closing = baseline_lane(lanes)
-            if closing is not None and len(lanes) > 1:
-                for mode in modes:
-                    await run_round(stack, closing, mode, settings, settings.rounds)
+            # A closing round of each baseline: every real round then has a baseline
+            # before and after it, and is compared with their mean (``ratios``).
+            for path in BASELINES:
+                closing = baseline_lane(lanes, path)
+                if closing is not None and len(lanes) > 1:
+                    for mode in modes:
+                        await run_round(stack, closing, mode, settings, settings.rounds)
             for lane in lanes:
                 results += await phase_figures(stack, lane, settings)
     finally:
@@ -590,8 +626,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--paths",
         type=lambda text: [p.strip() for p in text.split(",") if p.strip()],
-        default=["baseline", "auto", "review"],
-        help="comma-separated, of baseline, auto, review",
+        default=["baseline", "auto", "baseline-review", "review"],
+        help="comma-separated, of baseline, auto, baseline-review, review",
     )
     parser.add_argument(
         "--rounds", type=int, default=DEFAULT_ROUNDS, help="alternating rounds per path"
@@ -622,7 +658,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     parser.add_argument("--data-dir", help="keep servers' state and logs here (default: temp)")
     args = parser.parse_args(argv)
-    unknown = set(args.paths) - {"baseline", "auto", "review"}
+    unknown = set(args.paths) - {"baseline", "auto", "baseline-review", "review"}
     if unknown:
         parser.error(f"--paths: unknown {sorted(unknown)}")
     if args.rounds < 1:

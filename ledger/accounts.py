@@ -9,14 +9,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
+from ledger.rows import flush_pending, table_of
 from ledger.tables import Account, PaygResource, RechargeOrder
 from ledger.types import utc
 from models.errors import NotFound
 from models.money import Money
 from models.rules import BalanceSnapshot, Breakdown, order_remaining, payg_reserve, withdrawable
+
+# Core statements, built once (issue 24; ``ledger.rows``): the opening's R17 look-up.
+ACCOUNTS = table_of(Account)
+_IDENTITY = core_select(ACCOUNTS.c.identity_id).where(ACCOUNTS.c.id == bindparam("key"))
+_OVERDUE_UNDER_IDENTITY = (
+    core_select(func.count())
+    .select_from(ACCOUNTS)
+    .where(ACCOUNTS.c.identity_id == bindparam("identity"), ACCOUNTS.c.overdue_fen > 0)
+)
 
 
 @dataclass(frozen=True)
@@ -101,10 +112,8 @@ def orders_with_remaining(session: Session, account_id: str, now: datetime) -> l
 
 def same_identity_overdue(session: Session, account_id: str) -> bool:
     """R17 risk: an account under the same real name (itself included) has an overdue debt."""
-    account = get_account(session, account_id)
-    overdue_accounts = session.exec(
-        select(func.count())
-        .select_from(Account)
-        .where(Account.identity_id == account.identity_id, col(Account.overdue_fen) > 0)
-    ).one()
-    return overdue_accounts > 0
+    flush_pending(session)
+    identity = session.execute(_IDENTITY, {"key": account_id}).scalar()
+    if identity is None:
+        raise NotFound("account", f"no account {account_id!r}")
+    return bool(session.execute(_OVERDUE_UNDER_IDENTITY, {"identity": identity}).scalar())

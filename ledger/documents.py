@@ -24,6 +24,8 @@ _TIMELINE_OF = (
     .where(TIMELINE.c.withdrawal_id == bindparam("withdrawal_id"))
     .order_by(TIMELINE.c.id)
 )
+RECORDS = cast(Table, Withdrawal.__table__)  # type: ignore[attr-defined]
+_RECORD = select(RECORDS).where(RECORDS.c.id == bindparam("withdrawal_id"))
 
 
 class TimelineRow(Protocol):
@@ -69,9 +71,10 @@ def document_from_record(row: Withdrawal, events: Sequence[TimelineRow]) -> With
 
 
 def record_document(session: Session, withdrawal_id: str) -> WithdrawalStatusDoc | None:
-    row = session.get(Withdrawal, withdrawal_id)
+    session.flush()  # a core select does not flush what this session's ORM objects changed
+    row = session.execute(_RECORD, {"withdrawal_id": withdrawal_id}).first()
     if row is None:
         return None
-    session.flush()  # a core select does not flush the timeline rows this session added
     events = session.execute(_TIMELINE_OF, {"withdrawal_id": withdrawal_id}).all()
-    return document_from_record(row, cast(Sequence[TimelineRow], events))
+    # A plain row has the record's attributes by name, all the document reads.
+    return document_from_record(cast(Withdrawal, row), cast(Sequence[TimelineRow], events))

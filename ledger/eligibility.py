@@ -10,17 +10,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from config.holidays import calendar_for_estimates
 from ledger import tables
 from ledger.accounts import original_route_until, same_identity_overdue
+from ledger.rows import flush_pending, read_row, table_of
 from models.branches import branch_by_id
 from models.business_days import ArrivalEstimate, expected_arrival
 from models.domain import AccountStatus, Channel, Kind, Payee, Route, WithdrawalRequest
 from models.errors import AccountNotEligible, InputError, NotFound, RouteNotAllowed
 from models.payee import payee_problem
 from models.review import designated_reason_problem, review_reasons
+
+# Core look-ups, built once (issue 24; ``ledger.rows``): transient copies of the rows.
+ACCOUNTS = table_of(tables.Account)
+ORDERS = table_of(tables.RechargeOrder)
+_ACCOUNT = select(ACCOUNTS).where(ACCOUNTS.c.id == bindparam("key"))
+_ORDER = select(ORDERS).where(ORDERS.c.id == bindparam("key"))
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,8 @@ def check_eligibility(session: Session, request: WithdrawalRequest, now: datetim
 
     Amount limits (R12, R14) are checked by the ledger's reserve under the account lock.
     """
-    account = session.get(tables.Account, request.account_id)
+    flush_pending(session)
+    account = read_row(session, _ACCOUNT, tables.Account, request.account_id)
     if account is None:
         raise NotFound("R1", f"unknown account {request.account_id}")
     _check_account(account, request)
@@ -120,7 +129,7 @@ def _check_order(
         return None
     if request.order_id is None:
         raise InputError("order", "a recharge-based withdrawal (R5) names its order")
-    order = session.get(tables.RechargeOrder, request.order_id)
+    order = read_row(session, _ORDER, tables.RechargeOrder, request.order_id)
     if order is None:
         raise NotFound("R5", f"unknown recharge order {request.order_id}")
     if order.account_id != account.id:

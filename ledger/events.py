@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from pydantic import BaseModel
 from sqlalchemy import Table, bindparam, event, func, insert, select
 from sqlmodel import Session
 
@@ -67,6 +68,10 @@ _LAST_SEQUENCE = select(func.max(EVENTS.c.sequence)).where(
 _INSERT_EVENT = insert(EVENTS)
 
 
+def _fields(document: BaseModel) -> dict[str, Any]:
+    return {name: getattr(document, name) for name in type(document).model_fields}
+
+
 def _write_events(session: Session) -> None:
     touched: dict[str, Status | None] = session.info.pop(_TOUCHED, {})
     if not touched:
@@ -80,7 +85,9 @@ def _write_events(session: Session) -> None:
         sequence = (last or 0) + 1
         changed = previous is None or previous is not document.status
         event_type = EVENT_TYPE_PREFIX + document.status.value if changed else UPDATED
-        data = {**document.model_dump(mode="python"), "sequence": sequence}
+        # The fields as they are, for ``jsonable`` to convert once: the same JSON as from
+        # ``model_dump(mode="python")`` at a third of the CPU (issue 24).
+        data = {**_fields(document), "sequence": sequence}
         session.execute(
             _INSERT_EVENT,
             {

@@ -247,13 +247,14 @@ def load_fixture(
     what exists, not what stopped existing (a release is ``released_at``). An account's
     ``cash`` is its opening balance (see the module docstring). A reviewer's password is
     set only when the reviewer is new, and ``enabled`` never (``ledger.reviewers``).
-    ``require_identity`` (production) refuses a reviewer without ``identity_id``.
+    ``require_identity`` (production) refuses a reviewer without ``identity_id``; an
+    existing reviewer's role or identity is never changed (``reviewers.load_change_problem``).
     """
     at = utc(now or datetime.now(UTC))
     for i, reviewer in enumerate(fixture.reviewers):
         problem = reviewers.identity_problem(
             reviewer.identity_id, f"reviewers[{i}].identity_id", require_identity
-        )
+        ) or reviewers.load_change_problem(session, reviewer, i)
         if problem is not None:
             raise problem.error()
     _check_references(session, fixture)

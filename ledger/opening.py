@@ -49,8 +49,6 @@ def open_withdrawal(
         amount=request.amount,
         now=now,
     )
-    if eligibility.review_reasons:
-        record.review_required = True
     required = approvals_required(
         request.amount, bool(eligibility.review_reasons), four_eyes_threshold
     )
@@ -77,8 +75,12 @@ def open_withdrawal(
             applicants(request.account_id, request.actor, eligibility.account.master_account_id)
         ),
     )
-    record.opened_json = opened.model_dump_json()  # a retry answers with this
-    session.add(record)
+    withdrawals.record_opening(  # a retry answers with this
+        session,
+        request.withdrawal_id,
+        review_required=record.review_required or bool(eligibility.review_reasons),
+        opened_json=opened.model_dump_json(),
+    )
     return OpenResult(opened, newly_held=not already_held)
 
 
@@ -108,8 +110,7 @@ def _record_request(
     session: Session, request: WithdrawalRequest, now: datetime
 ) -> tables.Withdrawal:
     """The withdrawal record (``create_withdrawal``), audited the first time only."""
-    new = session.get(tables.Withdrawal, request.withdrawal_id) is None
-    record = withdrawals.create_withdrawal(session, request, now)
+    record, new = withdrawals.create_or_find(session, request, now)
     if new:
         audit.append(
             session,

@@ -6,9 +6,11 @@ in (``application.reviews.issue_decision_proof``, checked here with the public k
 releases money only once a second, different reviewer has recorded ``not_paid`` too,
 because releasing money that was in fact paid pays it twice; and right before, the
 provider is asked once more (``ProviderAnswer``): a *matching* transfer that moves or moved
-the money refuses it (a record that does not match does not, or a parked mismatch could
-never be released). Every attempt is audited, refusals included; the same reviewer
-resolving the same way again changes nothing.
+the money refuses it, and so does one that matches key, amount and route but names no
+payee (it may be this payout); another payee's transfer does not, or a parked mismatch
+could never be released. Two ids of one person, or a reviewer disabled since, count once
+or not at all. Every attempt is audited, refusals included; the same reviewer resolving
+the same way again changes nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sqlmodel import Session, col, select
 from gateways.payout import PayoutProvider, ProviderError, Transfer, TransferState
 from ledger import audit, holds
 from ledger.decision_nonces import spend_decision_proof
-from ledger.review_decisions import reviewer_person
+from ledger.review_decisions import applicant_problem, one_id_per_person
 from ledger.reviewers import disabled_problem
 from ledger.settlement import settle
 from ledger.tables import HoldState, PayoutResolution, Reviewer, Withdrawal
@@ -30,7 +32,7 @@ from models.decision_proof import VerifyKeys
 from models.domain import Status
 from models.errors import NotFound
 from models.messages import PayoutOutcome, PayoutResolutionRequest, PayoutResolutionVerdict
-from models.provider_record import ExpectedTransfer, check_record
+from models.provider_record import ExpectedTransfer, RecordField, check_record
 
 RESOLVER_ROLES = frozenset({"ops", "lead"})
 NOT_PAID_REVIEWERS_REQUIRED = 2
@@ -164,8 +166,9 @@ def _problem(
         return disabled_problem(reviewer)
     if reviewer.role not in RESOLVER_ROLES:
         return f"only ops or lead may resolve a payout; {reviewer.id} is {reviewer.role}"
-    if reviewer.id in {record.account_id, record.requested_by}:
-        return "the applicant never resolves their own payout"
+    applicant = applicant_problem(session, record, reviewer)
+    if applicant is not None:
+        return applicant
     hold = holds.get_hold(session, record.id)
     if hold is None or hold.state != HoldState.HELD.value:
         ended = record.status
@@ -187,10 +190,19 @@ def _provider_problem(
     found = provider.transfer
     if found is None or found.state is TransferState.FAILED:
         return None
-    if check_record(found, ExpectedTransfer.of(recorded_request(record))).matches:
+    verdict = check_record(found, ExpectedTransfer.of(recorded_request(record)))
+    if verdict.matches:
         return (
             f"R19: the provider now holds this withdrawal's transfer ({found.state.value}); "
             "not released"
+        )
+    # Key, amount and route match (the payee is checked last) but the record carries no
+    # payee digest: it cannot be shown to pay someone else, so it may be this payout.
+    # Only a digest present and different is another transfer (issue 22 review, item 5).
+    if verdict.mismatch is RecordField.PAYEE and found.payee_digest is None:
+        return (
+            f"R19: the provider holds a transfer under this withdrawal's key, amount and "
+            f"route ({found.state.value}) without saying whom it pays; not released"
         )
     return None
 
@@ -208,15 +220,9 @@ def _verdict(session: Session, request: PayoutResolutionRequest) -> PayoutResolu
         )
         .order_by(col(PayoutResolution.id))
     ).all()
-    # Two reviewer ids of one real-name identity are one person (issue 22): each person's
-    # first id counts, so a second id of the same person never confirms a --not-paid.
-    reviewers: list[str] = []
-    people: set[str] = set()
-    for row in rows:
-        person = reviewer_person(session, row.reviewer_id)
-        if person not in people:
-            people.add(person)
-            reviewers.append(row.reviewer_id)
+    # People, not ids (issue 22), and only reviewers still enabled: a second id of the
+    # same person, or a reviewer disabled since, never confirms a --not-paid.
+    reviewers = one_id_per_person(session, (row.reviewer_id for row in rows))
     if request.outcome is PayoutOutcome.PAID:
         reference = rows[0].reference if rows else request.reference
         return PayoutResolutionVerdict(

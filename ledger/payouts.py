@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from gateways.payout import OriginalRoute, Transfer, TransferRequest
 from ledger import audit, tables
-from ledger.withdrawals import recorded_request
+from ledger.withdrawals import find, recorded_request
 from models.domain import AccountStatus, Route, WithdrawalRequest
 from models.messages import PayoutLookup
 from models.provider_record import ExpectedTransfer, check_record
@@ -59,7 +59,7 @@ def matching(session: Session, withdrawal_id: str, found: Transfer | None) -> Pa
     """The provider's record, if it is this request's transfer (``check_record``)."""
     if found is None:
         return PayoutLookup()
-    record = session.get(tables.Withdrawal, withdrawal_id)
+    record = find(session, withdrawal_id)
     if record is None:
         return PayoutLookup(problem=f"no withdrawal {withdrawal_id} in the ledger")
     verdict = check_record(found, ExpectedTransfer.of(recorded_request(record)))

@@ -21,6 +21,8 @@ from gateways.payout import ReturnReason, Transfer
 from ledger import audit, holds, withdrawals
 from ledger.holds import lock_account, lock_order
 from ledger.invariants import check, check_account, check_order
+from ledger.review_decisions import applicant_problem, one_id_per_person, reviewer_person
+from ledger.reviewers import disabled_problem
 from ledger.tables import (
     Account,
     Direction,
@@ -207,15 +209,16 @@ def approve_credit(
     now: datetime,
 ) -> ReturnCreditVerdict:
     """An authenticated ops reviewer approves crediting a parked return with ``amount``;
-    the second different reviewer approving the same amount credits it (two-person rule:
-    a parked return's figure is in doubt, so one person never decides it alone)."""
+    the second different *person* approving the same amount credits it (two-person rule:
+    a parked return's figure is in doubt, so one person never decides it alone). Never
+    more than the provider's record says came back (``returned_fen``)."""
     record = session.get(Withdrawal, withdrawal_id)
     if record is None:
         raise NotFound("withdrawal", f"no withdrawal {withdrawal_id!r}")
     account = lock_account(session, record.account_id)
     row = session.get(WithdrawalReturn, withdrawal_id, with_for_update=True)
     reviewer = session.get(Reviewer, reviewer_id)
-    problem = _credit_problem(record, row, reviewer, amount, evidence)
+    problem = _credit_problem(session, record, row, reviewer, amount, evidence)
     if problem is not None:
         _audit_credit(session, withdrawal_id, reviewer_id, "refused", problem, now)
         return ReturnCreditVerdict(accepted=False, credited=False, why=problem)
@@ -223,13 +226,26 @@ def approve_credit(
     if row.state is ReturnState.CREDITED:
         why = f"already credited {Money(row.credited_fen)}"
         return ReturnCreditVerdict(accepted=True, credited=True, why=why)
-    mine = session.exec(
-        select(ReturnCreditApproval).where(
-            ReturnCreditApproval.withdrawal_id == withdrawal_id,
-            ReturnCreditApproval.reviewer_id == reviewer_id,
-        )
-    ).first()
+    approvals = session.exec(
+        select(ReturnCreditApproval)
+        .where(ReturnCreditApproval.withdrawal_id == withdrawal_id)
+        .order_by(col(ReturnCreditApproval.id))
+    ).all()
+    mine = next((a for a in approvals if a.reviewer_id == reviewer_id), None)
+    if mine is not None and mine.amount_fen != amount.fen:
+        why = f"{reviewer_id} already approved {Money(mine.amount_fen)}"
+        return ReturnCreditVerdict(accepted=False, credited=False, why=why)
+    agreeing = [a.reviewer_id for a in approvals if a.amount_fen == amount.fen]
     if mine is None:
+        person = reviewer_person(session, reviewer_id)
+        counted = one_id_per_person(session, [a.reviewer_id for a in approvals])
+        if any(reviewer_person(session, r) == person for r in counted):
+            why = (
+                f"{reviewer_id} is the same person ({person}) as a reviewer who approved "
+                "already; a second, different person confirms"
+            )
+            _audit_credit(session, withdrawal_id, reviewer_id, "refused", why, now)
+            return ReturnCreditVerdict(accepted=False, credited=False, why=why)
         session.add(
             ReturnCreditApproval(
                 withdrawal_id=withdrawal_id,
@@ -241,18 +257,9 @@ def approve_credit(
             )
         )
         session.flush()
-    elif mine.amount_fen != amount.fen:
-        why = f"{reviewer_id} already approved {Money(mine.amount_fen)}"
-        return ReturnCreditVerdict(accepted=False, credited=False, why=why)
-    agreeing = session.exec(
-        select(ReturnCreditApproval.reviewer_id)
-        .where(
-            ReturnCreditApproval.withdrawal_id == withdrawal_id,
-            ReturnCreditApproval.amount_fen == amount.fen,
-        )
-        .order_by(col(ReturnCreditApproval.id))
-    ).all()
-    reviewers = list(dict.fromkeys(agreeing))
+        agreeing.append(reviewer_id)
+    # People, not ids (issue 22), and only reviewers still enabled (issue 26).
+    reviewers = one_id_per_person(session, agreeing)
     if len(reviewers) < CREDIT_REVIEWERS_REQUIRED:
         why = f"{amount} approved by {reviewers[0]}; a second, different ops or lead confirms"
         _audit_credit(session, withdrawal_id, reviewer_id, "recorded", why, now)
@@ -264,6 +271,7 @@ def approve_credit(
 
 
 def _credit_problem(
+    session: Session,
     record: Withdrawal,
     row: WithdrawalReturn | None,
     reviewer: Reviewer | None,
@@ -274,14 +282,24 @@ def _credit_problem(
         return f"withdrawal {record.id} has no return recorded"
     if reviewer is None:
         return "not a registered reviewer"
+    disabled = disabled_problem(reviewer)
+    if disabled is not None:
+        return disabled
     if reviewer.role not in CREDITOR_ROLES:
         return f"only ops or lead may credit a return; {reviewer.id} is {reviewer.role}"
-    if reviewer.id in {record.account_id, record.requested_by}:
-        return "the applicant never credits their own return"
+    applicant = applicant_problem(session, record, reviewer)
+    if applicant is not None:
+        return applicant
     if not evidence.strip():
         return "evidence is required"
-    if amount.fen <= 0 or amount.fen > record.amount_fen:
-        return f"a return credits more than 0.00 and at most the {Money(record.amount_fen)} paid"
+    if amount.fen <= 0:
+        return "a return credits more than 0.00"
+    returned = min(row.returned_fen, record.amount_fen)
+    if amount.fen > returned:
+        return (
+            f"{amount} is more than the {Money(returned)} the provider's record says came "
+            f"back (reference {row.provider_reference or 'none'}); a return credits at most that"
+        )
     return None
 
 

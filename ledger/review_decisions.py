@@ -8,6 +8,7 @@ by ``(withdrawal, sequence)``, so a retry answers with the verdict recorded firs
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -108,7 +109,7 @@ def authorize_cancel(
     if request.reviewer_id is not None or request.proof is not None:
         verdict = _reviewer_cancel(session, check, verify_key, now)
     else:
-        allowed = _applicants(session, record)
+        allowed = applicants_of(session, record)
         by = (request.by or record.requested_by or record.account_id)[:64]
         if by in allowed:
             verdict = CancelVerdict(
@@ -140,7 +141,7 @@ def _require(session: Session, withdrawal_id: str) -> tables.Withdrawal:
     return record
 
 
-def _applicants(session: Session, record: tables.Withdrawal) -> frozenset[str]:
+def applicants_of(session: Session, record: tables.Withdrawal) -> frozenset[str]:
     """The account, the account that applied and its master account."""
     account = session.get(tables.Account, record.account_id)
     return applicants(
@@ -169,14 +170,19 @@ def _reviewer_cancel(
         problem = disabled_problem(reviewer)
     if problem is None and role not in CANCELLING_ROLES:
         problem = f"role {role!r} may not cancel; ops or lead may"
+    person = reviewer_person(session, reviewer_id)
     if problem is not None:
         return CancelVerdict(
             allowed=False,
             why=f"R18: cancel by {reviewer_id} refused: {problem}",
             actor=reviewer_id,
+            person=person,
         )
     return CancelVerdict(
-        allowed=True, why=f"cancel by {role} {reviewer_id}, authenticated", actor=reviewer_id
+        allowed=True,
+        why=f"cancel by {role} {reviewer_id}, authenticated",
+        actor=reviewer_id,
+        person=person,
     )
 
 
@@ -194,7 +200,7 @@ def _weigh(session: Session, record: tables.Withdrawal, check: ReviewerCheck) ->
     disabled = disabled_problem(reviewer)  # disabled after signing: not weighed (issue 26)
     if disabled is not None:
         return ReviewerVerdict(allowed=False, why=disabled, role=None, refused=True)
-    conflicted = _applicants(session, record)
+    conflicted = applicants_of(session, record)
     approving = check.decision is ReviewDecisionKind.APPROVE
     role = reviewer.role if reviewer is not None else None
     person = reviewer_person(session, check.reviewer_id)
@@ -204,17 +210,20 @@ def _weigh(session: Session, record: tables.Withdrawal, check: ReviewerCheck) ->
         conflicted=conflicted,
         approving=approving,
         approved_by=check.approvals_so_far,
-        same_person=_same_person(session, reviewer, conflicted),
+        same_person=same_person_as_applicant(session, reviewer, conflicted),
         person=person,
         approved_people={reviewer_person(session, r) for r in check.approvals_so_far},
     )
     if problem is not None:
         return ReviewerVerdict(allowed=False, why=problem, role=role, person=person)
+    # ``why`` becomes a timeline note (status document, API, webhooks): the reviewer's
+    # real-name identity stays out of it; ``person`` carries it to the decision list and
+    # the audit trail (``_record_decision``).
     if not approving:
-        why = f"rejected by {role} {check.reviewer_id} ({person})"
+        why = f"rejected by {role} {check.reviewer_id}"
         return ReviewerVerdict(allowed=True, why=why, role=role, person=person)
     count = len(set(check.approvals_so_far)) + 1
-    why = f"approval {count} of {check.approvals_required} by {role} {check.reviewer_id} ({person})"
+    why = f"approval {count} of {check.approvals_required} by {role} {check.reviewer_id}"
     return ReviewerVerdict(allowed=True, why=why, role=role, person=person)
 
 
@@ -224,7 +233,32 @@ def reviewer_person(session: Session, reviewer_id: str) -> str:
     return person_of(reviewer_id, reviewer.identity_id if reviewer is not None else None)
 
 
-def _same_person(
+def one_id_per_person(session: Session, reviewer_ids: Iterable[str]) -> list[str]:
+    """Of ids that approved, in order, those that count for a two-person rule
+    (``resolve-payout --not-paid``, ``credit-return``): each person's first id, and none
+    of a reviewer disabled since they approved (issue 26: their word no longer counts)."""
+    counted: dict[str, str] = {}
+    for reviewer_id in reviewer_ids:
+        if disabled_problem(session.get(tables.Reviewer, reviewer_id)) is not None:
+            continue
+        counted.setdefault(reviewer_person(session, reviewer_id), reviewer_id)
+    return list(counted.values())
+
+
+def applicant_problem(
+    session: Session, record: tables.Withdrawal, reviewer: tables.Reviewer
+) -> str | None:
+    """R2/R17 for ops' money decisions on a withdrawal (``resolve-payout``,
+    ``credit-return``): not the applicant set, by id or under the same real name."""
+    conflicted = applicants_of(session, record)
+    if reviewer.id in conflicted:
+        return "the applicant never decides on their own withdrawal"
+    if same_person_as_applicant(session, reviewer, conflicted):
+        return "the reviewer is the applicant under the same real name (R17)"
+    return None
+
+
+def same_person_as_applicant(
     session: Session, reviewer: tables.Reviewer | None, conflicted: frozenset[str]
 ) -> bool:
     """R17: the reviewer's real-name identity is one of the applicant accounts'."""

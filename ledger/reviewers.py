@@ -4,8 +4,10 @@
 change is made here in the caller's transaction, by an ``ops`` or ``lead`` reviewer
 checked again in that same transaction, and audited with who did it (refusals too).
 ``load`` goes through ``load_reviewer``: it creates a reviewer with the fixture's
-password, but for one that exists it updates name, role and identity only: never the
-password, never ``enabled``, so a demo reload cannot undo a reset or a disable.
+password, but for one that exists it updates the name (and an identity it had none of)
+only: never the password, never ``enabled``, so a demo reload cannot undo a reset or a
+disable; and never the role or an identity already set (``load_change_problem``): ``load``
+needs no sign-in, and those say what a reviewer may do and who they are.
 
 A disabled reviewer cannot sign in (``application.reviews``), their console sessions
 end on their next request (``may_stay_signed_in``), and their decisions not yet weighed
@@ -99,6 +101,31 @@ def identity_problem(identity_id: str | None, field: str, required: bool) -> Fie
 
 
 LoadOutcome = Literal["created", "updated", "unchanged"]
+
+
+def load_change_problem(
+    session: Session, reviewer: FixtureReviewer, index: int
+) -> FieldProblem | None:
+    """``load`` takes no sign-in, so it never changes what an existing reviewer may do
+    (``role``) or who they are (an ``identity_id`` already set): otherwise anyone with the
+    database URL could make a reviewer ops, or make two people one, past every two-person
+    rule (review finding 4). Setting an identity where there was none only names the
+    person (a dev ledger going to production) and stays allowed, audited."""
+    existing = session.get(Reviewer, reviewer.id)
+    if existing is None:
+        return None
+    remedy = (
+        "load does not change an existing reviewer's {what} (no sign-in); disable "
+        f"{reviewer.id} and add a new reviewer with `starter.py reviewers` (signed in, audited)"
+    )
+    if existing.role != reviewer.role:
+        return FieldProblem(
+            f"reviewers[{index}].role",
+            f"{reviewer.id} is {existing.role}; " + remedy.format(what="role"),
+        )
+    if existing.identity_id is not None and existing.identity_id != reviewer.identity_id:
+        return FieldProblem(f"reviewers[{index}].identity_id", remedy.format(what="identity_id"))
+    return None
 
 
 def load_reviewer(session: Session, reviewer: FixtureReviewer, at: datetime) -> LoadOutcome:

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
-from ledger import audit, holds, tables, withdrawals
+from ledger import audit, holds, withdrawals
 from ledger.types import utc
 from models.domain import Status
 from models.messages import Settlement
@@ -41,10 +41,11 @@ def finish(session: Session, settlement: Settlement, now: datetime) -> Finished 
         actor=settlement.actor,
         now=now,
     )
-    record = session.get(tables.Withdrawal, settlement.withdrawal_id)
-    if not wrote or record is None:
+    labels = withdrawals.route_and_kind(session, settlement.withdrawal_id) if wrote else None
+    if labels is None:
         return None
-    return Finished(record.route.value, record.kind.value, _payout_submitted_at(session, record.id))
+    submitted_at = _payout_submitted_at(session, settlement.withdrawal_id)
+    return Finished(*labels, submitted_at)
 
 
 def settle(
@@ -62,19 +63,14 @@ def settle(
     resolving a hold the other way raises ``HoldConflict``. True when this call wrote
     the final status, False when it was already written (a retry)."""
     hold = holds.get_hold(session, withdrawal_id)
-    if hold is not None:
-        if status is Status.SUCCEEDED:
-            holds.post_hold(session, withdrawal_id, now)
-        else:
-            holds.void_hold(session, withdrawal_id, now)
-    record = session.get(tables.Withdrawal, withdrawal_id)
+    if hold is not None:  # the hold as resolved: its state is what the audit row names
+        resolve = holds.post_hold if status is Status.SUCCEEDED else holds.void_hold
+        hold = resolve(session, withdrawal_id, now)
+    record = withdrawals.find(session, withdrawal_id)
     if record is not None and record.status == status.value:
         return False  # a retry after the commit: already written
     if record is not None:
-        if provider_reference:
-            record.provider_reference = provider_reference
-        record.payout_unknown = False  # a final status is the answer
-        session.add(record)
+        withdrawals.record_final_answer(session, withdrawal_id, provider_reference)
     withdrawals.set_withdrawal_status(session, withdrawal_id, status, now, note=note, reason=reason)
     resolved = "no hold" if hold is None else hold.state
     audit.append(

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from ledger import audit, tables, withdrawals
+from ledger import audit, withdrawals
 from models.messages import StatusChange
 
 
@@ -40,8 +40,7 @@ def record_status(session: Session, change: StatusChange, now: datetime) -> tupl
         detail=_note(change.note, change.reason),
         at=now,
     )
-    record = session.get(tables.Withdrawal, change.withdrawal_id)
-    return (record.route.value, record.kind.value) if record is not None else None
+    return withdrawals.route_and_kind(session, change.withdrawal_id)
 
 
 def _note(note: str, reason: str | None) -> str:

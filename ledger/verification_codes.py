@@ -15,15 +15,33 @@ import hmac
 import json
 import secrets
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
 from ledger import audit, tables, withdrawals
+from ledger.rows import flush_pending, read_row, sync_cached, table_of
 from ledger.withdrawals import recorded_request
 from models.domain import Channel, Status, WithdrawalRequest
 from models.errors import NotFound, RuleRefusal
 from models.limits import CODE_DIGITS, MAX_CODE_ATTEMPTS, MAX_CODE_SENDS
 from models.messages import CodeCheck
+
+# Core statements, built once (issue 24; ``ledger.rows``).
+CODES = table_of(tables.VerificationCode)
+ACCOUNTS = table_of(tables.Account)
+ORDERS = table_of(tables.RechargeOrder)
+_CODE = select(CODES).where(CODES.c.withdrawal_id == bindparam("key"))
+_PHONE = select(ACCOUNTS.c.security_phone).where(ACCOUNTS.c.id == bindparam("key"))
+_CHANNEL = select(ORDERS.c.channel).where(ORDERS.c.id == bindparam("key"))
+_INSERT_CODE = insert(CODES)
+_UPDATE_CODE = update(CODES).where(CODES.c.withdrawal_id == bindparam("key"))  # SET: parameters
+
+
+def _update_code(session: Session, withdrawal_id: str, **values: Any) -> None:
+    session.execute(_UPDATE_CODE, {"key": withdrawal_id, **values})
+    sync_cached(session, tables.VerificationCode, withdrawal_id, **values)
 
 
 class CodeSendLimit(RuleRefusal):
@@ -54,22 +72,22 @@ def count_send(
     """Count one SMS before it is handed over; the phone to text and the order's channel.
 
     Raises ``NotFound`` for an unknown account and ``CodeSendLimit`` past the limit."""
-    account = session.get(tables.Account, request.account_id)
-    if account is None:
+    flush_pending(session)
+    phone = session.execute(_PHONE, {"key": request.account_id}).scalar()
+    if phone is None:
         raise NotFound("R1", "unknown account")
-    row = session.get(tables.VerificationCode, request.withdrawal_id)
-    if row is None:  # the first code: there is no earlier code to keep working
-        row = tables.VerificationCode(
-            withdrawal_id=request.withdrawal_id,
-            code_hash=hashed,
-            expires_at=expires_at,
-            sent_at=sent_at,
-        )
-    if row.send_count >= MAX_CODE_SENDS:
+    row = read_row(session, _CODE, tables.VerificationCode, request.withdrawal_id)
+    if row is not None and row.send_count >= MAX_CODE_SENDS:
         raise CodeSendLimit("R15", f"at most {MAX_CODE_SENDS} codes per withdrawal")
-    row.send_count += 1
-    session.add(row)
-    return account.security_phone, _order_channel(session, request)
+    if row is None:  # the first code: there is no earlier code to keep working
+        first = {"code_hash": hashed, "expires_at": expires_at, "sent_at": sent_at}
+        session.execute(
+            _INSERT_CODE,
+            {"withdrawal_id": request.withdrawal_id, **first, "send_count": 1},
+        )
+    else:
+        _update_code(session, request.withdrawal_id, send_count=row.send_count + 1)
+    return phone, _order_channel(session, request)
 
 
 def store_sent_code(
@@ -81,12 +99,12 @@ def store_sent_code(
     now: datetime,
 ) -> None:
     """The provider accepted the SMS: its code replaces the previous one."""
-    row = session.get(tables.VerificationCode, request.withdrawal_id)
+    flush_pending(session)
+    row = read_row(session, _CODE, tables.VerificationCode, request.withdrawal_id)
     assert row is not None, "counted before sending"
-    row.code_hash, row.expires_at, row.sent_at = hashed, expires_at, sent_at
-    row.used = False
-    session.add(row)
-    record = session.get(tables.Withdrawal, request.withdrawal_id)
+    sent = {"code_hash": hashed, "expires_at": expires_at, "sent_at": sent_at, "used": False}
+    _update_code(session, request.withdrawal_id, **sent)
+    record = withdrawals.find(session, request.withdrawal_id)
     if record is not None and record.status == Status.VERIFYING.value:
         # What ``list`` shows: the user now holds a code (R18 *beyond*).
         withdrawals.set_withdrawal_status(
@@ -111,8 +129,9 @@ def store_sent_code(
 def check_code(session: Session, check: CodeCheck, key: bytes, now: datetime) -> bool:
     """True once for the right, unexpired code; a used code never verifies again.
     ``check.attempt`` makes a retried check answer as the first."""
-    row = session.get(tables.VerificationCode, check.withdrawal_id)
-    record = session.get(tables.Withdrawal, check.withdrawal_id)
+    flush_pending(session)
+    row = read_row(session, _CODE, tables.VerificationCode, check.withdrawal_id)
+    record = withdrawals.find(session, check.withdrawal_id)
     if row is None or record is None:
         return False
     if 0 < check.attempt <= row.attempts:  # a retry of a counted attempt
@@ -120,7 +139,7 @@ def check_code(session: Session, check: CodeCheck, key: bytes, now: datetime) ->
     outcome = _outcome(row, record, check, key)
     row.attempts += 1
     row.used = row.used or outcome == "verified"
-    session.add(row)
+    _update_code(session, check.withdrawal_id, attempts=row.attempts, used=row.used)
     audit.append(
         session,
         actor=record.requested_by or record.account_id,
@@ -150,5 +169,5 @@ def _outcome(
 def _order_channel(session: Session, request: WithdrawalRequest) -> Channel | None:
     if request.order_id is None:
         return None
-    order = session.get(tables.RechargeOrder, request.order_id)
-    return order.channel if order else None
+    channel: Channel | None = session.execute(_CHANNEL, {"key": request.order_id}).scalar()
+    return channel

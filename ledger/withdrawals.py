@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, bindparam, insert, or_, update
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
 from ledger import events
+from ledger.rows import flush_pending, read_row, sync_cached, table_of
 from ledger.tables import EntryType, LedgerEntry, Withdrawal, WithdrawalEvent
 from ledger.types import utc
 from models.domain import FINAL_STATUS_CHANGES, Payee, Status, WithdrawalRequest
@@ -26,6 +29,49 @@ MAX_TRANSACTIONS = 10_000  # R20 details per query
 ENTRY_TYPES_SHOWN_AS = {
     EntryType.WITHDRAWAL.value: (EntryType.WITHDRAWAL.value, EntryType.WITHDRAWAL_RETURN.value)
 }
+
+
+# Core statements for the hot path, built once (issue 24; ``ledger.rows``).
+WITHDRAWALS = table_of(Withdrawal)
+TIMELINE = table_of(WithdrawalEvent)
+_LAST_NOTE = (
+    core_select(TIMELINE.c.note)
+    .where(TIMELINE.c.withdrawal_id == bindparam("key"))
+    .order_by(TIMELINE.c.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_ROW = core_select(WITHDRAWALS).where(WITHDRAWALS.c.id == bindparam("key"))
+_ROW_AND_LAST_NOTE = core_select(WITHDRAWALS, _LAST_NOTE.label("last_note")).where(
+    WITHDRAWALS.c.id == bindparam("key")
+)
+_STATUS_AND_LAST_NOTE = core_select(WITHDRAWALS.c.status, _LAST_NOTE).where(
+    WITHDRAWALS.c.id == bindparam("key")
+)
+_ROUTE_AND_KIND = core_select(WITHDRAWALS.c.route, WITHDRAWALS.c.kind).where(
+    WITHDRAWALS.c.id == bindparam("key")
+)
+_UPDATE = update(WITHDRAWALS).where(WITHDRAWALS.c.id == bindparam("key"))  # SET: the parameters
+_INSERT_WITHDRAWAL = insert(WITHDRAWALS)
+_INSERT_EVENT = insert(TIMELINE)
+
+
+def _update(session: Session, withdrawal_id: str, **values: Any) -> None:
+    """Change these columns of the record, and the session's copy if it holds one."""
+    session.execute(_UPDATE, {"key": withdrawal_id, **values})
+    sync_cached(session, Withdrawal, withdrawal_id, **values)
+
+
+def find(session: Session, withdrawal_id: str) -> Withdrawal | None:
+    """The record as it stands, a transient copy (change it through this module only)."""
+    flush_pending(session)
+    return read_row(session, _ROW, Withdrawal, withdrawal_id)
+
+
+def route_and_kind(session: Session, withdrawal_id: str) -> tuple[str, str] | None:
+    """What the metrics label a withdrawal with (nothing personal), None if unknown."""
+    found = session.execute(_ROUTE_AND_KIND, {"key": withdrawal_id}).first()
+    return None if found is None else (found[0].value, found[1].value)
 
 
 def get_withdrawal(session: Session, withdrawal_id: str) -> Withdrawal | None:
@@ -42,7 +88,9 @@ def _require(session: Session, withdrawal_id: str) -> Withdrawal:
 def _append_event(
     session: Session, withdrawal_id: str, at: datetime, status: Status, note: str
 ) -> None:
-    session.add(WithdrawalEvent(withdrawal_id=withdrawal_id, at=at, status=status, note=note))
+    session.execute(
+        _INSERT_EVENT, {"withdrawal_id": withdrawal_id, "at": at, "status": status, "note": note}
+    )
 
 
 def recorded_request(row: Withdrawal) -> WithdrawalRequest:
@@ -84,11 +132,21 @@ def create_withdrawal(
     The same id again returns the existing record; a different request under that id
     raises ``HoldConflict``. The payee's details stay in this row only (masked elsewhere).
     """
+    return create_or_find(session, request, now, review_required)[0]
+
+
+def create_or_find(
+    session: Session,
+    request: WithdrawalRequest,
+    now: datetime,
+    review_required: bool = False,
+) -> tuple[Withdrawal, bool]:
+    """``create_withdrawal``, and whether this call created the record."""
     at = utc(now)
-    existing = session.get(Withdrawal, request.withdrawal_id)
+    existing = find(session, request.withdrawal_id)
     if existing is not None:
         if matches_request(existing, request):
-            return existing
+            return existing, False
         raise HoldConflict(
             "idempotency",
             f"withdrawal {request.withdrawal_id} exists for a different request",
@@ -110,12 +168,30 @@ def create_withdrawal(
         created_at=at,
         updated_at=at,
     )
-    session.add(withdrawal)
-    session.flush()  # the event's foreign key needs the row
+    session.execute(
+        _INSERT_WITHDRAWAL, {c.name: getattr(withdrawal, c.name) for c in WITHDRAWALS.c}
+    )
     _append_event(session, withdrawal.id, at, Status.VERIFYING, "created")
     events.touch(session, withdrawal.id, None)
-    session.flush()
-    return withdrawal
+    return withdrawal, True  # transient: never added to the session
+
+
+def record_opening(
+    session: Session, withdrawal_id: str, *, review_required: bool, opened_json: str
+) -> None:
+    """What opening decided: whether a reviewer must look, and the answer a retry repeats."""
+    _update(session, withdrawal_id, review_required=review_required, opened_json=opened_json)
+
+
+def record_final_answer(
+    session: Session, withdrawal_id: str, provider_reference: str | None
+) -> None:
+    """A final status is the answer: the payout is no longer unknown; the provider's
+    reference, when there is one, is kept."""
+    change: dict[str, Any] = {"payout_unknown": False}
+    if provider_reference:
+        change["provider_reference"] = provider_reference
+    _update(session, withdrawal_id, **change)
 
 
 def set_withdrawal_status(
@@ -133,32 +209,33 @@ def set_withdrawal_status(
     ``reason`` (why rejected, failed or refused) is kept once given.
     """
     at = utc(now)
-    withdrawal = _require(session, withdrawal_id)
-    current = withdrawal.status
-    if current == status and _last_note(session, withdrawal_id) == note:
-        return withdrawal
+    flush_pending(session)
+    found = session.execute(_ROW_AND_LAST_NOTE, {"key": withdrawal_id}).first()
+    if found is None:
+        raise NotFound("withdrawal", f"no withdrawal {withdrawal_id!r}")
+    values = dict(found._mapping)
+    last_note = values.pop("last_note")
+    current = values["status"]
+    if current == status and last_note == note:
+        return Withdrawal(**values)
     if current.is_final and status != current and (current, status) not in FINAL_STATUS_CHANGES:
         raise HoldConflict(
             "R18", f"withdrawal {withdrawal_id} is {current.value}; a final status never changes"
         )
     events.touch(session, withdrawal_id, current)
-    withdrawal.status = status
-    withdrawal.updated_at = at
+    change: dict[str, Any] = {"status": status, "updated_at": at}
     if reason is not None:
-        withdrawal.reason = reason
+        change["reason"] = reason
+    _update(session, withdrawal_id, **change)
     _append_event(session, withdrawal_id, at, status, note)
-    session.flush()
-    return withdrawal
+    return Withdrawal(**{**values, **change})  # transient: never added to the session
 
 
 def is_repeat(session: Session, withdrawal_id: str, status: Status, note: str) -> bool:
     """True when ``set_withdrawal_status`` would change nothing (a retried activity)."""
-    withdrawal = session.get(Withdrawal, withdrawal_id)
-    return (
-        withdrawal is not None
-        and withdrawal.status == status.value
-        and _last_note(session, withdrawal_id) == note
-    )
+    flush_pending(session)
+    found = session.execute(_STATUS_AND_LAST_NOTE, {"key": withdrawal_id}).first()
+    return found is not None and found[0] == status.value and found[1] == note
 
 
 def entered_status_at(session: Session, withdrawal_id: str, status: Status) -> datetime | None:
@@ -174,33 +251,14 @@ def entered_status_at(session: Session, withdrawal_id: str, status: Status) -> d
     return utc(at) if at is not None else None
 
 
-def _last_note(session: Session, withdrawal_id: str) -> str | None:
-    return session.exec(
-        select(WithdrawalEvent.note)
-        .where(WithdrawalEvent.withdrawal_id == withdrawal_id)
-        .order_by(col(WithdrawalEvent.id).desc())
-        .limit(1)
-    ).first()
-
-
 def mark_review_overdue(session: Session, withdrawal_id: str, overdue: bool) -> Withdrawal:
     """Flag a review past its SLA for ops (R17 *beyond*); the status does not change."""
-    withdrawal = _require(session, withdrawal_id)
-    if withdrawal.review_overdue != overdue:
-        events.touch(session, withdrawal_id, withdrawal.status)
-    withdrawal.review_overdue = overdue
-    session.flush()
-    return withdrawal
+    return _set_flag(session, withdrawal_id, "review_overdue", overdue)
 
 
 def set_provider_reference(session: Session, withdrawal_id: str, reference: str) -> Withdrawal:
     """Remember the payout provider's reference (shown by ``status``)."""
-    withdrawal = _require(session, withdrawal_id)
-    if withdrawal.provider_reference != reference:
-        events.touch(session, withdrawal_id, withdrawal.status)
-    withdrawal.provider_reference = reference
-    session.flush()
-    return withdrawal
+    return _set_flag(session, withdrawal_id, "provider_reference", reference)
 
 
 def timeline(session: Session, withdrawal_id: str) -> list[WithdrawalEvent]:
@@ -267,9 +325,16 @@ def transactions(
 def mark_payout_unknown(session: Session, withdrawal_id: str, unknown: bool) -> Withdrawal:
     """Flag a payout whose outcome is unknown for ops (``list --payout-unknown``); a
     change is a ``withdrawal.updated`` webhook event."""
-    withdrawal = _require(session, withdrawal_id)
-    if withdrawal.payout_unknown != unknown:
+    return _set_flag(session, withdrawal_id, "payout_unknown", unknown)
+
+
+def _set_flag(session: Session, withdrawal_id: str, column: str, value: Any) -> Withdrawal:
+    """One column of the record that is not its status; a change is a webhook event."""
+    withdrawal = find(session, withdrawal_id)
+    if withdrawal is None:
+        raise NotFound("withdrawal", f"no withdrawal {withdrawal_id!r}")
+    if getattr(withdrawal, column) != value:
         events.touch(session, withdrawal_id, withdrawal.status)
-    withdrawal.payout_unknown = unknown
-    session.flush()
+        _update(session, withdrawal_id, **{column: value})
+        setattr(withdrawal, column, value)
     return withdrawal

@@ -75,8 +75,10 @@ def decision_problem(
     if approving and reviewer_id in approved_by:
         return "already approved by this reviewer; four-eyes needs a different reviewer"
     if approving and person is not None and person in approved_people:
+        # No identity in the words: they become a timeline note (the audit trail and the
+        # decision list name the person).
         return (
-            f"already approved by the same person ({person}) under another reviewer id; "
+            "already approved by the same person under another reviewer id; "
             "four-eyes needs a different person"
         )
     return None

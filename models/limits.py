@@ -35,6 +35,10 @@ MAX_REFUSED_DECISIONS_RECORDED = 10  # refused decisions written to the ledger; 
 MAX_CANCEL_REFUSALS = (
     10  # runs before issue 22: refused cancels checked; later ones refused at once
 )
+# A signed cancel the ``authorize_cancel`` activity refuses (a reviewer whose role may not
+# cancel, a disabled reviewer) costs an activity: each person gets this many, later ones
+# are refused by the update's validator (no history). A proof's nonce is spent once.
+MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON = 3
 # Since issue 22 the workflow checks a proof's signature itself, with the public keys one
 # local activity loads: at once the first time, then again for a key id it does not know
 # at most after these intervals (doubling), or once this many proofs wait for keys. A

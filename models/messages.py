@@ -164,6 +164,9 @@ class CancelVerdict(BaseModel):
     allowed: bool
     why: str
     actor: str
+    # A reviewer's cancel: the person behind the reviewer id (``models.authority.person_of``);
+    # None for an account's cancel, and in verdicts recorded before it was named.
+    person: str | None = None
 
 
 class StatusChange(BaseModel):

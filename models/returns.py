@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel
 
 from gateways.payout import ReturnReason, Transfer
+from models.errors import RuleRefusal
 from models.money import Money
 
 # A return workflow's id is this plus the withdrawal id: one return per withdrawal.
@@ -62,3 +63,9 @@ class ReturnCreditVerdict(BaseModel):
     credited: bool
     why: str
     reviewers: list[str] = []
+
+
+class ReturnCreditRefused(RuleRefusal):
+    """R19: a ``credit-return`` that does not count: not an enabled ops or lead, the
+    applicant (by id or real name), the same person again, or more than the provider's
+    record says came back; the verdict's ``why`` says which (audited)."""

@@ -44,3 +44,14 @@ PATCH_RETURN_FOLLOWS = "return-follows-a-returned-payout"
 # application layer audits it) instead of being counted. Decided at the first decision
 # or cancel and kept in ``ProofKeys.decided``.
 PATCH_PROOFS_VERIFIED_BY_WORKFLOW = "review-proofs-verified-by-workflow"
+# A payout parked on a mismatch stays parked until the provider's matching record is
+# final: its watch waits for a final record (on the parked schedule), so a record that
+# flips between matching and not matching is never re-reported without a timer (it was:
+# a matching ``processing`` unparked it, the next watch reported the mismatch at once,
+# and so on). Decided at the first watch started, or record seen, while parked.
+PATCH_PARKED_UNTIL_FINAL = "mismatch-parked-until-final-record"
+# A cancel proof is spent once: its nonce is seen when the cancel is taken, so the
+# validator refuses a replay (no history); a signed cancel the activity refuses counts
+# towards ``MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON``, past which the validator refuses
+# that person's cancels. Decided at the first cancel the workflow verifies itself.
+PATCH_SIGNED_CANCELS_CAPPED = "cancel-proof-spent-once-refusals-capped"

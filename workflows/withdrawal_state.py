@@ -21,6 +21,7 @@ from models import decision_proof
 from models.domain import Status, TimelineEntry
 from models.limits import (
     MAX_CODE_ATTEMPTS,
+    MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON,
     REVIEW_KEYS_REFRESH_FIRST_SECONDS,
     REVIEW_KEYS_REFRESH_MAX_SECONDS,
 )
@@ -146,6 +147,26 @@ class CancelState:
     requested: CancelRequest | None = None  # an authorised cancel, acted on by ``run``
     checking: bool = False  # ``authorize_cancel`` in flight
     refusals: int = 0
+    # PATCH_SIGNED_CANCELS_CAPPED, decided at the first cancel the workflow verifies
+    # (None: not yet, a cancel arriving now takes the new path)
+    caps_signed: bool | None = None
+    # signed cancels the activity refused, per person; and each reviewer id's person, as
+    # the activity named it (a reviewer id not named yet counts as its own person)
+    signed_refusals: dict[str, int] = field(default_factory=dict)
+    people: dict[str, str] = field(default_factory=dict)
+
+    def person(self, reviewer_id: str) -> str:
+        return self.people.get(reviewer_id, f"reviewer {reviewer_id}")
+
+    def signed_refused(self, reviewer_id: str, person: str | None) -> None:
+        if person is not None:
+            self.people[reviewer_id] = person
+        key = self.person(reviewer_id)
+        self.signed_refusals[key] = self.signed_refusals.get(key, 0) + 1
+
+    def signed_refusals_used_up(self, reviewer_id: str) -> bool:
+        used = self.signed_refusals.get(self.person(reviewer_id), 0)
+        return used >= MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON
 
 
 @dataclass
@@ -162,6 +183,9 @@ class PayoutState:
     # The provider's record that did not match, as noted when the payout was parked; while
     # set, the watch takes a mismatch as "not yet" (it was reported once already).
     mismatch: str | None = None
+    # PATCH_PARKED_UNTIL_FINAL, decided the first time it matters (None: not yet): while
+    # parked on a mismatch, only a final matching record unparks the payout.
+    until_final: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@
 Credits a return parked because the provider returned another amount than it paid
 (``attention`` and ``reconcile`` list them as ``return_parked``; issue 25). Role ``ops``
 or ``lead``, signed in with ``REVIEWER_PASSWORD`` (or ``--password-stdin``, or a prompt);
-the money moves only when a second, different reviewer approves the same amount. Audited;
-the same reviewer again changes nothing.
+the money moves only when a second, different person approves the same amount, never more
+than the provider's record says came back. Audited; the same reviewer again changes nothing.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import argparse
 from application.returns import RULE, credit_parked_return
 from cli.command import Command, Context, Result
 from cli.commands._password import add_password_arguments, sign_in
-from models.errors import RuleRefusal
 from models.money import Money
+from models.returns import ReturnCreditRefused
 
 
 def _configure(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +33,7 @@ def _run(args: argparse.Namespace, context: Context) -> Result:
         context.engine, reviewer, args.withdrawal_id, amount, args.evidence, context.now()
     )
     if not verdict.accepted:
-        raise RuleRefusal(RULE, f"credit by {args.reviewer} refused: {verdict.why}")
+        raise ReturnCreditRefused(RULE, f"credit by {args.reviewer} refused: {verdict.why}")
     document = {
         "id": args.withdrawal_id,
         "amount": amount,

@@ -17,7 +17,16 @@ from pathlib import Path
 from stack import REPO_ROOT
 
 SMOKE_TIMEOUT_SECONDS = 120
-RATIO_LINE = r"ratio auto/baseline sqlite \d+\.\d\d \(min \d+\.\d\d, max \d+\.\d\d\)"
+SPREAD = r"\d+\.\d\d \(min \d+\.\d\d, max \d+\.\d\d\)"
+RATIO_LINES = [  # the forms scripts read (issues 17 and 24)
+    rf"ratio auto/baseline sqlite {SPREAD}",
+    rf"ratio review/baseline sqlite {SPREAD}",
+    rf"ratio review/baseline-review sqlite {SPREAD}",
+    rf"cpu auto/baseline sqlite {SPREAD}",
+    rf"cpu review/baseline-review sqlite {SPREAD}",
+]
+PATHS = ("baseline", "auto", "baseline-review", "review")
+BASELINES = ("baseline", "baseline-review")
 
 
 def _run(
@@ -44,19 +53,17 @@ def test_bench_runs_every_phase_and_writes_the_report(tmp_path: Path) -> None:
     results = tmp_path / "latest.json"
     done = _run(
         "bench.run",
-        *("--mode", "both", "--paths", "baseline,auto,review", "--rounds", str(ROUNDS)),
+        *("--mode", "both", "--paths", ",".join(PATHS), "--rounds", str(ROUNDS)),
         *("--count", "1", "--concurrency", "1", "--rate", "2", "--seconds", "0.5"),
         *("--warm-up", "1", "--results", str(results)),
     )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(results.read_text())
     phases = {(p["phase"], p["mode"]): p for p in report["phases"]}
-    assert set(phases) == {
-        (path, mode) for path in ("baseline", "auto", "review") for mode in ("burst", "open")
-    }
+    assert set(phases) == {(path, mode) for path in PATHS for mode in ("burst", "open")}
     for (path, _), phase in phases.items():
-        # The baseline also runs a closing round, after every real path's last one.
-        rounds = ROUNDS + 1 if path == "baseline" else ROUNDS
+        # Each baseline also runs a closing round, after every real path's last one.
+        rounds = ROUNDS + 1 if path in BASELINES else ROUNDS
         assert phase["completed"] == rounds and phase["failed"] == 0, phase
         assert len(phase["rounds_per_second"]) == rounds
         assert set(phase["statuses"]) == {"succeeded"}
@@ -65,34 +72,44 @@ def test_bench_runs_every_phase_and_writes_the_report(tmp_path: Path) -> None:
     # code-expiry timer are not compared: a code read before send_code's completion reaches
     # the server folds the update into that task, on either path, by chance, and then the
     # wait for the code is over before any timer is started.
-    baseline, auto = phases["baseline", "burst"], phases["auto", "burst"]
-    for event in (
-        "activity_task_scheduled",
-        "workflow_execution_update_accepted",
-        "upsert_workflow_search_attributes",
+    # The review path against its own shape (issue 24): the approve signal as well.
+    # Markers: patches and local activities (a new patch on either path must be mirrored).
+    shared = ("activity_task_scheduled", "upsert_workflow_search_attributes", "marker_recorded")
+    for base, real, events in (
+        ("baseline", "auto", (*shared, "workflow_execution_update_accepted")),
+        ("baseline-review", "review", (*shared, "workflow_execution_signaled")),
     ):
-        assert baseline["history_shape"][event] == auto["history_shape"][event], event
+        shape, real_shape = (phases[p, "burst"]["history_shape"] for p in (base, real))
+        for event in events:
+            assert shape[event] == real_shape[event], (base, event)
     # The paths alternate, and each ratio is the median of per-round ratios (issue 17).
+    # Beside each throughput ratio, the CPU ratio of the same rounds (issue 24).
     assert set(report["ratios"]) == {
-        "auto/baseline sqlite",
-        "review/baseline sqlite",
+        f"{kind}{name}"
+        for name in (
+            "auto/baseline sqlite",
+            "review/baseline sqlite",
+            "review/baseline-review sqlite",
+        )
+        for kind in ("", "cpu ")
+    } | {
         "p99 auto/baseline sqlite open",
         "p99 review/baseline sqlite open",
+        "p99 review/baseline-review sqlite open",
     }
     assert len(report["ratios"]["auto/baseline sqlite"]["rounds"]) == ROUNDS
     lines = done.stdout.splitlines()
-    assert any(re.fullmatch(RATIO_LINE, line) for line in lines), done.stdout
+    for form in RATIO_LINES:
+        assert any(re.fullmatch(form, line) for line in lines), (form, done.stdout)
     order = [line for line in done.stderr.splitlines() if line.startswith("... round")]
-    assert [line.split(":")[1].split()[0] for line in order[:6]] == [
-        "baseline",
-        "baseline",
-        "auto",
-        "auto",
-        "review",
-        "review",
-    ]  # round 1: each path, burst then open; then round 2 the same
-    assert order[6].startswith("... round 2: baseline")
-    assert [line.split(":")[1].split()[0] for line in order[-2:]] == ["baseline", "baseline"]
+    # Round 1: each path, burst then open; then round 2 the same; then each baseline closes.
+    assert [line.split(":")[1].split()[0] for line in order[:8]] == [
+        path for path in PATHS for _ in ("burst", "open")
+    ]
+    assert order[8].startswith("... round 2: baseline")
+    assert [line.split(":")[1].split()[0] for line in order[-4:]] == [
+        path for path in BASELINES for _ in ("burst", "open")
+    ]
 
 
 def test_two_workers_on_postgresql_share_the_queue_and_do_nothing_twice(

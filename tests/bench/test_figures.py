@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
-from bench import load
-from bench.measure import percentile
-from bench.run import bracketed, per_round_ratio
+from bench import load, profile
+from bench.measure import CpuUse, percentile
+from bench.run import Group, Lane, Measured, Path_, bracketed, cpu_ms, per_round_ratio, ratios
 
 
 def test_percentile_is_nearest_rank() -> None:
@@ -70,3 +71,62 @@ def test_a_ratio_is_the_median_of_its_rounds_with_their_spread() -> None:
     assert ratio.line == "ratio auto/baseline sqlite 0.66 (min 0.55, max 0.77)"
     p99 = per_round_ratio("p99 auto/baseline sqlite open", [1.2, 1.0, 1.1])
     assert p99.line == "p99 auto/baseline sqlite open 1.10 (min 1.00, max 1.20)"
+
+
+def _round(per_second: float, cpu_ms: float, done: int = 10) -> Measured:
+    """A burst round of ``done`` withdrawals: worker and server split the CPU evenly."""
+    samples = [load.Sample(0.0, 1.0, 0.0, "succeeded")] * done
+    seconds = cpu_ms * done / 1000 / 2
+    cpu = CpuUse(
+        worker_seconds=seconds, server_seconds=seconds, harness_seconds=9.0, other_seconds=9.0
+    )
+    return Measured(load.LoadResult(samples, [], done / per_second), cpu, 1.0, 0, done)
+
+
+def _lane(path: Path_, rounds: list[Measured]) -> Lane:
+    async def driver(i: int) -> load.Sample:
+        raise AssertionError("not driven")
+
+    lane = Lane(Group(path, "sqlite", ("burst",)), "t", [], driver, "sqlite://")
+    lane.rounds["burst"] = rounds
+    return lane
+
+
+def test_cpu_ratio_is_the_baselines_cost_over_the_real_paths_from_the_same_rounds() -> None:
+    """Issue 24, item 4: worker + server CPU per withdrawal, baseline / real, bracketed
+    like throughput; the harness and everything else on the machine do not count. The
+    review path is also measured against its own shape's baseline."""
+    baseline = _lane("baseline", [_round(20, 100), _round(20, 100)])
+    twin = _lane("baseline-review", [_round(10, 150), _round(10, 150)])
+    auto = _lane("auto", [_round(10, 200)])
+    review = _lane("review", [_round(8, 200)])
+    found = {r.name: r for r in ratios([baseline, auto, twin, review])}
+    assert cpu_ms(auto.rounds["burst"][0]) == 200.0
+    assert found["auto/baseline sqlite"].median == 0.5
+    assert found["cpu auto/baseline sqlite"].median == 0.5
+    assert (
+        found["cpu auto/baseline sqlite"].line
+        == "cpu auto/baseline sqlite 0.50 (min 0.50, max 0.50)"
+    )
+    assert found["review/baseline-review sqlite"].median == 0.8
+    assert found["cpu review/baseline-review sqlite"].median == 0.75
+    assert found["review/baseline sqlite"].line.startswith("ratio review/baseline sqlite 0.40")
+
+
+def test_worker_cpu_breakdown_gives_each_sample_to_its_first_part(tmp_path: Path) -> None:
+    """Issue 24, item 4: SQLAlchemy under an activity is the ledger's; logging under the
+    SDK is metrics and logging; the measured CPU the samples do not cover is its own line."""
+    assert profile.part_of("run (worker.py:1);get (sqlalchemy/orm/session.py:9)") == "ledger"
+    logged = "x (temporalio/activity.py:5);log (logging/__init__.py:1886)"
+    assert profile.part_of(logged) == "metrics and logging"
+    assert profile.part_of("f (/opt/venv/lib/site-packages/httpx/_client.py:3)") == (
+        "provider HTTP"
+    )
+    stacks = tmp_path / "profile-auto-burst-round1.txt"
+    stacks.write_text(
+        "a (activities/opening.py:1);b (ledger/holds.py:2) 30\n"
+        "a (temporalio/worker/_workflow.py:1) 10\n"
+    )
+    # 40 samples at 100 Hz over 10 withdrawals: 40 ms of Python per withdrawal of 50.
+    rows = {part: ms for part, _, ms in profile.breakdown([stacks], 10, 50.0)}
+    assert rows == {"ledger": 30.0, "SDK and sandbox": 10.0, profile.UNSAMPLED: 10.0}

@@ -2,7 +2,8 @@
 signs in (``--by``, ``REVIEWER_PASSWORD``) to add, disable, enable or reset a reviewer;
 each step is audited with who did it; exit 2 for bad input, 3 for a refusal or a failed
 sign-in. With ``WITHDRAWALS_ENV=production`` a reviewer without ``identity_id`` is
-refused by ``reviewers add`` and ``load`` (issue 22 item 4). No Temporal needed: the
+refused by ``reviewers add`` and ``load`` (issue 22 item 4); ``load`` never changes an
+existing reviewer's role or identity (review finding 4). No Temporal needed: the
 commands run in-process against a fresh ledger (SQLite and PostgreSQL), one test as a
 real process."""
 
@@ -191,6 +192,32 @@ def test_load_never_undoes_a_password_reset_or_a_disable(cli: Cli) -> None:
     assert cli(f"reviewers enable rev-b --by {LEAD}").status == 0
     assert not cli.sign_in("rev-b", "rev-b passphrase")  # the fixture's password: not back
     assert cli.sign_in("rev-b", NEW_PASSWORD)
+
+
+def test_load_never_changes_a_reviewers_role_or_identity(cli: Cli) -> None:
+    """Review finding 4: ``load`` takes no sign-in, so it must not make a reviewer ops
+    (past every "signed-in ops or lead" rule) nor give two reviewer ids one identity or
+    move one to another person (past every two-person rule). Exit 2 naming the field,
+    pointing at ``starter.py reviewers``, and nothing written; an identity where there was
+    none (a dev ledger going to production) still loads, audited."""
+    before = cli.listed()
+    promoted = json.loads(json.dumps(FIXTURE))
+    promoted["reviewers"][1]["role"] = "ops"
+    promoted["reviewers"][1]["name"] = "B, promoted"
+    refused = cli.load(promoted)
+    refused.failed(2, "reviewers[1].role: rev-b is reviewer; load does not change")
+    assert "starter.py reviewers" in refused.err
+    merged = json.loads(json.dumps(FIXTURE))
+    merged["reviewers"][1]["identity_id"] = "id-a"  # the lead's person
+    cli.load(merged).failed(2, "reviewers[1].identity_id: load does not change")
+    assert cli.listed() == before
+
+    dev = {"reviewers": [{"id": "rev-dev", "name": "Dev", "password": "rev-dev passphrase"}]}
+    assert cli.load(dev).status == 0
+    dev["reviewers"][0]["identity_id"] = "id-dev"
+    assert cli.load(dev).document["reviewers"]["updated"] == 1
+    assert cli.listed()["rev-dev"]["identity_id"] == "id-dev"
+    assert cli.audit_rows("rev-dev")[-1] == ("load", "reviewer.load", "updated")
 
 
 def test_production_refuses_a_reviewer_without_identity_id(

@@ -24,7 +24,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowUpdateFailedError
 
 from application import withdrawals
-from application.reviews import authenticate, cancel_as_reviewer
+from application.reviews import authenticate, cancel_as_reviewer, issue_decision_proof
 from gateways.fakes import FakePayoutProvider
 from ledger import audit
 from ledger.tables import HoldState
@@ -35,6 +35,7 @@ from models.limits import (
     MAX_CANCEL_REFUSALS,
     MAX_PROOFS_AWAITING_KEYS,
     MAX_REFUSED_DECISIONS_RECORDED,
+    MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON,
 )
 from models.messages import ReviewDecision
 from tests.workflows.harness import Stack, bank_payee
@@ -43,6 +44,8 @@ from workflows.withdrawal import WithdrawalWorkflow
 
 FORGED_PROOFS = 200
 REFUSED_CANCELS = 20
+PROOF_REPLAYS = 30
+FRESH_REVIEWER_CANCELS = 10
 ATTACKER_KEY = Ed25519PrivateKey.generate()
 
 
@@ -150,6 +153,22 @@ async def test_200_forged_well_formed_proofs_then_two_real_approvals_pay(
     assert "more decisions without a valid proof refused" in notes
 
 
+async def assert_ops_cancel_works(stack: Stack, wid: str) -> None:
+    """The authenticated ops cancel goes through and the money comes back (R18, R19)."""
+    ops = authenticate(stack.engine, "rev-ops", stack.passwords["rev-ops"])
+    doc = await cancel_as_reviewer(
+        stack.client,
+        ops,
+        wid,
+        signing_key=review_signing_key(),
+        now=await stack.workflow_now(),
+        engine=stack.engine,
+    )
+    assert doc.status is Status.CANCELLED
+    hold = stack.hold(wid)
+    assert hold is not None and hold.state == HoldState.VOIDED.value  # R19
+
+
 async def test_20_refused_cancels_then_an_ops_cancel_still_works(fake_stack: Stack) -> None:
     """On main the eleventh cancel, whoever sent it, was refused: ten strangers locked
     out the ops cancel (R2, R18). Now each refusal is the validator's (no history), audited
@@ -174,18 +193,7 @@ async def test_20_refused_cancels_then_an_ops_cancel_still_works(fake_stack: Sta
         assert "signature does not verify" in str(forged.value.cause)
     assert REFUSED_CANCELS + 2 > MAX_CANCEL_REFUSALS  # past the old limit
 
-    ops = authenticate(stack.engine, "rev-ops", stack.passwords["rev-ops"])
-    doc = await cancel_as_reviewer(
-        stack.client,
-        ops,
-        wid,
-        signing_key=review_signing_key(),
-        now=await stack.workflow_now(),
-        engine=stack.engine,
-    )
-    assert doc.status is Status.CANCELLED
-    hold = stack.hold(wid)
-    assert hold is not None and hold.state == HoldState.VOIDED.value  # R19
+    await assert_ops_cancel_works(stack, wid)
 
     handle = stack.client.temporal.get_workflow_handle(f"withdrawal-{wid}")
     _, _, updates = history_counts((await handle.fetch_history()).events)
@@ -201,6 +209,66 @@ async def test_20_refused_cancels_then_an_ops_cancel_still_works(fake_stack: Sta
         + [("rev-ops", "refused")] * 2
     )
     assert (rows[-1].actor, rows[-1].outcome) == ("rev-ops", "authorised")
+
+
+def cancel_costs(events: Sequence[HistoryEvent]) -> tuple[int, int, int]:
+    """(accepted updates, ``authorize_cancel`` activities, events other than workflow
+    tasks: the time-skipping server logs an empty task even for a validator's refusal)."""
+    _, _, updates = history_counts(events)
+    authorised = sum(
+        e.activity_task_scheduled_event_attributes.activity_type.name == "authorize_cancel"
+        for e in events
+    )
+    task_events = (
+        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    )
+    return updates, authorised, sum(e.event_type not in task_events for e in events)
+
+
+async def test_replayed_and_re_signed_refused_cancels_are_capped_then_ops_cancels(
+    fake_stack: Stack,
+) -> None:
+    """Review finding 3 (issue 22, R18, R19): on main one signed cancel proof of a
+    reviewer whose role may not cancel could be replayed without limit, each replay an
+    accepted update and an ``authorize_cancel`` activity (30 replays: 26 -> 361 events),
+    and fresh proofs signed by that person counted towards no cap. Now the proof's nonce
+    is spent when the cancel is taken, so replays are refused by the validator (no
+    update, no activity), and a person's refused signed cancels stop at
+    ``MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON``; the ops cancel still works afterwards."""
+    stack = fake_stack
+    wid = await stack.start(amount="30.00")
+    await stack.wait_status(wid, Status.AWAITING_CODE)
+    handle = stack.client.temporal.get_workflow_handle(f"withdrawal-{wid}")
+    reviewer = authenticate(stack.engine, "rev-1", stack.passwords["rev-1"])  # may not cancel
+
+    async def cancel_by_reviewer(proof: str) -> str:
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await stack.client.cancel(wid, reviewer_id="rev-1", proof=proof)
+        return str(refused.value.cause)
+
+    async def fresh_proof() -> str:
+        now = await stack.workflow_now()
+        return issue_decision_proof(
+            reviewer, wid, decision_proof.CANCEL, signing_key=review_signing_key(), now=now
+        )
+
+    proof = await fresh_proof()
+    assert "may not cancel" in await cancel_by_reviewer(proof)
+    first = cancel_costs((await handle.fetch_history()).events)
+    for _ in range(PROOF_REPLAYS):
+        assert "proof already used" in await cancel_by_reviewer(proof)
+    assert cancel_costs((await handle.fetch_history()).events) == first  # replays: nothing
+
+    reasons = [await cancel_by_reviewer(await fresh_proof()) for _ in range(FRESH_REVIEWER_CANCELS)]
+    capped = MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON - 1  # the first proof counted already
+    assert all("may not cancel" in why for why in reasons[:capped]), reasons
+    assert all("cancels by this person refused" in why for why in reasons[capped:]), reasons
+    updates, authorised, _ = cancel_costs((await handle.fetch_history()).events)
+    assert (updates, authorised) == (MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON,) * 2
+
+    await assert_ops_cancel_works(stack, wid)
 
 
 async def test_refused_cancels_leave_no_history_on_the_dev_server(sim_stack: Stack) -> None:

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from sqlmodel import Session
+from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
 from activities.withdrawal import WithdrawalActivities
 from application.reviews import authenticate, issue_decision_proof
 from gateways.fakes import FakePayoutProvider
-from ledger import audit
+from ledger import audit, tables
 from ledger.payout_resolution import ProviderAnswer, proof_decision, record_resolution
 from ledger.tables import HoldState
 from models.authority import decision_problem, person_of
@@ -68,22 +68,14 @@ async def test_one_person_with_two_reviewer_ids_is_one_pair_of_eyes(
     stack = ten_yuan_stack
     add_reviewer(stack, "rev-alice", "reviewer", ONE_PERSON)
     add_reviewer(stack, "rev-alice-2", "senior_reviewer", ONE_PERSON)
-    wid = await stack.start(
-        amount="120.00",
-        route=Route.BANK,
-        order_id="R-ICBC-OLD",
-        reason=DesignatedReason.LIMIT_PASSED,
-        payee=bank_payee(),
-    )
-    await stack.verify(wid, "acct-auto")
-    doc = await stack.wait_status(wid, Status.UNDER_REVIEW)
-    assert doc.approvals_required == 2
+    wid = await held_under_review(stack, "120.00")
+    assert (await stack.client.status(wid)).approvals_required == 2
 
     first = await stack.approve(wid, "rev-alice", "matches the proof")
     second = await stack.approve(wid, "rev-alice-2", "agreed")
     assert first is not None and first.accepted
     assert second is not None and not second.accepted
-    assert "same person" in second.why and f"identity {ONE_PERSON}" in second.why
+    assert "same person" in second.why and second.person == f"identity {ONE_PERSON}"
     doc = await stack.client.status(wid)
     assert doc.status is Status.UNDER_REVIEW and doc.approvals == ["rev-alice"]
     hold = stack.hold(wid)
@@ -143,41 +135,11 @@ async def test_not_paid_needs_two_people_not_two_ids(fake_stack: Stack) -> None:
     stack = fake_stack
     add_reviewer(stack, "ops-carol", "ops", "id-carol")
     add_reviewer(stack, "ops-carol-2", "lead", "id-carol")
-    wid = await stack.start(
-        amount="40.00",
-        route=Route.BANK,
-        order_id="R-ICBC-OLD",
-        reason=DesignatedReason.LIMIT_PASSED,
-        payee=bank_payee(),
-    )
-    await stack.verify(wid, "acct-auto")
-    await stack.wait_status(wid, Status.UNDER_REVIEW)  # money held: what the rule guards
+    wid = await held_under_review(stack)
     now = datetime.now(UTC)
 
     def resolve(reviewer_id: str) -> tuple[bool, bool, str]:
-        reviewer = authenticate(stack.engine, reviewer_id, stack.passwords[reviewer_id])
-        evidence = "bank statement line 7"
-        request = PayoutResolutionRequest(
-            withdrawal_id=wid,
-            reviewer_id=reviewer_id,
-            outcome=PayoutOutcome.NOT_PAID,
-            evidence=evidence,
-            proof=issue_decision_proof(
-                reviewer,
-                wid,
-                proof_decision(PayoutOutcome.NOT_PAID),
-                evidence,
-                signing_key=review_signing_key(),
-                now=now,
-            ),
-        )
-        with Session(stack.engine) as session:
-            # the provider, asked right before a release, knows no transfer
-            verdict = record_resolution(
-                session, request, now, [review_verify_key()], ProviderAnswer()
-            )
-            session.commit()
-        return verdict.accepted, verdict.final, verdict.why
+        return not_paid(stack, wid, reviewer_id, now)
 
     assert resolve("ops-carol")[:2] == (True, False)
     accepted, final, why = resolve("ops-carol-2")  # the same person under another id
@@ -187,6 +149,106 @@ async def test_not_paid_needs_two_people_not_two_ids(fake_stack: Stack) -> None:
     assert (accepted, final) == (True, True)
     assert why == "not paid, resolved by ops-carol and confirmed by ops-1"
     assert stack.account("acct-auto").held_fen >= fen("40.00")  # nothing settled here
+
+
+def not_paid(
+    stack: Stack,
+    wid: str,
+    reviewer_id: str,
+    now: datetime,
+    provider: ProviderAnswer | None = None,
+) -> tuple[bool, bool, str]:
+    """A signed-in reviewer's ``--not-paid`` weighed in the ledger: (accepted, final, why).
+    ``provider`` is the provider's answer right before a release (default: no transfer)."""
+    reviewer = authenticate(stack.engine, reviewer_id, stack.passwords[reviewer_id])
+    evidence = "bank statement line 7"
+    request = PayoutResolutionRequest(
+        withdrawal_id=wid,
+        reviewer_id=reviewer_id,
+        outcome=PayoutOutcome.NOT_PAID,
+        evidence=evidence,
+        proof=issue_decision_proof(
+            reviewer,
+            wid,
+            proof_decision(PayoutOutcome.NOT_PAID),
+            evidence,
+            signing_key=review_signing_key(),
+            now=now,
+        ),
+    )
+    with Session(stack.engine) as session:
+        verdict = record_resolution(
+            session, request, now, [review_verify_key()], provider or ProviderAnswer()
+        )
+        session.commit()
+    return verdict.accepted, verdict.final, verdict.why
+
+
+async def held_under_review(stack: Stack, amount: str = "40.00") -> str:
+    """A reviewed bank withdrawal under review: its money held (what ``--not-paid``
+    guards), waiting for its approvals."""
+    wid = await stack.start(
+        amount=amount,
+        route=Route.BANK,
+        order_id="R-ICBC-OLD",
+        reason=DesignatedReason.LIMIT_PASSED,
+        payee=bank_payee(),
+    )
+    await stack.verify(wid, "acct-auto")
+    await stack.wait_status(wid, Status.UNDER_REVIEW)
+    return wid
+
+
+async def test_not_paid_by_a_reviewer_disabled_since_does_not_count(fake_stack: Stack) -> None:
+    """Review finding 1 (issue 26): a ``--not-paid`` recorded by a reviewer who has been
+    disabled since no longer counts towards the two people a release needs."""
+    stack = fake_stack
+    add_reviewer(stack, "ops-erin", "ops", "id-erin")
+    add_reviewer(stack, "ops-finn", "ops", "id-finn")
+    wid = await held_under_review(stack)
+    now = datetime.now(UTC)
+    assert not_paid(stack, wid, "ops-erin", now)[:2] == (True, False)
+    with Session(stack.engine) as session:
+        erin = session.get(tables.Reviewer, "ops-erin")
+        assert erin is not None
+        erin.enabled = False
+        session.add(erin)
+        session.commit()
+    accepted, final, why = not_paid(stack, wid, "ops-finn", now)
+    assert (accepted, final) == (True, False), why  # ops-erin's word no longer counts
+    assert why.startswith("not paid according to ops-finn")
+    accepted, final, why = not_paid(stack, wid, "ops-1", now)
+    assert (accepted, final) == (True, True)
+    assert why == "not paid, resolved by ops-finn and confirmed by ops-1"
+
+
+async def test_the_timeline_never_names_a_reviewers_identity(ten_yuan_stack: Stack) -> None:
+    """Review finding 6: a decision's words become a timeline note, which the status
+    document, the API and the webhooks to the applicant's backend carry. Decisions by
+    reviewers with an ``identity_id`` (an approval, a refused second id of the same person)
+    leave no identity there; the decision list and the audit trail still name the person."""
+    stack = ten_yuan_stack
+    identity = "id-reviewer-dana"
+    add_reviewer(stack, "rev-dana", "reviewer", identity)
+    add_reviewer(stack, "rev-dana-2", "senior_reviewer", identity)
+    wid = await held_under_review(stack, "120.00")
+    first = await stack.approve(wid, "rev-dana", "matches the proof")
+    second = await stack.approve(wid, "rev-dana-2", "agreed")
+    assert first is not None and first.accepted and first.person == f"identity {identity}"
+    assert second is not None and not second.accepted
+    await stack.approve(wid, "rev-1", "agreed")
+    doc = await stack.client.result(wid)
+    assert doc.status is Status.SUCCEEDED
+    notes = [entry.note for entry in doc.timeline]
+    assert any("by reviewer rev-dana" in note for note in notes), notes
+    assert not [note for note in notes if identity in note or "identity" in note], notes
+    with Session(stack.engine) as session:
+        bodies = session.exec(
+            select(tables.WebhookEvent.body).where(tables.WebhookEvent.withdrawal_id == wid)
+        ).all()
+    assert bodies and not [body for body in bodies if identity in body]
+    danas = [d for actor, _, d in trail(stack, wid, "review.approve") if "dana" in actor]
+    assert len(danas) == 2 and all(identity in detail for detail in danas)
 
 
 def test_person_of_and_four_eyes_by_person() -> None:

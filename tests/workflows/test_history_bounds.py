@@ -10,15 +10,18 @@ could), and checks the bound at the end.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
 from gateways.payout import Transfer, TransferState
+from ledger.tables import HoldState
 from models.domain import Status
 from models.limits import CODE_RESEND_COOLDOWN_SECONDS, MAX_CODE_SENDS, PAYOUT_RETRY_TOTAL_HOURS
 from models.messages import PayoutOutcome, PayoutResolutionRequest
@@ -27,12 +30,16 @@ from tests.workflows.edge_stack import deployed_before_patches_worker, edge_stac
 from tests.workflows.harness import Stack
 from tests.workflows.test_money_edges import signed
 from tests.workflows.test_provider_records import (
+    PARKED_HOURS,
+    _other_digest,
     approved,
     approved_and_submitted,
+    assert_parked_on_mismatch,
     conflicting_request,
     fake_payout,
     history_name,
     start_reviewed,
+    wait_hours,
 )
 from worker import build_worker
 
@@ -281,3 +288,63 @@ async def test_a_run_from_before_the_patches_keeps_its_old_polling_rate(
         with capsys.disabled():
             print(f"\nold polling: {after - before} events in a day")
         assert 0 < after - before <= OLD_POLLING_EVENTS_PER_DAY
+
+
+async def test_a_record_flipping_between_matching_and_not_stays_parked_until_final(
+    edge_env: WorkflowEnvironment,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Review finding 2 (issue 22, R19): two provider replicas answer in turn, one with
+    the transfer paying someone else, one with the matching ``processing`` record. Before
+    PATCH_PARKED_UNTIL_FINAL the matching answer unparked the payout and the next watch
+    reported the mismatch at once, in a loop with no timer (2,539 events in 8 s). Now the
+    payout stays parked (money held) until a final matching record, which pays it once."""
+    async with edge_stack(edge_env, tmp_path, history_name(request), auto_settle=False) as (
+        stack,
+        _,
+    ):
+        payout = fake_payout(stack)
+        wid = await approved_and_submitted(stack)
+        real_lookup = payout.lookup
+        answers = {"count": 0}
+
+        async def flipping(key: str) -> Transfer | None:
+            found = await real_lookup(key)
+            if found is None or key != wid:
+                return found
+            answers["count"] += 1
+            if answers["count"] % 2:  # the stale replica: another payee
+                return found.model_copy(update={"payee_digest": _other_digest()})
+            return found
+
+        payout.lookup = flipping  # type: ignore[method-assign,assignment]
+        await assert_parked_on_mismatch(stack, wid)
+        await wait_hours(stack, PARKED_HOURS)
+
+        doc = await stack.client.status(wid)
+        assert (doc.status, doc.payout_unknown) == (Status.APPROVED_AWAITING_PAYOUT, True)
+        hold = stack.hold(wid)
+        assert hold is not None and hold.state == HoldState.HELD.value
+        assert stack.debits(wid) == []
+        events = (await _handle(stack, wid).fetch_history()).events
+        signals = sum(
+            1
+            for event in events
+            if event.event_type
+            in (
+                EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED,
+                EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+            )
+        )
+        await assert_bounded(stack, wid, PARKED_HOURS / 24, signals, capsys)
+
+        payout.rewrite(wid, state=TransferState.SUCCEEDED)  # the final, matching record
+        await wait_hours(stack, 2)  # the parked schedule's next matching look-up
+        doc = await asyncio.wait_for(stack.client.result(wid), 60)
+        assert doc.status is Status.SUCCEEDED
+        hold = stack.hold(wid)
+        assert hold is not None and hold.state == HoldState.POSTED.value
+        assert len(stack.debits(wid)) == 1
+        assert payout.moved_count(wid) == 1

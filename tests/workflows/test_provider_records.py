@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,8 +24,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from application.payout_resolution import NothingToResolve, resolve_payout
 from gateways.fakes import FakePayoutProvider
-from gateways.payout import TransferRequest, TransferState, payee_digest
+from gateways.payout import Transfer, TransferRequest, TransferState, payee_digest
 from gateways.simulators.runner import RunningServer
+from ledger.payout_resolution import ProviderAnswer
 from ledger.payouts import prepare_transfer
 from ledger.tables import HoldState, PayoutResolution
 from ledger.withdrawals import recorded_request
@@ -34,6 +35,7 @@ from models.limits import PAYOUT_RETRY_TOTAL_HOURS
 from models.messages import PayoutOutcome, PayoutResolutionRequest, PayoutResolutionVerdict
 from models.money import Money
 from observability.attention import payouts_unknown
+from tests.security.test_people_not_ids import held_under_review, not_paid
 from tests.workflows.edge_stack import audit_outcomes, edge_stack
 from tests.workflows.harness import Stack, bank_payee, now
 from tests.workflows.keys import review_verify_key
@@ -265,6 +267,39 @@ async def test_not_paid_is_refused_while_the_provider_holds_a_matching_transfer(
         hold = stack.hold(wid)
         assert hold is not None and hold.state == HoldState.HELD.value
         assert audit_outcomes(stack, wid, "payout.resolve.not_paid") == ["refused"]
+
+
+async def test_not_paid_is_refused_on_a_matching_record_that_names_no_payee(
+    fake_stack: Stack,
+) -> None:
+    """Review finding 5: a record under this withdrawal's key, amount and route that
+    moves or moved money but carries no payee digest (an adapter that omits it) may be
+    this very payout: ``--not-paid`` must not release the money on it. Only a digest
+    present and different (another payee's transfer), or a failed transfer, lets the
+    release go on."""
+    stack = fake_stack
+    wid = await held_under_review(stack)
+    at = datetime.now(UTC)
+
+    def provider_says(state: TransferState, digest: str | None) -> ProviderAnswer:
+        found = Transfer(
+            idempotency_key=wid,
+            state=state,
+            amount=Money.yuan("40.00"),
+            route=Route.BANK,
+            payee_digest=digest,
+        )
+        return ProviderAnswer(transfer=found)
+
+    for state in (TransferState.PROCESSING, TransferState.SUCCEEDED, TransferState.RETURNED):
+        accepted, _, why = not_paid(stack, wid, "ops-1", at, provider_says(state, None))
+        assert accepted is False, state
+        assert why.startswith("R19: ") and "without saying whom it pays" in why
+    assert audit_outcomes(stack, wid, "payout.resolve.not_paid") == ["refused"] * 3
+    other = provider_says(TransferState.SUCCEEDED, _other_digest())
+    assert not_paid(stack, wid, "ops-1", at, other)[:2] == (True, False)
+    failed = provider_says(TransferState.FAILED, None)
+    assert not_paid(stack, wid, "lead-1", at, failed)[:2] == (True, True)
 
 
 async def test_a_closed_run_with_a_matching_transfer_is_not_released_in_the_ledger(

@@ -79,6 +79,12 @@ def test_saved_histories_cover_every_path() -> None:
         "test_one_person_with_two_reviewer_ids_is_one_pair_of_eyes",
         "test_a_rotated_review_key_keeps_every_proof_in_flight",
         "test_made_up_key_ids_cost_a_load_per_fifty_waiting_not_one_each",
+        # "mismatch-parked-until-final-record" (review finding 2): a record flipping
+        # between matching and not stays parked until final (tests/workflows/)
+        "test_a_record_flipping_between_matching_and_not_stays_parked_until_final",
+        # "cancel-proof-spent-once-refusals-capped" (review finding 3): a cancel proof
+        # spent once, a person's refused signed cancels capped (tests/security/)
+        "test_replayed_and_re_signed_refused_cancels_are_capped_then_ops_cancels",
     ):
         assert path_test in names, f"no saved history for {path_test}"
 

@@ -23,6 +23,7 @@ from application.returns import credit_parked_return
 from application.reviews import authenticate
 from application.withdrawals import status_document
 from callbacks.receiver import CALLBACK_PATH, create_app
+from client.polling import poll_until
 from client.returns import start_return
 from gateways import webhook_signature
 from gateways.fakes import FakePayoutProvider
@@ -65,6 +66,14 @@ async def _start(stack: Stack, wid: str, source: str = "callback") -> bool:
 
 def _handle(stack: Stack, wid: str) -> WorkflowHandle[object, ReturnRecorded]:
     return stack.env.client.get_workflow_handle(return_workflow_id(wid), result_type=ReturnRecorded)
+
+
+async def _credit_refused_once(stack: Stack, wid: str) -> bool:
+    """The return's credit activity has failed at least once (``HoldNotPosted``)."""
+    described = await _handle(stack, wid).describe()
+    return any(
+        pending.HasField("last_failure") for pending in described.raw_description.pending_activities
+    )
 
 
 @asynccontextmanager
@@ -344,8 +353,18 @@ async def test_a_returned_callback_before_the_withdrawal_posted_waits_for_the_ho
     start of the return finds it already started; the money comes back once."""
     async with _settling_by_hand(time_skipping_env, tmp_path, request) as stack:
         cash = stack.account(ACCOUNT).cash_fen
-        wid = await _returned_while_running(stack, "55.50")
-        assert await _start(stack, wid) is True  # the callback, before the run looked
+        # Time stands still until the return's first credit was refused: skipped ahead, the
+        # withdrawal's next look could post the hold first, and nothing would have waited.
+        with time_skipping_env.auto_time_skipping_disabled():
+            wid = await _returned_while_running(stack, "55.50")
+            assert await _start(stack, wid) is True  # the callback, before the run looked
+            await poll_until(
+                lambda: _credit_refused_once(stack, wid),
+                bool,
+                timeout=30,
+                interval=0.05,
+                on_timeout=lambda _: AssertionError("the return's credit was never refused"),
+            )
 
         recorded = await _handle(stack, wid).result()
         assert (await stack.client.result(wid)).status is Status.SUCCEEDED

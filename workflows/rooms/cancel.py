@@ -12,6 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from models.domain import WithdrawalStatusDoc
     from models.limits import (
         MAX_CANCEL_REFUSALS,
+        MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON,
     )
     from models.messages import (
         CancelCheck,
@@ -20,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activity_options import DATABASE
     from workflows.patches import (
         PATCH_AUTHORISED_CANCEL,
+        PATCH_SIGNED_CANCELS_CAPPED,
     )
     from workflows.rooms.context import Run
     from workflows.rooms.review_keys import MAX_IDENTIFIER_CHARS, ReviewKeysRoom
@@ -46,10 +48,14 @@ class CancelRoom:
         gets here (a reviewer's proof naming a key not loaded yet is checked first), and
         a refusal no longer counts towards ``MAX_CANCEL_REFUSALS``."""
         verified_here = self.keys.verifies_proofs()
+        capped = verified_here and self._caps_signed_cancels()
         self.run.cancel.checking = True  # one cancel at a time, from the validator on
         try:
             if verified_here:
                 await self._check_cancel_proof(request)
+            nonce = decision_proof.nonce_of(request.proof) if capped else None
+            if nonce is not None:
+                self.run.review.nonces_seen.add(nonce)  # spent: a replay is refused
             await workflow.wait_condition(
                 lambda: self.run.opened is not None or self.run.record.status.is_final
             )
@@ -69,6 +75,10 @@ class CancelRoom:
         if not verdict.allowed:
             if not verified_here:
                 self.run.cancel.refusals += 1
+            elif capped and request.reviewer_id is not None:
+                self.run.cancel.signed_refused(
+                    request.reviewer_id[:MAX_IDENTIFIER_CHARS], verdict.person
+                )
             raise ApplicationError(verdict.why, type="CancelNotAuthorised")
         if self.run.record.status.is_final or self.run.payout.sent:
             raise ApplicationError(
@@ -76,6 +86,11 @@ class CancelRoom:
                 type="CancelTooLate",
             )
         return CancelRequest(by=verdict.actor)
+
+    def _caps_signed_cancels(self) -> bool:
+        if self.run.cancel.caps_signed is None:
+            self.run.cancel.caps_signed = workflow.patched(PATCH_SIGNED_CANCELS_CAPPED)
+        return self.run.cancel.caps_signed
 
     def validate(self, request: CancelRequest) -> None:
         if self.run.record.status.is_final:
@@ -127,6 +142,12 @@ class CancelRoom:
         problem = self.keys.proof_problem(
             request.proof, reviewer_id, decision_proof.CANCEL, "", workflow.now()
         )
+        if (
+            problem is None
+            and self.run.cancel.caps_signed is not False
+            and self.run.cancel.signed_refusals_used_up(reviewer_id)
+        ):
+            problem = f"{MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON} cancels by this person refused"
         if problem is None:
             assert request.proof is not None
             proof = decision_proof.parse(request.proof)

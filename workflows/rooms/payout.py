@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.core.rules import RecordAction, callback_verdict, record_action
     from workflows.patches import (
         PATCH_MISMATCH_PARKED,
+        PATCH_PARKED_UNTIL_FINAL,
         PATCH_SUBMIT_CHECKED,
         PATCH_WATCH_NOT_CANCELLED,
     )
@@ -126,7 +127,7 @@ class PayoutRoom:
                     WithdrawalActivities.watch_payout,
                     PayoutWatch(
                         withdrawal_id=self.run.request.withdrawal_id,
-                        until_final=bool(transfer),
+                        until_final=bool(transfer) or self._parked_until_final(),
                         report_mismatch=self.run.payout.mismatch is None,
                     ),
                     **watch_options(until_final=bool(transfer)),
@@ -152,11 +153,26 @@ class PayoutRoom:
                 elif not self.run.record.payout_unknown:
                     await self.set_unknown(True, looked.problem)
                 transfer = None
+            elif (
+                looked.transfer is not None
+                and looked.transfer.state is TransferState.PROCESSING
+                and self._parked_until_final()
+            ):
+                transfer = None  # matching, not final: a flip could mismatch again
             elif looked.transfer is not None:
                 self.run.payout.mismatch = None  # the record matches now
                 if self.run.record.payout_unknown:
                     await self.set_unknown(False, "the provider knows the transfer")
                 transfer = looked.transfer
+
+    def _parked_until_final(self) -> bool:
+        """Parked on a mismatch, since PATCH_PARKED_UNTIL_FINAL: only a final matching
+        record unparks it (decided the first time it is asked while parked)."""
+        if self.run.payout.mismatch is None:
+            return False
+        if self.run.payout.until_final is None:
+            self.run.payout.until_final = workflow.patched(PATCH_PARKED_UNTIL_FINAL)
+        return self.run.payout.until_final
 
     async def _wait_for_news(self, watch: asyncio.Future[PayoutLookup], flagged_late: bool) -> bool:
         assert self.run.opened is not None
