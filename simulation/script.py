@@ -37,6 +37,7 @@ from workflows.core.state import (
     ResolutionArrived,
     SubmitAnswered,
     TimerFired,
+    WatchPayout,
 )
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -57,7 +58,8 @@ class Script:
         self.world = World.start()
         self.now = START
         self.steps: list[Step] = []
-        self.pending: list[tuple[str, bool]] = []  # in-flight commands (kind, until_final)
+        # in-flight commands: (kind, the watch's until_final and report_mismatch)
+        self.pending: list[tuple[str, tuple[bool, bool]]] = []
         self.nonces = 0
         self.refuses_submit = self.random.random() < 0.1
         self.loses_submit = self.random.random() < 0.2
@@ -109,7 +111,7 @@ class Script:
     def _answer(self) -> Step | None:
         if not self.pending:
             return None
-        kind, until_final = self.pending[self.random.randrange(len(self.pending))]
+        kind, watch = self.pending[self.random.randrange(len(self.pending))]
         if kind == "SendCode":
             if self.random.random() < 0.05:
                 return self._take(kind, CodeNotSent())
@@ -118,7 +120,7 @@ class Script:
             return self._submit()
         record = self.world.provider
         state, problem = (record.state, record.problem) if record else (None, None)
-        if kind == "WatchPayout" and not _watch_answers(until_final, state, problem):
+        if kind == "WatchPayout" and not _watch_answers(*watch, state, problem):
             return None
         return self._take(kind, RecordLooked(state, problem))
 
@@ -233,17 +235,19 @@ class Script:
         for command in self.world.last_commands:
             kind = type(command).__name__
             if kind in ("SendCode", "SubmitPayout", "LookUp"):
-                self.pending.append((kind, False))
-            elif kind == "WatchPayout":
-                self.pending.append((kind, getattr(command, "until_final", False)))
+                self.pending.append((kind, (False, False)))
+            elif isinstance(command, WatchPayout):
+                self.pending.append((kind, (command.until_final, command.report_mismatch)))
         self.world.last_commands = []
 
 
-def _watch_answers(until_final: bool, state: RecordState | None, problem: str | None) -> bool:
+def _watch_answers(
+    until_final: bool, report_mismatch: bool, state: RecordState | None, problem: str | None
+) -> bool:
     """``watch_payout`` answers only news: a final record, a mismatch to report, or (on
-    the parked schedule) a matching record the provider now knows."""
+    the parked schedule, not parked on a mismatch) a matching record the provider knows."""
     if problem is not None:
-        return until_final
+        return report_mismatch
     if state is None:
         return False
     return state is not RecordState.PROCESSING or not until_final

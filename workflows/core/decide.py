@@ -17,6 +17,7 @@ from typing import Any
 from models.limits import (
     MAX_CODE_ATTEMPTS,
     MAX_IGNORED_CALLBACK_NOTES,
+    MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON,
     REVIEW_SLA_HOURS,
 )
 from workflows.core.rules import (
@@ -192,8 +193,22 @@ def _timer(core: Core, event: TimerFired, now: datetime) -> tuple[Core, list[Com
 
 
 def _cancel(core: Core, event: CancelArrived, now: datetime) -> tuple[Core, list[Command]]:
-    """R2/R18: an authorised cancel before the payout was sent ends the withdrawal."""
-    if not event.authorised or core.submitted:
+    """R2/R18: an authorised cancel before the payout was sent ends the withdrawal. A
+    signed cancel's proof is spent once, and a person whose signed cancels were refused
+    ``MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON`` times is refused without asking (review
+    finding 3)."""
+    if core.submitted:  # the validator's first word: nothing else is looked at
+        return _refused(core)
+    if event.nonce is not None:
+        used_up = (
+            core.signed_cancels_refused.count(event.by) >= MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON
+        )
+        if event.nonce in core.nonces_seen or used_up:
+            return _refused(core)
+        core = replace(core, nonces_seen=core.nonces_seen | {event.nonce})
+        if not event.authorised:
+            core = replace(core, signed_cancels_refused=(*core.signed_cancels_refused, event.by))
+    if not event.authorised:
         return _refused(core)
     return _end(core, "cancelled", f"cancelled by {event.by}")
 
@@ -261,6 +276,9 @@ def _on_record(
             core, mismatch=problem, payout_unknown=True, held_for="waiting on ops: mismatch"
         )
         return _watch(core, commands)
+    if core.mismatch is not None and action is RecordAction.WAIT and state is not None:
+        # review finding 2: parked on a mismatch until a final matching record
+        return _watch(core, [])
     if action is RecordAction.WAIT:
         commands = []
         if core.payout_unknown and state is not None:
@@ -275,7 +293,11 @@ def _watch(core: Core, commands: list[Command]) -> tuple[Core, list[Command]]:
     """``commands``, then a watch unless one is running (it goes on until it answers)."""
     if core.watching:
         return core, commands
-    return replace(core, watching=True), [*commands, WatchPayout(not core.payout_unknown)]
+    watch = WatchPayout(
+        until_final=not core.payout_unknown or core.mismatch is not None,
+        report_mismatch=not core.payout_unknown,
+    )
+    return replace(core, watching=True), [*commands, watch]
 
 
 def _settle(

@@ -90,8 +90,9 @@ class DecisionArrived:
 
 @dataclass(frozen=True)
 class CancelArrived:
-    by: str
+    by: str  # an account, or the person behind a reviewer id
     authorised: bool
+    nonce: str | None = None  # a reviewer's signed cancel: its proof's nonce (spent once)
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,9 @@ class SubmitPayout:
 
 @dataclass(frozen=True)
 class WatchPayout:
-    until_final: bool
+    until_final: bool  # a matching ``processing`` record is not news
+    # a record that does not match is news (False once parked on it: reported already)
+    report_mismatch: bool = True
 
 
 @dataclass(frozen=True)
@@ -249,6 +252,8 @@ class Core:
     callbacks_ignored: int = 0
     refused_inputs: int = 0
     not_paid_by: frozenset[str] = frozenset()
+    # signed cancels refused by ``authorize_cancel``, one entry per refusal, by person
+    signed_cancels_refused: tuple[str, ...] = ()
     paid_by_ops: bool = False
     posted_on: RecordState | None = None  # the record state the hold was posted on
     history: int = 0  # modelled history events (``decide.HISTORY_COST``)
