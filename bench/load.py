@@ -41,8 +41,8 @@ from client.withdrawals import WithdrawalClient, workflow_id
 from gateways.sms_messages import InboxMessage
 from ledger.db import get_engine
 from models.messages import CodeSubmission, ReviewDecision, ReviewDecisionKind
+from workflows.contract import SIGNAL_APPROVE
 from workflows.search_attributes import initial_search_attributes
-from workflows.withdrawal import WithdrawalWorkflow
 
 WITHDRAWAL_DEADLINE_SECONDS = 120.0  # one withdrawal slower than this counts as failed
 POLL_SECONDS = 0.025
@@ -218,7 +218,7 @@ class Drivers:
 
     async def _approve(self, withdrawal_id: str) -> None:
         handle = self._client.get_workflow_handle(workflow_id(withdrawal_id))
-        await handle.signal(WithdrawalWorkflow.approve, self._decision(withdrawal_id))
+        await handle.signal(SIGNAL_APPROVE, self._decision(withdrawal_id))
 
 
 class ReviewDesk:

@@ -64,7 +64,7 @@ from ledger.db import get_engine, is_unavailable, run_in_transaction
 from ledger.tables import CallbackReceipt
 from models.limits import MAX_CALLBACKS_FORWARDED_PER_WITHDRAWAL
 from observability.log_filter import install_personal_data_filter
-from workflows.withdrawal import WithdrawalWorkflow
+from workflows.contract import SIGNAL_PAYOUT_UPDATE
 
 log = logging.getLogger("callbacks.receiver")
 
@@ -158,7 +158,7 @@ def _held_back(withdrawal_id: str, forwarding: Forwarding) -> JSONResponse:
 async def _signal(client: Client, transfer: Transfer) -> JSONResponse:
     handle = client.get_workflow_handle(workflow_id(transfer.idempotency_key))
     try:
-        await handle.signal(WithdrawalWorkflow.payout_update, transfer)
+        await handle.signal(SIGNAL_PAYOUT_UPDATE, transfer)
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
             raise

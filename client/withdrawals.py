@@ -7,8 +7,8 @@ result = await client.submit_code(withdrawal_id, "123456")
 doc = await client.status(withdrawal_id)
 ```
 
-The workflow is addressed by its names (``WORKFLOW_TYPE``, its update, query and signal
-names), not through its class: importing ``workflows.withdrawal`` would load the
+The workflow is addressed by its names (``workflows.contract``: its type, update, query
+and signal names), not through its class: importing ``workflows.withdrawal`` would load the
 activities and the whole ledger into every command that only talks to Temporal.
 tests/workflows/test_client_names.py keeps the names equal to the workflow's own.
 """
@@ -37,30 +37,21 @@ from models.messages import (
     ReviewDecision,
     ReviewDecisionKind,
 )
+from workflows.contract import (  # the names the workflow answers to; they never change
+    QUERY_DECISIONS,
+    QUERY_STATUS,
+    SIGNAL_APPROVE,
+    SIGNAL_REJECT,
+    UPDATE_CANCEL,
+    UPDATE_RESEND_CODE,
+    UPDATE_RESOLVE_PAYOUT,
+    UPDATE_SUBMIT_CODE,
+    WORKFLOW_TYPE,
+)
 from workflows.search_attributes import initial_search_attributes
 
-# The names the workflow answers to (workflows/withdrawal.py); they never change, or
-# withdrawals in flight could no longer be reached.
-WORKFLOW_TYPE = "WithdrawalWorkflow"
-UPDATE_SUBMIT_CODE = "submit_code"
-UPDATE_RESEND_CODE = "resend_code"
-UPDATE_CANCEL = "cancel"
-UPDATE_RESOLVE_PAYOUT = "resolve_payout"
-QUERY_STATUS = "status"
-QUERY_DECISIONS = "decisions"
-SIGNAL_APPROVE = "approve"
-SIGNAL_REJECT = "reject"
 DECISION_WAIT_SECONDS = 10.0
 DECISION_POLL_SECONDS = 0.1
-
-
-def _nonce(proof: str | None) -> str | None:
-    if proof is None:
-        return None
-    try:
-        return decision_proof.parse_claims(proof).nonce
-    except decision_proof.ProofError:
-        return None
 
 
 def workflow_id(withdrawal_id: str) -> str:
@@ -178,7 +169,7 @@ class WithdrawalClient:
         await handle.signal(
             signal, ReviewDecision(reviewer_id=reviewer_id, comment=comment, proof=proof)
         )
-        nonce = _nonce(proof)
+        nonce = decision_proof.nonce_of(proof)
 
         async def weighed() -> RecordedDecision | None:
             try:

@@ -152,6 +152,16 @@ def parse_claims(token: str) -> DecisionClaims:
     return parse(token).claims
 
 
+def nonce_of(token: str | None) -> str | None:
+    """The proof's nonce, or None when there is no proof or it does not parse."""
+    if token is None:
+        return None
+    try:
+        return parse_claims(token).nonce
+    except ProofError:
+        return None
+
+
 def key_list(keys: VerifyKeys | None) -> list[Ed25519PublicKey]:
     if keys is None:
         return []

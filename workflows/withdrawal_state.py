@@ -3,7 +3,8 @@
 Plain dataclasses: they hold what the workflow has seen and decided, and issue no
 commands themselves (all reads and writes happen in the workflow, on its own loop).
 ``Record`` (what the withdrawal shows: status, reason, flags, timeline, published
-search attributes) is written by ``WithdrawalWorkflow._transition`` alone.
+search attributes) is written by ``StatusRoom.transition`` alone
+(``workflows/rooms/status_record.py``).
 """
 
 from __future__ import annotations
@@ -189,7 +190,7 @@ class PayoutState:
 
 @dataclass(frozen=True)
 class Change:
-    """One step of the ``Record``, applied by ``WithdrawalWorkflow._transition``: a line
+    """One step of the ``Record``, applied by ``StatusRoom.transition``: a line
     for the timeline and whatever changes with it (``None``: left as it is)."""
 
     note: str

@@ -1,8 +1,5 @@
-"""The withdrawal workflow as tests address it: its run by id, and its raw signals.
-
-Names come from ``client.withdrawals`` (what the product's client uses);
-``SIGNAL_PAYOUT_UPDATE`` is spelled here until the workflow's contract module names it
-(``tests/support/test_support.py`` checks it against the workflow)."""
+"""The withdrawal workflow as tests address it: its run by id, and its raw signals, named
+as the product names them (``client.withdrawals``, ``workflows.contract``)."""
 
 from __future__ import annotations
 
@@ -12,9 +9,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from client.withdrawals import SIGNAL_APPROVE, SIGNAL_REJECT, workflow_id
 from models.domain import WithdrawalStatusDoc
-
-# The provider's callback, as the callback receiver sends it (callbacks/receiver.py).
-SIGNAL_PAYOUT_UPDATE = "payout_update"
+from workflows.contract import SIGNAL_PAYOUT_UPDATE
 
 __all__ = [
     "SIGNAL_APPROVE",

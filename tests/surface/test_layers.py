@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = {
     "activities", "api", "application", "bench", "callbacks", "cli", "client", "codec",
     "config", "console", "demo", "gateways", "ledger", "models", "observability",
-    "reconcile", "stack", "standins", "starter", "tests", "webhooks", "worker", "workflows",
+    "reconcile", "simulation", "stack", "standins", "starter", "tests", "webhooks", "worker",
+    "workflows",
 }  # fmt: skip
 FACES = {"api", "application", "cli", "console", "callbacks", "starter", "worker"}
 NOT_IMPORTED_BY = {
@@ -33,7 +34,7 @@ NOT_IMPORTED_BY = {
     "activities": FACES | {"workflows", "stack", "standins"},
     "workflows": FACES | {"ledger", "stack", "standins"},
 }
-STANDIN_IMPORTERS = {"standins", "stack", "bench", "demo", "tests"}
+STANDIN_IMPORTERS = {"standins", "stack", "bench", "demo", "simulation", "tests"}
 
 
 @cache
