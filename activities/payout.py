@@ -12,7 +12,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.base import ActivitiesBase
-from gateways.payout import KeyConflict, Transfer, TransferRejected, TransferState
+from gateways.payout import KeyConflict, TransferRejected
 from ledger import payouts
 from ledger.payout_resolution import ask_provider_before_release, record_resolution
 from models.domain import WithdrawalRequest
@@ -23,6 +23,7 @@ from models.messages import (
     PayoutResolutionVerdict,
     PayoutWatch,
 )
+from models.transfers import Transfer, TransferState
 from observability.metrics import PROVIDER_PAYOUT
 
 T = TypeVar("T")

@@ -12,10 +12,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.base import ActivitiesBase, refused
-from gateways.payout import Transfer, TransferState
 from ledger import payouts, returns
 from models.errors import HoldConflict, NotFound
 from models.returns import ReturnCheck, ReturnNotice, ReturnRecorded
+from models.transfers import Transfer, TransferState
 
 
 class ReturnActivities(ActivitiesBase):

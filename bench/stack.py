@@ -20,10 +20,10 @@ from temporalio.client import Client
 
 from client.polling import poll_until
 from codec.encryption import new_key_line
-from gateways.simulators.runner import RunningServer, start_simulator
 from stack import REPO_ROOT, Ports, dev_server
 from stack.child_process import ChildProcess
 from stack.readiness import TEMPORAL_READY_TIMEOUT_SECONDS, WORKER_READY_TIMEOUT_SECONDS
+from standins.simulators.runner import RunningServer, start_simulator
 
 WorkerKind = Literal["real", "baseline"]
 

@@ -6,7 +6,7 @@ would put the demo balances back under withdrawals already paid, so the ledger a
 balance would disagree (see ``demo.data``); at a few yuan a run the demo accounts
 last for hundreds of runs, and the failed, rejected and cancelled paths give their money
 back (R19). The bad payees are the payout simulator's magic numbers
-(``gateways.magic_payees``), so a failure is shown without a real bank refusing anything.
+(``standins.magic_payees``), so a failure is shown without a real bank refusing anything.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from gateways.magic_payees import CLOSED_AFTER_ACCEPT_SUFFIX, RETURNED_ACCOUNT_SUFFIX
 from gateways.payout import ReturnReason
 from models.branches import payee_from_branch
 from models.domain import DesignatedReason, Kind, Payee, Route, Status, WithdrawalRequest
 from models.money import Money
 from models.provider_reasons import ProviderReason
 from models.returns import RETURN_REASON_TEXT
+from standins.magic_payees import CLOSED_AFTER_ACCEPT_SUFFIX, RETURNED_ACCOUNT_SUFFIX
 
 REJECTION_REASON = "demo: the proof does not match the payee"
 

@@ -20,7 +20,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from gateways.payout import PayoutProvider, ProviderError, Transfer, TransferState
+from gateways.payout import PayoutProvider, ProviderError
 from ledger import audit, holds
 from ledger.decision_nonces import spend_decision_proof
 from ledger.review_decisions import applicant_problem, one_id_per_person
@@ -33,6 +33,7 @@ from models.domain import Status
 from models.errors import NotFound
 from models.messages import PayoutOutcome, PayoutResolutionRequest, PayoutResolutionVerdict
 from models.provider_record import ExpectedTransfer, RecordField, check_record
+from models.transfers import Transfer, TransferState
 
 RESOLVER_ROLES = frozenset({"ops", "lead"})
 NOT_PAID_REVIEWERS_REQUIRED = 2

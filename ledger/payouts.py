@@ -13,12 +13,12 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from gateways.payout import OriginalRoute, Transfer, TransferRequest
 from ledger import audit, tables
 from ledger.withdrawals import find, recorded_request
 from models.domain import AccountStatus, Route, WithdrawalRequest
 from models.messages import PayoutLookup
 from models.provider_record import ExpectedTransfer, check_record
+from models.transfers import OriginalRoute, Transfer, TransferRequest
 
 
 def prepare_transfer(

@@ -17,7 +17,6 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from gateways.payout import ReturnReason, Transfer
 from ledger import audit, holds, withdrawals
 from ledger.holds import lock_account, lock_order
 from ledger.invariants import check, check_account, check_order
@@ -45,6 +44,7 @@ from models.returns import (
     ReturnOutcome,
     ReturnRecorded,
 )
+from models.transfers import ReturnReason, Transfer
 
 CREDITOR_ROLES = frozenset({"ops", "lead"})
 CREDIT_REVIEWERS_REQUIRED = 2

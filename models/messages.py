@@ -7,12 +7,12 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateways.payout import Transfer
 from models.domain import Channel, Status, WithdrawalRequest
 from models.errors import FieldProblem
 from models.limits import CODE_DIGITS
 from models.money import Money
 from models.provider_record import RecordField
+from models.transfers import Transfer
 
 
 class Opened(BaseModel):

@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from gateways.payout import Transfer, payee_digest
 from models.domain import Route, WithdrawalRequest
 from models.money import Money
+from models.transfers import Transfer, payee_digest
 
 
 class RecordField(StrEnum):
@@ -40,7 +40,7 @@ _WHY = {
 @dataclass(frozen=True)
 class ExpectedTransfer:
     """What this withdrawal's transfer must say: the withdrawal id as the key, the amount
-    held, the route and the digest of where it pays (``gateways.payout.payee_digest``)."""
+    held, the route and the digest of where it pays (``models.transfers.payee_digest``)."""
 
     key: str
     amount: Money

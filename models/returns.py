@@ -7,9 +7,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
-from gateways.payout import ReturnReason, Transfer
 from models.errors import RuleRefusal
 from models.money import Money
+from models.transfers import ReturnReason, Transfer
 
 # A return workflow's id is this plus the withdrawal id: one return per withdrawal.
 RETURN_WORKFLOW_ID_PREFIX = "return-"

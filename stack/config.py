@@ -12,10 +12,10 @@ from pathlib import Path
 from api.app import DEFAULT_HTTP_PORT
 from codec.encryption import DEV_KEY_FILE_NAME, KeyRing, ensure_dev_key_file
 from config import settings
-from gateways.simulators.payout_app import DEFAULT_MAX_SETTLE_SECONDS
-from gateways.simulators.runner import LOCALHOST
 from models.decision_proof import public_key_text
 from stack import dev_server
+from standins.simulators.payout_app import DEFAULT_MAX_SETTLE_SECONDS
+from standins.simulators.runner import LOCALHOST
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_FIXTURE = REPO_ROOT / "fixtures" / "demo.json"

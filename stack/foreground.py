@@ -13,11 +13,11 @@ import sys
 from pathlib import Path
 
 from config import settings
-from gateways.simulators.payout_app import DEFAULT_MAX_SETTLE_SECONDS
 from observability.log_filter import install_personal_data_filter
 from stack import dev_server
 from stack.config import DEFAULT_FIXTURE, Ports, StackConfig
 from stack.running import Stack
+from standins.simulators.payout_app import DEFAULT_MAX_SETTLE_SECONDS
 
 
 def _env_int(name: str, default: int) -> int:

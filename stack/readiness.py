@@ -13,11 +13,11 @@ import httpx
 from temporalio.client import Client
 
 from client.polling import poll_until
-from gateways.simulators.runner import LOCALHOST
 from stack import dev_server
 from stack.child_process import ChildProcess
 from stack.config import LaunchError, Ports
 from stack.dev_server import READY_POLL_INTERVAL_SECONDS
+from standins.simulators.runner import LOCALHOST
 
 TEMPORAL_READY_TIMEOUT_SECONDS = 60.0  # a first start creates the SQLite schema
 HTTP_READY_TIMEOUT_SECONDS = 20.0

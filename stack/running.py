@@ -25,7 +25,6 @@ from client.connection import data_converter
 from codec.server import ui_endpoint
 from config import settings
 from demo.data import DemoHints
-from gateways.simulators.runner import LOCALHOST, RunningServer, start_simulator
 from stack import dev_server
 from stack.banner import banner
 from stack.child_process import ChildProcess
@@ -46,6 +45,7 @@ from stack.readiness import (
     with_tail,
 )
 from stack.supervisor import supervise
+from standins.simulators.runner import LOCALHOST, RunningServer, start_simulator
 
 log = logging.getLogger("launcher")
 

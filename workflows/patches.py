@@ -1,14 +1,29 @@
-"""The withdrawal workflow's patch ids (docs/changing-the-workflow.md).
+"""The withdrawal workflow's patch ids (the ``PATCH_*`` constants the rooms ask with
+``workflow.patched``; ``workflows.withdrawal`` re-exports them) and their register: where
+each is in its life.
 
-Each id marks a change of the command sequence; runs started before it replay the old
-branch, kept word for word in the room that takes it (``workflows/rooms/``).
-``workflows.withdrawal`` re-exports them under the same names.
+Old branches are kept word for word in the room that takes them (``workflows/rooms/``).
+
+A patch (docs/changing-the-workflow.md) lives in three stages: ``patched`` (the code asks
+``workflow.patched(id)`` and keeps the old branch for runs recorded without the marker),
+``deprecated`` (``workflow.deprecate_patch(id)``: the old branch is gone, because no run
+that could take it is open or still within retention) and ``removed`` (the call is gone
+too). Each entry keeps the date its id reached main (the earliest a deploy carried it)
+and the visibility query that lists the runs still open that were started before it: an
+old branch can only be taken by such a run, so while that query answers anything the
+patch stays. ``tests/workflows/test_patch_register.py`` checks this register against
+every ``patched``/``deprecate_patch`` call under ``workflows/`` and against the doc.
+
+Print the queries for a namespace: ``python -m workflows.patches``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
 PATCH_PAYOUT_CONFIRMED = "payout-confirmed-by-lookup"  # bounded watch, unknown parked
-PATCH_INVARIANT_RELEASES_HOLD = "review-invariant-broken-releases-hold"
 # Runs started before PATCH_PAYOUT_CONFIRMED that reach "retries ran out" after the
 # deploy park the payout too, instead of releasing money on one empty look-up.
 PATCH_UNKNOWN_PARKED_IN_OLD_RUNS = "unknown-payout-parked-in-old-runs"
@@ -55,3 +70,156 @@ PATCH_PARKED_UNTIL_FINAL = "mismatch-parked-until-final-record"
 # towards ``MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON``, past which the validator refuses
 # that person's cancels. Decided at the first cancel the workflow verifies itself.
 PATCH_SIGNED_CANCELS_CAPPED = "cancel-proof-spent-once-refusals-capped"
+
+# The workflow's registered type name (client/withdrawals.py WORKFLOW_TYPE); spelled here
+# so this register imports nothing and can be read by any tool.
+WITHDRAWAL_WORKFLOW_TYPE = "WithdrawalWorkflow"
+
+Stage = Literal["patched", "deprecated", "removed"]
+
+
+@dataclass(frozen=True)
+class Patch:
+    id: str
+    added: datetime  # when the id reached main (its merge commit): the earliest deploy
+    commit: str  # the commit that introduced it
+    changed: str  # what the new branch does that the old one did not
+    decided: str  # where the code asks, which decides which runs can take the old branch
+    stage: Stage = "patched"
+    # Why the old branch can no longer be taken, once deprecated or removed.
+    retired_because: str = ""
+
+    def open_runs_started_before_query(self) -> str:
+        """``temporal workflow list --query`` for open runs that may hold the old branch.
+
+        Conservative: a patch decided mid-run lets a run started before it take the new
+        branch too, but only a run started before it can have taken the old one."""
+        return (
+            f'WorkflowType="{WITHDRAWAL_WORKFLOW_TYPE}" AND ExecutionStatus="Running" '
+            f'AND StartTime < "{self.added.isoformat().replace("+00:00", "Z")}"'
+        )
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+PATCHES: tuple[Patch, ...] = (
+    Patch(
+        id="payout-confirmed-by-lookup",
+        added=_utc("2026-11-29T20:41:32Z"),
+        commit="ace823a",
+        changed="callbacks are hints confirmed by a provider look-up; settlement wait "
+        "bounded by watch_payout; an unknown outcome is parked (payout_unknown)",
+        decided="at the start of run, kept in PayoutState.confirmed",
+    ),
+    Patch(
+        id="review-invariant-broken-releases-hold",
+        added=_utc("2026-11-29T20:41:32Z"),
+        commit="ace823a",
+        changed="a broken review invariant releases the hold (R19) before the run fails",
+        decided="in _check_authorised, only when the invariant is broken",
+        stage="removed",
+        retired_because="deprecated, then removed, 2026-12-06 (issue 23): the old "
+        "branch raised with no command before it, so the run that took it failed in that "
+        "task (none open) and closed before the patch reached main, past the dev "
+        "server's 24-hour retention; a run with the live marker failed right after it",
+    ),
+    Patch(
+        id="review-decision-proofs",
+        added=_utc("2026-11-29T19:44:57Z"),
+        commit="e40778e",
+        changed="a decision is pre-checked in its signal handler; refused ones cost no "
+        "activity past the first few",
+        decided="at the first decision, kept in ReviewState.checks_proofs",
+    ),
+    Patch(
+        id="authorised-cancel",
+        added=_utc("2026-11-29T19:44:57Z"),
+        commit="e40778e",
+        changed="a cancel runs the authorize_cancel activity before it counts",
+        decided="at each cancel",
+    ),
+    Patch(
+        id="unknown-payout-parked-in-old-runs",
+        added=_utc("2026-11-29T20:41:32Z"),
+        commit="a244b4c",
+        changed="a run started before payout-confirmed-by-lookup whose submit retries "
+        "run out parks the payout instead of releasing on one empty look-up",
+        decided="when the old submit's retries run out",
+    ),
+    Patch(
+        id="payout-watch-not-cancelled",
+        added=_utc("2026-11-29T21:34:52Z"),
+        commit="a8022a5",
+        changed="a callback or resolution no longer cancels the settlement watch",
+        decided="when a wait ends with the watch still polling",
+    ),
+    Patch(
+        id="payout-submit-checked",
+        added=_utc("2026-12-06T04:48:00Z"),
+        commit="0af2d42",
+        changed="the submit is submit_payout_checked, which answers a record that does "
+        "not match (or a key conflict) at once (issue 22)",
+        decided="at the submit",
+    ),
+    Patch(
+        id="provider-mismatch-parked",
+        added=_utc("2026-12-06T04:48:00Z"),
+        commit="0af2d42",
+        changed="a record that does not match parks the payout; later watches take it as "
+        "'not yet' on the parked schedule (issue 22)",
+        decided="at the first record that does not match",
+    ),
+    Patch(
+        id="return-follows-a-returned-payout",
+        added=_utc("2026-12-06T05:09:17Z"),
+        commit="8f713cd",
+        changed="a run that sees its transfer returned starts the return workflow as a "
+        "child left running, after posting the hold (issue 25)",
+        decided="when a watch or callback brings a returned transfer",
+    ),
+    Patch(
+        id="review-proofs-verified-by-workflow",
+        added=_utc("2026-12-06T05:11:17Z"),
+        commit="b4e1f9d",
+        changed="the signal handler and the cancel validator check a decision proof's "
+        "signature themselves, with keys the review_verify_keys local activity loads "
+        "(issue 22)",
+        decided="at the first decision or cancel, kept in ProofKeys.decided",
+    ),
+    Patch(
+        id="mismatch-parked-until-final-record",
+        added=_utc("2026-12-06T05:29:40Z"),
+        commit="b4e88eb",
+        changed="a payout parked on a mismatch stays parked until the provider's matching "
+        "record is final; its watch waits for a final record on the parked schedule, so a "
+        "record flipping between matching and not is never re-reported without a timer",
+        decided="at the first watch started, or record seen, while parked; kept in "
+        "PayoutState.until_final",
+    ),
+    Patch(
+        id="cancel-proof-spent-once-refusals-capped",
+        added=_utc("2026-12-06T05:29:40Z"),
+        commit="2c27bb5",
+        changed="a cancel proof's nonce is spent when the cancel is taken (the validator "
+        "refuses a replay) and a person's refused signed cancels are capped at "
+        "MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON",
+        decided="at the first cancel the workflow verifies itself; kept in CancelState.caps_signed",
+    ),
+)
+
+
+def in_stage(*stages: Stage) -> set[str]:
+    return {patch.id for patch in PATCHES if patch.stage in stages}
+
+
+def main() -> None:
+    for patch in PATCHES:
+        print(f"{patch.id} [{patch.stage}] added {patch.added:%Y-%m-%d %H:%M} UTC")
+        if patch.stage == "patched":
+            print(f"  temporal workflow list --query '{patch.open_runs_started_before_query()}'")
+
+
+if __name__ == "__main__":
+    main()

@@ -13,7 +13,7 @@ import pytest
 
 from api.app import create_app
 from api.keys import KeyRing
-from console.routes import MAX_CONSOLE_FORM_BYTES, PREFIX
+from console.pages import MAX_CONSOLE_FORM_BYTES, PREFIX
 from ledger.db import dispose_engine, get_engine
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}

@@ -10,7 +10,7 @@ import pytest
 from jinja2 import Environment
 
 from config.settings import display_timezone
-from console.routes import _templates
+from console.pages import templates as _templates
 from console.times import local_time
 
 ISSUE_TIME = datetime(2026, 12, 6, 3, 21, 14, tzinfo=UTC)  # the raw string the issue quotes

@@ -17,13 +17,13 @@ from sqlmodel import Session, col, select
 from client.polling import poll_until
 from gateways.http_payout import HttpPayoutProvider
 from gateways.payout import Transfer, TransferState
-from gateways.simulators.runner import RunningServer
 from ledger import tables
 from ledger.tables import EntryType, HoldState
 from models.domain import Status
 from reconcile.compare import Report, compare
 from reconcile.sources import gather, open_withdrawal_ids
 from stack import Stack
+from standins.simulators.runner import RunningServer
 from tests.faults.plan import CASH, EXPECTED_STATUS, Planned
 
 WORKFLOWS_CLOSE_SECONDS = 60.0

@@ -23,15 +23,14 @@ from temporalio.service import RPCError
 
 from application.reviews import AuthenticatedReviewer, authenticate, issue_decision_proof
 from client.polling import poll_until
-from client.withdrawals import WithdrawalClient, workflow_id
+from client.withdrawals import WithdrawalClient
 from gateways.http_sms import HttpSmsProvider
 from ledger import tables
 from ledger.db import get_engine
 from models.domain import Status
-from models.messages import CodeVerdict, ReviewDecision, ReviewDecisionKind
+from models.messages import CodeVerdict, ReviewDecisionKind
 from stack import Stack
 from tests.faults.plan import REVIEWER_ID, REVIEWER_PASSWORD, Path, Planned
-from workflows.withdrawal import WithdrawalWorkflow
 
 STATUS_POLL_SECONDS = 0.5
 STEP_RETRY_SECONDS = 0.5
@@ -232,30 +231,29 @@ class Driver:
             "under_review",
         )
         approve = plan.path is Path.APPROVED
-        signal = WithdrawalWorkflow.approve if approve else WithdrawalWorkflow.reject
         kind = ReviewDecisionKind.APPROVE if approve else ReviewDecisionKind.REJECT
         comment = "proof checked" if approve else "proof does not match the payer"
         while True:
             self._check_deadline(plan, "review")
-            assert self.stack.client is not None
-            handle = self.stack.client.get_workflow_handle(workflow_id(plan.withdrawal_id))
             try:
                 # Signed in (which reads the database); each attempt carries a fresh
                 # proof (R17).
-                decision = ReviewDecision(
-                    reviewer_id=REVIEWER_ID,
-                    comment=comment,
-                    proof=issue_decision_proof(
-                        self._reviewer(),
-                        plan.withdrawal_id,
-                        kind,
-                        comment,
-                        signing_key=self.stack.review_signing_key(),
-                    ),
+                proof = issue_decision_proof(
+                    self._reviewer(),
+                    plan.withdrawal_id,
+                    kind,
+                    comment,
+                    signing_key=self.stack.review_signing_key(),
                 )
-                # A signal repeated after a lost answer is harmless: the first decision
-                # by an authorised reviewer ends the review.
-                await asyncio.wait_for(handle.signal(signal, decision), CALL_TIMEOUT_SECONDS)
+                # As the console does: ``WithdrawalClient.decide`` signals and waits until
+                # the decision is weighed. A signal repeated after a lost answer is
+                # harmless: the first decision by an authorised reviewer ends the review.
+                await asyncio.wait_for(
+                    self._client().decide(
+                        plan.withdrawal_id, kind, REVIEWER_ID, comment, proof=proof
+                    ),
+                    CALL_TIMEOUT_SECONDS,
+                )
                 return
             except TRANSIENT:
                 await self._retry_pause()

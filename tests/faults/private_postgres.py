@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -24,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+
+from tests.support.ports import free_port
 
 POSTGRES_BIN_ENV = "POSTGRES_BIN"
 DEBIAN_POSTGRES_ROOT = Path("/usr/lib/postgresql")
@@ -71,13 +72,6 @@ def missing_reason() -> str | None:
         if shutil.which("runuser") is None:
             return "running as root without runuser (util-linux) to run initdb as postgres"
     return None
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def refused_postgres_url() -> str:

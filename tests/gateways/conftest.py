@@ -8,27 +8,22 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import count
-from typing import TypeVar
 
 import pytest
 
-from client.polling import poll_until
 from gateways.http_payout import HttpPayoutProvider
 from gateways.http_sms import HttpSmsProvider
 from gateways.payout import OriginalRoute, TransferRequest
-from gateways.simulators.runner import RunningServer, start_simulator
 from models.domain import Channel, Payee, Route
 from models.money import Money
+from standins.simulators.runner import RunningServer, start_simulator
+from tests.support.polling import wait_for
 
-WAIT_DEADLINE_SECONDS = 5.0
-POLL_INTERVAL_SECONDS = 0.01
 _keys = count(1)
-
-T = TypeVar("T")
 
 
 def new_key(prefix: str = "wd") -> str:
@@ -82,29 +77,6 @@ def bank_request(
         ),
         callback_url=callback_url,
     )
-
-
-def wait_for(probe: Callable[[], T | None], what: str) -> T:
-    """Poll ``probe`` until it returns something, or fail after the deadline."""
-    deadline = time.monotonic() + WAIT_DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        result = probe()
-        if result is not None:
-            return result
-        time.sleep(POLL_INTERVAL_SECONDS)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], what: str) -> T:
-    """``wait_for`` for async probes, e.g. a provider look-up."""
-    result = await poll_until(
-        probe,
-        timeout=WAIT_DEADLINE_SECONDS,
-        interval=POLL_INTERVAL_SECONDS,
-        on_timeout=lambda _: AssertionError(f"timed out waiting for {what}"),
-    )
-    assert result is not None
-    return result
 
 
 @pytest.fixture(scope="session")

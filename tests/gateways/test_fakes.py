@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gateways.fakes import FakePayoutProvider, FakeSmsProvider
-from gateways.magic_payees import CONFLICTING_KEY_REASON
 from gateways.payout import KeyConflict, TransferRejected, TransferState, TransientProviderError
 from gateways.sms import SmsError
 from models.domain import Channel
 from models.provider_reasons import ProviderReason
+from standins.fakes import FakePayoutProvider, FakeSmsProvider
+from standins.magic_payees import CONFLICTING_KEY_REASON
 from tests.gateways.conftest import bank_request, original_request
 
 

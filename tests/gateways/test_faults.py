@@ -7,8 +7,9 @@ import pytest
 
 from gateways.http_payout import HttpPayoutProvider
 from gateways.payout import TransferRejected, TransferState, TransientProviderError
-from gateways.simulators.runner import RunningServer
-from tests.gateways.conftest import CallbackReceiver, bank_request, original_request, wait_for
+from standins.simulators.runner import RunningServer
+from tests.gateways.conftest import CallbackReceiver, bank_request, original_request
+from tests.support.polling import wait_for
 
 SHORT_TIMEOUT = httpx.Timeout(0.1)
 

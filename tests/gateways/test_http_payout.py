@@ -17,17 +17,12 @@ from gateways.http_payout import (
     payout_provider_from_env,
 )
 from gateways.payout import KeyConflict, ProviderError, Transfer, TransferRejected, TransferState
-from gateways.simulators.runner import RunningServer, start_simulator
 from models.domain import Channel
 from models.money import Money
 from models.provider_reasons import ProviderReason
-from tests.gateways.conftest import (
-    CallbackReceiver,
-    bank_request,
-    eventually,
-    new_key,
-    original_request,
-)
+from standins.simulators.runner import RunningServer, start_simulator
+from tests.gateways.conftest import CallbackReceiver, bank_request, new_key, original_request
+from tests.support.polling import eventually
 
 
 def movements(sim: RunningServer, key: str) -> int:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from gateways.http_sms import DEFAULT_SMS_GATEWAY_URL, HttpSmsProvider, sms_provider_from_env
-from gateways.simulators.runner import RunningServer
 from gateways.sms import SmsError, SmsRejected
 from gateways.sms_messages import extract_code
+from standins.simulators.runner import RunningServer
 from tests.gateways.conftest import new_key
 
 

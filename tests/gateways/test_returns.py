@@ -11,19 +11,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gateways.fakes import FakePayoutProvider
 from gateways.http_payout import HttpPayoutProvider
-from gateways.magic_payees import NOMINAL_RETURN_DELAY
 from gateways.payout import ReturnReason, Transfer, TransferState
-from gateways.simulators.payout_app import PayoutSimulatorSettings
-from gateways.simulators.runner import RunningServer, start_simulator
 from models.money import Money
-from tests.gateways.conftest import (
-    CallbackReceiver,
-    bank_request,
-    eventually,
-    original_request,
-)
+from standins.fakes import FakePayoutProvider
+from standins.magic_payees import NOMINAL_RETURN_DELAY
+from standins.simulators.payout_app import PayoutSimulatorSettings
+from standins.simulators.runner import RunningServer, start_simulator
+from tests.gateways.conftest import CallbackReceiver, bank_request, original_request
+from tests.support.polling import eventually
 
 RETURN_AFTER_SECONDS = 0.3
 SECRET = "whsec_" + "cmV0dXJucy10ZXN0LXNlY3JldC0zMmJ5dGVzISEhIQ=="

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from gateways.simulators.runner import start_simulator
+from standins.simulators.runner import start_simulator
 
 
 def test_subprocess_simulator_starts_ready_and_stops() -> None:

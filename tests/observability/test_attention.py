@@ -4,7 +4,6 @@ a broken audit chain, reconcile mismatches, and a check that could not run."""
 from __future__ import annotations
 
 import json
-import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from observability.attention import (
 from reconcile.compare import Mismatch, MismatchKind, Report
 from tests.calendars import HOLIDAYS_2027, write_calendar
 from tests.security.test_audit import tampering, write
+from tests.support.ports import free_port
 
 
 def test_a_broken_audit_chain_is_listed(engine: Engine) -> None:
@@ -62,19 +62,12 @@ def test_most_urgent_first_and_oldest_first_within_a_kind() -> None:
     assert ranked[1].detail == "paid_not_posted: provider paid 10.00"
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.mark.usefixtures("next_years_covered")  # on the real clock: December must not add
 def test_a_reconcile_that_cannot_run_is_listed_not_taken_for_clean(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("TEMPORAL_ADDRESS", f"127.0.0.1:{closed_port()}")
-    monkeypatch.setenv("PAYOUT_GATEWAY_URL", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("TEMPORAL_ADDRESS", f"127.0.0.1:{free_port()}")
+    monkeypatch.setenv("PAYOUT_GATEWAY_URL", f"http://127.0.0.1:{free_port()}")
     status = cli(["attention", "--json"], Context(database_url=sqlite_url))
     document = json.loads(capsys.readouterr().out)
     assert status == 4

@@ -8,7 +8,6 @@ the scrape must move with them.
 from __future__ import annotations
 
 import json
-import socket
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -22,18 +21,12 @@ from models.domain import Kind, Route, Status, WithdrawalRequest
 from models.money import Money
 from stack import Ports, Stack, StackConfig
 from tests.observability.scrape import Samples, names, scrape, total
+from tests.support.ports import free_port
 
 PHONE = "+8613800000002"  # acct-personal in fixtures/demo.json
 CODE_WAIT_SECONDS = 20.0
 GAUGE_WAIT_SECONDS = 10.0
 GAUGE_INTERVAL_SECONDS = "0.5"  # instead of 15 s, so the test waits little
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def request(amount: str) -> WithdrawalRequest:

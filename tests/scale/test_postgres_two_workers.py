@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from client.withdrawals import WithdrawalClient, workflow_id
+from client.withdrawals import WithdrawalClient
 from gateways.http_sms import HttpSmsProvider
 from ledger import tables
 from ledger.db import dispose_engine, get_engine, session_scope
@@ -30,6 +30,7 @@ from models.fixtures import parse_fixture
 from models.money import Money
 from stack import REPO_ROOT, Ports, Stack, StackConfig
 from stack.child_process import ChildProcess
+from tests.support.withdrawals import workflow_handle
 
 BATCH = int(os.environ.get("SCALE_BATCH", "200"))
 CONCURRENCY = 25
@@ -101,7 +102,7 @@ async def _run_one(
 async def _activity_identities(client: WithdrawalClient, withdrawal_ids: list[str]) -> Counter[str]:
     seen: Counter[str] = Counter()
     for withdrawal_id in withdrawal_ids:
-        handle = client.temporal.get_workflow_handle(workflow_id(withdrawal_id))
+        handle = workflow_handle(client.temporal, withdrawal_id)
         async for event in handle.fetch_history_events():
             if event.HasField("activity_task_started_event_attributes"):
                 seen[event.activity_task_started_event_attributes.identity.split("@")[0]] += 1

@@ -26,35 +26,23 @@ from application.reviews import (
     cancel_as_reviewer,
     issue_decision_proof,
 )
-from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from ledger import audit, tables
 from ledger.tables import HoldState
-from models.domain import DesignatedReason, Route, Status
+from models.domain import Status
 from models.errors import RuleRefusal
 from models.limits import MAX_REFUSED_DECISIONS_RECORDED
 from models.messages import ReviewDecision, ReviewDecisionKind, ReviewerCheck
+from standins.fakes import FakePayoutProvider, FakeSmsProvider
+from tests.support.driving import reviewed_bank_withdrawal
+from tests.support.withdrawals import workflow_handle
 from tests.workflows import data
-from tests.workflows.harness import Stack, bank_payee, fen
+from tests.workflows.harness import Stack, fen
 from tests.workflows.keys import review_signing_key, review_verify_key
 from workflows.withdrawal import WithdrawalWorkflow
 
 Fakes = tuple[FakePayoutProvider, FakeSmsProvider]
 APPROVE = ReviewDecisionKind.APPROVE
 FORGED_SIGNALS = 2000
-
-
-async def under_review(stack: Stack, **fields: object) -> str:
-    wid = await stack.start(
-        amount=str(fields.pop("amount", "200.00")),
-        route=Route.BANK,
-        order_id="R-ICBC-OLD",
-        reason=DesignatedReason.LIMIT_PASSED,
-        payee=bank_payee(),
-        **fields,
-    )
-    await stack.verify(wid, "acct-auto")
-    await stack.wait_status(wid, Status.UNDER_REVIEW)
-    return wid
 
 
 def signed_in(stack: Stack, reviewer_id: str) -> AuthenticatedReviewer:
@@ -75,7 +63,7 @@ def trail(stack: Stack, wid: str, action: str) -> list[tuple[str, str, str]]:
 
 
 async def send(stack: Stack, wid: str, decision: ReviewDecision) -> None:
-    handle = stack.client.temporal.get_workflow_handle(f"withdrawal-{wid}")
+    handle = workflow_handle(stack.client.temporal, wid)
     await handle.signal(WithdrawalWorkflow.approve, decision)
 
 
@@ -86,7 +74,7 @@ async def test_a_raw_approve_signal_is_refused_recorded_and_the_money_stays(
     reviewer (Temporal CLI, Web UI, a script) names a real reviewer and still counts for
     nothing."""
     payout, _ = fakes
-    wid = await under_review(fake_stack)
+    wid = await reviewed_bank_withdrawal(fake_stack)
     decision = await fake_stack.client.decide(wid, APPROVE, "rev-1", "trust me")
     assert decision is not None and not decision.accepted
     assert "no proof of an authenticated reviewer" in decision.why
@@ -113,8 +101,8 @@ async def test_forged_stale_and_misdirected_proofs_count_for_nothing(
     fake_stack: Stack, fakes: Fakes
 ) -> None:
     payout, _ = fakes
-    wid = await under_review(fake_stack)
-    other = await under_review(fake_stack, amount="30.00")
+    wid = await reviewed_bank_withdrawal(fake_stack)
+    other = await reviewed_bank_withdrawal(fake_stack, amount="30.00")
     now = await fake_stack.workflow_now()
     rev_1 = signed_in(fake_stack, "rev-1")
     key = review_signing_key()
@@ -160,7 +148,7 @@ async def test_forged_stale_and_misdirected_proofs_count_for_nothing(
 async def test_a_proof_counts_once_even_for_the_same_withdrawal(fake_stack: Stack) -> None:
     """The nonce is spent in the database: replaying a proof is refused by the activity
     too, not only by the workflow that saw it first."""
-    wid = await under_review(fake_stack)
+    wid = await reviewed_bank_withdrawal(fake_stack)
     now = await fake_stack.workflow_now()
     token = issue_decision_proof(
         signed_in(fake_stack, "rev-1"),
@@ -272,8 +260,8 @@ async def test_2000_forged_approvals_then_the_real_one_pays(
     """Bounded outside input: forged signals cost no activity past the first few recorded
     and no growing state; the real, authenticated approval still gets through."""
     payout, _ = fakes
-    wid = await under_review(fake_stack)
-    handle = fake_stack.client.temporal.get_workflow_handle(f"withdrawal-{wid}")
+    wid = await reviewed_bank_withdrawal(fake_stack)
+    handle = workflow_handle(fake_stack.client.temporal, wid)
     other = issue_decision_proof(
         signed_in(fake_stack, "rev-2"), "w-elsewhere", APPROVE, signing_key=review_signing_key()
     )
@@ -327,7 +315,7 @@ async def test_freshness_is_judged_when_the_workflow_received_the_decision(
 ) -> None:
     """A worker outage between receipt and verification must not refuse a valid approval:
     the activity runs two hours later and still accepts a proof that was fresh on arrival."""
-    wid = await under_review(fake_stack)
+    wid = await reviewed_bank_withdrawal(fake_stack)
     received = await fake_stack.workflow_now()
     token = issue_decision_proof(
         signed_in(fake_stack, "rev-1"),

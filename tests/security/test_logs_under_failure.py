@@ -22,7 +22,6 @@ import pytest_asyncio
 from sqlalchemy import text
 
 from application.reviews import authenticate, send_decision
-from client.polling import poll_until
 from client.withdrawals import WithdrawalClient
 from gateways.http_sms import HttpSmsProvider
 from ledger.db import get_engine, session_scope
@@ -32,6 +31,7 @@ from models.fixtures import parse_fixture
 from models.messages import ReviewDecisionKind
 from observability.log_filter import install_personal_data_filter
 from stack import Ports, Stack, StackConfig
+from tests.support.polling import eventually
 from tests.workflows import data
 from tests.workflows.harness import bank_payee, make_request
 
@@ -49,16 +49,6 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
         yield running
     finally:
         running.stop()
-
-
-async def _until(condition: object, what: str) -> None:
-    await poll_until(
-        condition,  # type: ignore[arg-type]
-        bool,
-        timeout=WAIT_SECONDS,
-        interval=0.2,
-        on_timeout=lambda _: AssertionError(f"{what} not reached in {WAIT_SECONDS} s"),
-    )
 
 
 async def test_no_personal_data_in_any_log_when_the_database_and_provider_fail(
@@ -94,13 +84,17 @@ async def test_no_personal_data_in_any_log_when_the_database_and_provider_fail(
     async def status_is(*statuses: Status) -> bool:
         return (await client.status(wid)).status in statuses
 
-    await _until(lambda: status_is(Status.AWAITING_CODE), "awaiting_code")
+    await eventually(
+        lambda: status_is(Status.AWAITING_CODE), "awaiting_code", timeout=WAIT_SECONDS, interval=0.2
+    )
     sms = HttpSmsProvider(stack.urls.sms)
     phone = data.PHONES["acct-auto"]
     inbox = await sms.inbox(phone)
     assert inbox and inbox[0].code
     assert (await client.submit_code(wid, inbox[0].code)).verdict.value == "verified"
-    await _until(lambda: status_is(Status.UNDER_REVIEW), "under_review")
+    await eventually(
+        lambda: status_is(Status.UNDER_REVIEW), "under_review", timeout=WAIT_SECONDS, interval=0.2
+    )
 
     payout = stack.simulators[0]
     payout.set_faults(error_rate=1.0)  # every payout call fails with a 5xx
@@ -117,7 +111,9 @@ async def test_no_personal_data_in_any_log_when_the_database_and_provider_fail(
     assert decision is not None and decision.accepted, decision
     await asyncio.sleep(FAILING_PAYOUT_SECONDS)
     payout.set_faults()
-    await _until(lambda: status_is(Status.SUCCEEDED), "succeeded")
+    await eventually(
+        lambda: status_is(Status.SUCCEEDED), "succeeded", timeout=WAIT_SECONDS, interval=0.2
+    )
 
     logs = {p.name: p.read_text(errors="replace") for p in stack.config.logs_dir.glob("*.log")}
     assert {"worker.log", "temporal.log", "payout-simulator.log", "callbacks.log"} <= set(logs)

@@ -25,7 +25,6 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from application import withdrawals
 from application.reviews import authenticate, cancel_as_reviewer, issue_decision_proof
-from gateways.fakes import FakePayoutProvider
 from ledger import audit
 from ledger.tables import HoldState
 from models import decision_proof
@@ -38,6 +37,8 @@ from models.limits import (
     MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON,
 )
 from models.messages import ReviewDecision
+from standins.fakes import FakePayoutProvider
+from tests.support.withdrawals import workflow_handle
 from tests.workflows.harness import Stack, bank_payee
 from tests.workflows.keys import review_signing_key, review_verify_key
 from workflows.withdrawal import WithdrawalWorkflow
@@ -117,7 +118,7 @@ async def test_200_forged_well_formed_proofs_then_two_real_approvals_pay(
     )
     await stack.verify(wid, "acct-ent")
     await stack.wait_status(wid, Status.UNDER_REVIEW)
-    handle = stack.client.temporal.get_workflow_handle(f"withdrawal-{wid}")
+    handle = workflow_handle(stack.client.temporal, wid)
     iat = int((await stack.workflow_now()).timestamp())
     forgeries = [
         ReviewDecision(
@@ -195,7 +196,7 @@ async def test_20_refused_cancels_then_an_ops_cancel_still_works(fake_stack: Sta
 
     await assert_ops_cancel_works(stack, wid)
 
-    handle = stack.client.temporal.get_workflow_handle(f"withdrawal-{wid}")
+    handle = workflow_handle(stack.client.temporal, wid)
     _, _, updates = history_counts((await handle.fetch_history()).events)
     # The first reviewer's cancel found no keys loaded: it was let through to load them
     # (one load, its refusal in history); every other refusal left no history.
@@ -240,7 +241,7 @@ async def test_replayed_and_re_signed_refused_cancels_are_capped_then_ops_cancel
     stack = fake_stack
     wid = await stack.start(amount="30.00")
     await stack.wait_status(wid, Status.AWAITING_CODE)
-    handle = stack.client.temporal.get_workflow_handle(f"withdrawal-{wid}")
+    handle = workflow_handle(stack.client.temporal, wid)
     reviewer = authenticate(stack.engine, "rev-1", stack.passwords["rev-1"])  # may not cancel
 
     async def cancel_by_reviewer(proof: str) -> str:
@@ -277,7 +278,7 @@ async def test_refused_cancels_leave_no_history_on_the_dev_server(sim_stack: Sta
     stack = sim_stack
     wid = await stack.start(amount="25.00")
     await stack.wait_status(wid, Status.AWAITING_CODE)
-    handle = stack.client.temporal.get_workflow_handle(f"withdrawal-{wid}")
+    handle = workflow_handle(stack.client.temporal, wid)
     before = len((await handle.fetch_history()).events)
     for n in range(1, REFUSED_CANCELS + 1):
         with pytest.raises(RuleRefusal, match="neither the applicant"):
@@ -302,7 +303,7 @@ async def test_made_up_key_ids_cost_a_load_per_fifty_waiting_not_one_each(
     )
     await stack.verify(wid, "acct-auto")
     await stack.wait_status(wid, Status.UNDER_REVIEW)
-    handle = stack.client.temporal.get_workflow_handle(f"withdrawal-{wid}")
+    handle = workflow_handle(stack.client.temporal, wid)
     iat = int((await stack.workflow_now()).timestamp())
     made_up = 2 * MAX_PROOFS_AWAITING_KEYS + 1
     for start in range(0, made_up, 50):

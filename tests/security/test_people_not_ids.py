@@ -17,7 +17,6 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.withdrawal import WithdrawalActivities
 from application.reviews import authenticate, issue_decision_proof
-from gateways.fakes import FakePayoutProvider
 from ledger import audit, tables
 from ledger.payout_resolution import ProviderAnswer, proof_decision, record_resolution
 from ledger.tables import HoldState
@@ -25,7 +24,9 @@ from models.authority import decision_problem, person_of
 from models.domain import DesignatedReason, Route, Status
 from models.messages import PayoutOutcome, PayoutResolutionRequest
 from models.money import Money
+from standins.fakes import FakePayoutProvider
 from tests.security.test_review_authority import add_reviewer
+from tests.support.withdrawals import workflow_handle
 from tests.workflows.harness import Stack, bank_payee, fen
 from tests.workflows.keys import review_signing_key, review_verify_key
 from tests.workflows.stacks import fake_provider_stack
@@ -84,9 +85,7 @@ async def test_one_person_with_two_reviewer_ids_is_one_pair_of_eyes(
     assert stack.payout.moved_count(wid) == 0
 
     # The decision list (the workflow's decisions query) and the audit trail name the person.
-    decisions = await stack.client._decisions(
-        stack.client.temporal.get_workflow_handle(f"withdrawal-{wid}")
-    )
+    decisions = await stack.client._decisions(workflow_handle(stack.client.temporal, wid))
     assert [(d.reviewer_id, d.person, d.accepted) for d in decisions] == [
         ("rev-alice", f"identity {ONE_PERSON}", True),
         ("rev-alice-2", f"identity {ONE_PERSON}", False),

@@ -11,9 +11,10 @@ from temporalio.client import Client
 
 from client.connection import plain_data_converter
 from codec.encryption import ENCODING, EncryptionCodec
-from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from models.domain import DesignatedReason, Route, Status
+from standins.fakes import FakePayoutProvider, FakeSmsProvider
 from tests.security.history import history_payloads, raw_bytes
+from tests.support.withdrawals import workflow_handle
 from tests.workflows import data
 from tests.workflows.harness import Stack, bank_payee
 from tests.workflows.keys import TEST_KEYS
@@ -65,7 +66,7 @@ async def test_raw_history_and_logs_carry_no_personal_data(
     codes = [m.code for m in sms.inbox(PHONE) if m.code]
     assert codes, "the SMS provider, and only it, got the code"
 
-    handle = outsider(fake_stack).get_workflow_handle(f"withdrawal-{wid}")
+    handle = workflow_handle(outsider(fake_stack), wid)
     history = await handle.fetch_history()
     description = await handle.describe()
     raw = raw_bytes(history, [description.raw_description])
@@ -94,7 +95,7 @@ async def test_code_is_neither_input_nor_result_of_the_send_activity(
     wid = await fake_stack.start(amount="30.00")
     await fake_stack.wait_status(wid, Status.AWAITING_CODE)
     code = await fake_stack.code_for("acct-auto")
-    history = await fake_stack.env.client.get_workflow_handle(f"withdrawal-{wid}").fetch_history()
+    history = await workflow_handle(fake_stack.env.client, wid).fetch_history()
     codec = EncryptionCodec(TEST_KEYS)
     send_events = {
         event.event_id

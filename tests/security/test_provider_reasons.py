@@ -15,13 +15,14 @@ import pytest
 from sqlmodel import Session, col, select
 
 from codec.encryption import EncryptionCodec
-from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from gateways.payout import TransferRequest
 from ledger import tables
 from models.domain import Status
 from models.provider_reasons import ProviderReason, provider_reason
+from standins.fakes import FakePayoutProvider, FakeSmsProvider
 from tests.security.history import history_payloads, raw_bytes
 from tests.security.test_personal_data import approved_bank_withdrawal, outsider
+from tests.support.withdrawals import workflow_handle
 from tests.workflows import data
 from tests.workflows.harness import Stack
 from tests.workflows.keys import TEST_KEYS
@@ -60,7 +61,7 @@ async def _assert_only_the_word(
     assert doc.status is Status.FAILED and doc.reason == word.value
     written = _everything_written(stack, wid)
     assert word.value in written
-    handle = outsider(stack).get_workflow_handle(f"withdrawal-{wid}")
+    handle = workflow_handle(outsider(stack), wid)
     history = await handle.fetch_history()
     description = await handle.describe()
     raw = raw_bytes(history, [description.raw_description])
@@ -95,7 +96,7 @@ async def test_a_refusal_naming_the_payee_reaches_nothing_but_the_word(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    monkeypatch.setattr("gateways.fakes.refusal_at_submit", refusal_naming_the_payee)
+    monkeypatch.setattr("standins.fakes.refusal_at_submit", refusal_naming_the_payee)
     wid = await approved_bank_withdrawal(fake_stack, "120.00")
     await _assert_only_the_word(
         fake_stack, wid, ProviderReason.ACCOUNT_INVALID, caplog.text, raw_kept=False

@@ -8,13 +8,13 @@ import pytest
 from sqlmodel import Session, col, select
 
 from config import settings
-from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from ledger import audit, tables
 from ledger.tables import HoldState
 from models.authority import approvals_required, decision_problem
 from models.domain import DesignatedReason, Kind, Route, Status
 from models.money import Money
 from models.passwords import hash_password
+from standins.fakes import FakePayoutProvider, FakeSmsProvider
 from tests.workflows.harness import Stack, alipay_payee, bank_payee, fen
 
 Fakes = tuple[FakePayoutProvider, FakeSmsProvider]

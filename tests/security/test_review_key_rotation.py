@@ -29,11 +29,11 @@ from application.reviews import (
 )
 from client.withdrawals import WithdrawalClient
 from config import settings
-from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from models import decision_proof
 from models.domain import Kind, Route, Status
 from models.limits import REVIEW_KEYS_REFRESH_FIRST_SECONDS
 from models.messages import RecordedDecision, ReviewDecisionKind
+from standins.fakes import FakePayoutProvider, FakeSmsProvider
 from tests.workflows.harness import Stack, bank_payee
 from tests.workflows.keys import review_signing_key
 from tests.workflows.stacks import (

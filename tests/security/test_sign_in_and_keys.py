@@ -25,7 +25,6 @@ from sqlmodel import Session
 
 from application.reviews import authenticate, send_decision
 from client.withdrawals import WithdrawalClient
-from gateways.simulators.runner import RunningServer
 from ledger import audit, tables
 from ledger.db import get_engine, session_scope
 from ledger.loading import load_fixture
@@ -35,6 +34,7 @@ from models.errors import AuthenticationFailed
 from models.fixtures import parse_fixture
 from models.limits import LOGIN_LOCK_MINUTES, MAX_LOGIN_FAILURES
 from models.messages import ReviewDecisionKind
+from standins.simulators.runner import RunningServer
 from tests.workflows import data
 from tests.workflows.harness import Stack, bank_payee, load_test_accounts
 from tests.workflows.keys import TEST_KEY_LINE, review_signing_key, review_verify_key

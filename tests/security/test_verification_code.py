@@ -18,7 +18,6 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.withdrawal import WithdrawalActivities
-from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from ledger import audit, tables, verification_codes
 from ledger.db import dispose_engine, get_engine
 from models.domain import DesignatedReason, Payee, Route, Status, WithdrawalRequest
@@ -29,6 +28,7 @@ from models.limits import (
     MAX_CODE_SENDS,
 )
 from models.messages import CodeCheck, CodeRequest
+from standins.fakes import FakePayoutProvider, FakeSmsProvider
 from tests.workflows import data
 from tests.workflows.harness import Stack, bank_payee, load_test_accounts, make_request
 from tests.workflows.stacks import TEST_CODE_KEY, fake_provider_stack

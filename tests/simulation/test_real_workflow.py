@@ -27,7 +27,6 @@ from temporalio.worker import Replayer
 
 from activities.withdrawal import WithdrawalActivities
 from client.connection import data_converter
-from gateways.fakes import FakePayoutProvider
 from gateways.payout import Transfer, TransferState
 from ledger import tables
 from models.domain import Status, WithdrawalRequest
@@ -37,6 +36,7 @@ from models.provider_record import ExpectedTransfer, check_record
 from simulation.__main__ import run_seed_of
 from simulation.script import run_seed
 from simulation.world import Deliver, ProviderSet, Step
+from standins.fakes import FakePayoutProvider
 from tests.workflows.harness import Stack, make_request
 from tests.workflows.keys import TEST_KEYS
 from tests.workflows.stacks import fake_provider_stack

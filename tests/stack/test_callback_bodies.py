@@ -24,6 +24,7 @@ import psutil
 import pytest
 
 from callbacks.receiver import CALLBACK_PATH
+from tests.support.ports import free_port
 
 SECRET = "whsec_" + base64.b64encode(b"m" * 32).decode()
 BODY_BYTES = 64 * 1024 * 1024
@@ -31,13 +32,6 @@ CHUNK = b"x" * (1024 * 1024)
 PARALLEL_BODIES = 10
 PEAK_GROWTH_LIMIT_BYTES = 16 * 1024 * 1024
 START_SECONDS = 30.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -57,7 +51,7 @@ class RunningReceiver:
 def receiver(tmp_path: Path) -> Iterator[RunningReceiver]:
     if not Path("/proc/self/status").exists():
         pytest.skip("needs Linux /proc for the peak resident memory")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'receiver.db'}",

@@ -11,10 +11,9 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TypeVar
 
 import httpx
 import pytest
@@ -26,7 +25,6 @@ from temporalio.api.operatorservice.v1 import RemoveSearchAttributesRequest
 from temporalio.client import WorkflowExecutionStatus
 
 from callbacks.receiver import CALLBACK_PATH
-from client.polling import poll_until
 from client.withdrawals import WithdrawalClient, workflow_id
 from codec.encryption import EncryptionCodec
 from demo.data import read_fixture
@@ -36,6 +34,8 @@ from models.domain import Kind, Route, Status, WithdrawalRequest
 from models.messages import CodeVerdict
 from models.money import Money
 from stack import DEFAULT_FIXTURE, Ports, Stack, StackConfig, dev_server
+from tests.support.polling import eventually
+from tests.support.withdrawals import SIGNAL_PAYOUT_UPDATE, workflow_handle
 from workflows.search_attributes import ALL_KEYS, REVIEW_OVERDUE
 
 # The slowest simulated route settles in this many real seconds; original via Alipay
@@ -50,21 +50,6 @@ PROVIDER_LATENCY_MS = 4000
 POLL_SECONDS = 0.1
 AUTOMATIC_ACCOUNT = "acct-personal"  # no overdue debt under its real name: no review (R16)
 AUTOMATIC_ORDER = "R-P-ALIPAY"
-
-T = TypeVar("T")
-
-
-async def eventually(check: Callable[[], Awaitable[T | None]], what: str) -> T:
-    """Poll ``check`` until it returns something, within ``WAIT_SECONDS``."""
-    found = await poll_until(
-        check,
-        lambda found: found is not None and found is not False,
-        timeout=WAIT_SECONDS,
-        interval=POLL_SECONDS,
-        on_timeout=lambda _: AssertionError(f"not within {WAIT_SECONDS} s: {what}"),
-    )
-    assert found is not None
-    return found
 
 
 def child_pids(parent: int) -> set[int]:
@@ -197,9 +182,14 @@ async def test_withdrawal_runs_through_worker_simulators_and_callback(
     async def awaiting_code() -> bool:
         return (await withdrawals.status(withdrawal_id)).status is Status.AWAITING_CODE
 
-    await eventually(awaiting_code, "awaiting_code")
+    await eventually(awaiting_code, "awaiting_code", timeout=WAIT_SECONDS, interval=POLL_SECONDS)
     phone = security_phone(AUTOMATIC_ACCOUNT)
-    code = await eventually(lambda: latest_code(stack.urls.sms, phone), "the SMS code")
+    code = await eventually(
+        lambda: latest_code(stack.urls.sms, phone),
+        "the SMS code",
+        timeout=WAIT_SECONDS,
+        interval=POLL_SECONDS,
+    )
     # Without the latency the original route settles in milliseconds and the watch's
     # first look-up could see it, end the run, and leave the callback to arrive late
     # ("already finished": harmless, but then no signal to assert on). The provider's
@@ -218,7 +208,7 @@ async def test_withdrawal_runs_through_worker_simulators_and_callback(
         for e in history.events
         if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
     ]
-    assert "payout_update" in signals
+    assert SIGNAL_PAYOUT_UPDATE in signals
     finished["withdrawal_id"] = withdrawal_id
 
 
@@ -264,7 +254,9 @@ async def test_killed_worker_is_restarted_and_polls_again(stack: Stack) -> None:
         pid = stack.worker.pid if stack.worker is not None else None
         return pid if pid != killed and stack.worker_restarts >= 1 else None
 
-    restarted = await eventually(new_pid, "a new worker process")
+    restarted = await eventually(
+        new_pid, "a new worker process", timeout=WAIT_SECONDS, interval=POLL_SECONDS
+    )
     await stack.wait_for_worker(restarted, timeout_seconds=WAIT_SECONDS)
 
 
@@ -286,7 +278,7 @@ async def test_restart_on_the_same_data_keeps_workflows_and_search_attributes(
     try:
         assert again.client is not None
         if "withdrawal_id" in finished:
-            handle = again.client.get_workflow_handle(workflow_id(finished["withdrawal_id"]))
+            handle = workflow_handle(again.client, finished["withdrawal_id"])
             assert (await handle.describe()).status is WorkflowExecutionStatus.COMPLETED
         # The CLI ignores --search-attribute on a saved state; the launcher adds what lacks.
         namespace = config.namespace

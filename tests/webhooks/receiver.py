@@ -1,11 +1,10 @@
 """A backend's webhook endpoint for tests: verifies each delivery with the
 ``standardwebhooks`` package, can fail its first N deliveries, and can be taken down and
-brought back on the same port. Also a free port for it, and a stored event to deliver."""
+brought back on the same port. Also a stored event to deliver."""
 
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -19,13 +18,6 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from ledger.db import run_in_transaction
 from ledger.events import body_of
 from ledger.tables import WebhookEvent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def stored_event(engine: Engine) -> str:

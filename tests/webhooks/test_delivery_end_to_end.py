@@ -24,7 +24,8 @@ from ledger.db import dispose_engine
 from stack import Ports, Stack, StackConfig
 from tests.api.conftest import ROOT_WAIT_SECONDS, Api
 from tests.launched import new_id
-from tests.webhooks.receiver import Receiver, free_port
+from tests.support.ports import free_port
+from tests.webhooks.receiver import Receiver
 
 FAIL_FIRST = 3
 DELIVERY_WAIT_SECONDS = 60.0

@@ -6,7 +6,6 @@ the delivery is marked failed and ``webhooks --failed`` lists it."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import time
@@ -34,7 +33,9 @@ from gateways.webhooks import new_secret, secret_keys
 from ledger.db import dispose_engine, get_engine, run_in_transaction
 from ledger.tables import WebhookDelivery
 from models.webhooks import WebhookOrder
-from tests.webhooks.receiver import Receiver, free_port, stored_event
+from tests.support.polling import until
+from tests.support.ports import free_port
+from tests.webhooks.receiver import Receiver, stored_event
 from tests.workflows.keys import TEST_KEYS
 from workflows.webhook_delivery import WebhookDeliveryWorkflow, delivery_workflow_id
 
@@ -95,13 +96,6 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
     dispose_engine(url)
 
 
-async def _until(condition: object) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not (callable(condition) and condition()):
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.1)
-
-
 @pytest.mark.asyncio(loop_scope="session")
 async def test_a_retry_six_minutes_later_is_signed_afresh_and_verifies(
     dev_server: WorkflowEnvironment, engine: Engine, clock: Clock
@@ -133,7 +127,9 @@ async def test_a_retry_six_minutes_later_is_signed_afresh_and_verifies(
                     id=delivery_workflow_id(event_id),
                     task_queue=queue,
                 )
-                await _until(lambda: len(receiver.attempts) == 1)
+                await until(
+                    lambda: len(receiver.attempts) == 1, "the first attempt", timeout=WAIT_SECONDS
+                )
                 clock.offset_seconds = SIX_MINUTES  # the retry comes six minutes later
                 outcomes = await handle.result()
                 await _save_history(handle, "webhook_delivery_retried_then_delivered")

@@ -23,7 +23,8 @@ from activities.webhooks import WebhookActivities
 from gateways.webhooks import WebhookSecretError, new_secret, secret_keys
 from ledger.db import dispose_engine, get_engine
 from models.webhooks import WebhookTarget
-from tests.webhooks.receiver import Attempt, Receiver, free_port, stored_event
+from tests.support.ports import free_port
+from tests.webhooks.receiver import Attempt, Receiver, stored_event
 
 
 @pytest.fixture

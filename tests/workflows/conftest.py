@@ -13,8 +13,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.withdrawal import WithdrawalActivities
 from client.connection import data_converter
-from gateways.fakes import FakePayoutProvider, FakeSmsProvider
-from gateways.simulators.runner import RunningServer, start_simulator
+from standins.fakes import FakePayoutProvider, FakeSmsProvider
+from standins.simulators.runner import RunningServer, start_simulator
 from tests.workflows.harness import Stack, register_search_attributes
 from tests.workflows.keys import TEST_KEYS
 from tests.workflows.stacks import fake_provider_stack, simulator_stack

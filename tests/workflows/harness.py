@@ -36,6 +36,7 @@ from models.domain import Kind, Payee, Route, Status, WithdrawalRequest, Withdra
 from models.fixtures import parse_fixture
 from models.messages import RecordedDecision, ReviewDecisionKind
 from models.money import Money
+from tests.support.withdrawals import workflow_handle
 from tests.workflows import data
 from tests.workflows.keys import review_signing_key
 from workflows.search_attributes import ALL_KEYS
@@ -131,7 +132,7 @@ class Stack:
     async def terminate_leftovers(self) -> None:
         """A run left open would hold the shared time-skipping clock for the next test."""
         for withdrawal_id in self.started:
-            handle = self.env.client.get_workflow_handle(f"withdrawal-{withdrawal_id}")
+            handle = workflow_handle(self.env.client, withdrawal_id)
             with contextlib.suppress(RPCError):  # already closed
                 await handle.terminate("test finished")
 
@@ -145,7 +146,7 @@ class Stack:
             path = folder / f"{name}-{index}.json"
             if path.exists():
                 continue
-            handle = self.env.client.get_workflow_handle(f"withdrawal-{withdrawal_id}")
+            handle = workflow_handle(self.env.client, withdrawal_id)
             history = await handle.fetch_history()
             path.write_text(history.to_json())
 

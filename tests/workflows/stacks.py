@@ -22,15 +22,15 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.withdrawal import WithdrawalActivities
 from client.withdrawals import WithdrawalClient
-from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from gateways.http_payout import HttpPayoutProvider
 from gateways.http_sms import HttpSmsProvider
 from gateways.payout import PayoutProvider
-from gateways.simulators.runner import RunningServer
 from gateways.sms import SmsProvider
 from ledger.db import get_engine
 from models.money import Money
 from observability.metrics import WithdrawalMetrics
+from standins.fakes import FakePayoutProvider, FakeSmsProvider
+from standins.simulators.runner import RunningServer
 from tests.workflows.harness import Stack, load_test_accounts
 from tests.workflows.keys import review_verify_key
 from worker import build_worker

@@ -26,6 +26,7 @@ from models.domain import Status
 from models.limits import CODE_RESEND_COOLDOWN_SECONDS, MAX_CODE_SENDS, PAYOUT_RETRY_TOTAL_HOURS
 from models.messages import PayoutOutcome, PayoutResolutionRequest
 from models.money import Money
+from tests.support.withdrawals import SIGNAL_APPROVE, SIGNAL_PAYOUT_UPDATE, workflow_handle
 from tests.workflows.edge_stack import deployed_before_patches_worker, edge_stack
 from tests.workflows.harness import Stack
 from tests.workflows.test_money_edges import signed
@@ -63,7 +64,7 @@ def history_bound(days: float, signals: int) -> int:
 
 
 def _handle(stack: Stack, withdrawal_id: str) -> WorkflowHandle[object, object]:
-    return stack.env.client.get_workflow_handle(f"withdrawal-{withdrawal_id}")
+    return workflow_handle(stack.env.client, withdrawal_id)
 
 
 async def assert_bounded(
@@ -91,7 +92,7 @@ async def flood_callbacks(stack: Stack, withdrawal_id: str, count: int) -> None:
             amount=Money.yuan("120.00"),
             provider_reference=f"flood-{index}",
         )
-        await handle.signal("payout_update", claim)
+        await handle.signal(SIGNAL_PAYOUT_UPDATE, claim)
 
 
 async def test_history_is_bounded_waiting_in_review(
@@ -108,7 +109,7 @@ async def test_history_is_bounded_waiting_in_review(
         await stack.env.sleep(timedelta(days=DAYS))
         handle = _handle(stack, wid)
         for index in range(FLOOD):
-            await handle.signal("approve", {"reviewer_id": f"x{index}"})
+            await handle.signal(SIGNAL_APPROVE, {"reviewer_id": f"x{index}"})
         await stack.approve(wid, "rev-1")
         doc = await stack.client.result(wid)
 

@@ -21,11 +21,11 @@ from temporalio.testing import WorkflowEnvironment
 from activities.withdrawal import WithdrawalActivities
 from cli.app import main as cli
 from cli.command import Context
-from gateways.fakes import FakePayoutProvider
 from models.domain import Kind, Route, Status
 from models.limits import REVIEW_SLA_HOURS
 from observability import gauges
 from observability.runtime import Telemetry, free_loopback_address, start_telemetry
+from standins.fakes import FakePayoutProvider
 from tests.observability.scrape import parse, total
 from tests.workflows.harness import Stack, alipay_payee
 from tests.workflows.stacks import fake_provider_stack, sqlite_url

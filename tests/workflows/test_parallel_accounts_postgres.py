@@ -23,10 +23,10 @@ from temporalio.testing import WorkflowEnvironment
 from activities.withdrawal import WithdrawalActivities
 from gateways.http_payout import HttpPayoutProvider
 from gateways.http_sms import HttpSmsProvider
-from gateways.simulators.runner import RunningServer
 from ledger import audit, holds
 from ledger.db import read_only_session
 from models.domain import Status
+from standins.simulators.runner import RunningServer
 from tests.workflows.harness import Stack
 from tests.workflows.stacks import TEST_CODE_KEY, inbox_code_reader, loaded_ledger, serving
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from gateways.simulators.runner import RunningServer
 from models.domain import DesignatedReason, Kind, Route, Status
 from models.limits import MAX_CODE_ATTEMPTS
 from models.messages import CodeVerdict
+from standins.simulators.runner import RunningServer
 from tests.workflows.harness import Stack, alipay_payee, bank_payee
 from tests.workflows.test_paths_time_skipping import assert_paid, assert_released
 

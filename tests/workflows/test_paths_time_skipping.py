@@ -13,7 +13,6 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from ledger.tables import HoldState
 from models.domain import DesignatedReason, Kind, Route, Status
 from models.limits import (
@@ -24,6 +23,8 @@ from models.limits import (
     SMS_SEND_TOTAL_SECONDS,
 )
 from models.messages import CodeVerdict
+from standins.fakes import FakePayoutProvider, FakeSmsProvider
+from tests.support.withdrawals import SIGNAL_PAYOUT_UPDATE, workflow_handle
 from tests.workflows.harness import Stack, alipay_payee, bank_payee, fen
 from workflows.search_attributes import REVIEW_OVERDUE
 
@@ -303,9 +304,9 @@ async def test_settlement_by_callback_signal(fake_stack: Stack, fakes: Fakes) ->
     await fake_stack.wait_status(wid, Status.APPROVED_AWAITING_PAYOUT)
     await fake_stack.wait_until(lambda: payout.request_for(wid) is not None)
     settled = payout.settle(wid)
-    handle = fake_stack.env.client.get_workflow_handle(f"withdrawal-{wid}")
-    await handle.signal("payout_update", settled)
-    await handle.signal("payout_update", settled)  # a duplicate callback changes nothing
+    handle = workflow_handle(fake_stack.env.client, wid)
+    await handle.signal(SIGNAL_PAYOUT_UPDATE, settled)
+    await handle.signal(SIGNAL_PAYOUT_UPDATE, settled)  # a duplicate callback changes nothing
     doc = await fake_stack.client.result(wid)
 
     assert doc.status is Status.SUCCEEDED
@@ -327,8 +328,8 @@ async def test_a_callback_while_the_watch_polls_settles_without_cancelling_it(
         wid, lambda d: any("accepted by the provider" in e.note for e in d.timeline)
     )
     settled = payout.settle(wid)
-    handle = fake_stack.env.client.get_workflow_handle(f"withdrawal-{wid}")
-    await handle.signal("payout_update", settled)
+    handle = workflow_handle(fake_stack.env.client, wid)
+    await handle.signal(SIGNAL_PAYOUT_UPDATE, settled)
     doc = await fake_stack.client.result(wid)
 
     assert doc.status is Status.SUCCEEDED
@@ -357,7 +358,7 @@ async def test_review_sla_marks_withdrawal_overdue_and_keeps_it_in_review(
     assert doc.status is Status.UNDER_REVIEW
     assert doc.review_overdue is True
     assert fake_stack.record(wid).review_overdue is True
-    description = await fake_stack.env.client.get_workflow_handle(f"withdrawal-{wid}").describe()
+    description = await workflow_handle(fake_stack.env.client, wid).describe()
     assert description.typed_search_attributes.get(REVIEW_OVERDUE) is True
     await fake_stack.approve(wid, "rev-1")
     doc = await fake_stack.client.result(wid)
@@ -427,7 +428,7 @@ async def test_code_submitted_in_the_wrong_state_is_refused_without_history(
     )
     await fake_stack.verify(wid, "acct-auto")
     await fake_stack.wait_status(wid, Status.UNDER_REVIEW)
-    handle = fake_stack.env.client.get_workflow_handle(f"withdrawal-{wid}")
+    handle = workflow_handle(fake_stack.env.client, wid)
     updates_before = await _update_events(handle)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await fake_stack.client.submit_code(wid, "123456")

@@ -23,9 +23,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from application.payout_resolution import NothingToResolve, resolve_payout
-from gateways.fakes import FakePayoutProvider
 from gateways.payout import Transfer, TransferRequest, TransferState, payee_digest
-from gateways.simulators.runner import RunningServer
 from ledger.payout_resolution import ProviderAnswer
 from ledger.payouts import prepare_transfer
 from ledger.tables import HoldState, PayoutResolution
@@ -35,12 +33,16 @@ from models.limits import PAYOUT_RETRY_TOTAL_HOURS
 from models.messages import PayoutOutcome, PayoutResolutionRequest, PayoutResolutionVerdict
 from models.money import Money
 from observability.attention import payouts_unknown
+from standins.fakes import FakePayoutProvider
+from standins.simulators.runner import RunningServer
 from tests.security.test_people_not_ids import held_under_review, not_paid
+from tests.support.driving import reviewed_bank_withdrawal
+from tests.support.withdrawals import SIGNAL_PAYOUT_UPDATE, workflow_handle
 from tests.workflows.edge_stack import audit_outcomes, edge_stack
 from tests.workflows.harness import Stack, bank_payee, now
 from tests.workflows.keys import review_verify_key
 from tests.workflows.stacks import simulator_stack
-from tests.workflows.test_money_edges import reviewed_bank_withdrawal, signed
+from tests.workflows.test_money_edges import signed
 
 OTHER_ACCOUNT = "6222020200117777123"  # someone else's card (no magic suffix)
 AMOUNT = "120.00"
@@ -92,7 +94,7 @@ async def approved_and_submitted(stack: Stack) -> str:
 
 
 async def history_events(stack: Stack, withdrawal_id: str) -> int:
-    handle = stack.env.client.get_workflow_handle(f"withdrawal-{withdrawal_id}")
+    handle = workflow_handle(stack.env.client, withdrawal_id)
     return len((await handle.fetch_history()).events)
 
 
@@ -232,8 +234,8 @@ async def test_a_callback_confirmed_against_a_mismatching_record_parks_the_payou
         payout = fake_payout(stack)
         wid = await approved_and_submitted(stack)
         claimed = payout.rewrite(wid, state=TransferState.SUCCEEDED, payee_digest=_other_digest())
-        handle = stack.env.client.get_workflow_handle(f"withdrawal-{wid}")
-        await handle.signal("payout_update", claimed)
+        handle = workflow_handle(stack.env.client, wid)
+        await handle.signal(SIGNAL_PAYOUT_UPDATE, claimed)
 
         await assert_parked_on_mismatch(stack, wid)
         assert audit_outcomes(stack, wid, "payout.callback") == ["ignored"]
@@ -316,7 +318,7 @@ async def test_a_closed_run_with_a_matching_transfer_is_not_released_in_the_ledg
         paid_wid = f"w-{uuid.uuid4().hex[:12]}"
         await approved(stack, paid_wid)
         await stack.wait_until(lambda: payout.request_for(paid_wid) is not None)
-        await stack.env.client.get_workflow_handle(f"withdrawal-{paid_wid}").terminate("ops")
+        await workflow_handle(stack.env.client, paid_wid).terminate("ops")
         refused = await _resolve_in_ledger(stack, paid_wid, "ops-1")
         assert refused.accepted is False and "now holds" in refused.why
         hold = stack.hold(paid_wid)
@@ -325,7 +327,7 @@ async def test_a_closed_run_with_a_matching_transfer_is_not_released_in_the_ledg
         other_wid = f"w-{uuid.uuid4().hex[:12]}"
         await payout.submit(conflicting_request(other_wid))
         await start_reviewed(stack, other_wid)
-        await stack.env.client.get_workflow_handle(f"withdrawal-{other_wid}").terminate("ops")
+        await workflow_handle(stack.env.client, other_wid).terminate("ops")
         await _resolve_in_ledger(stack, other_wid, "ops-1")
         final = await _resolve_in_ledger(stack, other_wid, "lead-1")
         assert final.final is True

@@ -26,7 +26,6 @@ from callbacks.receiver import CALLBACK_PATH, create_app
 from client.polling import poll_until
 from client.returns import start_return
 from gateways import webhook_signature
-from gateways.fakes import FakePayoutProvider
 from gateways.payout import ReturnReason
 from ledger import tables
 from ledger.db import get_engine
@@ -38,6 +37,7 @@ from observability.attention import AttentionKind, from_database, returns_parked
 from observability.runtime import free_loopback_address, start_telemetry
 from reconcile.compare import MismatchKind, Report, compare
 from reconcile.sources import read_ledger, start_missing_returns
+from standins.fakes import FakePayoutProvider
 from tests.observability.scrape import parse, total
 from tests.workflows import data
 from tests.workflows.harness import Stack, fen, now

@@ -18,10 +18,10 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.withdrawal import WithdrawalActivities
-from gateways.fakes import FakePayoutProvider, FakeSmsProvider
 from models.domain import Status
 from observability.http import instrument_app
 from observability.tracing import tracing_interceptors
+from standins.fakes import FakePayoutProvider, FakeSmsProvider
 from tests.workflows.harness import Stack
 from tests.workflows.stacks import (
     FOUR_EYES_TEST_THRESHOLD,

@@ -30,7 +30,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.activity_options import DATABASE
     from workflows.patches import (
-        PATCH_INVARIANT_RELEASES_HOLD,
         PATCH_REVIEW_PROOFS,
     )
     from workflows.rooms.context import Run, WithdrawalEnded
@@ -201,8 +200,8 @@ class ReviewRoom:
 
     async def check_authorised(self) -> None:
         """Invariant before money moves: a reviewed withdrawal has enough different
-        approvers. A broken invariant stops the run loudly; since the patch it first
-        releases the money (R19): nothing was paid, and a failed run resolves nothing."""
+        approvers. A broken invariant releases the money (R19), then stops the run
+        loudly: nothing was paid, and a failed run resolves nothing."""
         if not self.run.review_reasons():
             return
         approvers = set(self.run.review.approvers)
@@ -216,12 +215,11 @@ class ReviewRoom:
                 f"payout with approvals {self.run.review.approvers} of {required} "
                 "required, applicant excluded"
             )
-            if workflow.patched(PATCH_INVARIANT_RELEASES_HOLD):
-                await self.status.finish(
-                    Status.FAILED,
-                    "stopped: review invariant broken; money released (R19)",
-                    reason=f"review invariant broken: {problem}",
-                )
+            await self.status.finish(
+                Status.FAILED,
+                "stopped: review invariant broken; money released (R19)",
+                reason=f"review invariant broken: {problem}",
+            )
             raise ApplicationError(problem, type="ReviewInvariantBroken", non_retryable=True)
 
     async def receive(self, kind: ReviewDecisionKind, decision: ReviewDecision) -> None:

@@ -24,11 +24,11 @@ from fastapi import FastAPI, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from gateways.simulators.faults import FaultDice, SmsFaults, inject_latency
 from gateways.sms_messages import InboxMessage
 from models.masks import mask_phone
+from standins.simulators.faults import FaultDice, SmsFaults, inject_latency
 
-log = logging.getLogger("gateways.simulators.sms")
+log = logging.getLogger("standins.simulators.sms")
 
 MAX_MESSAGES_PER_PHONE = 200  # older messages fall off the inbox
 MAX_REMEMBERED_KEYS = 200_000

@@ -1,4 +1,4 @@
-"""``python -m gateways.simulators {payout,sms} [--port P] [...]``: one simulator, foreground.
+"""``python -m standins.simulators {payout,sms} [--port P] [...]``: one simulator, foreground.
 
 Ctrl-C (or SIGTERM) stops it. The access log is off: an SMS inbox URL carries a phone
 number, and logs must not.
@@ -11,21 +11,21 @@ import logging
 
 import uvicorn
 
-from gateways.simulators.faults import PayoutFaults, SmsFaults
-from gateways.simulators.payout_app import (
+from observability.log_filter import install_personal_data_filter
+from standins.simulators.faults import PayoutFaults, SmsFaults
+from standins.simulators.payout_app import (
     DEFAULT_MAX_SETTLE_SECONDS,
     PayoutSimulatorSettings,
     create_payout_app,
 )
-from gateways.simulators.sms_app import SmsSimulatorSettings, create_sms_app
-from observability.log_filter import install_personal_data_filter
+from standins.simulators.sms_app import SmsSimulatorSettings, create_sms_app
 
 DEFAULT_PAYOUT_PORT = 8801
 DEFAULT_SMS_PORT = 8802
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m gateways.simulators")
+    parser = argparse.ArgumentParser(prog="python -m standins.simulators")
     kinds = parser.add_subparsers(dest="kind", required=True)
     payout = kinds.add_parser("payout", help="the payout provider simulator")
     payout.add_argument("--port", type=int, default=DEFAULT_PAYOUT_PORT)

@@ -1,7 +1,7 @@
 """Start a simulator on a free port, wait until it answers, stop it cleanly.
 
 Used by the tests (``mode="thread"``: uvicorn in a daemon thread of this process) and by
-the ``make run`` launcher (``mode="subprocess"``: ``python -m gateways.simulators``).
+the ``make run`` launcher (``mode="subprocess"``: ``python -m standins.simulators``).
 Readiness is a poll of ``GET /health`` with a deadline, never a guessed sleep.
 
     with start_simulator("payout", max_settle_seconds=0, error_rate=0.2) as payout:
@@ -27,9 +27,9 @@ import uvicorn
 from fastapi import FastAPI
 
 from gateways.http_common import shared_tls_context
-from gateways.simulators.faults import PayoutFaults, SmsFaults
-from gateways.simulators.payout_app import PayoutSimulatorSettings, create_payout_app
-from gateways.simulators.sms_app import SmsSimulatorSettings, create_sms_app
+from standins.simulators.faults import PayoutFaults, SmsFaults
+from standins.simulators.payout_app import PayoutSimulatorSettings, create_payout_app
+from standins.simulators.sms_app import SmsSimulatorSettings, create_sms_app
 
 Kind = Literal["payout", "sms"]
 Mode = Literal["thread", "subprocess"]
@@ -183,7 +183,7 @@ def _start_subprocess(
     log_file: Path | None = None,
 ) -> RunningServer:
     port = port or _free_port(host)
-    command = [sys.executable, "-m", "gateways.simulators", kind, "--host", host]
+    command = [sys.executable, "-m", "standins.simulators", kind, "--host", host]
     command += ["--port", str(port), "--faults", settings.faults.model_dump_json()]
     if isinstance(settings, PayoutSimulatorSettings):
         command += ["--max-settle-seconds", str(settings.max_settle_seconds)]

@@ -1,7 +1,7 @@
 """What a simulated provider does with a transfer: the magic payee rules.
 
-The in-process fake (``gateways.fakes``) and the HTTP simulator
-(``gateways.simulators.payout_app``) share these rules, so a workflow test against the
+The in-process fake (``standins.fakes``) and the HTTP simulator
+(``standins.simulators.payout_app``) share these rules, so a workflow test against the
 fake and an end-to-end run against the simulator see the same refusals and failures.
 
 Refused at submit (HTTP 422, ``TransferRejected``; no money moves, nothing is recorded):

@@ -4,7 +4,7 @@ Endpoints
 - ``POST /transfers`` (a ``TransferRequest``): 200 with the ``Transfer``; the same key
   returns the first result and never moves money twice; the same key with another
   amount, route or payee is 409 ``{"reason": "idempotency key reused with different
-  details"}``; a refusal by the magic payee rules (``gateways.magic_payees``) is 422
+  details"}``; a refusal by the magic payee rules (``standins.magic_payees``) is 422
   ``{"reason": ...}``; a malformed body is 400 ``{"reason": "malformed request: ..."}``.
 - ``GET /transfers/{key}``: the ``Transfer``, or 404.
 - ``GET /transfers?limit=N[&state=S][&updated_since=ISO]``: transfers in acceptance
@@ -22,7 +22,7 @@ business days, designated 7–15 business days), scaled so the longest route tak
 second). With a delay of 0 a transfer settles before the submit answers. On settlement
 the final ``Transfer`` JSON is POSTed to the request's ``callback_url``, best-effort.
 
-Returns (issue 25): a succeeded transfer to a magic returned payee (``gateways.magic_payees``)
+Returns (issue 25): a succeeded transfer to a magic returned payee (``standins.magic_payees``)
 turns ``returned`` a nominal 30 days after it settled, scaled like settlement (or after
 ``return_after_seconds`` when given), and the returned record is POSTed the same way.
 """
@@ -47,17 +47,17 @@ from pydantic import BaseModel, Field
 
 from gateways import webhook_signature
 from gateways.http_payout import MAX_LIST_LIMIT  # the bound our client assumes
-from gateways.magic_payees import (
+from gateways.payout import Transfer, TransferRequest, TransferState
+from standins.magic_payees import (
     LONGEST_NOMINAL_SETTLE_DELAY,
     NOMINAL_RETURN_DELAY,
     nominal_settle_delay,
 )
-from gateways.payout import Transfer, TransferRequest, TransferState
-from gateways.simulators.dropped import DroppedResponse, hide_injected_drop_errors
-from gateways.simulators.faults import FaultDice, PayoutFaults, inject_latency
-from gateways.simulators.payout_book import PayoutBook, Record, Refused
+from standins.simulators.dropped import DroppedResponse, hide_injected_drop_errors
+from standins.simulators.faults import FaultDice, PayoutFaults, inject_latency
+from standins.simulators.payout_book import PayoutBook, Record, Refused
 
-log = logging.getLogger("gateways.simulators.payout")
+log = logging.getLogger("standins.simulators.payout")
 
 DEFAULT_MAX_SETTLE_SECONDS = 10.0  # docs/interface.md: `make run` settles every route within 10 s
 MAX_SETTLE_SECONDS_LIMIT = 24 * 3600.0

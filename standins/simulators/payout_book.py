@@ -13,15 +13,6 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from gateways.magic_payees import (
-    CONFLICTING_KEY_REASON,
-    failure_after_accept,
-    listed,
-    refusal_at_submit,
-    return_after_success,
-    returned,
-    same_details,
-)
 from gateways.payout import (
     ReturnReason,
     Transfer,
@@ -30,8 +21,17 @@ from gateways.payout import (
     request_payee_digest,
 )
 from models.masks import mask_account_number
+from standins.magic_payees import (
+    CONFLICTING_KEY_REASON,
+    failure_after_accept,
+    listed,
+    refusal_at_submit,
+    return_after_success,
+    returned,
+    same_details,
+)
 
-log = logging.getLogger("gateways.simulators.payout")
+log = logging.getLogger("standins.simulators.payout")
 
 # Enough for any demo or benchmark; beyond it the simulator refuses rather than
 # growing without bound.

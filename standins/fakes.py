@@ -3,7 +3,7 @@
 Plain Python with no I/O, safe to share between a test and a Temporal worker in the
 same process (a lock guards the state, in case an activity runs in a thread).
 ``FakePayoutProvider`` follows the same magic payee rules as the HTTP simulator
-(``gateways.magic_payees``) and counts money movements per key, so a test can assert
+(``standins.magic_payees``) and counts money movements per key, so a test can assert
 that a withdrawal moved money exactly once however often it was retried.
 
 It keeps transfers as a provider would, with free-text reasons; what it hands the service
@@ -18,15 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from gateways.magic_payees import (
-    CONFLICTING_KEY_REASON,
-    failure_after_accept,
-    listed,
-    refusal_at_submit,
-    return_after_success,
-    returned,
-    same_details,
-)
 from gateways.payout import (
     KeyConflict,
     ReturnReason,
@@ -41,6 +32,15 @@ from gateways.payout import (
 from gateways.sms import SmsError
 from gateways.sms_messages import InboxMessage
 from models.money import Money
+from standins.magic_payees import (
+    CONFLICTING_KEY_REASON,
+    failure_after_accept,
+    listed,
+    refusal_at_submit,
+    return_after_success,
+    returned,
+    same_details,
+)
 
 
 def _utc_now() -> datetime:
