@@ -54,8 +54,13 @@ def secret_key(secret: str) -> bytes:
 
 
 def signature(secret: str, webhook_id: str, timestamp: int, body: bytes) -> str:
+    return keyed_signature(secret_key(secret), webhook_id, timestamp, body)
+
+
+def keyed_signature(key: bytes, webhook_id: str, timestamp: int, body: bytes) -> str:
+    """One ``v1,<base64 MAC>`` under a secret's key bytes (what senders sign with)."""
     message = f"{webhook_id}.{timestamp}.".encode() + body
-    mac = hmac.new(secret_key(secret), message, hashlib.sha256).digest()
+    mac = hmac.new(key, message, hashlib.sha256).digest()
     return "v1," + base64.b64encode(mac).decode()
 
 

@@ -13,14 +13,13 @@ it), so a receiver holding any one of them accepts it (docs/operations.md).
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import httpx
 
+from gateways import webhook_signature
 from gateways.webhook_signature import SECRET_PREFIX
 
 SECRET_BYTES = 32
@@ -44,22 +43,16 @@ def secret_keys(secrets_text: str) -> list[bytes]:
 
 
 def secret_key(secret: str) -> bytes:
-    encoded = secret.removeprefix(SECRET_PREFIX)
     try:
-        key = base64.b64decode(encoded, validate=True)
-    except ValueError:
-        raise WebhookSecretError("WEBHOOK_SECRET: expected whsec_ and base64") from None
-    if len(key) < 16:
-        raise WebhookSecretError("WEBHOOK_SECRET: at least 16 bytes")
-    return key
+        return webhook_signature.secret_key(secret)
+    except ValueError as error:
+        raise WebhookSecretError(f"WEBHOOK_SECRET: {error}") from None
 
 
 def sign(keys: Sequence[bytes], message_id: str, timestamp: int, body: str) -> str:
     """The ``webhook-signature`` value: one ``v1,<mac>`` per key, space-separated."""
-    to_sign = f"{message_id}.{timestamp}.{body}".encode()
     return " ".join(
-        "v1," + base64.b64encode(hmac.new(key, to_sign, hashlib.sha256).digest()).decode()
-        for key in keys
+        webhook_signature.keyed_signature(key, message_id, timestamp, body.encode()) for key in keys
     )
 
 
