@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activity_options import DATABASE
     from workflows.patches import (
         PATCH_REVIEW_PROOFS,
+        PATCH_REVIEW_WAIT_SETTLES,
     )
     from workflows.rooms.context import Run, WithdrawalEnded
     from workflows.rooms.review_keys import (
@@ -67,15 +68,12 @@ class ReviewRoom:
                 await self._consider(*self.run.review.inbox.pop(0))
                 continue
             timeout = None if self.run.record.review_overdue else deadline - workflow.now()
+            if timeout is not None and self._settles_before_timer():
+                await self._settle()
+                if self._review_woken():
+                    continue
             try:
-                await workflow.wait_condition(
-                    lambda: (
-                        bool(self.run.review.inbox)
-                        or bool(self.run.review.refusals_pending)
-                        or self.run.cancel.requested is not None
-                    ),
-                    timeout=timeout,
-                )
+                await workflow.wait_condition(self._review_woken, timeout=timeout)
             except TimeoutError:
                 await self.status.transition(
                     Change(
@@ -94,6 +92,28 @@ class ReviewRoom:
                 actor=outcome.reviewer_id,
             )
         await self.status.transition(Change(f"approved by {', '.join(self.run.review.approvers)}"))
+
+    def _review_woken(self) -> bool:
+        return (
+            bool(self.run.review.inbox)
+            or bool(self.run.review.refusals_pending)
+            or self.run.cancel.requested is not None
+        )
+
+    def _settles_before_timer(self) -> bool:
+        if self.run.review.settles is None:
+            self.run.review.settles = workflow.patched(PATCH_REVIEW_WAIT_SETTLES)
+        return self.run.review.settles
+
+    async def _settle(self) -> None:
+        """Since PATCH_REVIEW_WAIT_SETTLES: return once every coroutine this activation
+        woke has run to its next wait (conditions are checked only when none is ready),
+        so a decision a signal handler takes in this activation is seen before the SLA
+        timer would start. Otherwise live can create the timer and cancel it at once
+        (core drops both, yet the timer number is used), while replay, which may bring
+        the handler's local activity result in an activation of its own, never creates
+        it: a later timer's number differs and the task fails as nondeterministic."""
+        await workflow.wait_condition(lambda: True)
 
     async def _consider(
         self, kind: ReviewDecisionKind, decision: ReviewDecision, at: datetime
