@@ -107,13 +107,17 @@ class ReviewRoom:
 
     async def _settle(self) -> None:
         """Since PATCH_REVIEW_WAIT_SETTLES: return once every coroutine this activation
-        woke has run to its next wait (conditions are checked only when none is ready),
-        so a decision a signal handler takes in this activation is seen before the SLA
-        timer would start. Otherwise live can create the timer and cancel it at once
-        (core drops both, yet the timer number is used), while replay, which may bring
-        the handler's local activity result in an activation of its own, never creates
-        it: a later timer's number differs and the task fails as nondeterministic."""
-        await workflow.wait_condition(lambda: True)
+        woke has run to its next wait (conditions are checked only when none is ready)
+        and no review-key load is in flight, so a decision a signal handler takes in this
+        workflow task is seen before the SLA timer would start. Otherwise live can create
+        the timer and cancel it in the same task (core drops both, yet the timer number
+        is used) while replay, which may bring the handler's ``review_verify_keys`` local
+        activity result before the activity result that woke this loop, never creates
+        it: a later timer's number differs and the task fails as nondeterministic. A
+        local activity resolves in the task that started it, so this wait costs no
+        history."""
+        keys = self.run.keys
+        await workflow.wait_condition(lambda: not keys.loading)
 
     async def _consider(
         self, kind: ReviewDecisionKind, decision: ReviewDecision, at: datetime
