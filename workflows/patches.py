@@ -70,6 +70,14 @@ PATCH_PARKED_UNTIL_FINAL = "mismatch-parked-until-final-record"
 # towards ``MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON``, past which the validator refuses
 # that person's cancels. Decided at the first cancel the workflow verifies itself.
 PATCH_SIGNED_CANCELS_CAPPED = "cancel-proof-spent-once-refusals-capped"
+# The review loop lets every coroutine the activation woke run, and any review-key load
+# in flight end, before it starts its SLA timer, so a decision a signal handler takes in
+# the same workflow task (its review_verify_keys local activity resolving around a
+# review_decision result) is weighed without a timer created and cancelled at once. Such
+# a pair never reaches history, but it uses a timer number, and replay (which may
+# deliver the two results in another order) does not: "Timer fired event did not have
+# expected timer id". Decided at the first SLA wait, in ReviewRoom.await_review.
+PATCH_REVIEW_WAIT_SETTLES = "review-wait-settles-before-timer"
 
 # The workflow's registered type name (client/withdrawals.py WORKFLOW_TYPE); spelled here
 # so this register imports nothing and can be read by any tool.
@@ -206,6 +214,16 @@ PATCHES: tuple[Patch, ...] = (
         "refuses a replay) and a person's refused signed cancels are capped at "
         "MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON",
         decided="at the first cancel the workflow verifies itself; kept in CancelState.caps_signed",
+    ),
+    Patch(
+        id="review-wait-settles-before-timer",
+        added=_utc("2026-12-06T06:30:00Z"),
+        commit="c50d8cd",
+        changed="the review loop lets the activation's other coroutines run, and a "
+        "review-key load in flight end, before it starts its SLA timer, so no timer is "
+        "created and cancelled in one workflow task (a timer number live used and replay "
+        "did not)",
+        decided="at the first SLA wait, in ReviewRoom.await_review",
     ),
 )
 

@@ -87,6 +87,7 @@ class ReviewState:
 
     inbox: list[ReceivedDecision] = field(default_factory=list)
     checks_proofs: bool | None = None  # PATCH_REVIEW_PROOFS, decided at the first decision
+    settles: bool | None = None  # PATCH_REVIEW_WAIT_SETTLES, decided at the first SLA wait
     refusals_pending: list[RefusedDecision] = field(default_factory=list)
     refusals_queued: int = 0  # refusals taken for recording (pending or recorded)
     refused: int = 0  # every refused decision, recorded or only counted

@@ -90,6 +90,9 @@ def test_saved_histories_cover_every_path() -> None:
         # "cancel-proof-spent-once-refusals-capped" (review finding 3): a cancel proof
         # spent once, a person's refused signed cancels capped (tests/security/)
         "test_replayed_and_re_signed_refused_cancels_are_capped_then_ops_cancels",
+        # "review-wait-settles-before-timer": a key load racing a review_decision starts
+        # no SLA timer that the same task cancels (tests/workflows/)
+        "test_a_key_load_racing_a_review_decision_leaves_no_timer_number_unused",
     ):
         assert path_test in names, f"no saved history for {path_test}"
 

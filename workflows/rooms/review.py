@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.activity_options import DATABASE
     from workflows.patches import (
         PATCH_REVIEW_PROOFS,
+        PATCH_REVIEW_WAIT_SETTLES,
     )
     from workflows.rooms.context import Run, WithdrawalEnded
     from workflows.rooms.review_keys import (
@@ -67,15 +68,12 @@ class ReviewRoom:
                 await self._consider(*self.run.review.inbox.pop(0))
                 continue
             timeout = None if self.run.record.review_overdue else deadline - workflow.now()
+            if timeout is not None and self._settles_before_timer():
+                await self._settle()
+                if self._review_woken():
+                    continue
             try:
-                await workflow.wait_condition(
-                    lambda: (
-                        bool(self.run.review.inbox)
-                        or bool(self.run.review.refusals_pending)
-                        or self.run.cancel.requested is not None
-                    ),
-                    timeout=timeout,
-                )
+                await workflow.wait_condition(self._review_woken, timeout=timeout)
             except TimeoutError:
                 await self.status.transition(
                     Change(
@@ -94,6 +92,32 @@ class ReviewRoom:
                 actor=outcome.reviewer_id,
             )
         await self.status.transition(Change(f"approved by {', '.join(self.run.review.approvers)}"))
+
+    def _review_woken(self) -> bool:
+        return (
+            bool(self.run.review.inbox)
+            or bool(self.run.review.refusals_pending)
+            or self.run.cancel.requested is not None
+        )
+
+    def _settles_before_timer(self) -> bool:
+        if self.run.review.settles is None:
+            self.run.review.settles = workflow.patched(PATCH_REVIEW_WAIT_SETTLES)
+        return self.run.review.settles
+
+    async def _settle(self) -> None:
+        """Since PATCH_REVIEW_WAIT_SETTLES: return once every coroutine this activation
+        woke has run to its next wait (conditions are checked only when none is ready)
+        and no review-key load is in flight, so a decision a signal handler takes in this
+        workflow task is seen before the SLA timer would start. Otherwise live can create
+        the timer and cancel it in the same task (core drops both, yet the timer number
+        is used) while replay, which may bring the handler's ``review_verify_keys`` local
+        activity result before the activity result that woke this loop, never creates
+        it: a later timer's number differs and the task fails as nondeterministic. A
+        local activity resolves in the task that started it, so this wait costs no
+        history."""
+        keys = self.run.keys
+        await workflow.wait_condition(lambda: not keys.loading)
 
     async def _consider(
         self, kind: ReviewDecisionKind, decision: ReviewDecision, at: datetime
