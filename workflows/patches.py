@@ -217,7 +217,7 @@ PATCHES: tuple[Patch, ...] = (
     ),
     Patch(
         id="review-wait-settles-before-timer",
-        added=_utc("2026-12-06T06:30:00Z"),
+        added=_utc("2026-12-06T06:13:30Z"),
         commit="c50d8cd",
         changed="the review loop lets the activation's other coroutines run, and a "
         "review-key load in flight end, before it starts its SLA timer, so no timer is "
