@@ -127,6 +127,9 @@ class BaselineReviewWorkflow(BaselineWorkflow):
             CodeCourier.record_under_review, request, start_to_close_timeout=ACTIVITY_TIMEOUT
         )
         self._publish(Status.UNDER_REVIEW)
+        # The real review loop decides this patch at its first SLA wait (a marker and the
+        # SDK's TemporalChangeVersion upsert).
+        workflow.patched("review-wait-settles-before-timer")
         # The real workflow flags a review past its SLA and waits on; the bench never does.
         with contextlib.suppress(asyncio.TimeoutError):
             await workflow.wait_condition(
