@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,7 +26,6 @@ from application.reviews import (
     issue_decision_proof,
     send_decision,
 )
-from client.withdrawals import WithdrawalClient
 from config import settings
 from models import decision_proof
 from models.domain import Kind, Route, Status
@@ -40,8 +38,7 @@ from tests.workflows.stacks import (
     FOUR_EYES_TEST_THRESHOLD,
     HISTORIES,
     TEST_CODE_KEY,
-    fake_code_reader,
-    sqlite_ledger,
+    workerless_fake_stack,
 )
 from worker import build_worker
 
@@ -101,16 +98,8 @@ async def test_a_rotated_review_key_keeps_every_proof_in_flight(
     time_skipping_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     env = time_skipping_env
-    payout, sms = FakePayoutProvider(auto_settle=True), FakeSmsProvider()
-    task_queue = f"withdrawals-{uuid.uuid4().hex[:8]}"
-    stack = Stack(
-        env=env,
-        client=WithdrawalClient(env.client, task_queue),
-        engine=sqlite_ledger(tmp_path),
-        payout=payout,
-        sms=sms,
-        read_code=fake_code_reader(sms),
-    )
+    stack, payout, sms = workerless_fake_stack(env, tmp_path)
+    task_queue = stack.client.task_queue
     old, new = OLD_SIGNING_KEY.public_key(), NEW_SIGNING_KEY.public_key()
 
     def signed_in(reviewer_id: str) -> AuthenticatedReviewer:

@@ -74,6 +74,23 @@ def inbox_code_reader(sms: HttpSmsProvider) -> CodeReader:
     return read_code
 
 
+def workerless_fake_stack(
+    env: WorkflowEnvironment, tmp_path: Path
+) -> tuple[Stack, FakePayoutProvider, FakeSmsProvider]:
+    """A ``Stack`` on the fake providers and a fresh task queue, with no worker: for tests
+    that run their own workers (redeploys, rotated keys, held activities)."""
+    payout, sms = FakePayoutProvider(auto_settle=True), FakeSmsProvider()
+    stack = Stack(
+        env=env,
+        client=WithdrawalClient(env.client, f"withdrawals-{uuid.uuid4().hex[:8]}"),
+        engine=sqlite_ledger(tmp_path),
+        payout=payout,
+        sms=sms,
+        read_code=fake_code_reader(sms),
+    )
+    return stack, payout, sms
+
+
 @asynccontextmanager
 async def serving(
     env: WorkflowEnvironment,

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
 from pathlib import Path
 
 from temporalio import activity
@@ -31,18 +30,15 @@ from temporalio.worker import Replayer
 from activities.withdrawal import WithdrawalActivities
 from application.reviews import authenticate, issue_decision_proof
 from client.connection import data_converter
-from client.withdrawals import WithdrawalClient
 from models.domain import Kind, Route, Status
 from models.messages import ReviewDecision, ReviewDecisionKind, ReviewerCheck, ReviewerVerdict
-from standins.fakes import FakePayoutProvider, FakeSmsProvider
-from tests.workflows.harness import Stack, bank_payee
+from tests.workflows.harness import bank_payee
 from tests.workflows.keys import TEST_KEYS, review_signing_key, review_verify_key
 from tests.workflows.stacks import (
     FOUR_EYES_TEST_THRESHOLD,
     HISTORIES,
     TEST_CODE_KEY,
-    fake_code_reader,
-    sqlite_ledger,
+    workerless_fake_stack,
 )
 from worker import build_worker
 from workflows.contract import SIGNAL_REJECT
@@ -74,16 +70,8 @@ async def test_a_key_load_racing_a_review_decision_leaves_no_timer_number_unused
     time_skipping_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     env = time_skipping_env
-    payout, sms = FakePayoutProvider(auto_settle=True), FakeSmsProvider()
-    task_queue = f"withdrawals-{uuid.uuid4().hex[:8]}"
-    stack = Stack(
-        env=env,
-        client=WithdrawalClient(env.client, task_queue),
-        engine=sqlite_ledger(tmp_path),
-        payout=payout,
-        sms=sms,
-        read_code=fake_code_reader(sms),
-    )
+    stack, payout, sms = workerless_fake_stack(env, tmp_path)
+    task_queue = stack.client.task_queue
     activities = WithdrawalActivities(
         stack.engine,
         payout,
