@@ -57,6 +57,7 @@ from models.payee import (
     MAX_EMAIL_CHARS,
     MAX_PAYEE_NAME_CHARS,
     MAX_PROOFS,
+    NOT_BLANK,
     payee_problem,
 )
 from models.sameness import first_difference
@@ -82,7 +83,7 @@ AMOUNT_PATTERN = r"^(?:[1-9][0-9]{0,11}(?:\.[0-9]{1,2})?|0\.(?:[1-9][0-9]?|0[1-9
 # email address, a bank card 12 to 19 digits; a name is not blank.
 ALIPAY_ACCOUNT_PATTERN = rf"^(?:{MAINLAND_MOBILE.pattern}|{EMAIL.pattern})$"
 BANK_CARD_PATTERN = rf"^{BANK_CARD.pattern}$"
-NOT_BLANK_PATTERN = r"\S"
+NOT_BLANK_PATTERN = NOT_BLANK.pattern
 # A proof is PDF, JPEG or PNG (application.proofs.PROOF_TYPES) as strict base64: the first
 # characters are those file types' magic bytes encoded.
 PROOF_BASE64_PATTERN = (

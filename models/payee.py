@@ -23,6 +23,14 @@ MAX_PROOF_REFERENCE_CHARS = 200
 EMAIL = re.compile(r"[!-?A-~]+@[!-?A-~]+\.[!-\-/-?A-~]+")
 MAINLAND_MOBILE = re.compile(r"1[0-9]{10}")
 BANK_CARD = re.compile(r"[0-9]{12,19}")
+# A name is not blank: it has one character outside this list of white space. The list is
+# spelled out because Python's and JSON Schema's (ECMA-262) ``\s`` differ (U+0085 and
+# U+001C-U+001F are white space to Python only, U+FEFF to ECMA only), and the OpenAPI
+# document states the same pattern (application.withdrawals.NOT_BLANK_PATTERN).
+NOT_BLANK = re.compile(
+    r"[^\t\n\u000b\f\r \u001c-\u001f\u0085\u00a0\u1680\u2000-\u200a"
+    r"\u2028\u2029\u202f\u205f\u3000\ufeff]"
+)
 
 # R10: these come from the branch directory together; a missing one means the form was
 # typed by hand or the branch look-up was skipped.
@@ -48,7 +56,7 @@ def payee_problem(route: Route, payee: Payee | None, proofs: list[str]) -> Field
 
 
 def _name_problem(name: str) -> FieldProblem | None:
-    if not name.strip():
+    if NOT_BLANK.search(name) is None:
         return FieldProblem("payee.name", "the payee's name is required (R9)")
     if len(name) > MAX_PAYEE_NAME_CHARS:
         return FieldProblem("payee.name", f"at most {MAX_PAYEE_NAME_CHARS} characters")
