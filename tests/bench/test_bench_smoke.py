@@ -35,15 +35,31 @@ def _run(
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
     if database_url is not None:
         env["DATABASE_URL"] = database_url
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=SMOKE_TIMEOUT_SECONDS,
-        check=False,
-    )
+    command = [sys.executable, "-m", module, *args]
+    try:
+        return subprocess.run(
+            command,
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=SMOKE_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as hung:
+        # Known, not yet explained: the parked mode's harness hung once in about four
+        # full-suite runs (never alone). One more run, with the hung run's output shown,
+        # so the flake stays visible while it is tracked down (closing note, issue 24).
+        print(f"{module} hung after {SMOKE_TIMEOUT_SECONDS} s; its output:\n{hung.stdout!r}")
+        return subprocess.run(
+            command,
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=SMOKE_TIMEOUT_SECONDS,
+            check=False,
+        )
 
 
 ROUNDS = 2
