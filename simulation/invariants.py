@@ -7,7 +7,7 @@ Each check returns the names of the invariants the world breaks now; the names a
 from __future__ import annotations
 
 from simulation.world import World
-from workflows.core.decide import (
+from workflows.core.history import (
     HISTORY_BOUND_BASE,
     HISTORY_BOUND_PER_INPUT,
     REFUSED_INPUT_MAX_COST,

@@ -21,7 +21,6 @@ from models import decision_proof
 from models.domain import Status, TimelineEntry
 from models.limits import (
     MAX_CODE_ATTEMPTS,
-    MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON,
     REVIEW_KEYS_REFRESH_FIRST_SECONDS,
     REVIEW_KEYS_REFRESH_MAX_SECONDS,
 )
@@ -165,9 +164,10 @@ class CancelState:
         key = self.person(reviewer_id)
         self.signed_refusals[key] = self.signed_refusals.get(key, 0) + 1
 
-    def signed_refusals_used_up(self, reviewer_id: str) -> bool:
-        used = self.signed_refusals.get(self.person(reviewer_id), 0)
-        return used >= MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON
+    def signed_refusals_of(self, reviewer_id: str) -> int:
+        """Signed cancels refused so far of this reviewer id's person
+        (``workflows.core.cancel.used_up_problem`` caps them)."""
+        return self.signed_refusals.get(self.person(reviewer_id), 0)
 
 
 @dataclass

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from models.limits import MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON
 from workflows.core import decide
+from workflows.core.history import HISTORY_COST
 from workflows.core.state import (
     CancelArrived,
     Core,
@@ -36,7 +37,7 @@ def test_a_record_flipping_between_matching_and_not_stays_parked_until_final() -
         core, commands = decide.step(core, RecordLooked(state, problem), NOW)
         assert not any(isinstance(command, RecordStatus) for command in commands)
         assert core.mismatch == MISMATCH and core.payout_unknown  # still parked
-    assert core.history - history == 10 * decide.HISTORY_COST[WatchPayout]
+    assert core.history - history == 10 * HISTORY_COST[WatchPayout]
     core, _ = decide.step(core, RecordLooked(RecordState.SUCCEEDED, None), NOW)
     assert core.phase is Phase.ENDED and core.status == "succeeded"
 

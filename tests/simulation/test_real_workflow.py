@@ -42,6 +42,7 @@ from tests.workflows.keys import TEST_KEYS
 from tests.workflows.stacks import fake_provider_stack
 from workflows.contract import SIGNAL_PAYOUT_UPDATE
 from workflows.core import decide
+from workflows.core.history import HISTORY_BOUND_BASE, HISTORY_BOUND_PER_INPUT
 from workflows.core.state import (
     CallbackArrived,
     CancelArrived,
@@ -202,7 +203,7 @@ async def check_invariants(
         path.write_text(history.to_json())
         broken.append(f"a crash replays the recorded events to the same state: {error} ({path})")
         return broken
-    bound = decide.HISTORY_BOUND_BASE + decide.HISTORY_BOUND_PER_INPUT * run.inputs
+    bound = HISTORY_BOUND_BASE + HISTORY_BOUND_PER_INPUT * run.inputs
     if len(history.events) > bound:
         broken.append(f"history {len(history.events)} events over the bound {bound}")
     doc = await stack.client.status(wid)

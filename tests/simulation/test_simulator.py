@@ -14,7 +14,7 @@ from simulation import invariants, script
 from simulation.__main__ import main
 from simulation.engine import Violation, replay, shrink
 from simulation.script import run_seed
-from workflows.core import decide
+from workflows.core import decide, decide_payout, endings
 from workflows.core.state import (
     Command,
     Core,
@@ -64,27 +64,27 @@ def test_a_finished_run_that_keeps_the_hold_is_caught(monkeypatch: pytest.Monkey
         ended = replace(core, phase=Phase.ENDED, held_for="", status=status, reason=why)
         return ended, [RecordStatus(status, why)]
 
-    monkeypatch.setattr(decide, "_end", ends_without_release)
+    monkeypatch.setattr(endings, "end", ends_without_release)
     caught(invariants.ONE_PLACE)
 
 
 def test_posting_on_a_record_that_does_not_match_is_caught(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    checked = decide.record_action
-    monkeypatch.setattr(decide, "record_action", lambda state, problem: checked(state, None))
+    checked = decide_payout.record_action
+    monkeypatch.setattr(decide_payout, "record_action", lambda state, problem: checked(state, None))
     caught(invariants.POST_ALLOWED)
 
 
 def test_releasing_on_one_persons_not_paid_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(decide, "not_paid_is_final", lambda reviewers: len(reviewers) >= 1)
+    monkeypatch.setattr(decide_payout, "not_paid_is_final", lambda reviewers: len(reviewers) >= 1)
     caught(invariants.RELEASE_ALLOWED)
 
 
 def test_crediting_a_return_twice_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     def credits_every_returned_record(core: Core, event: Any, now: datetime) -> Any:
         if event.state is not None and event.state.value == "returned":
-            return decide._credit_return(core)
+            return decide_payout.credit_return(core)
         return core, []
 
     monkeypatch.setitem(
@@ -129,7 +129,7 @@ def test_a_refused_input_that_records_something_is_caught(
         core = replace(core, refused_inputs=core.refused_inputs + 1)
         return core, [RecordStatus(core.status, "refused input recorded")]
 
-    monkeypatch.setattr(decide, "_refused", records_every_refusal)
+    monkeypatch.setattr(endings, "refused", records_every_refusal)
     caught(invariants.REFUSED_CONSTANT)
 
 
@@ -142,10 +142,10 @@ def test_a_mismatch_reported_again_on_every_watch_is_caught(
         if problem is None:
             return real(core, state, problem)
         core = replace(core, payout_unknown=True, mismatch=problem, held_for="mismatch")
-        return core, [RecordStatus(core.status, "parked"), decide.WatchPayout(True)]
+        return core, [RecordStatus(core.status, "parked"), decide_payout.WatchPayout(True)]
 
-    real = decide._on_record
-    monkeypatch.setattr(decide, "_on_record", parks_and_watches_again)
+    real = decide_payout.on_record
+    monkeypatch.setattr(decide_payout, "on_record", parks_and_watches_again)
     monkeypatch.setattr(script, "MAX_STEPS", 200)
     caught(invariants.HISTORY_BOUNDED)
 
@@ -188,7 +188,7 @@ def test_a_violation_exits_1_with_the_shortest_sequence_and_the_seed(
     def ends_without_release(core: Core, status: str, why: str) -> tuple[Core, list[Command]]:
         return replace(core, phase=Phase.ENDED, held_for="", status=status), []
 
-    monkeypatch.setattr(decide, "_end", ends_without_release)
+    monkeypatch.setattr(endings, "end", ends_without_release)
     assert main(["--runs", "50", "--seed", "3"]) == 1
     out = capsys.readouterr().out
     assert "shortest failing sequence" in out and "SEED=3" in out

@@ -1,8 +1,11 @@
 """The withdrawal's decisions: ``step(state, event, now) -> (state, commands)``.
 
-Pure (no Temporal, no I/O, no clock but ``now``). The small decisions that ``step`` is
-made of (``code_step``, ``callback_verdict``, ``record_action``, ``settlement_of``) are
-the ones the workflow's rooms ask too, so the shell and the simulator share them.
+Pure (no Temporal, no I/O, no clock but ``now``). The decisions that ``step`` is made
+of are the ones the workflow's rooms ask too, so the shell and the simulator share them:
+``rules`` (``code_step``, ``callback_verdict``, ``record_action``, ``settlement_of``,
+``not_paid_is_final``), ``review`` (``admission_problem``, ``weigh``,
+``authorisation_problem``, ``sla_passed``) and ``cancel`` (``gate_problem``,
+``signed_problem``, ``verdict_of``, ``refusal_counted``).
 Rules cited where they are decided; the invariants they keep are checked by
 ``simulation/invariants.py`` after every step of every seeded run.
 """
@@ -16,19 +19,16 @@ from typing import Any
 
 from models.limits import (
     MAX_CODE_ATTEMPTS,
-    MAX_IGNORED_CALLBACK_NOTES,
-    MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON,
     REVIEW_SLA_HOURS,
 )
+from workflows.core import cancel as core_cancel
+from workflows.core import decide_payout, endings
+from workflows.core import review as core_review
+from workflows.core.history import HISTORY_COST, INPUT_COST
 from workflows.core.rules import (
     CODE_ENDINGS,
     CodeStep,
-    RecordAction,
-    callback_verdict,
     code_step,
-    not_paid_is_final,
-    record_action,
-    settlement_of,
 )
 from workflows.core.state import (
     OUTSIDE_INPUTS,
@@ -39,28 +39,22 @@ from workflows.core.state import (
     CodeSent,
     Command,
     Core,
-    CreditReturn,
     DecisionArrived,
     Event,
-    LookUp,
     Money,
     Note,
     Opened,
     OpenRefused,
     Phase,
-    PostHold,
     Proof,
     RecordLooked,
-    RecordState,
     RecordStatus,
-    ReleaseHold,
     ResolutionArrived,
     SendCode,
     StartTimer,
     SubmitAnswered,
     SubmitPayout,
     TimerFired,
-    WatchPayout,
 )
 
 CODE_EXPIRY = "code_expiry"
@@ -68,27 +62,6 @@ REVIEW_SLA = "review_sla"
 ARRIVAL = "arrival"
 TIMERS = (CODE_EXPIRY, REVIEW_SLA, ARRIVAL)
 ARRIVAL_DAYS = 15  # R9's longest expected arrival, for the model's arrival timer
-
-# History events each command or input costs (measured on the time-skipping server,
-# docs/money-at-the-edges.md): an activity is scheduled, started and completed in its
-# own workflow task; a recorded status is a local-activity marker; a signal or update
-# takes a task of its own; the bound is a + c·(outside inputs) with a = 150, c = 12.
-HISTORY_COST: dict[type, int] = {
-    SendCode: 6,
-    StartTimer: 3,
-    RecordStatus: 4,
-    Note: 0,
-    SubmitPayout: 6,
-    WatchPayout: 6,
-    LookUp: 6,
-    PostHold: 6,
-    ReleaseHold: 6,
-    CreditReturn: 0,  # the separate return workflow's history, not this run's
-}
-INPUT_COST = 3  # a signal or update: its event and a workflow task
-HISTORY_BOUND_BASE = 150
-HISTORY_BOUND_PER_INPUT = 12
-REFUSED_INPUT_MAX_COST = INPUT_COST  # a refused input: no activity, no timer, no record
 
 
 # ---- the step ----------------------------------------------------------------------
@@ -100,23 +73,11 @@ def step(core: Core, event: Event, now: datetime) -> tuple[Core, list[Command]]:
         core = replace(core, outside_inputs=core.outside_inputs + 1)
     handler = _HANDLERS.get((core.phase, type(event))) or _HANDLERS.get((None, type(event)))
     if handler is None:
-        core, commands = _refused(core) if outside else (core, [])
+        core, commands = endings.refused(core) if outside else (core, [])
     else:
         core, commands = handler(core, event, now)
     cost = (INPUT_COST if outside else 0) + sum(HISTORY_COST[type(c)] for c in commands)
     return replace(core, history=core.history + cost), commands
-
-
-def _refused(core: Core) -> tuple[Core, list[Command]]:
-    return replace(core, refused_inputs=core.refused_inputs + 1), []
-
-
-def _end(core: Core, status: str, why: str) -> tuple[Core, list[Command]]:
-    """R19: every way out releases a held hold (only success posts, in ``_settle``)."""
-    release: list[Command] = [ReleaseHold(why)] if core.money is Money.HELD else []
-    money = Money.RELEASED if core.money is Money.HELD else core.money
-    ended = replace(core, phase=Phase.ENDED, money=money, held_for="", status=status, reason=why)
-    return ended, [*release, RecordStatus(status, why)]
 
 
 def _opened(core: Core, event: Opened, now: datetime) -> tuple[Core, list[Command]]:
@@ -147,12 +108,12 @@ def _code_sent(core: Core, event: CodeSent, now: datetime) -> tuple[Core, list[C
 
 
 def _code_not_sent(core: Core, event: CodeNotSent, now: datetime) -> tuple[Core, list[Command]]:
-    return _end(core, "failed", "R15: the verification code could not be sent")
+    return endings.end(core, "failed", "R15: the verification code could not be sent")
 
 
 def _code_checked(core: Core, event: CodeChecked, now: datetime) -> tuple[Core, list[Command]]:
     if core.code_expires_at is None:
-        return _refused(core)
+        return endings.refused(core)
     left = core.code_attempts_left - (0 if event.right else 1)
     core = replace(core, code_attempts_left=left)
     return _after_code(core, verified=event.right, cancelled=False, now=now)
@@ -172,20 +133,33 @@ def _after_code(
     if next_step is CodeStep.WAIT:
         return core, []
     if next_step is CodeStep.CANCELLED:
-        return _end(core, "cancelled", "cancelled by the user")
+        return endings.end(core, "cancelled", "cancelled by the user")
     if next_step is not CodeStep.VERIFIED:
-        return _end(core, "cancelled", CODE_ENDINGS[next_step])
+        return endings.end(core, "cancelled", CODE_ENDINGS[next_step])
     if core.review_required:
-        core = replace(core, phase=Phase.REVIEW, held_for="in review", status="under_review")
         sla = now + timedelta(hours=REVIEW_SLA_HOURS)
+        core = replace(
+            core,
+            phase=Phase.REVIEW,
+            held_for="in review",
+            status="under_review",
+            review_deadline=sla,
+        )
         return core, [RecordStatus("under_review", "review"), StartTimer(REVIEW_SLA, sla)]
-    return _submit(core, now)
+    return _submit_if_authorised(core, now)
 
 
 def _timer(core: Core, event: TimerFired, now: datetime) -> tuple[Core, list[Command]]:
     if core.phase is Phase.CODE and event.name == CODE_EXPIRY and core.code_expires_at:
         return _after_code(core, verified=False, cancelled=False, now=now)
-    if core.phase is Phase.REVIEW and event.name == REVIEW_SLA and not core.review_overdue:
+    if (
+        core.phase is Phase.REVIEW
+        and event.name == REVIEW_SLA
+        and core.review_deadline is not None
+        and core_review.sla_passed(
+            overdue=core.review_overdue, deadline=core.review_deadline, now=now
+        )
+    ):
         return replace(core, review_overdue=True), [RecordStatus(core.status, "review overdue")]
     if core.phase is Phase.PAYOUT and event.name == ARRIVAL and not core.arrival_flagged:
         return replace(core, arrival_flagged=True), [Note("expected arrival has passed")]
@@ -193,40 +167,85 @@ def _timer(core: Core, event: TimerFired, now: datetime) -> tuple[Core, list[Com
 
 
 def _cancel(core: Core, event: CancelArrived, now: datetime) -> tuple[Core, list[Command]]:
-    """R2/R18: an authorised cancel before the payout was sent ends the withdrawal. A
-    signed cancel's proof is spent once, and a person whose signed cancels were refused
+    """R2/R18 (``workflows.core.cancel``, as ``CancelRoom`` asks it): an authorised
+    cancel before the payout was sent ends the withdrawal. A signed cancel's proof is
+    spent once, and a person whose signed cancels were refused
     ``MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON`` times is refused without asking (review
     finding 3)."""
-    if core.submitted:  # the validator's first word: nothing else is looked at
-        return _refused(core)
+    gate = core_cancel.gate_problem(final=None, sent=core.submitted, under_way=False, refusals=0)
+    if gate is not None:  # the validator's first word: nothing else is looked at
+        return endings.refused(core)
     if event.nonce is not None:
-        used_up = (
-            core.signed_cancels_refused.count(event.by) >= MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON
+        problem = core_cancel.signed_problem(
+            nonce=event.nonce,
+            seen=core.nonces_seen,
+            refused=core.signed_cancels_refused.count(event.by),
         )
-        if event.nonce in core.nonces_seen or used_up:
-            return _refused(core)
+        if problem is not None:
+            return endings.refused(core)
         core = replace(core, nonces_seen=core.nonces_seen | {event.nonce})
-        if not event.authorised:
+    verdict = core_cancel.verdict_of(allowed=event.authorised, sent=core.submitted)
+    if verdict is not core_cancel.CancelVerdict.ACCEPTED:
+        counted = core_cancel.refusal_counted(
+            verified_here=True, signed=event.nonce is not None, capped=True
+        )
+        if counted is core_cancel.RefusalCounted.TOWARDS_PERSON:
             core = replace(core, signed_cancels_refused=(*core.signed_cancels_refused, event.by))
-    if not event.authorised:
-        return _refused(core)
-    return _end(core, "cancelled", f"cancelled by {event.by}")
+        return endings.refused(core)
+    return endings.end(core, "cancelled", f"cancelled by {event.by}")
 
 
 def _decision(core: Core, event: DecisionArrived, now: datetime) -> tuple[Core, list[Command]]:
-    """R17: only a verified proof, used once, of a person who may decide counts; an
-    approval counts once per person, and never the applicant's own."""
-    if event.proof is not Proof.VALID or event.nonce in core.nonces_seen:
-        return _refused(core)
-    core = replace(core, nonces_seen=core.nonces_seen | {event.nonce})
-    if not event.role_allowed or event.identity in core.applicants:
+    """R17 (``workflows.core.review``, as ``ReviewRoom`` asks it): only a verified proof,
+    used once, with room, of a person who may decide counts; an approval counts once per
+    person, never the applicant's own; money moves only once the invariant holds."""
+    problem = None if event.proof is Proof.VALID else f"proof {event.proof.value}"
+    problem = problem or core_review.admission_problem(
+        nonce=event.nonce, seen=core.nonces_seen, waiting=0, accepted=core.proofs_accepted
+    )
+    if problem is not None:
+        return endings.refused(core)
+    core = replace(
+        core,
+        nonces_seen=core.nonces_seen | {event.nonce},
+        proofs_accepted=core.proofs_accepted + 1,
+    )
+    # the ``review_decision`` activity's verdict (``models.authority``): a role that may
+    # decide, not an applicant, and (by ``weigh``'s count) each person once
+    allowed = event.role_allowed and event.identity not in core.applicants
+    tally, weighed = core_review.weigh(
+        _tally(core),
+        approve=event.approve,
+        allowed=allowed,
+        reviewer=event.identity,
+        person=event.identity,
+    )
+    core = replace(core, approvers=tally.approvers)
+    if weighed is core_review.Weighed.IGNORED:
         return core, [Note("decision ignored: this reviewer may not decide it")]
-    if not event.approve:
-        return _end(core, "rejected", f"rejected by {event.identity}")
-    if event.identity not in core.approvers:
-        core = replace(core, approvers=(*core.approvers, event.identity))
-    if len(core.approvers) < core.approvals_required:
+    if weighed is core_review.Weighed.REJECTED:
+        return endings.end(core, "rejected", f"rejected by {event.identity}")
+    if weighed is core_review.Weighed.SHORT:
         return core, [Note("approval counted")]
+    return _submit_if_authorised(core, now)
+
+
+def _tally(core: Core) -> core_review.Tally:
+    """The review as counted; in the core a reviewer is the person it names."""
+    return core_review.Tally(
+        required=core.approvals_required,
+        applicants=core.applicants,
+        approvers=core.approvers,
+        people=core.approvers,
+    )
+
+
+def _submit_if_authorised(core: Core, now: datetime) -> tuple[Core, list[Command]]:
+    """``ReviewRoom.check_authorised``: a broken review invariant releases the money
+    (R19) and ends the run; nothing is sent."""
+    problem = core_review.authorisation_problem(_tally(core), reviewed=core.review_required)
+    if problem is not None:
+        return endings.end(core, "failed", f"review invariant broken: {problem}")
     return _submit(core, now)
 
 
@@ -246,128 +265,6 @@ def _submit(core: Core, now: datetime) -> tuple[Core, list[Command]]:
     ]
 
 
-def _submit_answered(
-    core: Core, event: SubmitAnswered, now: datetime
-) -> tuple[Core, list[Command]]:
-    if event.refused is not None:  # refused for good: nothing was sent
-        return _end(core, "failed", event.refused)
-    if event.lost:  # an attempt may have reached the provider: look, never guess
-        return replace(core, submit_lost=True, looking_up=True), [LookUp()]
-    return _on_record(core, event.state, event.problem)
-
-
-def _looked(core: Core, event: RecordLooked, now: datetime) -> tuple[Core, list[Command]]:
-    core = replace(core, watching=False, looking_up=False)
-    if event.state is None and event.problem is None and not core.payout_unknown:
-        core = replace(core, payout_unknown=True, held_for="payout outcome unknown")
-        return _watch(core, [RecordStatus(core.status, "payout outcome unknown")])
-    return _on_record(core, event.state, event.problem)
-
-
-def _on_record(
-    core: Core, state: RecordState | None, problem: str | None
-) -> tuple[Core, list[Command]]:
-    action = record_action(state, problem)
-    if action is RecordAction.PARK:
-        commands: list[Command] = []
-        if problem != core.mismatch or not core.payout_unknown:
-            commands.append(RecordStatus(core.status, "payout parked: record does not match"))
-        core = replace(
-            core, mismatch=problem, payout_unknown=True, held_for="waiting on ops: mismatch"
-        )
-        return _watch(core, commands)
-    if core.mismatch is not None and action is RecordAction.WAIT and state is not None:
-        # review finding 2: parked on a mismatch until a final matching record
-        return _watch(core, [])
-    if action is RecordAction.WAIT:
-        commands = []
-        if core.payout_unknown and state is not None:
-            commands.append(RecordStatus(core.status, "payout outcome known"))
-            core = replace(core, payout_unknown=False, mismatch=None, held_for="at the provider")
-        return _watch(core, commands)
-    assert state is not None
-    return _settle(core, state, reference=None, why=f"the provider says {state.value}")
-
-
-def _watch(core: Core, commands: list[Command]) -> tuple[Core, list[Command]]:
-    """``commands``, then a watch unless one is running (it goes on until it answers)."""
-    if core.watching:
-        return core, commands
-    watch = WatchPayout(
-        until_final=not core.payout_unknown or core.mismatch is not None,
-        report_mismatch=not core.payout_unknown,
-    )
-    return replace(core, watching=True), [*commands, watch]
-
-
-def _settle(
-    core: Core, state: RecordState, *, reference: str | None, why: str
-) -> tuple[Core, list[Command]]:
-    if settlement_of(state) is Money.RELEASED:
-        return _end(core, "failed", why)
-    core = replace(
-        core,
-        phase=Phase.ENDED,
-        money=Money.POSTED,
-        held_for="",
-        status="succeeded",
-        posted_on=state,
-    )
-    commands: list[Command] = [PostHold(why, reference), RecordStatus("succeeded", why)]
-    if state is RecordState.RETURNED:  # paid, then returned: post, then credit it back
-        returned = _credit_return(core)
-        return returned[0], [*commands, *returned[1]]
-    return core, commands
-
-
-def _credit_return(core: Core) -> tuple[Core, list[Command]]:
-    core = replace(core, money=Money.RETURNED, status="returned")
-    return core, [CreditReturn("the provider returned the payout")]
-
-
-def _callback(core: Core, event: CallbackArrived, now: datetime) -> tuple[Core, list[Command]]:
-    if not event.for_this_withdrawal:
-        return _refused(core)
-    ignored = callback_verdict(
-        submitted=core.submitted,
-        final_state=event.state is not RecordState.PROCESSING,
-        taken=core.callbacks_taken,
-        ended=core.phase is Phase.ENDED,
-    )
-    if ignored is not None or core.looking_up:
-        core = replace(core, callbacks_ignored=core.callbacks_ignored + 1)
-        noted = core.callbacks_ignored <= MAX_IGNORED_CALLBACK_NOTES
-        return core, [Note(f"payout callback ignored: {ignored}")] if noted else []
-    core = replace(core, callbacks_taken=core.callbacks_taken + 1, looking_up=True)
-    return core, [LookUp()]
-
-
-def _resolution(core: Core, event: ResolutionArrived, now: datetime) -> tuple[Core, list[Command]]:
-    """Ops' word on an unknown outcome: ``--paid`` by an authorised person posts;
-    ``--not-paid`` releases only when two different people said it and the provider
-    holds no matching transfer."""
-    if not core.payout_unknown or not event.authorised:
-        return _refused(core)
-    if event.paid:
-        core = replace(core, paid_by_ops=True)
-        return _settle(core, RecordState.SUCCEEDED, reference=event.reference, why="paid (ops)")
-    if event.provider_holds_match:
-        return core, [Note("not paid refused: the provider holds a matching transfer")]
-    core = replace(core, not_paid_by=core.not_paid_by | {event.identity})
-    if not not_paid_is_final(core.not_paid_by):
-        return core, [Note("not paid: waiting for a second person")]
-    return _end(core, "failed", "payout not made, as confirmed by ops (R19: money released)")
-
-
-def _returned_after_success(
-    core: Core, event: RecordLooked, now: datetime
-) -> tuple[Core, list[Command]]:
-    """The return workflow: a matching ``returned`` record credits a posted hold once."""
-    if core.money is not Money.POSTED or event.problem or event.state is not RecordState.RETURNED:
-        return core, []
-    return _credit_return(core)
-
-
 Handler = Callable[[Core, Any, datetime], tuple[Core, list[Command]]]
 _HANDLERS: dict[tuple[Phase | None, type], Handler] = {
     (Phase.OPENING, Opened): _opened,
@@ -379,10 +276,10 @@ _HANDLERS: dict[tuple[Phase | None, type], Handler] = {
     (Phase.REVIEW, CancelArrived): _cancel,
     (Phase.PAYOUT, CancelArrived): _cancel,
     (Phase.REVIEW, DecisionArrived): _decision,
-    (Phase.PAYOUT, SubmitAnswered): _submit_answered,
-    (Phase.PAYOUT, RecordLooked): _looked,
-    (Phase.ENDED, RecordLooked): _returned_after_success,
-    (Phase.PAYOUT, ResolutionArrived): _resolution,
+    (Phase.PAYOUT, SubmitAnswered): decide_payout.submit_answered,
+    (Phase.PAYOUT, RecordLooked): decide_payout.looked,
+    (Phase.ENDED, RecordLooked): decide_payout.returned_after_success,
+    (Phase.PAYOUT, ResolutionArrived): decide_payout.resolution,
     (None, TimerFired): _timer,
-    (None, CallbackArrived): _callback,
+    (None, CallbackArrived): decide_payout.callback,
 }

@@ -1,6 +1,7 @@
 """The small decisions the workflow's rooms and ``decide.step`` share: pure functions of
 what the run knows, each answering one question (R15 code, callbacks, provider records,
-settlement, ops resolutions)."""
+settlement, ops resolutions). Review and cancel have modules of their own
+(``workflows.core.review``, ``workflows.core.cancel``)."""
 
 from __future__ import annotations
 
@@ -72,6 +73,12 @@ def settlement_of(state: RecordState) -> Money:
     if state is RecordState.PROCESSING:
         return Money.HELD
     return Money.RELEASED if state is RecordState.FAILED else Money.POSTED
+
+
+def resolution_open(*, payout_unknown: bool, final: bool) -> bool:
+    """``resolve-payout`` is heard only while the payout is parked (its outcome unknown)
+    and the run has not ended; anything else is refused before it reaches history."""
+    return payout_unknown and not final
 
 
 def not_paid_is_final(reviewers: frozenset[str]) -> bool:

@@ -240,6 +240,8 @@ class Core:
     code_expires_at: datetime | None = None
     approvers: tuple[str, ...] = ()  # identities, each once, each with a verified proof
     nonces_seen: frozenset[str] = frozenset()
+    proofs_accepted: int = 0  # signed decisions taken (``MAX_DECISIONS_VERIFIED``)
+    review_deadline: datetime | None = None  # the review SLA (``REVIEW_SLA_HOURS``)
     review_overdue: bool = False
     submitted: bool = False  # from here on the money may be moving: no cancel
     submit_lost: bool = False
@@ -256,7 +258,7 @@ class Core:
     signed_cancels_refused: tuple[str, ...] = ()
     paid_by_ops: bool = False
     posted_on: RecordState | None = None  # the record state the hold was posted on
-    history: int = 0  # modelled history events (``decide.HISTORY_COST``)
+    history: int = 0  # modelled history events (``history.HISTORY_COST``)
     outside_inputs: int = 0
 
     def waiting_on(self) -> str | None:

@@ -1,5 +1,10 @@
 """R2/R18: a cancel before the payout was sent, authorised (and audited) by the
-``authorize_cancel`` activity; ``run`` acts on it at its next wait."""
+``authorize_cancel`` activity; ``run`` acts on it at its next wait.
+
+The shell of the cancel: whether a cancel may be asked, whether an account may cancel,
+a signed cancel's proof spent once and its person's refusals capped, and what the
+activity's verdict makes of it are ``workflows.core.cancel``'s to say (``decide.step``
+asks the same); this room carries out what they answer, in the order histories expect."""
 
 from __future__ import annotations
 
@@ -10,15 +15,12 @@ with workflow.unsafe.imports_passed_through():
     from activities.withdrawal import WithdrawalActivities
     from models import decision_proof
     from models.domain import WithdrawalStatusDoc
-    from models.limits import (
-        MAX_CANCEL_REFUSALS,
-        MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON,
-    )
     from models.messages import (
         CancelCheck,
         CancelRequest,
     )
     from workflows.activity_options import DATABASE
+    from workflows.core import cancel as core_cancel
     from workflows.patches import (
         PATCH_AUTHORISED_CANCEL,
         PATCH_SIGNED_CANCELS_CAPPED,
@@ -72,19 +74,26 @@ class CancelRoom:
             )
         finally:
             self.run.cancel.checking = False
-        if not verdict.allowed:
-            if not verified_here:
+        outcome = core_cancel.verdict_of(
+            allowed=verdict.allowed,
+            sent=self.run.record.status.is_final or self.run.payout.sent,
+        )
+        if outcome is core_cancel.CancelVerdict.REFUSED:
+            counted = core_cancel.refusal_counted(
+                verified_here=verified_here,
+                signed=request.reviewer_id is not None,
+                capped=capped,
+            )
+            if counted is core_cancel.RefusalCounted.TOWARDS_ALL:
                 self.run.cancel.refusals += 1
-            elif capped and request.reviewer_id is not None:
+            elif counted is core_cancel.RefusalCounted.TOWARDS_PERSON:
+                assert request.reviewer_id is not None
                 self.run.cancel.signed_refused(
                     request.reviewer_id[:MAX_IDENTIFIER_CHARS], verdict.person
                 )
             raise ApplicationError(verdict.why, type="CancelNotAuthorised")
-        if self.run.record.status.is_final or self.run.payout.sent:
-            raise ApplicationError(
-                "R18: the payout has been sent; it can no longer be cancelled",
-                type="CancelTooLate",
-            )
+        if outcome is core_cancel.CancelVerdict.TOO_LATE:
+            raise ApplicationError(f"R18: {core_cancel.TOO_LATE}", type="CancelTooLate")
         return CancelRequest(by=verdict.actor)
 
     def _caps_signed_cancels(self) -> bool:
@@ -93,14 +102,15 @@ class CancelRoom:
         return self.run.cancel.caps_signed
 
     def validate(self, request: CancelRequest) -> None:
-        if self.run.record.status.is_final:
-            raise ValueError(f"the withdrawal is already {self.run.record.status.value}")
-        if self.run.payout.sent:
-            raise ValueError("the payout has been sent; it can no longer be cancelled")
-        if self.run.cancel.requested is not None or self.run.cancel.checking:
-            raise ValueError("a cancellation is already under way")
-        if self.run.cancel.refusals >= MAX_CANCEL_REFUSALS:
-            raise ValueError(f"R2: {MAX_CANCEL_REFUSALS} cancel attempts were refused already")
+        status = self.run.record.status
+        problem = core_cancel.gate_problem(
+            final=status.value if status.is_final else None,
+            sent=self.run.payout.sent,
+            under_way=self.run.cancel.requested is not None or self.run.cancel.checking,
+            refusals=self.run.cancel.refusals,
+        )
+        if problem is not None:
+            raise ValueError(problem)
         # ``decided`` is None until the first decision or cancel: the handler, running
         # live, will take the new path. False: a run that took the old path before.
         if self.run.keys.decided is not False:
@@ -130,24 +140,19 @@ class CancelRoom:
         check (it holds the reviewers): only a validly signed proof gets that far."""
         if request.reviewer_id is None and request.proof is None:
             by = (request.by or self.run.request.actor)[:MAX_IDENTIFIER_CHARS]
-            if by in self.run.applicants():
-                return None
-            if self.run.opened is None:  # the master account is known once opened
-                return "the withdrawal is still being opened; try again in a moment"
-            return (
-                f"R2: {by} is neither the applicant nor its master account; "
-                "only they, or an ops or lead reviewer, may cancel"
+            return core_cancel.account_problem(
+                by, self.run.applicants(), opened=self.run.opened is not None
             )
         reviewer_id = (request.reviewer_id or "unknown")[:MAX_IDENTIFIER_CHARS]
         problem = self.keys.proof_problem(
             request.proof, reviewer_id, decision_proof.CANCEL, "", workflow.now()
         )
-        if (
-            problem is None
-            and self.run.cancel.caps_signed is not False
-            and self.run.cancel.signed_refusals_used_up(reviewer_id)
-        ):
-            problem = f"{MAX_SIGNED_CANCEL_REFUSALS_PER_PERSON} cancels by this person refused"
+        if problem is None and self.run.cancel.caps_signed is not False:
+            problem = core_cancel.signed_problem(
+                nonce=decision_proof.nonce_of(request.proof),
+                seen=self.run.review.nonces_seen,
+                refused=self.run.cancel.signed_refusals_of(reviewer_id),
+            )
         if problem is None:
             assert request.proof is not None
             proof = decision_proof.parse(request.proof)

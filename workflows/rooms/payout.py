@@ -2,7 +2,8 @@
 id), then wait for the provider's own record, checked (key, amount, route, payee) before
 anything is acted on; callbacks are hints; an unknown outcome or a record that does not
 match is parked (money held) until the provider or ops answer. What a record makes the
-payout do is ``workflows.core.rules.record_action``."""
+payout do is ``workflows.core.rules.record_action``; whether a callback is taken,
+``callback_verdict``; whether ``resolve-payout`` is heard, ``resolution_open``."""
 
 from __future__ import annotations
 
@@ -31,7 +32,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.returns import RETURN_WORKFLOW_TYPE, ReturnNotice, return_workflow_id
     from workflows.activity_options import DATABASE, PAYOUT, PROVIDER, watch_options
-    from workflows.core.rules import RecordAction, callback_verdict, record_action
+    from workflows.core.rules import (
+        RecordAction,
+        callback_verdict,
+        record_action,
+        resolution_open,
+    )
     from workflows.patches import (
         PATCH_MISMATCH_PARKED,
         PATCH_PARKED_UNTIL_FINAL,
@@ -323,7 +329,8 @@ class PayoutRoom:
             raise ValueError(problem)
         if request.withdrawal_id != self.run.request.withdrawal_id:
             raise ValueError("withdrawal_id: this is another withdrawal")
-        if not self.run.record.payout_unknown or self.run.record.status.is_final:
+        record = self.run.record
+        if not resolution_open(payout_unknown=record.payout_unknown, final=record.status.is_final):
             raise ValueError(
                 f"the withdrawal is {self.run.record.status.value} and its payout outcome is not "
                 "unknown; there is nothing to resolve"

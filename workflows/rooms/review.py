@@ -1,7 +1,14 @@
 """R17: manual review. Decisions arrive as signals (``receive``: a decision without a
 proof that fits is refused there, at a constant cost), are weighed by the
 ``review_decision`` activity in ``await_review``, and the invariant is checked before
-money moves (``check_authorised``)."""
+money moves (``check_authorised``).
+
+The shell of the review: which decision has room (``admission_problem``), what a
+weighed verdict does to the approvals and whether it ends the review (``weigh``), the
+people-counting invariant (``authorisation_problem``) and the SLA (``review_timeout``)
+are ``workflows.core.review``'s to say, and ``decide.step`` asks the same; this room
+runs the activities, timers and status changes they call for, in the order histories
+expect."""
 
 from __future__ import annotations
 
@@ -16,8 +23,6 @@ with workflow.unsafe.imports_passed_through():
     from models.domain import Status
     from models.limits import (
         MAX_DECISION_PROOF_CHARS,
-        MAX_DECISIONS_VERIFIED,
-        MAX_DECISIONS_WAITING,
         MAX_REFUSED_DECISIONS_RECORDED,
         MAX_REVIEW_DECISIONS_RECORDED,
         REVIEW_SLA_HOURS,
@@ -29,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         ReviewerCheck,
     )
     from workflows.activity_options import DATABASE
+    from workflows.core import review as core_review
     from workflows.patches import (
         PATCH_REVIEW_PROOFS,
         PATCH_REVIEW_WAIT_SETTLES,
@@ -67,7 +73,9 @@ class ReviewRoom:
             if self.run.review.inbox:
                 await self._consider(*self.run.review.inbox.pop(0))
                 continue
-            timeout = None if self.run.record.review_overdue else deadline - workflow.now()
+            timeout = core_review.review_timeout(
+                overdue=self.run.record.review_overdue, deadline=deadline, now=workflow.now()
+            )
             if timeout is not None and self._settles_before_timer():
                 await self._settle()
                 if self._review_woken():
@@ -154,23 +162,37 @@ class ReviewRoom:
         )
         if len(self.run.review.decisions) < MAX_REVIEW_DECISIONS_RECORDED:
             self.run.review.decisions.append(recorded)
-        if not verdict.allowed:
+        tally, weighed = core_review.weigh(
+            self.tally(),
+            approve=kind is ReviewDecisionKind.APPROVE,
+            allowed=verdict.allowed,
+            reviewer=decision.reviewer_id,
+            person=verdict.person,
+        )
+        self.run.review.approvers[:] = tally.approvers
+        self.run.review.approver_people[:] = tally.people
+        if weighed is core_review.Weighed.IGNORED:
             await self.status.transition(
                 Change(f"{kind.value} by {decision.reviewer_id} ignored: {verdict.why}")
             )
             return
-        if kind is ReviewDecisionKind.REJECT:
+        if weighed is core_review.Weighed.REJECTED:
             self.run.review.outcome = recorded  # any authorised rejection ends it
             return
-        if decision.reviewer_id not in self.run.review.approvers:
-            self.run.review.approvers.append(decision.reviewer_id)
-            if verdict.person is not None:
-                self.run.review.approver_people.append(verdict.person)
-        enough = len(self.run.review.approvers) >= self.run.approvals_required()
+        enough = weighed is core_review.Weighed.ENOUGH
         # one approval short: the details show the approvals so far
         await self.status.transition(Change(verdict.why, publish=not enough))
         if enough:
             self.run.review.outcome = recorded
+
+    def tally(self) -> core_review.Tally:
+        """The review as the core counts it."""
+        return core_review.Tally(
+            required=self.run.approvals_required(),
+            applicants=frozenset(self.run.applicants()),
+            approvers=tuple(self.run.review.approvers),
+            people=tuple(self.run.review.approver_people),
+        )
 
     async def _record_refusal(
         self, kind: ReviewDecisionKind, decision: ReviewDecision, at: datetime, why: str
@@ -226,19 +248,10 @@ class ReviewRoom:
         """Invariant before money moves: a reviewed withdrawal has enough different
         approvers. A broken invariant releases the money (R19), then stops the run
         loudly: nothing was paid, and a failed run resolves nothing."""
-        if not self.run.review_reasons():
-            return
-        approvers = set(self.run.review.approvers)
-        applicants = self.run.applicants()
-        # People, not ids (issue 22), where the activity named every approver's person.
-        people = self.run.review.approver_people
-        counted = len(set(people)) if len(people) == len(approvers) else len(approvers)
-        if counted < self.run.approvals_required() or approvers & applicants:
-            required = self.run.approvals_required()
-            problem = (
-                f"payout with approvals {self.run.review.approvers} of {required} "
-                "required, applicant excluded"
-            )
+        problem = core_review.authorisation_problem(
+            self.tally(), reviewed=bool(self.run.review_reasons())
+        )
+        if problem is not None:
             await self.status.finish(
                 Status.FAILED,
                 "stopped: review invariant broken; money released (R19)",
@@ -328,10 +341,9 @@ class ReviewRoom:
 
     def _room_problem(self, token: str | None) -> str | None:
         """A signed decision the queue or the verified count has no room for."""
-        if decision_proof.nonce_of(token) in self.run.review.nonces_seen:
-            return "proof already used"  # the same proof, received twice meanwhile
-        if len(self.run.review.inbox) >= MAX_DECISIONS_WAITING:
-            return f"{MAX_DECISIONS_WAITING} decisions already waiting"
-        if self.run.review.proofs_accepted >= MAX_DECISIONS_VERIFIED:
-            return f"{MAX_DECISIONS_VERIFIED} signed decisions already weighed"
-        return None
+        return core_review.admission_problem(
+            nonce=decision_proof.nonce_of(token),
+            seen=self.run.review.nonces_seen,
+            waiting=len(self.run.review.inbox),
+            accepted=self.run.review.proofs_accepted,
+        )

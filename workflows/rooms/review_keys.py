@@ -15,6 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from models.limits import MAX_PROOFS_AWAITING_KEYS, MAX_REVIEW_COMMENT_CHARS
     from models.messages import ReviewKeys
     from workflows.activity_options import DATABASE
+    from workflows.core import review as core_review
     from workflows.patches import PATCH_PROOFS_VERIFIED_BY_WORKFLOW
     from workflows.rooms.context import Run
 
@@ -111,6 +112,4 @@ class ReviewKeysRoom:
         )
         if problem is not None:
             return problem
-        if claims.nonce in self.run.review.nonces_seen:
-            return "proof already used"
-        return None
+        return core_review.spent_problem(claims.nonce, self.run.review.nonces_seen)

@@ -1,0 +1,21 @@
+"""How a step refuses an input or ends a run, shared by every phase of ``decide.step``
+(``decide`` and ``decide_payout`` call them through this module, so a mutant swapped in
+here reaches them all)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from workflows.core.state import Command, Core, Money, Phase, RecordStatus, ReleaseHold
+
+
+def refused(core: Core) -> tuple[Core, list[Command]]:
+    return replace(core, refused_inputs=core.refused_inputs + 1), []
+
+
+def end(core: Core, status: str, why: str) -> tuple[Core, list[Command]]:
+    """R19: every way out releases a held hold (only success posts, in ``decide_payout.settle``)."""
+    release: list[Command] = [ReleaseHold(why)] if core.money is Money.HELD else []
+    money = Money.RELEASED if core.money is Money.HELD else core.money
+    ended = replace(core, phase=Phase.ENDED, money=money, held_for="", status=status, reason=why)
+    return ended, [*release, RecordStatus(status, why)]
