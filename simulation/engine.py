@@ -65,13 +65,8 @@ def _deliver(world: World, delivery: Deliver, step_function: StepFunction) -> No
         world.in_flight[delivery.answers] = world.in_flight.get(delivery.answers, 0) - 1
     if isinstance(event, TimerFired):
         world.timers.pop(event.name, None)
-    if (
-        isinstance(event, DecisionArrived)
-        and event.proof is Proof.VALID
-        and event.role_allowed
-        and event.approve
-    ):
-        world.verified_approvers.add(event.identity)
+    if isinstance(event, DecisionArrived):
+        _verify(world, event)
     if isinstance(event, Opened) and world.core.phase is Phase.OPENING:
         world.ledger.hold = Money.HELD  # ``open_withdrawal`` froze the amount
     world.core, commands = step_function(world.core, event, delivery.at)
@@ -79,6 +74,17 @@ def _deliver(world: World, delivery: Deliver, step_function: StepFunction) -> No
     world.last_commands = commands
     for command in commands:
         _run(world, command, event)
+
+
+def _verify(world: World, event: DecisionArrived) -> None:
+    """The truth the review is checked against: a valid proof, received in review,
+    verifies the approval it was signed for, and only that one (a replayed nonce under
+    another person or decision verifies nothing)."""
+    if event.proof is not Proof.VALID or world.core.phase is not Phase.REVIEW:
+        return
+    signed = world.proof_signers.setdefault(event.nonce, (event.identity, event.approve))
+    if signed == (event.identity, True) and event.role_allowed:
+        world.verified_approvers.add(event.identity)
 
 
 def _run(world: World, command: Command, cause: Event) -> None:

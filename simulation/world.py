@@ -100,6 +100,9 @@ class World:
     in_flight: dict[str, int] = field(default_factory=dict)  # command kind -> how many
     timers: dict[str, datetime] = field(default_factory=dict)
     verified_approvers: set[str] = field(default_factory=set)
+    # whose decision each valid proof signed: the first to carry its nonce in review
+    # (a proof names one reviewer and one decision; a replay is a copy of it)
+    proof_signers: dict[str, tuple[str, bool]] = field(default_factory=dict)
     delivered: list[Deliver] = field(default_factory=list)  # what a crash replays
     post_justified: bool | None = None  # None: not posted; else whether it was allowed
     release_justified: bool | None = None

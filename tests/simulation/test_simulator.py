@@ -15,6 +15,7 @@ from simulation.__main__ import main
 from simulation.engine import Violation, replay, shrink
 from simulation.script import run_seed
 from workflows.core import decide, decide_payout, endings
+from workflows.core import review as core_review
 from workflows.core.state import (
     Command,
     Core,
@@ -119,6 +120,19 @@ def test_the_same_person_approving_twice_is_caught(monkeypatch: pytest.MonkeyPat
     monkeypatch.setitem(
         decide._HANDLERS, (Phase.REVIEW, decide.DecisionArrived), counts_decisions_not_people
     )
+    caught(invariants.REVIEW_PEOPLE)
+
+
+def accepts_replayed_proofs(nonce: str | None, seen: Any) -> str | None:
+    """A mutant of ``workflows.core.review.spent_problem``: a proof is never spent."""
+    return None
+
+
+def test_a_replayed_proof_taken_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rule the review and cancel rooms run too (``tests/simulation/
+    test_core_in_the_shell.py`` shows the real workflow taking the replay): a copied
+    proof counts an approval its signer never gave."""
+    monkeypatch.setattr(core_review, "spent_problem", accepts_replayed_proofs)
     caught(invariants.REVIEW_PEOPLE)
 
 
