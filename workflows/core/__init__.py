@@ -2,7 +2,8 @@
 
 ``decide.step(state, event, now)`` returns the next ``Core`` state and the commands to
 run; nothing here imports Temporal or does I/O, so the simulator (``simulation/``) drives
-it through thousands of seeded runs a minute, and the workflow (``workflows/rooms/``)
-asks the same small decisions (``code_step``, ``callback_verdict``, ``record_action``,
-``settlement_of``) before it runs the commands its saved histories expect.
+it through thousands of seeded runs a minute. The workflow (``workflows/rooms/``) is the
+shell: it asks the same rules ``step`` is made of (``rules``: code, callbacks, records,
+settlement, resolutions; ``review``: R17; ``cancel``: R2/R18) and runs the commands its
+saved histories expect.
 """
