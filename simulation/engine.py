@@ -77,10 +77,11 @@ def _deliver(world: World, delivery: Deliver, step_function: StepFunction) -> No
 
 
 def _verify(world: World, event: DecisionArrived) -> None:
-    """The truth the review is checked against: a valid proof, received in review,
-    verifies the approval it was signed for, and only that one (a replayed nonce under
-    another person or decision verifies nothing)."""
-    if event.proof is not Proof.VALID or world.core.phase is not Phase.REVIEW:
+    """The truth the review is checked against: a valid proof verifies the approval it
+    was signed for, and only that one (a replayed nonce under another person or decision
+    verifies nothing), whenever it arrives (one received before the review began waits
+    to be weighed when it begins)."""
+    if event.proof is not Proof.VALID:
         return
     signed = world.proof_signers.setdefault(event.nonce, (event.identity, event.approve))
     if signed == (event.identity, True) and event.role_allowed:

@@ -6,6 +6,7 @@ Each check returns the names of the invariants the world breaks now; the names a
 
 from __future__ import annotations
 
+from models.limits import MAX_DECISIONS_VERIFIED, MAX_DECISIONS_WAITING
 from simulation.world import World
 from workflows.core.history import (
     HISTORY_BOUND_BASE,
@@ -21,6 +22,7 @@ RETURN_ONCE = "a return credits only a posted hold, once"
 NEVER_PAID_TWICE = "one submit key per withdrawal, never paid twice"
 REVIEW_PEOPLE = "a review counts only verified proofs of distinct people"
 REFUSED_CONSTANT = "a refused input costs at most a constant"
+BOUNDED_ROOM = "outside input takes bounded room (decisions waiting, proofs taken)"
 HISTORY_BOUNDED = "history under a + c·inputs"
 ENDS_OR_WAITS = "every run ends or waits on a named thing"
 REPLAYS = "a crash replays the recorded events to the same state"
@@ -33,6 +35,7 @@ ALL = (
     NEVER_PAID_TWICE,
     REVIEW_PEOPLE,
     REFUSED_CONSTANT,
+    BOUNDED_ROOM,
     HISTORY_BOUNDED,
     ENDS_OR_WAITS,
 )
@@ -65,6 +68,11 @@ def broken(world: World, before: Core) -> list[str]:
     refused_now = core.refused_inputs > before.refused_inputs
     if refused_now and core.history - before.history > REFUSED_INPUT_MAX_COST:
         found.append(REFUSED_CONSTANT)
+    if (
+        len(core.decisions_waiting) > MAX_DECISIONS_WAITING
+        or core.proofs_accepted > MAX_DECISIONS_VERIFIED
+    ):
+        found.append(BOUNDED_ROOM)
     if core.history > HISTORY_BOUND_BASE + HISTORY_BOUND_PER_INPUT * core.outside_inputs:
         found.append(HISTORY_BOUNDED)
     if not _ends_or_waits(world):

@@ -4,8 +4,9 @@ Provider answers (accepted, refused, processing for days, succeeded, failed, no 
 records that do not match in key, amount, route or payee, returned after success),
 submit answers lost or duplicated, callbacks lost (never sent), late, duplicated, out of
 order or lying, decisions valid, forged, stale, misdirected, replayed or from the same
-person twice, cancels by everyone, ops resolutions early and late, by one and two
-people, every timer, and crashes between any two steps.
+person twice, floods of signed decisions before the review (queued, weighed when it
+begins) or where no review comes, cancels by everyone, ops resolutions early and late,
+by one and two people, every timer, and crashes between any two steps.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from workflows.core.state import (
 
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 MAX_STEPS = 60
+FLOOD_STEPS = 40  # more steps for a run whose reviewers flood it with signed decisions
 STEPS_AFTER_THE_END = 4  # late inputs and returns after a run ended
 APPLICANT = "applicant"
 PEOPLE = (APPLICANT, "master", "rev-a", "rev-b", "ops-1", "ops-2", "stranger")
@@ -64,10 +66,14 @@ class Script:
         self.refuses_submit = self.random.random() < 0.1
         self.loses_submit = self.random.random() < 0.2
         self.lie = self.random.choice(LIES) if self.random.random() < 0.2 else None
+        # signed decisions sent before the review begins, or to a run with no review or
+        # past it: they queue (``MAX_DECISIONS_WAITING``), are weighed when review begins
+        self.floods = self.random.random() < 0.1
 
     def run(self) -> Violation | None:
         after_end = 0
-        while len(self.steps) < MAX_STEPS and after_end <= STEPS_AFTER_THE_END:
+        most = MAX_STEPS + (FLOOD_STEPS if self.floods else 0)
+        while len(self.steps) < most and after_end <= STEPS_AFTER_THE_END:
             step = self._next()
             if step is None:
                 break
@@ -96,6 +102,8 @@ class Script:
             )
         choices = [self._answer, self._provider_moves, self._outside, self._timer, self._crash]
         weights = [5, 2, 5, 1.5, 0.3]
+        if self.floods and core.phase is not Phase.REVIEW:
+            choices, weights = [*choices, self._flood], [*weights, 12]
         for _ in range(8):
             step = self.random.choices(choices, weights)[0]()
             if step is not None:
@@ -200,6 +208,18 @@ class Script:
             nonce=nonce,
             role_allowed=who.startswith(("rev", "ops")),
         )
+
+    def _flood(self) -> Step:
+        """A signed decision a second after the last (the code lives ten minutes)."""
+        self.nonces += 1
+        self.now += timedelta(seconds=1)
+        decision = DecisionArrived(
+            approve=self.random.random() < 0.9,
+            identity=self.random.choice(("rev-a", "rev-b", "ops-1")),
+            proof=Proof.VALID,
+            nonce=f"n{self.nonces}",
+        )
+        return Deliver(decision, self.now, None)
 
     def _callback(self) -> CallbackArrived:
         record = self.world.provider

@@ -25,6 +25,7 @@ from workflows.core.state import (
     SubmitAnswered,
     SubmitPayout,
 )
+from workflows.core.statuses import Turn, status_after
 
 RUNS_IN_MAKE_TEST = 500
 MUTANT_RUNS = 3000
@@ -61,7 +62,8 @@ def caught(invariant: str) -> None:
 
 
 def test_a_finished_run_that_keeps_the_hold_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    def ends_without_release(core: Core, status: str, why: str) -> tuple[Core, list[Command]]:
+    def ends_without_release(core: Core, turn: Turn, why: str) -> tuple[Core, list[Command]]:
+        status = status_after(core.status, turn)
         ended = replace(core, phase=Phase.ENDED, held_for="", status=status, reason=why)
         return ended, [RecordStatus(status, why)]
 
@@ -136,6 +138,25 @@ def test_a_replayed_proof_taken_is_caught(monkeypatch: pytest.MonkeyPatch) -> No
     caught(invariants.REVIEW_PEOPLE)
 
 
+def admits_without_a_queue_limit(
+    *, nonce: str | None, seen: Any, waiting: int, accepted: int
+) -> str | None:
+    """A mutant of ``workflows.core.review.admission_problem``: the queue never full."""
+    return real_admission_problem(nonce=nonce, seen=seen, waiting=0, accepted=accepted)
+
+
+real_admission_problem = core_review.admission_problem
+
+
+def test_a_queue_without_its_limit_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``MAX_DECISIONS_WAITING``: signed decisions flooding a run before its review (or
+    one with none) queue; past the limit they are refused. Without it they queue up to
+    the verified count: no history bound or refused-input cost notices (each is paid
+    for by its own signal, and weighed at most once), the room invariant does."""
+    monkeypatch.setattr(core_review, "admission_problem", admits_without_a_queue_limit)
+    caught(invariants.BOUNDED_ROOM)
+
+
 def test_a_refused_input_that_records_something_is_caught(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -199,8 +220,10 @@ def test_a_violation_exits_1_with_the_shortest_sequence_and_the_seed(
 ) -> None:
     """``make simulate``'s contract on failure: exit 1, the shrunk sequence, the seed."""
 
-    def ends_without_release(core: Core, status: str, why: str) -> tuple[Core, list[Command]]:
-        return replace(core, phase=Phase.ENDED, held_for="", status=status), []
+    def ends_without_release(core: Core, turn: Turn, why: str) -> tuple[Core, list[Command]]:
+        return replace(
+            core, phase=Phase.ENDED, held_for="", status=status_after(core.status, turn)
+        ), []
 
     monkeypatch.setattr(endings, "end", ends_without_release)
     assert main(["--runs", "50", "--seed", "3"]) == 1

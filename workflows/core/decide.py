@@ -55,7 +55,9 @@ from workflows.core.state import (
     SubmitAnswered,
     SubmitPayout,
     TimerFired,
+    WeighDecision,
 )
+from workflows.core.statuses import Turn, status_after
 
 CODE_EXPIRY = "code_expiry"
 REVIEW_SLA = "review_sla"
@@ -95,20 +97,23 @@ def _opened(core: Core, event: Opened, now: datetime) -> tuple[Core, list[Comman
 
 
 def _open_refused(core: Core, event: OpenRefused, now: datetime) -> tuple[Core, list[Command]]:
+    status = status_after(core.status, Turn.OPEN_REFUSED)
     core = replace(core, phase=Phase.ENDED, money=Money.NOT_FROZEN, held_for="")
-    return replace(core, status="failed", reason=event.why), [RecordStatus("failed", event.why)]
+    core = replace(core, status=status, reason=event.why, decisions_waiting=())
+    return core, [RecordStatus(status, event.why)]
 
 
 def _code_sent(core: Core, event: CodeSent, now: datetime) -> tuple[Core, list[Command]]:
-    core = replace(core, code_expires_at=event.expires_at, status="awaiting_code")
+    status = status_after(core.status, Turn.CODE_SENT)
+    core = replace(core, code_expires_at=event.expires_at, status=status)
     return core, [
-        RecordStatus("awaiting_code", "code sent"),
+        RecordStatus(status, "code sent"),
         StartTimer(CODE_EXPIRY, event.expires_at),
     ]
 
 
 def _code_not_sent(core: Core, event: CodeNotSent, now: datetime) -> tuple[Core, list[Command]]:
-    return endings.end(core, "failed", "R15: the verification code could not be sent")
+    return endings.end(core, Turn.CODE_NOT_SENT, "R15: the verification code could not be sent")
 
 
 def _code_checked(core: Core, event: CodeChecked, now: datetime) -> tuple[Core, list[Command]]:
@@ -133,20 +138,30 @@ def _after_code(
     if next_step is CodeStep.WAIT:
         return core, []
     if next_step is CodeStep.CANCELLED:
-        return endings.end(core, "cancelled", "cancelled by the user")
+        return endings.end(core, Turn.CANCELLED, "cancelled by the user")
     if next_step is not CodeStep.VERIFIED:
-        return endings.end(core, "cancelled", CODE_ENDINGS[next_step])
+        return endings.end(core, Turn.CODE_ENDED, CODE_ENDINGS[next_step])
     if core.review_required:
-        sla = now + timedelta(hours=REVIEW_SLA_HOURS)
-        core = replace(
-            core,
-            phase=Phase.REVIEW,
-            held_for="in review",
-            status="under_review",
-            review_deadline=sla,
-        )
-        return core, [RecordStatus("under_review", "review"), StartTimer(REVIEW_SLA, sla)]
+        return _begin_review(core, now)
     return _submit_if_authorised(core, now)
+
+
+def _begin_review(core: Core, now: datetime) -> tuple[Core, list[Command]]:
+    """``ReviewRoom.await_review``: the status says under review, then the decisions
+    queued before the review began are weighed in the order they came; the SLA timer
+    starts only if they did not decide the review."""
+    status = status_after(core.status, Turn.REVIEW_STARTED)
+    sla = now + timedelta(hours=REVIEW_SLA_HOURS)
+    core = replace(core, phase=Phase.REVIEW, held_for="in review", status=status)
+    core = replace(core, review_deadline=sla)
+    commands: list[Command] = [RecordStatus(status, "review")]
+    while core.phase is Phase.REVIEW and core.decisions_waiting:
+        first, *rest = core.decisions_waiting
+        core, weighed = _weigh(replace(core, decisions_waiting=tuple(rest)), first, now)
+        commands.extend(weighed)
+    if core.phase is Phase.REVIEW:
+        commands.append(StartTimer(REVIEW_SLA, sla))
+    return core, commands
 
 
 def _timer(core: Core, event: TimerFired, now: datetime) -> tuple[Core, list[Command]]:
@@ -160,7 +175,8 @@ def _timer(core: Core, event: TimerFired, now: datetime) -> tuple[Core, list[Com
             overdue=core.review_overdue, deadline=core.review_deadline, now=now
         )
     ):
-        return replace(core, review_overdue=True), [RecordStatus(core.status, "review overdue")]
+        status = status_after(core.status, Turn.REVIEW_OVERDUE)
+        return replace(core, review_overdue=True), [RecordStatus(status, "review overdue")]
     if core.phase is Phase.PAYOUT and event.name == ARRIVAL and not core.arrival_flagged:
         return replace(core, arrival_flagged=True), [Note("expected arrival has passed")]
     return core, []
@@ -192,16 +208,20 @@ def _cancel(core: Core, event: CancelArrived, now: datetime) -> tuple[Core, list
         if counted is core_cancel.RefusalCounted.TOWARDS_PERSON:
             core = replace(core, signed_cancels_refused=(*core.signed_cancels_refused, event.by))
         return endings.refused(core)
-    return endings.end(core, "cancelled", f"cancelled by {event.by}")
+    return endings.end(core, Turn.CANCELLED, f"cancelled by {event.by}")
 
 
 def _decision(core: Core, event: DecisionArrived, now: datetime) -> tuple[Core, list[Command]]:
-    """R17 (``workflows.core.review``, as ``ReviewRoom`` asks it): only a verified proof,
-    used once, with room, of a person who may decide counts; an approval counts once per
-    person, never the applicant's own; money moves only once the invariant holds."""
+    """R17 (``workflows.core.review``, as ``ReviewRoom.receive`` asks it): only a verified
+    proof, used once, with room (in the queue and in the verified count) is taken. In
+    review it is weighed at once; before the review began (or after it ended) it waits
+    in the queue, as the signal handler's inbox does, and costs only its signal."""
     problem = None if event.proof is Proof.VALID else f"proof {event.proof.value}"
     problem = problem or core_review.admission_problem(
-        nonce=event.nonce, seen=core.nonces_seen, waiting=0, accepted=core.proofs_accepted
+        nonce=event.nonce,
+        seen=core.nonces_seen,
+        waiting=len(core.decisions_waiting),
+        accepted=core.proofs_accepted,
     )
     if problem is not None:
         return endings.refused(core)
@@ -210,8 +230,16 @@ def _decision(core: Core, event: DecisionArrived, now: datetime) -> tuple[Core, 
         nonces_seen=core.nonces_seen | {event.nonce},
         proofs_accepted=core.proofs_accepted + 1,
     )
-    # the ``review_decision`` activity's verdict (``models.authority``): a role that may
-    # decide, not an applicant, and (by ``weigh``'s count) each person once
+    if core.phase is not Phase.REVIEW:
+        return replace(core, decisions_waiting=(*core.decisions_waiting, event)), []
+    return _weigh(core, event, now)
+
+
+def _weigh(core: Core, event: DecisionArrived, now: datetime) -> tuple[Core, list[Command]]:
+    """``ReviewRoom._consider``: the ``review_decision`` activity's verdict
+    (``models.authority``: a role that may decide, not an applicant, and, by ``weigh``'s
+    count, each person once); an approval counts once per person, never the applicant's
+    own; money moves only once the invariant holds."""
     allowed = event.role_allowed and event.identity not in core.applicants
     tally, weighed = core_review.weigh(
         _tally(core),
@@ -221,13 +249,16 @@ def _decision(core: Core, event: DecisionArrived, now: datetime) -> tuple[Core, 
         person=event.identity,
     )
     core = replace(core, approvers=tally.approvers)
+    activity = WeighDecision(event.identity, event.approve)
     if weighed is core_review.Weighed.IGNORED:
-        return core, [Note("decision ignored: this reviewer may not decide it")]
+        return core, [activity, Note("decision ignored: this reviewer may not decide it")]
     if weighed is core_review.Weighed.REJECTED:
-        return endings.end(core, "rejected", f"rejected by {event.identity}")
+        core, ending = endings.end(core, Turn.REJECTED, f"rejected by {event.identity}")
+        return core, [activity, *ending]
     if weighed is core_review.Weighed.SHORT:
-        return core, [Note("approval counted")]
-    return _submit_if_authorised(core, now)
+        return core, [activity, Note("approval counted")]
+    core, submitted = _submit_if_authorised(core, now)
+    return core, [activity, *submitted]
 
 
 def _tally(core: Core) -> core_review.Tally:
@@ -245,7 +276,9 @@ def _submit_if_authorised(core: Core, now: datetime) -> tuple[Core, list[Command
     (R19) and ends the run; nothing is sent."""
     problem = core_review.authorisation_problem(_tally(core), reviewed=core.review_required)
     if problem is not None:
-        return endings.end(core, "failed", f"review invariant broken: {problem}")
+        return endings.end(
+            core, Turn.REVIEW_INVARIANT_BROKEN, f"review invariant broken: {problem}"
+        )
     return _submit(core, now)
 
 
@@ -255,7 +288,7 @@ def _submit(core: Core, now: datetime) -> tuple[Core, list[Command]]:
         phase=Phase.PAYOUT,
         submitted=True,
         held_for="at the provider",
-        status="approved_awaiting_payout",
+        status=status_after(core.status, Turn.PAYING_OUT),
     )
     arrival = now + timedelta(days=ARRIVAL_DAYS)
     return core, [
@@ -275,7 +308,10 @@ _HANDLERS: dict[tuple[Phase | None, type], Handler] = {
     (Phase.CODE, CancelArrived): _cancel,
     (Phase.REVIEW, CancelArrived): _cancel,
     (Phase.PAYOUT, CancelArrived): _cancel,
+    (Phase.OPENING, DecisionArrived): _decision,
+    (Phase.CODE, DecisionArrived): _decision,
     (Phase.REVIEW, DecisionArrived): _decision,
+    (Phase.PAYOUT, DecisionArrived): _decision,
     (Phase.PAYOUT, SubmitAnswered): decide_payout.submit_answered,
     (Phase.PAYOUT, RecordLooked): decide_payout.looked,
     (Phase.ENDED, RecordLooked): decide_payout.returned_after_success,

@@ -36,11 +36,12 @@ from workflows.core.state import (
     SubmitAnswered,
     WatchPayout,
 )
+from workflows.core.statuses import Turn, status_after
 
 
 def submit_answered(core: Core, event: SubmitAnswered, now: datetime) -> tuple[Core, list[Command]]:
     if event.refused is not None:  # refused for good: nothing was sent
-        return endings.end(core, "failed", event.refused)
+        return endings.end(core, Turn.SUBMIT_REFUSED, event.refused)
     if event.lost:  # an attempt may have reached the provider: look, never guess
         return replace(core, submit_lost=True, looking_up=True), [LookUp()]
     return on_record(core, event.state, event.problem)
@@ -50,7 +51,8 @@ def looked(core: Core, event: RecordLooked, now: datetime) -> tuple[Core, list[C
     core = replace(core, watching=False, looking_up=False)
     if event.state is None and event.problem is None and not core.payout_unknown:
         core = replace(core, payout_unknown=True, held_for="payout outcome unknown")
-        return watch(core, [RecordStatus(core.status, "payout outcome unknown")])
+        status = status_after(core.status, Turn.PAYOUT_UNKNOWN)
+        return watch(core, [RecordStatus(status, "payout outcome unknown")])
     return on_record(core, event.state, event.problem)
 
 
@@ -61,7 +63,8 @@ def on_record(
     if action is RecordAction.PARK:
         commands: list[Command] = []
         if problem != core.mismatch or not core.payout_unknown:
-            commands.append(RecordStatus(core.status, "payout parked: record does not match"))
+            status = status_after(core.status, Turn.PAYOUT_PARKED)
+            commands.append(RecordStatus(status, "payout parked: record does not match"))
         core = replace(
             core, mismatch=problem, payout_unknown=True, held_for="waiting on ops: mismatch"
         )
@@ -72,7 +75,8 @@ def on_record(
     if action is RecordAction.WAIT:
         commands = []
         if core.payout_unknown and state is not None:
-            commands.append(RecordStatus(core.status, "payout outcome known"))
+            status = status_after(core.status, Turn.OUTCOME_KNOWN)
+            commands.append(RecordStatus(status, "payout outcome known"))
             core = replace(core, payout_unknown=False, mismatch=None, held_for="at the provider")
         return watch(core, commands)
     assert state is not None
@@ -94,16 +98,17 @@ def settle(
     core: Core, state: RecordState, *, reference: str | None, why: str
 ) -> tuple[Core, list[Command]]:
     if settlement_of(state) is Money.RELEASED:
-        return endings.end(core, "failed", why)
+        return endings.end(core, Turn.PAYOUT_FAILED, why)
     core = replace(
         core,
         phase=Phase.ENDED,
         money=Money.POSTED,
         held_for="",
-        status="succeeded",
+        status=status_after(core.status, Turn.PAID),
         posted_on=state,
+        decisions_waiting=(),
     )
-    commands: list[Command] = [PostHold(why, reference), RecordStatus("succeeded", why)]
+    commands: list[Command] = [PostHold(why, reference), RecordStatus(core.status, why)]
     if state is RecordState.RETURNED:  # paid, then returned: post, then credit it back
         returned = credit_return(core)
         return returned[0], [*commands, *returned[1]]
@@ -111,7 +116,8 @@ def settle(
 
 
 def credit_return(core: Core) -> tuple[Core, list[Command]]:
-    core = replace(core, money=Money.RETURNED, status="returned")
+    # the return workflow records the status (``workflows/withdrawal_return.py``)
+    core = replace(core, money=Money.RETURNED, status=status_after(core.status, Turn.RETURNED))
     return core, [CreditReturn("the provider returned the payout")]
 
 
@@ -147,7 +153,8 @@ def resolution(core: Core, event: ResolutionArrived, now: datetime) -> tuple[Cor
     core = replace(core, not_paid_by=core.not_paid_by | {event.identity})
     if not not_paid_is_final(core.not_paid_by):
         return core, [Note("not paid: waiting for a second person")]
-    return endings.end(core, "failed", "payout not made, as confirmed by ops (R19: money released)")
+    why = "payout not made, as confirmed by ops (R19: money released)"
+    return endings.end(core, Turn.NOT_PAID, why)
 
 
 def returned_after_success(

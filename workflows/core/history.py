@@ -15,6 +15,7 @@ from workflows.core.state import (
     StartTimer,
     SubmitPayout,
     WatchPayout,
+    WeighDecision,
 )
 
 # History events each command or input costs (measured on the time-skipping server,
@@ -26,6 +27,7 @@ HISTORY_COST: dict[type, int] = {
     StartTimer: 3,
     RecordStatus: 4,
     Note: 0,
+    WeighDecision: 6,
     SubmitPayout: 6,
     WatchPayout: 6,
     LookUp: 6,

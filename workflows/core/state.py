@@ -177,6 +177,15 @@ class Note:
 
 
 @dataclass(frozen=True)
+class WeighDecision:
+    """The ``review_decision`` activity verifies, weighs and records one decision (its
+    verdict is what the ``DecisionArrived`` event carried)."""
+
+    identity: str
+    approve: bool
+
+
+@dataclass(frozen=True)
 class SubmitPayout:
     key: str  # always the withdrawal id
 
@@ -214,6 +223,7 @@ Command = (
     | StartTimer
     | RecordStatus
     | Note
+    | WeighDecision
     | SubmitPayout
     | WatchPayout
     | LookUp
@@ -239,6 +249,10 @@ class Core:
     code_attempts_left: int = 0
     code_expires_at: datetime | None = None
     approvers: tuple[str, ...] = ()  # identities, each once, each with a verified proof
+    # signed decisions taken before the review began (or after it ended): the signal
+    # handler queues them, the review weighs them in order once it begins, a cancel or
+    # the end drops them (``MAX_DECISIONS_WAITING`` wait at most)
+    decisions_waiting: tuple[DecisionArrived, ...] = ()
     nonces_seen: frozenset[str] = frozenset()
     proofs_accepted: int = 0  # signed decisions taken (``MAX_DECISIONS_VERIFIED``)
     review_deadline: datetime | None = None  # the review SLA (``REVIEW_SLA_HOURS``)
