@@ -82,9 +82,9 @@ PATCH_REVIEW_WAIT_SETTLES = "review-wait-settles-before-timer"
 # transaction (``StatusRoom.carry``): the code check writes the status the run takes next
 # (approved, paying out; or under review), the review decision that completes the
 # approvals writes "approved, paying out". The separate ``record_status`` local activity
-# is left for changes no activity causes (timers, signals). Decided at the first carried
-# change (the code check, or the deciding approval of a run past its check at the deploy)
-# and kept in ``Record.carries``.
+# is left for changes no activity causes (timers, signals). Decided at the code check
+# (the first carried change; a run that checked its code before the deploy replays that
+# check without the marker and keeps the old path) and kept in ``Record.carries``.
 PATCH_STATUS_WITH_STEP = "status-written-with-its-step"
 
 # The workflow's registered type name (client/withdrawals.py WORKFLOW_TYPE); spelled here
@@ -240,8 +240,7 @@ PATCHES: tuple[Patch, ...] = (
         changed="the code check writes the status the run takes next, and the approval "
         "that completes a review writes 'approved, paying out', each in its own "
         "transaction, instead of a record_status local activity (issue 24)",
-        decided="at the first carried change (the code check, else the deciding "
-        "approval), kept in Record.carries",
+        decided="at the code check (the first carried change), kept in Record.carries",
     ),
 )
 

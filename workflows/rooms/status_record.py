@@ -39,33 +39,38 @@ class StatusRoom:
         self.run = run
 
     # ---- a status written with the step that causes it (PATCH_STATUS_WITH_STEP) --------
-    #
-    # Why the ledger's status stays right. An activity carries only the status ``run``
-    # takes next whatever else happens once the activity succeeds, and the workflow marks
-    # it written (``Record.ahead``) in the same step that sees the success:
-    # - the code check carries the status after a right code: "approved, paying out" on
-    #   the auto path (``run`` goes from ``verify`` through ``check_authorised``, a no-op
-    #   without review reasons, to that step, with no wait in between), or "under review"
-    #   (``await_review``'s first step). A cancel, an expiry or a last wrong attempt that
-    #   lands while such a check is in flight waits for it (``CodeRoom.verify``): a right
-    #   code wins and ``run`` really takes the status written; a cancel then ends the run
-    #   at ``pay_out``'s or ``await_review``'s first look, after it, as one landing just
-    #   after the check always did. A cancel between the approval and the submit is the
-    #   same: the status was taken, then ``settle`` writes the end.
-    # - the approval that completes a review carries "approved, paying out": once it is
-    #   accepted the loop ends and ``run`` goes straight to that step; only
-    #   ``check_authorised`` (a broken invariant, which the same activity's weighing makes
-    #   a bug) or a cancel can end the run first, and ``settle`` then writes the end.
-    # Final statuses are written by ``settle`` alone, and it comes after every status a
-    # run passes through; a carried status never overrides a final one
-    # (``ledger.status_changes.record_with_step``). Later changes override earlier ones:
-    # if a recorded change comes between a carried status and ``run``'s step to it (the
-    # count of refused decisions after the deciding approval), it is recorded as before
-    # and the step records its status again, so the ledger ends where the run is.
-
     def carry(self, status: Status, note: str) -> StatusChange | None:
         """The change for an activity to write with its own step, or None: this run
-        records its changes itself (started before the patch)."""
+        records its changes itself (recorded before the patch).
+
+        Why the ledger's status stays right. An activity carries only the status ``run``
+        takes next whatever else happens once the activity succeeds, and the workflow
+        marks it written (``Record.ahead``) in the same step that sees the success:
+
+        - The code check carries the status after a right code: "approved, paying out"
+          on the auto path (``run`` goes from ``verify`` through ``check_authorised``, a
+          no-op without review reasons, to that step, with no wait in between), or "under
+          review" (``await_review``'s first step). A cancel, an expiry or a last wrong
+          attempt that lands while such a check is in flight waits for its answer
+          (``CodeRoom.verify``): a right code wins and ``run`` really takes the status
+          written; a cancel then ends the run at ``pay_out``'s or ``await_review``'s
+          first look, as a cancel landing just after the check always did. A cancel
+          between the approval and the submit is the same: the status was taken, then
+          ``settle`` writes the end.
+        - The approval that completes a review carries "approved, paying out": once it
+          is accepted the loop ends and ``run`` goes straight to that step; only
+          ``check_authorised`` (a broken invariant, which the same activity's weighing
+          makes a bug) or a cancel can end the run first, and ``settle`` then writes
+          the end over it.
+
+        Final statuses are written by ``settle`` alone, after every status a run passes
+        through, and a carried status never overrides a final one
+        (``ledger.status_changes.record_with_step``). Later changes override earlier
+        ones: when a recorded change comes between a carried status and ``run``'s step
+        to it (the count of refused decisions after the deciding approval), it is
+        recorded as before and the step records its status again (``transition``), so
+        the ledger ends where the run is. A retried step writes nothing twice (the
+        ledger answers a retry as the first time)."""
         if self.run.record.carries is None:
             self.run.record.carries = workflow.patched(PATCH_STATUS_WITH_STEP)
         if not self.run.record.carries:
