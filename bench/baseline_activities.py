@@ -1,8 +1,9 @@
 """The baseline's activities: the real names and input types, and no work.
 
-The review twin adds ``review_decision`` and ``review_verify_keys`` (no work) and
-``record_under_review``, which
-tells the bench's reviewer that the withdrawal waits (see ``CodeCourier``).
+The review twin adds ``review_decision`` and ``review_verify_keys`` (no work), and checks
+its code with ``check_code_under_review``, which tells the bench's reviewer that the
+withdrawal waits (see ``CodeCourier``): since ``status-written-with-its-step`` the real
+code check writes ``under_review`` itself.
 
 One does one thing: ``send_code`` hands a fixed code to the SMS simulator (inbox keyed by
 the account id) over one kept-open connection. Without it the client would submit the
@@ -40,11 +41,6 @@ async def check_code(submission: CodeSubmission) -> bool:
     return True
 
 
-@activity.defn(name="record_status")
-async def record_status(request: WithdrawalRequest) -> None:
-    return None
-
-
 @activity.defn(name="submit_payout")
 async def submit_payout(request: WithdrawalRequest) -> None:
     return None
@@ -68,7 +64,6 @@ async def review_verify_keys() -> None:
 NO_OP_ACTIVITIES: list[Callable[..., Awaitable[Any]]] = [
     open_withdrawal,
     check_code,
-    record_status,
     submit_payout,
     settle,
     review_decision,
@@ -93,11 +88,12 @@ class CodeCourier:
         response = await self._http.post(self._messages_url, json=message)
         response.raise_for_status()
 
-    @activity.defn(name="record_under_review")
-    async def record_under_review(self, request: WithdrawalRequest) -> None:
-        """The review twin's ``record_status`` of ``under_review``: where the real path's
-        write puts the withdrawal in the ledger's review queue, this puts it in the
-        simulator's inbox the bench's reviewer reads (one HTTP call, no database)."""
+    @activity.defn(name="check_code_under_review")
+    async def check_code_under_review(self, request: WithdrawalRequest) -> bool:
+        """The review twin's ``check_code``, which on the real path writes ``under_review``
+        (``status-written-with-its-step``): where that write puts the withdrawal in the
+        ledger's review queue, this puts it in the simulator's inbox the bench's reviewer
+        reads (one HTTP call, no database)."""
         message = {
             "phone": review_inbox(request.account_id),
             "text": "under review",
@@ -105,3 +101,4 @@ class CodeCourier:
         }
         response = await self._http.post(self._messages_url, json=message)
         response.raise_for_status()
+        return True

@@ -31,7 +31,7 @@ async def main() -> None:
             client,
             task_queue=settings.task_queue(),
             workflows=[BaselineWorkflow, BaselineReviewWorkflow],
-            activities=[*NO_OP_ACTIVITIES, courier.send_code, courier.record_under_review],
+            activities=[*NO_OP_ACTIVITIES, courier.send_code, courier.check_code_under_review],
             **TUNING,
         )
         async with worker:

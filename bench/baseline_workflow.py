@@ -1,11 +1,12 @@
 """Temporal's own ceiling for the auto path's shape: the same steps, activities that do nothing.
 
 The shape is read off a real auto-path history (``bench.run`` keeps both histories' event
-types in its JSON, so a drift shows): six activities (``open_withdrawal``, ``send_code``,
-``check_code`` inside the ``submit_code`` update, ``record_status``, ``submit_payout``,
-``settle``), of which ``check_code`` and ``record_status`` run as local activities as in
-the real workflow, one code-expiry timer cancelled by the right code, and three
-search-attribute upserts (the real workflow upserts only on change). Payloads are the
+types in its JSON, so a drift shows): five activities (``open_withdrawal``, ``send_code``,
+``check_code`` inside the ``submit_code`` update, ``submit_payout``, ``settle``), of which
+``check_code`` runs as a local activity as in the real workflow (since
+``status-written-with-its-step`` it writes the approval too: no ``record_status``), one
+code-expiry timer cancelled by the right code, and three search-attribute upserts (the
+real workflow upserts only on change). Payloads are the
 real input types, through the same data converter (pydantic, encrypted); the worker
 (``bench.baseline_worker``) has the same tuning as ``worker.py``.
 """
@@ -24,7 +25,6 @@ with workflow.unsafe.imports_passed_through():
         CodeCourier,
         check_code,
         open_withdrawal,
-        record_status,
         review_decision,
         review_verify_keys,
         settle,
@@ -76,9 +76,7 @@ class BaselineWorkflow:
         )
 
     async def _pay_out(self) -> Status:
-        await workflow.execute_local_activity(
-            record_status, self._request, start_to_close_timeout=ACTIVITY_TIMEOUT
-        )
+        # "approved, paying out" was written by the code check (or the deciding approval)
         self._publish(Status.APPROVED_AWAITING_PAYOUT)
         # The real workflow decides its checked-submit patch here (issue 22): a marker and
         # a TemporalChangeVersion upsert again.
@@ -92,11 +90,17 @@ class BaselineWorkflow:
     @workflow.update
     async def submit_code(self, submission: CodeSubmission) -> CodeResult:
         await workflow.wait_condition(lambda: self._status is not Status.VERIFYING)
+        # The real check decides status-written-with-its-step first (a marker and the
+        # SDK's TemporalChangeVersion upsert), then writes the next status with the check.
+        workflow.patched("status-written-with-its-step")
+        await self._check_code(submission)
+        self._verified = True
+        return CodeResult(verdict=CodeVerdict.VERIFIED, attempts_left=0, status=self._status)
+
+    async def _check_code(self, submission: CodeSubmission) -> None:
         await workflow.execute_local_activity(
             check_code, submission, start_to_close_timeout=ACTIVITY_TIMEOUT
         )
-        self._verified = True
-        return CodeResult(verdict=CodeVerdict.VERIFIED, attempts_left=0, status=self._status)
 
     async def _step(self, step: Callable[[WithdrawalRequest], Awaitable[None]]) -> None:
         await workflow.execute_activity(
@@ -110,10 +114,11 @@ class BaselineWorkflow:
 
 @workflow.defn(name="BaselineReviewWithdrawal")
 class BaselineReviewWorkflow(BaselineWorkflow):
-    """The review path's shape (issue 24): the auto path's, plus, once the code is right,
-    ``record_status`` of ``under_review`` (a local activity, as in the real workflow), the
-    SLA timer the review waits under, the approve signal, the ``review_decision`` activity
-    that weighs it, and the approval's timeline line (no activity, as in the real one)."""
+    """The review path's shape (issue 24): the auto path's, with the code check writing
+    ``under_review`` (``check_code_under_review``, a local activity, as in the real
+    workflow since ``status-written-with-its-step``), plus the SLA timer the review waits
+    under, the approve signal, the ``review_decision`` activity that weighs it (and writes
+    the approval), and the approval's timeline line (no activity, as in the real one)."""
 
     @workflow.init
     def __init__(self, request: WithdrawalRequest) -> None:
@@ -123,9 +128,6 @@ class BaselineReviewWorkflow(BaselineWorkflow):
     @workflow.run
     async def run(self, request: WithdrawalRequest) -> Status:
         await self._open_and_verify(request)
-        await workflow.execute_local_activity_method(
-            CodeCourier.record_under_review, request, start_to_close_timeout=ACTIVITY_TIMEOUT
-        )
         self._publish(Status.UNDER_REVIEW)
         # The real review loop decides this patch at its first SLA wait (a marker and the
         # SDK's TemporalChangeVersion upsert).
@@ -149,6 +151,13 @@ class BaselineReviewWorkflow(BaselineWorkflow):
             start_to_close_timeout=ACTIVITY_TIMEOUT,
         )
         return await self._pay_out()
+
+    async def _check_code(self, submission: CodeSubmission) -> None:
+        await workflow.execute_local_activity_method(
+            CodeCourier.check_code_under_review,
+            self._request,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+        )
 
     @workflow.signal
     async def approve(self, decision: ReviewDecision) -> None:

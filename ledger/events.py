@@ -72,6 +72,13 @@ def _fields(document: BaseModel) -> dict[str, Any]:
     return {name: getattr(document, name) for name in type(document).model_fields}
 
 
+def write_pending(session: Session) -> None:
+    """Write the events of the changes made so far in this transaction now, so a change
+    made after it in the same transaction gets an event of its own (a status written with
+    the step that caused it: one event per change, as when each had its transaction)."""
+    _write_events(session)
+
+
 def _write_events(session: Session) -> None:
     touched: dict[str, Status | None] = session.info.pop(_TOUCHED, {})
     if not touched:

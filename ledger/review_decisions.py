@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from ledger import audit, tables, withdrawals
+from ledger import audit, status_changes, tables, withdrawals
 from ledger.decision_nonces import spend_decision_proof
 from ledger.reviewers import disabled_problem
 from models.authority import CANCELLING_ROLES, applicants, decision_problem, person_of
@@ -86,6 +86,10 @@ def record_review_decision(
         else:
             verdict = ReviewerVerdict(allowed=False, why=problem, refused=True)
     _record_decision(session, check, verdict, at)
+    approved = check.decision is ReviewDecisionKind.APPROVE and _decides_review(check, verdict)
+    if approved and check.then is not None:
+        # "approved, paying out", in this transaction (status-written-with-its-step)
+        status_changes.record_with_step(session, check.then, now)
     began = None
     if _decides_review(check, verdict):
         began = withdrawals.entered_status_at(session, check.withdrawal_id, Status.UNDER_REVIEW)

@@ -2,6 +2,10 @@
 
 Repeating a change (a retried ``record_status``) writes nothing twice: the timeline
 skips a repeat (``set_withdrawal_status``) and so does the audit row here.
+
+``record_with_step`` writes the same change inside the transaction of the step that
+caused it (the code check, the deciding approval; workflow patch
+``status-written-with-its-step``), with the same rows as ``record_status`` would.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from ledger import audit, withdrawals
+from ledger import audit, events, withdrawals
 from models.messages import StatusChange
 
 
@@ -41,6 +45,23 @@ def record_status(session: Session, change: StatusChange, now: datetime) -> tupl
         at=now,
     )
     return withdrawals.route_and_kind(session, change.withdrawal_id)
+
+
+def record_with_step(session: Session, change: StatusChange, now: datetime) -> bool:
+    """``record_status`` inside the caller's transaction, after the step's own writes:
+    the same status row, timeline line, audit row and webhook event (an event of its
+    own: the step's changes get theirs first). True when written.
+
+    A withdrawal already final is left as it is (False): ``settle`` wrote the end, which
+    comes after every status the run passed through, so nothing carried may override it.
+    The caller writes this only the first time its step runs (a retried step answers as
+    the first and writes nothing), so the change is never written twice."""
+    record = withdrawals.find(session, change.withdrawal_id)
+    if record is None or record.status.is_final:
+        return False
+    events.write_pending(session)
+    record_status(session, change, now)
+    return True
 
 
 def _note(note: str, reason: str | None) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
-from ledger import audit, tables, withdrawals
+from ledger import audit, status_changes, tables, withdrawals
 from ledger.rows import flush_pending, read_row, sync_cached, table_of
 from ledger.withdrawals import recorded_request
 from models.domain import Channel, Status, WithdrawalRequest
@@ -149,6 +149,9 @@ def check_code(session: Session, check: CodeCheck, key: bytes, now: datetime) ->
         detail=f"attempt {row.attempts} of {MAX_CODE_ATTEMPTS}",
         at=now,
     )
+    if outcome == "verified" and check.then is not None:
+        # the status the run takes next, in this transaction (status-written-with-its-step)
+        status_changes.record_with_step(session, check.then, now)
     return outcome == "verified"
 
 

@@ -76,6 +76,9 @@ class CodeCheck(BaseModel):
     code: str
     at: datetime  # workflow time of the attempt
     attempt: int = 0  # 1-based count of this withdrawal's checks; 0: not counted (old runs)
+    # Since ``status-written-with-its-step``: the status the run takes once the code is
+    # right, written in the check's transaction (None: the workflow records it itself).
+    then: StatusChange | None = None
 
 
 class ResendResult(BaseModel):
@@ -127,6 +130,9 @@ class ReviewerCheck(BaseModel):
     proof: str | None = None  # the signed decision; without a valid one nothing counts
     refused: str | None = None  # refused by the workflow already: only record why
     applicants: list[str] = Field(default_factory=list)  # as the workflow excludes them
+    # Since ``status-written-with-its-step``: the status the run takes once this approval
+    # completes the review, written in the decision's transaction when it does.
+    then: StatusChange | None = None
 
 
 class ReviewerVerdict(BaseModel):

@@ -78,6 +78,14 @@ PATCH_SIGNED_CANCELS_CAPPED = "cancel-proof-spent-once-refusals-capped"
 # deliver the two results in another order) does not: "Timer fired event did not have
 # expected timer id". Decided at the first SLA wait, in ReviewRoom.await_review.
 PATCH_REVIEW_WAIT_SETTLES = "review-wait-settles-before-timer"
+# Issue 24: a status change an activity causes is written in that activity's own
+# transaction (``StatusRoom.carry``): the code check writes the status the run takes next
+# (approved, paying out; or under review), the review decision that completes the
+# approvals writes "approved, paying out". The separate ``record_status`` local activity
+# is left for changes no activity causes (timers, signals). Decided at the code check
+# (the first carried change; a run that checked its code before the deploy replays that
+# check without the marker and keeps the old path) and kept in ``Record.carries``.
+PATCH_STATUS_WITH_STEP = "status-written-with-its-step"
 
 # The workflow's registered type name (client/withdrawals.py WORKFLOW_TYPE); spelled here
 # so this register imports nothing and can be read by any tool.
@@ -224,6 +232,15 @@ PATCHES: tuple[Patch, ...] = (
         "created and cancelled in one workflow task (a timer number live used and replay "
         "did not)",
         decided="at the first SLA wait, in ReviewRoom.await_review",
+    ),
+    Patch(
+        id="status-written-with-its-step",
+        added=_utc("2026-12-06T07:50:00Z"),
+        commit="7de815d",
+        changed="the code check writes the status the run takes next, and the approval "
+        "that completes a review writes 'approved, paying out', each in its own "
+        "transaction, instead of a record_status local activity (issue 24)",
+        decided="at the code check (the first carried change), kept in Record.carries",
     ),
 )
 

@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         PATCH_REVIEW_PROOFS,
         PATCH_REVIEW_WAIT_SETTLES,
         PATCH_SIGNED_CANCELS_CAPPED,
+        PATCH_STATUS_WITH_STEP,
         PATCH_SUBMIT_CHECKED,
         PATCH_UNKNOWN_PARKED_IN_OLD_RUNS,
         PATCH_WATCH_NOT_CANCELLED,
@@ -62,7 +63,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.rooms.payout_before_patches import PayoutBeforePatches
     from workflows.rooms.review import ReviewRoom
     from workflows.rooms.review_keys import ReviewKeysRoom
-    from workflows.rooms.status_record import StatusRoom
+    from workflows.rooms.status_record import APPROVED_NOTE, StatusRoom
     from workflows.withdrawal_state import Change
 
 __all__ = [
@@ -75,6 +76,7 @@ __all__ = [
     "PATCH_REVIEW_PROOFS",
     "PATCH_REVIEW_WAIT_SETTLES",
     "PATCH_SIGNED_CANCELS_CAPPED",
+    "PATCH_STATUS_WITH_STEP",
     "PATCH_SUBMIT_CHECKED",
     "PATCH_UNKNOWN_PARKED_IN_OLD_RUNS",
     "PATCH_WATCH_NOT_CANCELLED",
@@ -115,7 +117,7 @@ class WithdrawalWorkflow:
                 await self._review.await_review()
             await self._review.check_authorised()
             await self._status.transition(
-                Change.to_status(Status.APPROVED_AWAITING_PAYOUT, "approved, paying out")
+                Change.to_status(Status.APPROVED_AWAITING_PAYOUT, APPROVED_NOTE)
             )
             transfer = await self._pay_out()
             # Succeeded posts; returned means paid, then sent back: the hold is posted,

@@ -30,6 +30,7 @@ from models.messages import (
     RecordedDecision,
     ReviewDecision,
     ReviewDecisionKind,
+    StatusChange,
 )
 
 
@@ -45,6 +46,11 @@ class Record:
     # what the search attributes say now (status, review required, overdue, unknown);
     # the client set these at start
     published: tuple[Status, bool, bool, bool] = (Status.VERIFYING, False, False, False)
+    # PATCH_STATUS_WITH_STEP, decided at the first carried change (None: not yet)
+    carries: bool | None = None
+    # A change an activity wrote to the ledger in its own transaction before ``run``
+    # reaches it: the transition that makes it skips its ``record_status``.
+    ahead: StatusChange | None = None
 
 
 @dataclass
@@ -57,6 +63,7 @@ class CodeState:
     expires_at: datetime | None = None
     sends: int = 0
     checks: int = 0  # every check, right or wrong: the ledger's attempt key
+    carrying: bool = False  # a check in flight that writes the next status if right
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one send or check at a time
 
 

@@ -93,6 +93,14 @@ def test_saved_histories_cover_every_path() -> None:
         # "review-wait-settles-before-timer": a key load racing a review_decision starts
         # no SLA timer that the same task cancels (tests/workflows/)
         "test_a_key_load_racing_a_review_decision_leaves_no_timer_number_unused",
+        # "status-written-with-its-step" (issue 24): the code check and the deciding
+        # approval write the status that follows (tests/workflows/test_status_with_step.py)
+        "test_the_code_check_writes_the_approval_of_an_auto_withdrawal",
+        "test_the_code_check_and_the_deciding_approval_write_their_statuses",
+        "test_a_cancel_under_review_after_the_check_wrote_the_review_status",
+        "test_four_eyes_only_the_second_approval_writes_the_approval",
+        "test_a_cancel_while_the_check_writes_the_approval_waits_for_its_answer",
+        "test_a_refusal_counted_after_the_deciding_approval_puts_the_ledger_back_in_step",
     ):
         assert path_test in names, f"no saved history for {path_test}"
 

@@ -60,6 +60,12 @@ class CodeRoom:
             )
             if next_step is CodeStep.VERIFIED:
                 return
+            if next_step is not CodeStep.WAIT and self.run.code.carrying:
+                # An ending, but a check in flight writes the next status if the code is right
+                # (PATCH_STATUS_WITH_STEP): its answer comes first, so the status it
+                # writes is one this run takes (``StatusRoom.carry``).
+                await workflow.wait_condition(lambda: not self.run.code.carrying)
+                continue
             if next_step is CodeStep.CANCELLED:
                 raise self.run.cancellation()
             if next_step is not CodeStep.WAIT:
@@ -114,18 +120,25 @@ class CodeRoom:
             if workflow.now() >= self.run.code.expires_at:
                 return self._result(CodeVerdict.EXPIRED)
             self.run.code.checks += 1
-            ok = await workflow.execute_local_activity_method(
-                WithdrawalActivities.check_code,
-                CodeCheck(
-                    withdrawal_id=self.run.request.withdrawal_id,
-                    code=submission.code,
-                    at=workflow.now(),
-                    attempt=self.run.code.checks,
-                ),
-                **DATABASE,
-                summary="check verification code hash",
-            )
+            then = self.status.after_code()  # None: recorded by ``run`` (older runs)
+            self.run.code.carrying = then is not None
+            try:
+                ok = await workflow.execute_local_activity_method(
+                    WithdrawalActivities.check_code,
+                    CodeCheck(
+                        withdrawal_id=self.run.request.withdrawal_id,
+                        code=submission.code,
+                        at=workflow.now(),
+                        attempt=self.run.code.checks,
+                        then=then,
+                    ),
+                    **DATABASE,
+                    summary="check verification code hash",
+                )
+            finally:
+                self.run.code.carrying = False
             if ok:
+                self.status.written_ahead(then)
                 self.run.code.verified = True
                 await self.status.transition(
                     Change("verification code accepted", phase=Status.AWAITING_CODE)

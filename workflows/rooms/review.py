@@ -130,7 +130,9 @@ class ReviewRoom:
     async def _consider(
         self, kind: ReviewDecisionKind, decision: ReviewDecision, at: datetime
     ) -> None:
-        """Weigh one decision; the activity records it (decision row, timeline, audit)."""
+        """Weigh one decision; the activity records it (decision row, timeline, audit),
+        and the status that follows when it completes the approvals (``StatusRoom.carry``)."""
+        then = self.status.after_approval(kind, decision.reviewer_id)
         verdict = await workflow.execute_activity_method(
             WithdrawalActivities.review_decision,
             ReviewerCheck(
@@ -144,11 +146,14 @@ class ReviewRoom:
                 approvals_required=self.run.approvals_required(),
                 proof=decision.proof,
                 applicants=sorted(self.run.applicants()),
+                then=then,
             ),
             **DATABASE,
             summary=f"verify, weigh and record {kind.value}",
         )
         self.run.review.weighed += 1
+        if verdict.allowed:
+            self.status.written_ahead(then)
         recorded = RecordedDecision(
             decision=kind,
             reviewer_id=decision.reviewer_id,

@@ -13,10 +13,12 @@ with workflow.unsafe.imports_passed_through():
     from activities.withdrawal import WithdrawalActivities
     from models.domain import STATUS_LABELS_ZH, Status, TimelineEntry, WithdrawalStatusDoc
     from models.messages import (
+        ReviewDecisionKind,
         Settlement,
         StatusChange,
     )
     from workflows.activity_options import DATABASE
+    from workflows.patches import PATCH_STATUS_WITH_STEP
     from workflows.rooms.context import Run
     from workflows.search_attributes import (
         PAYOUT_UNKNOWN,
@@ -29,9 +31,73 @@ with workflow.unsafe.imports_passed_through():
     )
 
 
+APPROVED_NOTE = "approved, paying out"  # the line of ``run``'s step to the payout
+
+
 class StatusRoom:
     def __init__(self, run: Run) -> None:
         self.run = run
+
+    # ---- a status written with the step that causes it (PATCH_STATUS_WITH_STEP) --------
+    def carry(self, status: Status, note: str) -> StatusChange | None:
+        """The change for an activity to write with its own step, or None: this run
+        records its changes itself (recorded before the patch).
+
+        Why the ledger's status stays right. An activity carries only the status ``run``
+        takes next whatever else happens once the activity succeeds, and the workflow
+        marks it written (``Record.ahead``) in the same step that sees the success:
+
+        - The code check carries the status after a right code: "approved, paying out"
+          on the auto path (``run`` goes from ``verify`` through ``check_authorised``, a
+          no-op without review reasons, to that step, with no wait in between), or "under
+          review" (``await_review``'s first step). A cancel, an expiry or a last wrong
+          attempt that lands while such a check is in flight waits for its answer
+          (``CodeRoom.verify``): a right code wins and ``run`` really takes the status
+          written; a cancel then ends the run at ``pay_out``'s or ``await_review``'s
+          first look, as a cancel landing just after the check always did. A cancel
+          between the approval and the submit is the same: the status was taken, then
+          ``settle`` writes the end.
+        - The approval that completes a review carries "approved, paying out": once it
+          is accepted the loop ends and ``run`` goes straight to that step; only
+          ``check_authorised`` (a broken invariant, which the same activity's weighing
+          makes a bug) or a cancel can end the run first, and ``settle`` then writes
+          the end over it.
+
+        Final statuses are written by ``settle`` alone, after every status a run passes
+        through, and a carried status never overrides a final one
+        (``ledger.status_changes.record_with_step``). Later changes override earlier
+        ones: when a recorded change comes between a carried status and ``run``'s step
+        to it (the count of refused decisions after the deciding approval), it is
+        recorded as before and the step records its status again (``transition``), so
+        the ledger ends where the run is. A retried step writes nothing twice (the
+        ledger answers a retry as the first time)."""
+        if self.run.record.carries is None:
+            self.run.record.carries = workflow.patched(PATCH_STATUS_WITH_STEP)
+        if not self.run.record.carries:
+            return None
+        return StatusChange(withdrawal_id=self.run.request.withdrawal_id, status=status, note=note)
+
+    def after_code(self) -> StatusChange | None:
+        """What a right code leads to, for the code check to write (``carry``)."""
+        reasons = self.run.review_reasons()
+        if reasons:
+            return self.carry(Status.UNDER_REVIEW, "; ".join(reasons))
+        return self.carry(Status.APPROVED_AWAITING_PAYOUT, APPROVED_NOTE)
+
+    def after_approval(self, kind: ReviewDecisionKind, reviewer_id: str) -> StatusChange | None:
+        """For a decision that, accepted, completes the approvals: "approved, paying
+        out", for the review decision to write (``carry``). None for any other."""
+        review = self.run.review
+        if kind is not ReviewDecisionKind.APPROVE or reviewer_id in review.approvers:
+            return None
+        if len(review.approvers) + 1 < self.run.approvals_required():
+            return None
+        return self.carry(Status.APPROVED_AWAITING_PAYOUT, APPROVED_NOTE)
+
+    def written_ahead(self, change: StatusChange | None) -> None:
+        """An activity wrote ``change`` with its step: ``run``'s step to it records nothing."""
+        if change is not None:
+            self.run.record.ahead = change
 
     async def transition(self, change: Change) -> None:
         """The one writer of ``self.run.record`` (status, reason, flags, timeline) and of
@@ -42,7 +108,8 @@ class StatusRoom:
         what handlers waiting on the status see: fields first; then the timeline line,
         which for a final status comes only once the ledger recorded it; then the record;
         then the upsert. Only ``run``'s own steps pass a status, so a record is always
-        made under the status ``run`` is in. A change without ``record`` never suspends.
+        made under the status ``run`` is in. A change without ``record`` never suspends,
+        nor does one an activity wrote already with its own step (``carry``).
         """
         record = self.run.record
         if change.status is not None:
@@ -65,19 +132,24 @@ class StatusRoom:
         if not status.is_final:
             note()
         if change.record is not None:
-            await workflow.execute_local_activity_method(
-                WithdrawalActivities.record_status,
-                StatusChange(
-                    withdrawal_id=self.run.request.withdrawal_id,
-                    status=status,
-                    note=change.note,
-                    reason=change.reason,
-                    review_overdue=change.review_overdue,
-                    payout_unknown=change.payout_unknown,
-                ),
-                **DATABASE,
-                summary=change.record,
+            recorded = StatusChange(
+                withdrawal_id=self.run.request.withdrawal_id,
+                status=status,
+                note=change.note,
+                reason=change.reason,
+                review_overdue=change.review_overdue,
+                payout_unknown=change.payout_unknown,
             )
+            # Written already by the step that caused it (PATCH_STATUS_WITH_STEP); any
+            # other recorded change first puts the ledger back in step (see ``carry``).
+            ahead, record.ahead = record.ahead, None
+            if recorded != ahead:
+                await workflow.execute_local_activity_method(
+                    WithdrawalActivities.record_status,
+                    recorded,
+                    **DATABASE,
+                    summary=change.record,
+                )
         if status.is_final:
             note()  # a final status is noted once recorded (settled or refused at open)
         flags = (change.status, change.review_overdue, change.payout_unknown)
