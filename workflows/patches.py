@@ -78,6 +78,16 @@ PATCH_SIGNED_CANCELS_CAPPED = "cancel-proof-spent-once-refusals-capped"
 # deliver the two results in another order) does not: "Timer fired event did not have
 # expected timer id". Decided at the first SLA wait, in ReviewRoom.await_review.
 PATCH_REVIEW_WAIT_SETTLES = "review-wait-settles-before-timer"
+# The review keys are loaded by ``review_verify_keys`` as an activity, no longer a local
+# activity. Live, core sometimes records a handler's local-activity marker in one
+# workflow task yet hands its result to the workflow only in the next activation, after
+# that task's new events (an activity result); replay hands it over in the task that
+# recorded it. The review loop then saw its queue empty live and full on replay, and asked
+# PATCH_REVIEW_WAIT_SETTLES only live: "Non-deprecated patch marker encountered ... but
+# there is no corresponding change command" (seeded simulation, seed 1 script 73). An
+# activity's result is a history event, handed over at the same point live and on replay.
+# Decided at the first key load, kept in ProofKeys.by_activity.
+PATCH_REVIEW_KEYS_BY_ACTIVITY = "review-keys-loaded-by-activity"
 
 # The workflow's registered type name (client/withdrawals.py WORKFLOW_TYPE); spelled here
 # so this register imports nothing and can be read by any tool.
@@ -224,6 +234,16 @@ PATCHES: tuple[Patch, ...] = (
         "created and cancelled in one workflow task (a timer number live used and replay "
         "did not)",
         decided="at the first SLA wait, in ReviewRoom.await_review",
+    ),
+    Patch(
+        id="review-keys-loaded-by-activity",
+        added=_utc("2026-12-06T08:30:00Z"),
+        commit="hunt",
+        changed="the review keys are loaded by review_verify_keys as an activity, not a "
+        "local activity, so a key load's result reaches the workflow at the same point live "
+        "and on replay (live, core could hand a handler's local-activity result over one "
+        "activation late, after the next task's activity result)",
+        decided="at the first review-key load, kept in ProofKeys.by_activity",
     ),
 )
 

@@ -93,6 +93,8 @@ def test_saved_histories_cover_every_path() -> None:
         # "review-wait-settles-before-timer": a key load racing a review_decision starts
         # no SLA timer that the same task cancels (tests/workflows/)
         "test_a_key_load_racing_a_review_decision_leaves_no_timer_number_unused",
+        # since "review-keys-loaded-by-activity": the key load is an activity in history
+        "test_a_signed_decision_loads_the_review_keys_by_an_activity_in_history",
     ):
         assert path_test in names, f"no saved history for {path_test}"
 
