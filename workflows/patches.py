@@ -238,7 +238,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch(
         id="review-keys-loaded-by-activity",
         added=_utc("2026-12-06T08:30:00Z"),
-        commit="hunt",
+        commit="79c4c33",
         changed="the review keys are loaded by review_verify_keys as an activity, not a "
         "local activity, so a key load's result reaches the workflow at the same point live "
         "and on replay (live, core could hand a handler's local-activity result over one "
