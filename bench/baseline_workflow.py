@@ -163,10 +163,10 @@ class BaselineReviewWorkflow(BaselineWorkflow):
     async def approve(self, decision: ReviewDecision) -> None:
         # The real handler decides its proofs patches on the first decision (a marker and
         # the SDK's TemporalChangeVersion upsert each), and since issue 22 loads the
-        # reviewers' keys with a local activity before it verifies the proof.
+        # reviewers' keys before it verifies the proof.
         workflow.patched("review-decision-proofs")
         workflow.patched("review-proofs-verified-by-workflow")
-        await workflow.execute_local_activity(
-            review_verify_keys, start_to_close_timeout=ACTIVITY_TIMEOUT
-        )
+        # since "review-keys-loaded-by-activity" the load is an activity
+        workflow.patched("review-keys-loaded-by-activity")
+        await workflow.execute_activity(review_verify_keys, start_to_close_timeout=ACTIVITY_TIMEOUT)
         self._decision = decision

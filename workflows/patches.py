@@ -87,6 +87,17 @@ PATCH_REVIEW_WAIT_SETTLES = "review-wait-settles-before-timer"
 # check without the marker and keeps the old path) and kept in ``Record.carries``.
 PATCH_STATUS_WITH_STEP = "status-written-with-its-step"
 
+# The review keys are loaded by ``review_verify_keys`` as an activity, no longer a local
+# activity. Live, core sometimes records a handler's local-activity marker in one
+# workflow task yet hands its result to the workflow only in the next activation, after
+# that task's new events (an activity result); replay hands it over in the task that
+# recorded it. The review loop then saw its queue empty live and full on replay, and asked
+# PATCH_REVIEW_WAIT_SETTLES only live: "Non-deprecated patch marker encountered ... but
+# there is no corresponding change command" (seeded simulation, seed 1 script 73). An
+# activity's result is a history event, handed over at the same point live and on replay.
+# Decided at the first key load, kept in ProofKeys.by_activity.
+PATCH_REVIEW_KEYS_BY_ACTIVITY = "review-keys-loaded-by-activity"
+
 # The workflow's registered type name (client/withdrawals.py WORKFLOW_TYPE); spelled here
 # so this register imports nothing and can be read by any tool.
 WITHDRAWAL_WORKFLOW_TYPE = "WithdrawalWorkflow"
@@ -241,6 +252,16 @@ PATCHES: tuple[Patch, ...] = (
         "that completes a review writes 'approved, paying out', each in its own "
         "transaction, instead of a record_status local activity (issue 24)",
         decided="at the code check (the first carried change), kept in Record.carries",
+    ),
+    Patch(
+        id="review-keys-loaded-by-activity",
+        added=_utc("2026-12-06T08:07:00Z"),
+        commit="79c4c33",
+        changed="the review keys are loaded by review_verify_keys as an activity, not a "
+        "local activity, so a key load's result reaches the workflow at the same point live "
+        "and on replay (live, core could hand a handler's local-activity result over one "
+        "activation late, after the next task's activity result)",
+        decided="at the first review-key load, kept in ProofKeys.by_activity",
     ),
 )
 

@@ -117,6 +117,8 @@ class ProofKeys:
 
     # PATCH_PROOFS_VERIFIED_BY_WORKFLOW, decided at the first decision or cancel
     decided: bool | None = None
+    # PATCH_REVIEW_KEYS_BY_ACTIVITY, decided at the first load
+    by_activity: bool | None = None
     by_kid: dict[str, Ed25519PublicKey] = field(default_factory=dict)
     loads: int = 0
     loaded_at: datetime | None = None

@@ -90,10 +90,14 @@ def history_counts(events: Sequence[HistoryEvent]) -> tuple[int, int, int]:
         e.activity_task_scheduled_event_attributes.activity_type.name == "review_decision"
         for e in events
     )
+    # a local activity's marker before "review-keys-loaded-by-activity", an activity since
     loads = sum(
-        e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
-        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
-        and b"review_verify_keys" in e.marker_recorded_event_attributes.SerializeToString()
+        (
+            e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+            and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+            and b"review_verify_keys" in e.marker_recorded_event_attributes.SerializeToString()
+        )
+        or e.activity_task_scheduled_event_attributes.activity_type.name == "review_verify_keys"
         for e in events
     )
     updates = sum(
@@ -326,5 +330,7 @@ async def test_made_up_key_ids_cost_a_load_per_fifty_waiting_not_one_each(
     assert approved is not None and approved.accepted, approved
     assert (await stack.client.result(wid)).status is Status.SUCCEEDED
     _, loads, _ = history_counts((await handle.fetch_history()).events)
-    # the first proof's load, then one per MAX_PROOFS_AWAITING_KEYS waiting proofs
-    assert 2 <= loads <= 1 + made_up // MAX_PROOFS_AWAITING_KEYS
+    # the first proof's load, then at most one per MAX_PROOFS_AWAITING_KEYS waiting
+    # proofs; since "review-keys-loaded-by-activity" the first load is a round trip, and
+    # proofs that arrive while it is in flight are answered by it (1 load, not 101)
+    assert 1 <= loads <= 1 + made_up // MAX_PROOFS_AWAITING_KEYS

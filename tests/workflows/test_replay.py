@@ -101,6 +101,8 @@ def test_saved_histories_cover_every_path() -> None:
         "test_four_eyes_only_the_second_approval_writes_the_approval",
         "test_a_cancel_while_the_check_writes_the_approval_waits_for_its_answer",
         "test_a_refusal_counted_after_the_deciding_approval_puts_the_ledger_back_in_step",
+        # since "review-keys-loaded-by-activity": the key load is an activity in history
+        "test_a_signed_decision_loads_the_review_keys_by_an_activity_in_history",
     ):
         assert path_test in names, f"no saved history for {path_test}"
 

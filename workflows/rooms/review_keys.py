@@ -16,7 +16,10 @@ with workflow.unsafe.imports_passed_through():
     from models.messages import ReviewKeys
     from workflows.activity_options import DATABASE
     from workflows.core import review as core_review
-    from workflows.patches import PATCH_PROOFS_VERIFIED_BY_WORKFLOW
+    from workflows.patches import (
+        PATCH_PROOFS_VERIFIED_BY_WORKFLOW,
+        PATCH_REVIEW_KEYS_BY_ACTIVITY,
+    )
     from workflows.rooms.context import Run
 
 # What a refused decision may leave in history and the ledger (outside input is bounded).
@@ -81,14 +84,33 @@ class ReviewKeysRoom:
     async def load(self) -> None:
         self.run.keys.loading = True
         try:
-            listed: ReviewKeys = await workflow.execute_local_activity_method(
-                WithdrawalActivities.review_verify_keys,
-                **DATABASE,
-                summary="load the reviewers' public keys (REVIEW_VERIFY_KEY)",
-            )
+            listed: ReviewKeys
+            if self._loads_by_activity():
+                listed = await workflow.execute_activity_method(
+                    WithdrawalActivities.review_verify_keys,
+                    **DATABASE,
+                    summary="load the reviewers' public keys (REVIEW_VERIFY_KEY)",
+                )
+            else:
+                listed = await workflow.execute_local_activity_method(
+                    WithdrawalActivities.review_verify_keys,
+                    **DATABASE,
+                    summary="load the reviewers' public keys (REVIEW_VERIFY_KEY)",
+                )
         finally:
             self.run.keys.loading = False
         self.run.keys.took(listed.keys, workflow.now())
+
+    def _loads_by_activity(self) -> bool:
+        """Since PATCH_REVIEW_KEYS_BY_ACTIVITY a load is an activity: its result is a
+        history event, so a handler waiting on it resumes at the same point live and on
+        replay. A local activity's result could reach the workflow one activation late
+        live (after the next task's events), on time on replay: the review loop, woken
+        by an activity result, then saw the handler's decision on replay only."""
+        keys = self.run.keys
+        if keys.by_activity is None:
+            keys.by_activity = workflow.patched(PATCH_REVIEW_KEYS_BY_ACTIVITY)
+        return keys.by_activity
 
     def proof_problem(
         self, token: str | None, reviewer_id: str, decision: str, comment: str, at: datetime
