@@ -86,6 +86,12 @@ PATCH_REVIEW_WAIT_SETTLES = "review-wait-settles-before-timer"
 # (the first carried change; a run that checked its code before the deploy replays that
 # check without the marker and keeps the old path) and kept in ``Record.carries``.
 PATCH_STATUS_WITH_STEP = "status-written-with-its-step"
+# A deciding approval's status is taken as written only when ``review_decision`` says it
+# wrote it (``ReviewerVerdict.status_written``): in a rolling deploy a worker from before
+# PATCH_STATUS_WITH_STEP can run the activity, drop ``then`` and write nothing, and the
+# ledger would never show "approved, paying out". Decided at the first answer to a
+# decision that carried a status, kept in ``Record.acknowledged``.
+PATCH_CARRIED_STATUS_ACKNOWLEDGED = "carried-status-acknowledged"
 
 # The workflow's registered type name (client/withdrawals.py WORKFLOW_TYPE); spelled here
 # so this register imports nothing and can be read by any tool.
@@ -241,6 +247,16 @@ PATCHES: tuple[Patch, ...] = (
         "that completes a review writes 'approved, paying out', each in its own "
         "transaction, instead of a record_status local activity (issue 24)",
         decided="at the code check (the first carried change), kept in Record.carries",
+    ),
+    Patch(
+        id="carried-status-acknowledged",
+        added=_utc("2026-12-06T08:30:00Z"),
+        commit="review",
+        changed="a deciding approval's status counts as written only when review_decision "
+        "answers status_written; otherwise the step to the payout records it (an older "
+        "worker in a rolling deploy drops ReviewerCheck.then)",
+        decided="at the first answer to a decision that carried a status, kept in "
+        "Record.acknowledged",
     ),
 )
 

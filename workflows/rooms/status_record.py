@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
         StatusChange,
     )
     from workflows.activity_options import DATABASE
-    from workflows.patches import PATCH_STATUS_WITH_STEP
+    from workflows.patches import PATCH_CARRIED_STATUS_ACKNOWLEDGED, PATCH_STATUS_WITH_STEP
     from workflows.rooms.context import Run
     from workflows.search_attributes import (
         PAYOUT_UNKNOWN,
@@ -98,6 +98,19 @@ class StatusRoom:
         """An activity wrote ``change`` with its step: ``run``'s step to it records nothing."""
         if change is not None:
             self.run.record.ahead = change
+
+    def written_if_acknowledged(self, change: StatusChange | None, acknowledged: bool) -> None:
+        """``written_ahead`` for a regular activity, which any worker on the task queue may
+        run, one deployed before PATCH_STATUS_WITH_STEP included (it drops ``then`` and
+        writes nothing): since PATCH_CARRIED_STATUS_ACKNOWLEDGED only the activity's own
+        word (``acknowledged``) marks ``change`` written; else ``run``'s step records it."""
+        if change is None:
+            return
+        record = self.run.record
+        if record.acknowledged is None:
+            record.acknowledged = workflow.patched(PATCH_CARRIED_STATUS_ACKNOWLEDGED)
+        if acknowledged or not record.acknowledged:
+            self.written_ahead(change)
 
     async def transition(self, change: Change) -> None:
         """The one writer of ``self.run.record`` (status, reason, flags, timeline) and of
