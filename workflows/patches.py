@@ -251,7 +251,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch(
         id="carried-status-acknowledged",
         added=_utc("2026-12-06T08:30:00Z"),
-        commit="review",
+        commit="70e50cc",
         changed="a deciding approval's status counts as written only when review_decision "
         "answers status_written; otherwise the step to the payout records it (an older "
         "worker in a rolling deploy drops ReviewerCheck.then)",
