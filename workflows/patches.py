@@ -89,8 +89,11 @@ PATCH_STATUS_WITH_STEP = "status-written-with-its-step"
 # A deciding approval's status is taken as written only when ``review_decision`` says it
 # wrote it (``ReviewerVerdict.status_written``): in a rolling deploy a worker from before
 # PATCH_STATUS_WITH_STEP can run the activity, drop ``then`` and write nothing, and the
-# ledger would never show "approved, paying out". Decided at the first answer to a
-# decision that carried a status, kept in ``Record.acknowledged``.
+# ledger would never show "approved, paying out". A line recorded between that status,
+# written, and ``run``'s step to it (the count of refused decisions) is filed under it,
+# which stays written: the ledger never goes back to under review and the step records
+# nothing again. Decided at the first answer to a decision that carried a status, kept
+# in ``Record.acknowledged``.
 PATCH_CARRIED_STATUS_ACKNOWLEDGED = "carried-status-acknowledged"
 
 # The workflow's registered type name (client/withdrawals.py WORKFLOW_TYPE); spelled here
@@ -254,7 +257,9 @@ PATCHES: tuple[Patch, ...] = (
         commit="70e50cc",
         changed="a deciding approval's status counts as written only when review_decision "
         "answers status_written; otherwise the step to the payout records it (an older "
-        "worker in a rolling deploy drops ReviewerCheck.then)",
+        "worker in a rolling deploy drops ReviewerCheck.then); a count of refused decisions "
+        "noted before that step is filed under the status already written, which the step "
+        "then does not record again",
         decided="at the first answer to a decision that carried a status, kept in "
         "Record.acknowledged",
     ),
