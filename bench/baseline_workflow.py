@@ -150,6 +150,9 @@ class BaselineReviewWorkflow(BaselineWorkflow):
             ),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
         )
+        # The real run decides carried-status-acknowledged at the deciding approval's
+        # answer (a marker and the SDK's TemporalChangeVersion upsert).
+        workflow.patched("carried-status-acknowledged")
         return await self._pay_out()
 
     async def _check_code(self, submission: CodeSubmission) -> None:

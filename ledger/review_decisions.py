@@ -64,7 +64,11 @@ def record_review_decision(
     ).first()
     if existing is not None:  # a retry: answered as the first time, nothing counted again
         verdict = ReviewerVerdict(allowed=existing.accepted, why=existing.why, role=existing.role)
-        return Decided(verdict, review_began=None)
+        # Nothing is written again (the ledger may have moved on since): the carried
+        # status counts as written if the first attempt wrote it, which a worker deployed
+        # before status-written-with-its-step did not (then ``run`` records it).
+        written = _carries(check, verdict) and _has_status(session, check)
+        return Decided(verdict.model_copy(update={"status_written": written}), review_began=None)
     record = _require(session, check.withdrawal_id)
     at = check.at or now
     if check.refused is not None:
@@ -86,10 +90,8 @@ def record_review_decision(
         else:
             verdict = ReviewerVerdict(allowed=False, why=problem, refused=True)
     _record_decision(session, check, verdict, at)
-    approved = check.decision is ReviewDecisionKind.APPROVE and _decides_review(check, verdict)
-    if approved and check.then is not None:
-        # "approved, paying out", in this transaction (status-written-with-its-step)
-        status_changes.record_with_step(session, check.then, now)
+    if _write_carried(session, check, verdict, now):
+        verdict = verdict.model_copy(update={"status_written": True})
     began = None
     if _decides_review(check, verdict):
         began = withdrawals.entered_status_at(session, check.withdrawal_id, Status.UNDER_REVIEW)
@@ -188,6 +190,29 @@ def _reviewer_cancel(
         actor=reviewer_id,
         person=person,
     )
+
+
+def _write_carried(
+    session: Session, check: ReviewerCheck, verdict: ReviewerVerdict, now: datetime
+) -> bool:
+    """ "approved, paying out", in this transaction (status-written-with-its-step), for
+    the approval that completes the review; True when the ledger has it now."""
+    if not _carries(check, verdict):
+        return False
+    assert check.then is not None
+    return status_changes.record_with_step(session, check.then, now)
+
+
+def _carries(check: ReviewerCheck, verdict: ReviewerVerdict) -> bool:
+    """The approval completes the review and carries the status that follows."""
+    approved = check.decision is ReviewDecisionKind.APPROVE and _decides_review(check, verdict)
+    return approved and check.then is not None
+
+
+def _has_status(session: Session, check: ReviewerCheck) -> bool:
+    assert check.then is not None
+    entered = withdrawals.entered_status_at(session, check.withdrawal_id, check.then.status)
+    return entered is not None
 
 
 def _decides_review(check: ReviewerCheck, verdict: ReviewerVerdict) -> bool:

@@ -141,6 +141,9 @@ class ReviewerVerdict(BaseModel):
     role: str | None = None
     refused: bool = False  # no valid proof of an authenticated reviewer: not even weighed
     person: str | None = None  # ``models.authority.person_of``; None from older workers
+    # ``ReviewerCheck.then`` was written with this decision (status-written-with-its-step);
+    # False from a worker deployed before it, which drops ``then`` unread
+    status_written: bool = False
 
 
 class ReviewKeys(BaseModel):

@@ -86,6 +86,15 @@ PATCH_REVIEW_WAIT_SETTLES = "review-wait-settles-before-timer"
 # (the first carried change; a run that checked its code before the deploy replays that
 # check without the marker and keeps the old path) and kept in ``Record.carries``.
 PATCH_STATUS_WITH_STEP = "status-written-with-its-step"
+# A deciding approval's status is taken as written only when ``review_decision`` says it
+# wrote it (``ReviewerVerdict.status_written``): in a rolling deploy a worker from before
+# PATCH_STATUS_WITH_STEP can run the activity, drop ``then`` and write nothing, and the
+# ledger would never show "approved, paying out". A line recorded between that status,
+# written, and ``run``'s step to it (the count of refused decisions) is filed under it,
+# which stays written: the ledger never goes back to under review and the step records
+# nothing again. Decided at the first answer to a decision that carried a status, kept
+# in ``Record.acknowledged``.
+PATCH_CARRIED_STATUS_ACKNOWLEDGED = "carried-status-acknowledged"
 
 # The review keys are loaded by ``review_verify_keys`` as an activity, no longer a local
 # activity. Live, core sometimes records a handler's local-activity marker in one
@@ -262,6 +271,18 @@ PATCHES: tuple[Patch, ...] = (
         "and on replay (live, core could hand a handler's local-activity result over one "
         "activation late, after the next task's activity result)",
         decided="at the first review-key load, kept in ProofKeys.by_activity",
+    ),
+    Patch(
+        id="carried-status-acknowledged",
+        added=_utc("2026-12-06T08:25:00Z"),
+        commit="70e50cc",
+        changed="a deciding approval's status counts as written only when review_decision "
+        "answers status_written; otherwise the step to the payout records it (an older "
+        "worker in a rolling deploy drops ReviewerCheck.then); a count of refused decisions "
+        "noted before that step is filed under the status already written, which the step "
+        "then does not record again",
+        decided="at the first answer to a decision that carried a status, kept in "
+        "Record.acknowledged",
     ),
 )
 

@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.core.state import Money, RecordState
     from workflows.patches import (  # re-exported: tests and docs name them from here
         PATCH_AUTHORISED_CANCEL,
+        PATCH_CARRIED_STATUS_ACKNOWLEDGED,
         PATCH_MISMATCH_PARKED,
         PATCH_PARKED_UNTIL_FINAL,
         PATCH_PAYOUT_CONFIRMED,
@@ -68,6 +69,7 @@ with workflow.unsafe.imports_passed_through():
 
 __all__ = [
     "PATCH_AUTHORISED_CANCEL",
+    "PATCH_CARRIED_STATUS_ACKNOWLEDGED",
     "PATCH_MISMATCH_PARKED",
     "PATCH_PARKED_UNTIL_FINAL",
     "PATCH_PAYOUT_CONFIRMED",

@@ -51,6 +51,9 @@ class Record:
     # A change an activity wrote to the ledger in its own transaction before ``run``
     # reaches it: the transition that makes it skips its ``record_status``.
     ahead: StatusChange | None = None
+    # PATCH_CARRIED_STATUS_ACKNOWLEDGED, decided at the first answer to a decision that
+    # carried a status (None: not yet)
+    acknowledged: bool | None = None
 
 
 @dataclass

@@ -172,3 +172,33 @@ def test_a_carried_status_never_overrides_a_final_one(engine: Engine) -> None:
 
     assert _status(engine, wid) is Status.CANCELLED
     assert _written(engine, wid, Status.APPROVED_AWAITING_PAYOUT, APPROVED) == (0, 0, 0)
+
+
+def test_a_deciding_approval_says_whether_it_wrote_the_status_it_carries(
+    engine: Engine,
+) -> None:
+    """``ReviewerVerdict.status_written``: True when the approval wrote its carried status
+    (and on a retry of it); False when a worker from before the patch dropped ``then`` on
+    the first attempt, so the workflow records the status itself (rolling deploy)."""
+    for wid, older_first in (("w-ack-new", False), ("w-ack-old", True)):
+        _opened(engine, wid)
+        review = StatusChange(withdrawal_id=wid, status=Status.UNDER_REVIEW, note="R17: review")
+        check = CodeCheck(withdrawal_id=wid, code=CODE, at=NOW, attempt=1, then=review)
+        assert run_in_transaction(engine, codes.check_code, check, KEY, NOW)
+        then = StatusChange(
+            withdrawal_id=wid, status=Status.APPROVED_AWAITING_PAYOUT, note=APPROVED
+        )
+        approval = _approval(wid, then)
+        first_check = approval.model_copy(update={"then": None}) if older_first else approval
+        verify_key = SIGNING_KEY.public_key()
+        first = run_in_transaction(
+            engine, review_decisions.record_review_decision, first_check, verify_key, NOW
+        )
+        again = run_in_transaction(
+            engine, review_decisions.record_review_decision, approval, verify_key, NOW
+        )
+        assert first.verdict.allowed and again.verdict.allowed
+        assert first.verdict.status_written is not older_first
+        assert again.verdict.status_written is not older_first
+        written = _written(engine, wid, Status.APPROVED_AWAITING_PAYOUT, APPROVED)
+        assert written == ((0, 0, 0) if older_first else (1, 1, 1)), written

@@ -96,6 +96,12 @@ def test_saved_histories_cover_every_path() -> None:
         # "status-written-with-its-step" (issue 24): the code check and the deciding
         # approval write the status that follows (tests/workflows/test_status_with_step.py)
         "test_the_code_check_writes_the_approval_of_an_auto_withdrawal",
+        # a deciding approval's status taken as written only on the activity's word
+        # (tests/workflows/test_status_with_step_review.py)
+        "test_an_approval_weighed_by_an_older_worker_still_reaches_the_ledger",
+        "test_an_acknowledged_approval_is_not_recorded_again",
+        # and a count of refused decisions filed under the approval already written
+        "test_a_refused_signal_during_the_deciding_approval_sends_one_approval_event",
         "test_the_code_check_and_the_deciding_approval_write_their_statuses",
         "test_a_cancel_under_review_after_the_check_wrote_the_review_status",
         "test_four_eyes_only_the_second_approval_writes_the_approval",

@@ -45,7 +45,7 @@ from models.messages import (
 from tests.support.withdrawals import SIGNAL_REJECT, workflow_handle
 from tests.workflows.harness import Stack, alipay_payee, bank_payee
 from tests.workflows.stacks import fake_provider_stack
-from workflows.withdrawal import PATCH_STATUS_WITH_STEP
+from workflows.withdrawal import PATCH_CARRIED_STATUS_ACKNOWLEDGED, PATCH_STATUS_WITH_STEP
 
 HELD_CHECK_SECONDS = 25  # below the check's start-to-close timeout of 30 s
 SETTLE_SECONDS = 1.0
@@ -82,14 +82,14 @@ Counted = tuple[Stack, CountingActivities]
 
 
 @contextmanager
-def patch_forced_off() -> Iterator[None]:
-    """``workflow.patched`` answers False for this patch, as when a run recorded before it
-    replays: the run takes the old branch live (the sandbox passes ``temporalio`` through,
-    so the workflow sees this module attribute)."""
+def patch_forced_off(forced: str = PATCH_STATUS_WITH_STEP) -> Iterator[None]:
+    """``workflow.patched`` answers False for ``forced`` (this file's patch unless told),
+    as when a run recorded before it replays: the run takes the old branch live (the
+    sandbox passes ``temporalio`` through, so the workflow sees this module attribute)."""
     real = workflow.patched
 
     def patched(patch_id: str) -> bool:
-        return False if patch_id == PATCH_STATUS_WITH_STEP else real(patch_id)
+        return False if patch_id == forced else real(patch_id)
 
     workflow.patched = patched  # type: ignore[assignment]
     try:
@@ -427,27 +427,31 @@ async def test_a_cancel_while_the_check_writes_the_approval_waits_for_its_answer
 async def test_a_refusal_counted_after_the_deciding_approval_puts_the_ledger_back_in_step(
     time_skipping_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    """A decision refused while the deciding approval is weighed is noted after it with a
+    """A run under status-written-with-its-step alone (recorded before
+    carried-status-acknowledged, forced off here as its replay answers): a decision
+    refused while the deciding approval is weighed is noted after it with a
     ``record_status`` of its own (under review): it is recorded as before, and the step to
     the payout records "approved, paying out" again, so the ledger ends where the run is
-    (``StatusRoom.carry``: later changes override earlier ones)."""
+    (``StatusRoom.carry``). Such runs keep this sequence; since the later patch the count
+    is filed under the approval (tests/workflows/test_status_with_step_review.py)."""
     name = "test_a_refusal_counted_after_the_deciding_approval_puts_the_ledger_back_in_step"
-    async with held_stack(time_skipping_env, tmp_path, name, HeldApprovalActivities) as (
-        stack,
-        activities,
-    ):
-        wid = await _designated(stack)
-        await stack.verify(wid, "acct-auto")
-        await stack.wait_status(wid, Status.UNDER_REVIEW)
-        approved = asyncio.create_task(stack.approve(wid, "rev-1", "proof matches"))
-        await asyncio.wait_for(activities.deciding.wait(), timeout=HELD_CHECK_SECONDS)
-        handle = workflow_handle(stack.env.client, wid)
-        raw = ReviewDecision(reviewer_id="rev-kin", comment="no", proof=None)
-        await handle.signal(SIGNAL_REJECT, raw)  # refused by the handler, counted
-        await asyncio.sleep(SETTLE_SECONDS)  # the handler has queued it meanwhile
-        activities.go_on.set()
-        decision = await approved
-        doc = await stack.client.result(wid)
+    with patch_forced_off(PATCH_CARRIED_STATUS_ACKNOWLEDGED):
+        async with held_stack(time_skipping_env, tmp_path, name, HeldApprovalActivities) as (
+            stack,
+            activities,
+        ):
+            wid = await _designated(stack)
+            await stack.verify(wid, "acct-auto")
+            await stack.wait_status(wid, Status.UNDER_REVIEW)
+            approved = asyncio.create_task(stack.approve(wid, "rev-1", "proof matches"))
+            await asyncio.wait_for(activities.deciding.wait(), timeout=HELD_CHECK_SECONDS)
+            handle = workflow_handle(stack.env.client, wid)
+            raw = ReviewDecision(reviewer_id="rev-kin", comment="no", proof=None)
+            await handle.signal(SIGNAL_REJECT, raw)  # refused by the handler, counted
+            await asyncio.sleep(SETTLE_SECONDS)  # the handler has queued it meanwhile
+            activities.go_on.set()
+            decision = await approved
+            doc = await stack.client.result(wid)
 
     assert decision is not None and decision.accepted
     assert doc.status is Status.SUCCEEDED

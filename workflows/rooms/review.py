@@ -153,7 +153,7 @@ class ReviewRoom:
         )
         self.run.review.weighed += 1
         if verdict.allowed:
-            self.status.written_ahead(then)
+            self.status.written_if_acknowledged(then, verdict.status_written)
         recorded = RecordedDecision(
             decision=kind,
             reviewer_id=decision.reviewer_id,

@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
         StatusChange,
     )
     from workflows.activity_options import DATABASE
-    from workflows.patches import PATCH_STATUS_WITH_STEP
+    from workflows.patches import PATCH_CARRIED_STATUS_ACKNOWLEDGED, PATCH_STATUS_WITH_STEP
     from workflows.rooms.context import Run
     from workflows.search_attributes import (
         PAYOUT_UNKNOWN,
@@ -65,12 +65,15 @@ class StatusRoom:
 
         Final statuses are written by ``settle`` alone, after every status a run passes
         through, and a carried status never overrides a final one
-        (``ledger.status_changes.record_with_step``). Later changes override earlier
-        ones: when a recorded change comes between a carried status and ``run``'s step
-        to it (the count of refused decisions after the deciding approval), it is
-        recorded as before and the step records its status again (``transition``), so
-        the ledger ends where the run is. A retried step writes nothing twice (the
-        ledger answers a retry as the first time)."""
+        (``ledger.status_changes.record_with_step``). A recorded change that comes
+        between a carried status and ``run``'s step to it (the count of refused
+        decisions after the deciding approval) is, since
+        PATCH_CARRIED_STATUS_ACKNOWLEDGED, filed under the carried status, which stays
+        written: the ledger never goes back and the step records nothing again
+        (``transition``). Before it, such a change was recorded under the status ``run``
+        was in and the step recorded its status again (later changes override earlier
+        ones), so the ledger ended where the run is, but went back on the way. A retried
+        step writes nothing twice (the ledger answers a retry as the first time)."""
         if self.run.record.carries is None:
             self.run.record.carries = workflow.patched(PATCH_STATUS_WITH_STEP)
         if not self.run.record.carries:
@@ -99,6 +102,19 @@ class StatusRoom:
         if change is not None:
             self.run.record.ahead = change
 
+    def written_if_acknowledged(self, change: StatusChange | None, acknowledged: bool) -> None:
+        """``written_ahead`` for a regular activity, which any worker on the task queue may
+        run, one deployed before PATCH_STATUS_WITH_STEP included (it drops ``then`` and
+        writes nothing): since PATCH_CARRIED_STATUS_ACKNOWLEDGED only the activity's own
+        word (``acknowledged``) marks ``change`` written; else ``run``'s step records it."""
+        if change is None:
+            return
+        record = self.run.record
+        if record.acknowledged is None:
+            record.acknowledged = workflow.patched(PATCH_CARRIED_STATUS_ACKNOWLEDGED)
+        if acknowledged or not record.acknowledged:
+            self.written_ahead(change)
+
     async def transition(self, change: Change) -> None:
         """The one writer of ``self.run.record`` (status, reason, flags, timeline) and of
         what follows from it: the ``record_status`` local activity when asked, the search
@@ -107,9 +123,10 @@ class StatusRoom:
         The order is part of the command sequence that saved histories replay, and of
         what handlers waiting on the status see: fields first; then the timeline line,
         which for a final status comes only once the ledger recorded it; then the record;
-        then the upsert. Only ``run``'s own steps pass a status, so a record is always
-        made under the status ``run`` is in. A change without ``record`` never suspends,
-        nor does one an activity wrote already with its own step (``carry``).
+        then the upsert. Only ``run``'s own steps pass a status, so a record is made
+        under the status ``run`` is in, or under the one an activity wrote ahead of
+        ``run``'s step to it (``_kept_ahead``). A change without ``record`` never
+        suspends, nor does one an activity wrote already with its own step (``carry``).
         """
         record = self.run.record
         if change.status is not None:
@@ -132,17 +149,19 @@ class StatusRoom:
         if not status.is_final:
             note()
         if change.record is not None:
+            kept = self._kept_ahead(change)
             recorded = StatusChange(
                 withdrawal_id=self.run.request.withdrawal_id,
-                status=status,
+                status=kept.status if kept is not None else status,
                 note=change.note,
                 reason=change.reason,
                 review_overdue=change.review_overdue,
                 payout_unknown=change.payout_unknown,
             )
             # Written already by the step that caused it (PATCH_STATUS_WITH_STEP); any
-            # other recorded change first puts the ledger back in step (see ``carry``).
-            ahead, record.ahead = record.ahead, None
+            # other recorded change is filed under it (``kept``) or, in runs before
+            # PATCH_CARRIED_STATUS_ACKNOWLEDGED, puts the ledger back in step (``carry``).
+            ahead, record.ahead = record.ahead, kept
             if recorded != ahead:
                 await workflow.execute_local_activity_method(
                     WithdrawalActivities.record_status,
@@ -155,6 +174,17 @@ class StatusRoom:
         flags = (change.status, change.review_overdue, change.payout_unknown)
         if change.publish or any(flag is not None for flag in flags):
             self._publish()
+
+    def _kept_ahead(self, change: Change) -> StatusChange | None:
+        """The carried status an acknowledged activity wrote ahead of ``run``'s step to
+        it (PATCH_CARRIED_STATUS_ACKNOWLEDGED): a recorded line without a status of its
+        own, made meanwhile, is filed under it in the ledger, which shows it already, and
+        the step still records nothing. None in runs before the patch, where the line is
+        filed under the record's status and the step records its status again."""
+        record = self.run.record
+        if record.ahead is None or not record.acknowledged or change.status is not None:
+            return None
+        return record.ahead
 
     def _publish(self) -> None:
         """Search attributes and current details for ops in the Web UI (``transition``)."""
