@@ -16,6 +16,10 @@ least). Past capacity, waits grow and polls thin out instead of piling up.
 Latency is start → final status *minus the user's part*: the time between the SMS
 reaching the phone (the simulator's delivery time) and the code being submitted, which
 here is only the inbox polling delay, and in life the time a person takes to type.
+
+Each withdrawal runs under its deadline (``bench.deadlines``), sized from what its phase
+has in flight; a driver names, before each wait, the state it waits for, so a withdrawal
+past its deadline ends the run with its id, that state and the worker log to read.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TypeVar
 
 import httpx
@@ -37,14 +42,24 @@ from application.reviews import AuthenticatedReviewer, issue_decision_proof
 from bench import accounts
 from bench.baseline_activities import review_inbox
 from bench.baseline_workflow import BaselineReviewWorkflow, BaselineWorkflow
+from bench.deadlines import (
+    Describe,
+    StuckWithdrawal,
+    Watch,
+    describe_workflow,
+    every,
+    wait_seconds,
+    within,
+)
+from bench.progress import note
 from client.withdrawals import WithdrawalClient, workflow_id
 from gateways.sms_messages import InboxMessage
 from ledger.db import get_engine
+from models.domain import Status
 from models.messages import CodeSubmission, ReviewDecision, ReviewDecisionKind
 from workflows.contract import SIGNAL_APPROVE
 from workflows.search_attributes import initial_search_attributes
 
-WITHDRAWAL_DEADLINE_SECONDS = 120.0  # one withdrawal slower than this counts as failed
 POLL_SECONDS = 0.025
 POLL_FRACTION = 0.1  # of the running estimate, between two looks
 FIRST_LOOK_FRACTION = 0.8  # of the running estimate: early enough to rarely be late
@@ -72,8 +87,14 @@ class Sample:
         return self.finished - self.started
 
 
-Driver = Callable[[int], Awaitable[Sample]]
+# Withdrawal ``i``, driven to its end; before each wait it tells the watch what it waits for.
+Driver = Callable[[int, Watch], Awaitable[Sample]]
 T = TypeVar("T")
+
+CODE_SMS = f"{Status.AWAITING_CODE.value} with its code SMS delivered"
+CODE_ACCEPTED = "past its code (the submit_code update answered)"
+REVIEW_APPROVED = f"{Status.UNDER_REVIEW.value} in the review queue, then approved"
+FINAL = "at a final status"
 
 
 class Waiter:
@@ -116,34 +137,47 @@ class Drivers:
         self._codes = Waiter()
         self._reviews = Waiter()
 
-    def baseline(self, tag: str, task_queue: str, *, review: bool = False) -> Driver:
+    def baseline(
+        self,
+        tag: str,
+        task_queue: str,
+        *,
+        review: bool = False,
+        worker_logs: tuple[Path, ...] = (),
+    ) -> Driver:
         """The baseline, or (``review``) its review twin, approved as soon as it waits."""
         shape = BaselineReviewWorkflow if review else BaselineWorkflow
 
-        async def one(i: int) -> Sample:
+        async def one(i: int, watch: Watch) -> Sample:
             request = accounts.request(tag, i)
+            workflow = baseline_workflow_id(request.withdrawal_id)
+            watch.follow(request.withdrawal_id, worker_logs, self.describer(workflow))
             started = time.monotonic()
             handle = await self._client.start_workflow(
                 shape.run,
                 request,
-                id=baseline_workflow_id(request.withdrawal_id),
+                id=workflow,
                 task_queue=task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=initial_search_attributes(request),
                 static_summary=f"Baseline {request.withdrawal_id}",
             )
+            watch.waiting_for(CODE_SMS)
             message = await self._code(request.account_id)
             submitted_at = time.time()
             assert message.code is not None
+            watch.waiting_for(CODE_ACCEPTED)
             await handle.execute_update(
                 BaselineWorkflow.submit_code, CodeSubmission(code=message.code)
             )
             if review:
+                watch.waiting_for(f"{Status.UNDER_REVIEW.value} (its note in the review inbox)")
                 await self._inbox(review_inbox(request.account_id), self._reviews)
                 # By name: the handle is typed for the auto shape it shares the code with.
                 decision = self._decision(request.withdrawal_id)
                 await handle.signal("approve", decision)
+            watch.waiting_for(FINAL)
             status = await handle.result()
             user_seconds = max(0.0, submitted_at - message.at.timestamp())
             return Sample(started, time.monotonic(), user_seconds, status.value)
@@ -158,26 +192,37 @@ class Drivers:
         *,
         review: bool,
         database_url: str | None = None,
+        worker_logs: tuple[Path, ...] = (),
     ) -> Driver:
         client = WithdrawalClient(self._client, task_queue)
         desk = ReviewDesk(database_url, self._approve) if review and database_url else None
 
-        async def one(i: int) -> Sample:
+        async def one(i: int, watch: Watch) -> Sample:
             request = accounts.request(tag, i)
+            workflow = workflow_id(request.withdrawal_id)
+            watch.follow(request.withdrawal_id, worker_logs, self.describer(workflow))
             started = time.monotonic()
             await client.start(request)
+            watch.waiting_for(CODE_SMS)
             message = await self._code(accounts.phone(tag_number, i))
             submitted_at = time.time()
             assert message.code is not None
+            watch.waiting_for(CODE_ACCEPTED)
             await client.submit_code(request.withdrawal_id, message.code)
             if review:
                 assert desk is not None, "the review path reads the ledger's queue"
+                watch.waiting_for(REVIEW_APPROVED)
                 await desk.approved(request.withdrawal_id)
+            watch.waiting_for(FINAL)
             document = await client.result(request.withdrawal_id)
             user_seconds = max(0.0, submitted_at - message.at.timestamp())
             return Sample(started, time.monotonic(), user_seconds, document.status.value)
 
         return one
+
+    def describer(self, workflow: str) -> Describe:
+        """How Temporal sees ``workflow`` when its withdrawal is stuck."""
+        return lambda: describe_workflow(self._client, workflow)
 
     async def code_message(self, phone: str) -> InboxMessage:
         """The newest text to ``phone`` that carries a code, as soon as it arrives."""
@@ -249,6 +294,8 @@ class ReviewDesk:
             )
             for withdrawal_id, outcome in zip(ready, outcomes, strict=True):
                 found = self._waiting.pop(withdrawal_id)
+                if found.done():  # its waiter was cancelled: its run ended
+                    continue
                 if isinstance(outcome, BaseException):
                     found.set_exception(outcome)
                 else:
@@ -263,11 +310,17 @@ class LoadResult:
     seconds: float  # first start → last final status
 
 
-async def _guarded(driver: Driver, i: int) -> Sample | str:
+async def _guarded(driver: Driver, i: int, seconds: float) -> Sample | str:
+    """Withdrawal ``i`` by its deadline; a failure is counted and reported, not fatal to
+    the run; a withdrawal stuck past its deadline is (``bench.deadlines``)."""
     try:
-        return await asyncio.wait_for(driver(i), WITHDRAWAL_DEADLINE_SECONDS)
-    except Exception as error:  # a failure is counted and reported, not fatal to the run
-        return f"{i}: {type(error).__name__}: {error}"
+        return await within(Watch(seconds), lambda watch: driver(i, watch))
+    except StuckWithdrawal:
+        raise
+    except Exception as error:
+        failure = f"{i}: {type(error).__name__}: {error}"
+        note(f"withdrawal failed: {failure}")
+        return failure
 
 
 def _result(outcomes: list[Sample | str], began: float) -> LoadResult:
@@ -277,31 +330,34 @@ def _result(outcomes: list[Sample | str], began: float) -> LoadResult:
     return LoadResult(samples, failures, end - began)
 
 
-async def burst(driver: Driver, count: int, concurrency: int) -> LoadResult:
-    """``count`` withdrawals, ``concurrency`` at a time: throughput, queueing included."""
+async def burst(driver: Driver, count: int, concurrency: int, *, beside: int = 0) -> LoadResult:
+    """``count`` withdrawals, ``concurrency`` at a time: throughput, queueing included.
+    ``beside``: withdrawals of another phase running meanwhile (their share of the worker
+    lengthens each deadline)."""
+    seconds = wait_seconds(min(count, concurrency) + beside)
     gate = asyncio.Semaphore(concurrency)
 
     async def gated(i: int) -> Sample | str:
         async with gate:
-            return await _guarded(driver, i)
+            return await _guarded(driver, i, seconds)
 
     began = time.monotonic()
-    outcomes = await asyncio.gather(*(gated(i) for i in range(count)))
-    return _result(list(outcomes), began)
+    outcomes = await every(gated(i) for i in range(count))
+    return _result(outcomes, began)
 
 
 async def open_loop(driver: Driver, rate: float, seconds: float) -> LoadResult:
     """Start a withdrawal every 1/``rate`` s for ``seconds``, whether or not earlier ones
     finished: latency as a user sees it at that offered load, without queueing in the driver."""
     count = max(1, round(rate * seconds))
+    deadline = wait_seconds(min(count, MAX_IN_FLIGHT))
     gate = asyncio.Semaphore(MAX_IN_FLIGHT)
     began = time.monotonic()
 
     async def at_its_time(i: int) -> Sample | str:
         await asyncio.sleep(max(0.0, began + i / rate - time.monotonic()))
         async with gate:
-            return await _guarded(driver, i)
+            return await _guarded(driver, i, deadline)
 
-    tasks = [asyncio.create_task(at_its_time(i)) for i in range(count)]
-    outcomes = await asyncio.gather(*tasks)
-    return _result(list(outcomes), began)
+    outcomes = await every(at_its_time(i) for i in range(count))
+    return _result(outcomes, began)

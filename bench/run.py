@@ -22,6 +22,11 @@ table (every round of a path added up) goes to stdout and the same figures, as J
 
     .venv/bin/python -m bench.run                      # the defaults: 12 minutes with PostgreSQL
     .venv/bin/python -m bench.run --mode burst --count 200 --concurrency 40 --profile
+
+Progress goes to stderr as the run goes (``... `` lines). Every withdrawal has a deadline
+from its phase's size (``bench.deadlines``); one past it ends the run with exit status 3,
+naming the withdrawal, the state it waited for and the worker log (the data directory is
+kept after any failure).
 """
 
 from __future__ import annotations
@@ -30,7 +35,6 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import signal
 import statistics
 import sys
@@ -46,6 +50,7 @@ import httpx
 from temporalio.api.enums.v1 import EventType
 
 from bench import accounts, load, parked, profile, split
+from bench.deadlines import StuckWithdrawal, Watch
 from bench.measure import (
     CpuSnapshot,
     CpuUse,
@@ -54,7 +59,8 @@ from bench.measure import (
     percentile,
     reset_peak_rss,
 )
-from bench.stack import BenchStack
+from bench.progress import note
+from bench.stack import BenchStack, stopped_at_end
 from client.withdrawals import workflow_id
 from config import settings as settings_module
 from ledger.db import normalise_url
@@ -71,6 +77,8 @@ DEFAULT_RATE = 5.0  # below the baseline's capacity on two cores: latency, not q
 DEFAULT_SECONDS = 20.0
 WARM_UP_WITHDRAWALS = 10  # imports, sandbox, connections: not part of the measure
 HISTORY_SAMPLE = 10  # histories read per phase for the event count
+EXIT_FAILED = 1  # the run ended, some withdrawals failed
+EXIT_STUCK = 3  # a withdrawal stuck past its deadline ended the run (bench.deadlines)
 
 Path_ = Literal["baseline", "auto", "baseline-review", "review"]
 BASELINES: tuple[Path_, ...] = (
@@ -214,13 +222,23 @@ async def start_lane(
     workers = [
         await stack.start_worker(kind, task_queue, database_url) for _ in range(group.workers)
     ]
+    logs = tuple(worker.log_path for worker in workers)
     review = group.path in ("review", "baseline-review")
     driver = (
-        drivers.baseline(tag, task_queue, review=review)
+        drivers.baseline(tag, task_queue, review=review, worker_logs=logs)
         if baseline
-        else drivers.real(tag, tag_number, task_queue, review=review, database_url=database_url)
+        else drivers.real(
+            tag,
+            tag_number,
+            task_queue,
+            review=review,
+            database_url=database_url,
+            worker_logs=logs,
+        )
     )
     lane = Lane(group, tag, workers, driver, database_url)
+    name = group.phase(group.modes[0]).name
+    note(f"{name}: {len(workers)} worker(s) polling {task_queue}; warming up")
     await load.burst(lane.take(settings.warm_up), settings.warm_up, settings.warm_up)
     return lane
 
@@ -230,10 +248,14 @@ async def run_round(
 ) -> None:
     phase = lane.group.phase(mode)
     size = settings.size(mode)
-    print(f"... round {number + 1}: {phase.name} ({mode})", file=sys.stderr, flush=True)
+    note(f"round {number + 1}: {phase.name} ({mode})")
     first = lane.next_index
     result, cpu, peak = await _measure(stack, lane.pids, phase, settings, lane.take(size), number)
     lane.rounds.setdefault(mode, []).append(Measured(result, cpu, peak, first, size))
+    note(
+        f"{phase.name} ({mode}): {len(result.samples)} done, {len(result.failures)} failed "
+        f"in {result.seconds:.1f} s"
+    )
 
 
 async def phase_figures(stack: BenchStack, lane: Lane, settings: Settings) -> list[dict[str, Any]]:
@@ -270,8 +292,8 @@ async def phase_figures(stack: BenchStack, lane: Lane, settings: Settings) -> li
 def shifted(driver: load.Driver, first: int) -> load.Driver:
     """The driver on withdrawals ``first``, ``first + 1``, …: each mode has its own."""
 
-    def one(i: int) -> Awaitable[load.Sample]:
-        return driver(first + i)
+    def one(i: int, watch: Watch) -> Awaitable[load.Sample]:
+        return driver(first + i, watch)
 
     return one
 
@@ -557,8 +579,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             stale.unlink()
     machine = machine_load()
     stack = await BenchStack.start(data_dir)
+    note(f"dev server and simulators up; data and logs in {data_dir}")
     results: list[dict[str, Any]] = []
-    try:
+    with stopped_at_end(stack, keep_data=args.data_dir is not None):
         async with httpx.AsyncClient() as http:
             drivers = load.Drivers(
                 stack.client,
@@ -583,12 +606,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 if closing is not None and len(lanes) > 1:
                     for mode in modes:
                         await run_round(stack, closing, mode, settings, settings.rounds)
+            note("reading histories for the figures")
             for lane in lanes:
                 results += await phase_figures(stack, lane, settings)
-    finally:
-        stack.stop()
-        if args.data_dir is None:
-            shutil.rmtree(data_dir, ignore_errors=True)
     found = ratios(lanes)
     return {
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -668,8 +688,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.mode == "parked":
-        return _parked(args)
+    try:
+        return _parked(args) if args.mode == "parked" else _phases(args)
+    except StuckWithdrawal as stuck:
+        # Its message, worker log findings and the kept data directory are on stderr
+        # already (bench.stack.stopped_at_end); this is the last line, for a reader of
+        # the end of the output.
+        logs = ", ".join(str(path) for path in stuck.worker_logs)
+        note(f"ended: withdrawal {stuck.withdrawal_id} stuck, not {stuck.state}; worker log {logs}")
+        return EXIT_STUCK
+
+
+def _phases(args: argparse.Namespace) -> int:
     report = asyncio.run(bench(args))
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(json.dumps(report, indent=2) + "\n")
@@ -678,7 +708,7 @@ def main(argv: list[str] | None = None) -> int:
     print(report["note"])
     print(f"\nJSON: {args.results}")
     failed = sum(r["failed"] for r in report["phases"])
-    return 1 if failed else 0
+    return EXIT_FAILED if failed else 0
 
 
 def _parked(args: argparse.Namespace) -> int:
@@ -693,7 +723,7 @@ def _parked(args: argparse.Namespace) -> int:
     failed = (
         report["park"]["failed"] + report["approve_all"]["failed"] + report["succeeded"]["failed"]
     )
-    return 1 if failed else 0
+    return EXIT_FAILED if failed else 0
 
 
 if __name__ == "__main__":

@@ -5,19 +5,30 @@ SQLite file in WAL mode, the search attributes), the simulators in instant mode 
 settles before ``submit`` answers, so the auto path never polls). Each measured phase gets
 its own worker process on its own task queue, so that process's CPU and peak memory belong
 to that phase alone.
+
+Every process of the stack stays in the bench's process group (not a session of its own,
+as ``make run``'s children): whoever kills that group, a test harness on a timeout, kills
+the whole stack, and nothing keeps running after a hung bench. ``stopped_at_end`` stops
+the stack when the run ends; after a failure it keeps the data directory (the worker
+logs are the evidence) and says where it is.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from temporalio.client import Client
 
+from bench.deadlines import StuckWithdrawal, log_findings
+from bench.progress import note
 from client.polling import poll_until
 from codec.encryption import new_key_line
 from stack import REPO_ROOT, Ports, dev_server
@@ -64,6 +75,7 @@ class BenchStack:
             log_path=data_dir / "logs" / "temporal.log",
             cwd=REPO_ROOT,
             stop_timeout_seconds=STOP_TIMEOUT_SECONDS,
+            own_session=False,
         )
         temporal.spawn()
         simulators: dict[str, RunningServer] = {}
@@ -82,10 +94,15 @@ class BenchStack:
                 mode="subprocess",
                 port=ports.payout,
                 log_file=logs / "payout.log",
+                own_session=False,
                 max_settle_seconds=0,
             )
             simulators["sms"] = start_simulator(
-                "sms", mode="subprocess", port=ports.sms, log_file=logs / "sms.log"
+                "sms",
+                mode="subprocess",
+                port=ports.sms,
+                log_file=logs / "sms.log",
+                own_session=False,
             )
         except BaseException:
             for simulator in simulators.values():
@@ -132,6 +149,7 @@ class BenchStack:
             log_path=self.data_dir / "logs" / f"worker-{task_queue}.log",
             cwd=REPO_ROOT,
             stop_timeout_seconds=STOP_TIMEOUT_SECONDS,
+            own_session=False,
         )
         pid = worker.spawn()
         self.workers.append(worker)
@@ -166,3 +184,25 @@ class BenchStack:
         for simulator in self.simulators.values():
             simulator.stop()
         self.temporal.stop()
+
+
+@contextmanager
+def stopped_at_end(stack: BenchStack, *, keep_data: bool) -> Iterator[None]:
+    """The stack stopped when the block ends. After a success its data directory is
+    removed unless ``keep_data``; after a failure it is kept and named on stderr, and a
+    stuck withdrawal is reported first, with what its worker log says (before the stop,
+    which can take a worker's whole graceful shutdown)."""
+    try:
+        yield
+    except BaseException as error:
+        if isinstance(error, StuckWithdrawal):
+            note(f"stuck: {error}")
+            for path in error.worker_logs:
+                note(log_findings(path))
+        note(f"stopping the stack after {type(error).__name__}")
+        stack.stop()
+        note(f"kept {stack.data_dir} (logs in {stack.data_dir / 'logs'})")
+        raise
+    stack.stop()
+    if not keep_data:
+        shutil.rmtree(stack.data_dir, ignore_errors=True)

@@ -2,7 +2,9 @@
 
 Each child runs in its own session, so a Ctrl-C typed in the launcher's terminal reaches
 the launcher only; the launcher then stops the children in dependency order (worker
-before Temporal) instead of every process racing to exit at once.
+before Temporal) instead of every process racing to exit at once. ``own_session=False``
+keeps a child in its parent's process group instead (the bench: a harness that kills the
+bench's group on a timeout must take its servers and workers with it).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class ChildProcess:
     log_path: Path
     cwd: Path
     stop_timeout_seconds: float
+    own_session: bool = True
     _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     started_at: float = 0.0  # time.monotonic() of the last spawn
 
@@ -39,7 +42,7 @@ class ChildProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,
+                start_new_session=self.own_session,
             )
         self.started_at = time.monotonic()
         return self._process.pid

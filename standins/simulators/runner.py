@@ -102,6 +102,7 @@ def start_simulator(
     host: str = LOCALHOST,
     port: int = 0,
     log_file: Path | None = None,
+    own_session: bool = True,
     **settings: Any,
 ) -> RunningServer:
     """Start the ``kind`` simulator on ``port`` (0: a free one) and wait until it is ready.
@@ -109,13 +110,14 @@ def start_simulator(
     ``settings`` are the simulator's settings (``max_settle_seconds``, ``settle_scale``)
     and any fault by name (``error_rate=0.1``, ``seed=7``), or ``faults={...}``.
     ``log_file`` (subprocess mode) appends the simulator's output there instead of this
-    terminal, and puts it in its own session so a terminal's Ctrl-C reaches only the
-    caller, which then stops it in its own order.
+    terminal, and (``own_session``) puts it in its own session so a terminal's Ctrl-C
+    reaches only the caller, which then stops it in its own order; without, it stays in
+    the caller's process group, so whoever kills that group kills it too (the bench).
     """
     app_settings = _settings(kind, settings)
     if mode == "thread":
         return _start_thread(kind, app_settings, host, port)
-    return _start_subprocess(kind, app_settings, host, port, log_file)
+    return _start_subprocess(kind, app_settings, host, port, log_file, own_session)
 
 
 def _settings(kind: Kind, given: dict[str, Any]) -> PayoutSimulatorSettings | SmsSimulatorSettings:
@@ -181,6 +183,7 @@ def _start_subprocess(
     host: str,
     port: int,
     log_file: Path | None = None,
+    own_session: bool = True,
 ) -> RunningServer:
     port = port or _free_port(host)
     command = [sys.executable, "-m", "standins.simulators", kind, "--host", host]
@@ -197,7 +200,11 @@ def _start_subprocess(
     output = None if log_file is None else log_file.open("ab")
     try:
         process = subprocess.Popen(
-            command, stdout=output, stderr=output, start_new_session=output is not None, env=env
+            command,
+            stdout=output,
+            stderr=output,
+            start_new_session=own_session and output is not None,
+            env=env,
         )
     finally:
         if output is not None:

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from bench import load, profile
+from bench.deadlines import Watch
 from bench.measure import CpuUse, percentile
 from bench.run import Group, Lane, Measured, Path_, bracketed, cpu_ms, per_round_ratio, ratios
 
@@ -25,7 +26,7 @@ def test_latency_leaves_out_the_users_typing_time() -> None:
     assert sample.latency == 0.5
 
 
-async def _instant(i: int) -> load.Sample:
+async def _instant(i: int, watch: Watch) -> load.Sample:
     now = time.monotonic()
     return load.Sample(now, now, 0.0, "succeeded")
 
@@ -34,23 +35,23 @@ async def test_burst_never_runs_more_than_its_concurrency_at_once() -> None:
     running = 0
     most = 0
 
-    async def driver(i: int) -> load.Sample:
+    async def driver(i: int, watch: Watch) -> load.Sample:
         nonlocal running, most
         running += 1
         most = max(most, running)
         await asyncio.sleep(0.001)
         running -= 1
-        return await _instant(i)
+        return await _instant(i, watch)
 
     result = await load.burst(driver, count=20, concurrency=4)
     assert len(result.samples) == 20 and most == 4 and result.failures == []
 
 
 async def test_open_loop_offers_its_rate_and_counts_failures() -> None:
-    async def failing_on_three(i: int) -> load.Sample:
+    async def failing_on_three(i: int, watch: Watch) -> load.Sample:
         if i == 3:
             raise RuntimeError("boom")
-        return await _instant(i)
+        return await _instant(i, watch)
 
     result = await load.open_loop(failing_on_three, rate=100.0, seconds=0.1)
     assert len(result.samples) == 9 and len(result.failures) == 1
@@ -84,7 +85,7 @@ def _round(per_second: float, cpu_ms: float, done: int = 10) -> Measured:
 
 
 def _lane(path: Path_, rounds: list[Measured]) -> Lane:
-    async def driver(i: int) -> load.Sample:
+    async def driver(i: int, watch: Watch) -> load.Sample:
         raise AssertionError("not driven")
 
     lane = Lane(Group(path, "sqlite", ("burst",)), "t", [], driver, "sqlite://")
