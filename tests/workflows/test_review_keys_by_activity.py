@@ -18,31 +18,19 @@ that removes the dependence: the load is an activity in history, no local-activi
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 
-from temporalio import activity
 from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from activities.withdrawal import WithdrawalActivities
-from application.reviews import authenticate, issue_decision_proof
 from client.connection import data_converter
-from models.domain import Kind, Route, Status
-from models.messages import ReviewDecision, ReviewDecisionKind, ReviewerCheck, ReviewerVerdict
-from tests.workflows.harness import bank_payee
-from tests.workflows.keys import TEST_KEYS, review_signing_key, review_verify_key
+from tests.workflows.keys import TEST_KEYS
 from tests.workflows.stacks import (
-    FOUR_EYES_TEST_THRESHOLD,
     HISTORIES,
-    TEST_CODE_KEY,
-    workerless_fake_stack,
 )
-from tests.workflows.test_review_timer_numbers import HELD_SECONDS, _patched
-from worker import build_worker
-from workflows.contract import SIGNAL_REJECT
+from tests.workflows.test_review_timer_numbers import _patched, key_load_racing_a_decision
 from workflows.patches import PATCH_REVIEW_KEYS_BY_ACTIVITY
 from workflows.withdrawal import WithdrawalWorkflow
 
@@ -70,57 +58,7 @@ def _key_loads(history: WorkflowHistory) -> tuple[int, int]:
 async def test_a_signed_decision_loads_the_review_keys_by_an_activity_in_history(
     time_skipping_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
-    env = time_skipping_env
-    stack, payout, sms = workerless_fake_stack(env, tmp_path)
-    task_queue = stack.client.task_queue
-    activities = WithdrawalActivities(
-        stack.engine,
-        payout,
-        sms,
-        TEST_CODE_KEY,
-        four_eyes_threshold=FOUR_EYES_TEST_THRESHOLD,
-        review_verify_key=[review_verify_key()],
-    )
-    weigh = activities.review_decision
-
-    @activity.defn(name="review_decision")
-    async def held_review_decision(check: ReviewerCheck) -> ReviewerVerdict:
-        await asyncio.sleep(HELD_SECONDS)
-        return await weigh(check)
-
-    activities.review_decision = held_review_decision  # type: ignore[method-assign]
-    try:
-        async with build_worker(env.client, activities, task_queue):
-            wid = await stack.start(
-                account_id="acct-ent",
-                amount="510.00",
-                kind=Kind.NON_RECHARGE,
-                route=Route.BANK,
-                payee=bank_payee(),
-            )
-            await stack.verify(wid, "acct-ent")
-            await stack.wait_status(wid, Status.UNDER_REVIEW)
-            reviewer = authenticate(stack.engine, "rev-1", stack.passwords["rev-1"])
-            proof = issue_decision_proof(
-                reviewer,
-                wid,
-                ReviewDecisionKind.APPROVE,
-                "checked",
-                signing_key=review_signing_key(),
-                now=await stack.workflow_now(),
-            )
-            handle = stack.client.temporal.get_workflow_handle(f"withdrawal-{wid}")
-            # The seeded script's shape: a refused decision's review_decision runs while
-            # the signed approve arrives and loads the keys.
-            await handle.signal(
-                SIGNAL_REJECT, ReviewDecision(reviewer_id="rev-kin", comment="no", proof=None)
-            )
-            await asyncio.sleep(HELD_SECONDS / 3)
-            approved = await stack.client.decide(
-                wid, ReviewDecisionKind.APPROVE, "rev-1", "checked", proof=proof
-            )
-            assert approved is not None and approved.accepted, approved
-            history = await handle.fetch_history()
+    async with key_load_racing_a_decision(time_skipping_env, tmp_path) as (stack, history):
         assert _patched(history, PATCH_REVIEW_KEYS_BY_ACTIVITY)
         assert _key_loads(history) == (1, 0)
         replayer = Replayer(
@@ -132,5 +70,3 @@ async def test_a_signed_decision_loads_the_review_keys_by_an_activity_in_history
                 HISTORIES,
                 "test_a_signed_decision_loads_the_review_keys_by_an_activity_in_history",
             )
-    finally:
-        await stack.terminate_leftovers()

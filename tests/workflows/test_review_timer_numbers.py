@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from temporalio import activity
@@ -32,7 +34,7 @@ from application.reviews import authenticate, issue_decision_proof
 from client.connection import data_converter
 from models.domain import Kind, Route, Status
 from models.messages import ReviewDecision, ReviewDecisionKind, ReviewerCheck, ReviewerVerdict
-from tests.workflows.harness import bank_payee
+from tests.workflows.harness import Stack, bank_payee
 from tests.workflows.keys import TEST_KEYS, review_signing_key, review_verify_key
 from tests.workflows.stacks import (
     FOUR_EYES_TEST_THRESHOLD,
@@ -66,10 +68,13 @@ def _patched(history: WorkflowHistory, patch_id: str) -> bool:
     )
 
 
-async def test_a_key_load_racing_a_review_decision_leaves_no_timer_number_unused(
-    time_skipping_env: WorkflowEnvironment, tmp_path: Path
-) -> None:
-    env = time_skipping_env
+@asynccontextmanager
+async def key_load_racing_a_decision(
+    env: WorkflowEnvironment, tmp_path: Path
+) -> AsyncIterator[tuple[Stack, WorkflowHistory]]:
+    """A raw reject (no proof) is refused and recorded by a held ``review_decision``; a
+    signed approve arrives while that activity runs and loads the keys. Yields the stack
+    and the run's history (the worker stopped); leftovers are terminated after."""
     stack, payout, sms = workerless_fake_stack(env, tmp_path)
     task_queue = stack.client.task_queue
     activities = WithdrawalActivities(
@@ -109,8 +114,6 @@ async def test_a_key_load_racing_a_review_decision_leaves_no_timer_number_unused
                 now=await stack.workflow_now(),
             )
             handle = stack.client.temporal.get_workflow_handle(f"withdrawal-{wid}")
-            # A raw reject (no proof) is refused and recorded by review_decision; the
-            # signed approve arrives while that activity runs and loads the keys.
             await handle.signal(
                 SIGNAL_REJECT, ReviewDecision(reviewer_id="rev-kin", comment="no", proof=None)
             )
@@ -120,6 +123,15 @@ async def test_a_key_load_racing_a_review_decision_leaves_no_timer_number_unused
             )
             assert approved is not None and approved.accepted, approved
             history = await handle.fetch_history()
+        yield stack, history
+    finally:
+        await stack.terminate_leftovers()
+
+
+async def test_a_key_load_racing_a_review_decision_leaves_no_timer_number_unused(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    async with key_load_racing_a_decision(time_skipping_env, tmp_path) as (stack, history):
         assert _patched(history, PATCH_REVIEW_WAIT_SETTLES)
         ids = _timer_ids(history)
         assert ids == list(range(1, len(ids) + 1)), ids
@@ -131,5 +143,3 @@ async def test_a_key_load_racing_a_review_decision_leaves_no_timer_number_unused
             await stack.save_histories(
                 HISTORIES, "test_a_key_load_racing_a_review_decision_leaves_no_timer_number_unused"
             )
-    finally:
-        await stack.terminate_leftovers()
