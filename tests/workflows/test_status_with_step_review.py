@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
@@ -19,6 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from models.domain import Status
 from models.messages import ReviewDecision, ReviewerCheck, ReviewerVerdict
 from tests.support.withdrawals import SIGNAL_REJECT, workflow_handle
+from tests.workflows.harness import Stack
 from tests.workflows.stacks import fake_provider_stack
 from tests.workflows.test_status_with_step import (
     HELD_CHECK_SECONDS,
@@ -30,6 +32,16 @@ from tests.workflows.test_status_with_step import (
 )
 
 APPROVAL = (Status.APPROVED_AWAITING_PAYOUT, "approved, paying out")
+
+
+async def _approved_and_paid(stack: Stack) -> dict[str, Any]:
+    """A designated withdrawal verified, approved by rev-1 and paid: its ledger view."""
+    wid = await _designated(stack)
+    await stack.verify(wid, "acct-auto")
+    await stack.wait_status(wid, Status.UNDER_REVIEW)
+    await stack.approve(wid, "rev-1", "proof matches")
+    assert (await stack.client.result(wid)).status is Status.SUCCEEDED
+    return ledger_of(stack, wid)
 
 
 class OlderReviewWorker(CountingActivities):
@@ -52,12 +64,7 @@ async def test_an_approval_weighed_by_an_older_worker_still_reaches_the_ledger(
     async with fake_provider_stack(
         time_skipping_env, tmp_path, OlderReviewWorker, save_as=name
     ) as (stack, activities):
-        wid = await _designated(stack)
-        await stack.verify(wid, "acct-auto")
-        await stack.wait_status(wid, Status.UNDER_REVIEW)
-        await stack.approve(wid, "rev-1", "proof matches")
-        assert (await stack.client.result(wid)).status is Status.SUCCEEDED
-        ledger = ledger_of(stack, wid)
+        ledger = await _approved_and_paid(stack)
 
     assert APPROVAL in ledger["timeline"]
     assert activities.record_status_runs == 1  # the run recorded what the worker did not
@@ -113,12 +120,7 @@ async def test_an_acknowledged_approval_is_not_recorded_again(
     async with fake_provider_stack(
         time_skipping_env, tmp_path, CountingActivities, save_as=name
     ) as (stack, activities):
-        wid = await _designated(stack)
-        await stack.verify(wid, "acct-auto")
-        await stack.wait_status(wid, Status.UNDER_REVIEW)
-        await stack.approve(wid, "rev-1", "proof matches")
-        assert (await stack.client.result(wid)).status is Status.SUCCEEDED
-        ledger = ledger_of(stack, wid)
+        ledger = await _approved_and_paid(stack)
 
     assert ledger["timeline"].count(APPROVAL) == 1
     assert activities.record_status_runs == 0
