@@ -3,8 +3,8 @@
 The shape is read off a real auto-path history (``bench.run`` keeps both histories' event
 types in its JSON, so a drift shows): five activities (``open_withdrawal``, ``send_code``,
 ``check_code`` inside the ``submit_code`` update, ``submit_payout``, ``settle``), of which
-``check_code`` runs as a local activity as in the real workflow (since
-``status-written-with-its-step`` it writes the approval too: no ``record_status``), one
+``check_code`` runs as an activity as in the real workflow since ``no-local-activities``
+(since ``status-written-with-its-step`` it writes the approval too: no ``record_status``), one
 code-expiry timer cancelled by the right code, and three search-attribute upserts (the
 real workflow upserts only on change). Payloads are the
 real input types, through the same data converter (pydantic, encrypted); the worker
@@ -93,12 +93,14 @@ class BaselineWorkflow:
         # The real check decides status-written-with-its-step first (a marker and the
         # SDK's TemporalChangeVersion upsert), then writes the next status with the check.
         workflow.patched("status-written-with-its-step")
+        # ... and then whether the check is an activity (a marker and an upsert again)
+        workflow.patched("no-local-activities")
         await self._check_code(submission)
         self._verified = True
         return CodeResult(verdict=CodeVerdict.VERIFIED, attempts_left=0, status=self._status)
 
     async def _check_code(self, submission: CodeSubmission) -> None:
-        await workflow.execute_local_activity(
+        await workflow.execute_activity(
             check_code, submission, start_to_close_timeout=ACTIVITY_TIMEOUT
         )
 
@@ -115,10 +117,11 @@ class BaselineWorkflow:
 @workflow.defn(name="BaselineReviewWithdrawal")
 class BaselineReviewWorkflow(BaselineWorkflow):
     """The review path's shape (issue 24): the auto path's, with the code check writing
-    ``under_review`` (``check_code_under_review``, a local activity, as in the real
-    workflow since ``status-written-with-its-step``), plus the SLA timer the review waits
-    under, the approve signal, the ``review_decision`` activity that weighs it (and writes
-    the approval), and the approval's timeline line (no activity, as in the real one)."""
+    ``under_review`` (``check_code_under_review``, an activity, as in the real workflow
+    since ``status-written-with-its-step`` and ``no-local-activities``), plus the SLA
+    timer the review waits under, the approve signal, the ``review_decision`` activity
+    that weighs it (and writes the approval), and the approval's timeline line (no
+    activity, as in the real one)."""
 
     @workflow.init
     def __init__(self, request: WithdrawalRequest) -> None:
@@ -156,7 +159,7 @@ class BaselineReviewWorkflow(BaselineWorkflow):
         return await self._pay_out()
 
     async def _check_code(self, submission: CodeSubmission) -> None:
-        await workflow.execute_local_activity_method(
+        await workflow.execute_activity_method(
             CodeCourier.check_code_under_review,
             self._request,
             start_to_close_timeout=ACTIVITY_TIMEOUT,

@@ -107,6 +107,19 @@ PATCH_CARRIED_STATUS_ACKNOWLEDGED = "carried-status-acknowledged"
 # Decided at the first key load, kept in ProofKeys.by_activity.
 PATCH_REVIEW_KEYS_BY_ACTIVITY = "review-keys-loaded-by-activity"
 
+# No local activity in new runs: ``check_code`` and ``record_status`` run as activities,
+# as the review keys do since PATCH_REVIEW_KEYS_BY_ACTIVITY and for the same reason. The
+# code check's local activity ran in the ``submit_code`` update handler; live, core recorded
+# its marker in one workflow task and handed its result over with the next task's activity
+# result (a key load), replay in its own task, so live and replay reached the payout's
+# PATCH_SUBMIT_CHECKED marker at different points: "Non-deprecated patch marker
+# encountered" (seeded simulation, seed 1 script 81, seed 2 script 95). ``record_status``
+# runs while signals and activities land too. An activity's result is a history event,
+# handed over at the same point live and on replay. Decided at the run's first local
+# activity of old (the code check, or a status recorded before it: a refusal at open),
+# kept in ``Run.activities_only``; a run that ran one before the deploy keeps them.
+PATCH_NO_LOCAL_ACTIVITIES = "no-local-activities"
+
 # The workflow's registered type name (client/withdrawals.py WORKFLOW_TYPE); spelled here
 # so this register imports nothing and can be read by any tool.
 WITHDRAWAL_WORKFLOW_TYPE = "WithdrawalWorkflow"
@@ -283,6 +296,17 @@ PATCHES: tuple[Patch, ...] = (
         "then does not record again",
         decided="at the first answer to a decision that carried a status, kept in "
         "Record.acknowledged",
+    ),
+    Patch(
+        id="no-local-activities",
+        added=_utc("2026-12-06T12:00:00Z"),
+        commit="PLACEHOLDER",
+        changed="check_code and record_status run as activities, not local activities, so "
+        "their results reach the workflow at the same point live and on replay (live, core "
+        "could hand the code check's result over one activation late, after the next "
+        "task's activity result, and the run reached payout-submit-checked at another "
+        "point than on replay)",
+        decided="at the run's first check_code or record_status, kept in Run.activities_only",
     ),
 )
 

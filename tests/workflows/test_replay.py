@@ -109,6 +109,13 @@ def test_saved_histories_cover_every_path() -> None:
         "test_a_refusal_counted_after_the_deciding_approval_puts_the_ledger_back_in_step",
         # since "review-keys-loaded-by-activity": the key load is an activity in history
         "test_a_signed_decision_loads_the_review_keys_by_an_activity_in_history",
+        # since "no-local-activities": the code check and status records are activities
+        # (tests/workflows/test_no_local_activities.py)
+        "test_new_runs_check_codes_and_record_statuses_by_activities-auto",
+        "test_new_runs_check_codes_and_record_statuses_by_activities-wrong_code",
+        "test_new_runs_check_codes_and_record_statuses_by_activities-overdue_review",
+        "test_new_runs_check_codes_and_record_statuses_by_activities-refused_at_open",
+        "test_a_run_from_before_the_patch_keeps_its_local_activities",
     ):
         assert path_test in names, f"no saved history for {path_test}"
 

@@ -24,7 +24,7 @@ from models.limits import (
 from workflows.core import cancel as core_cancel
 from workflows.core import decide_payout, endings
 from workflows.core import review as core_review
-from workflows.core.history import HISTORY_COST, INPUT_COST
+from workflows.core.history import HANDLER_COST, HISTORY_COST, INPUT_COST
 from workflows.core.rules import (
     CODE_ENDINGS,
     CodeStep,
@@ -73,12 +73,16 @@ def step(core: Core, event: Event, now: datetime) -> tuple[Core, list[Command]]:
     outside = isinstance(event, OUTSIDE_INPUTS)
     if outside:
         core = replace(core, outside_inputs=core.outside_inputs + 1)
+    refused_before = core.refused_inputs
     handler = _HANDLERS.get((core.phase, type(event))) or _HANDLERS.get((None, type(event)))
     if handler is None:
         core, commands = endings.refused(core) if outside else (core, [])
     else:
         core, commands = handler(core, event, now)
-    cost = (INPUT_COST if outside else 0) + sum(HISTORY_COST[type(c)] for c in commands)
+    cost = sum(HISTORY_COST[type(c)] for c in commands)
+    if outside:
+        taken = core.refused_inputs == refused_before
+        cost += INPUT_COST + (HANDLER_COST.get(type(event), 0) if taken else 0)
     return replace(core, history=core.history + cost), commands
 
 

@@ -122,19 +122,28 @@ class CodeRoom:
             self.run.code.checks += 1
             then = self.status.after_code()  # None: recorded by ``run`` (older runs)
             self.run.code.carrying = then is not None
+            check = CodeCheck(
+                withdrawal_id=self.run.request.withdrawal_id,
+                code=submission.code,
+                at=workflow.now(),
+                attempt=self.run.code.checks,
+                then=then,
+            )
             try:
-                ok = await workflow.execute_local_activity_method(
-                    WithdrawalActivities.check_code,
-                    CodeCheck(
-                        withdrawal_id=self.run.request.withdrawal_id,
-                        code=submission.code,
-                        at=workflow.now(),
-                        attempt=self.run.code.checks,
-                        then=then,
-                    ),
-                    **DATABASE,
-                    summary="check verification code hash",
-                )
+                if self.run.runs_activities_only():
+                    ok = await workflow.execute_activity_method(
+                        WithdrawalActivities.check_code,
+                        check,
+                        **DATABASE,
+                        summary="check verification code hash",
+                    )
+                else:
+                    ok = await workflow.execute_local_activity_method(
+                        WithdrawalActivities.check_code,
+                        check,
+                        **DATABASE,
+                        summary="check verification code hash",
+                    )
             finally:
                 self.run.code.carrying = False
             if ok:

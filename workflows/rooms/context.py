@@ -11,6 +11,7 @@ with workflow.unsafe.imports_passed_through():
     from models.domain import Status, TimelineEntry, WithdrawalRequest
     from models.messages import Opened
     from workflows.core.state import RecordState
+    from workflows.patches import PATCH_NO_LOCAL_ACTIVITIES
     from workflows.withdrawal_state import (
         CancelState,
         CodeState,
@@ -53,6 +54,19 @@ class Run:
         self.cancel = CancelState()
         self.payout = PayoutState()
         self.keys = ProofKeys()  # the review keys this run loaded (issue 22)
+        self.activities_only: bool | None = None  # PATCH_NO_LOCAL_ACTIVITIES, once asked
+
+    def runs_activities_only(self) -> bool:
+        """Whether ``check_code`` and ``record_status`` run as activities (since
+        PATCH_NO_LOCAL_ACTIVITIES) rather than local activities. Live, core could hand a
+        local activity's result to the workflow one activation late, after the next
+        task's events, while replay hands it over in its own task: code after it then
+        ran at different points live and on replay. An activity's result is a history
+        event, handed over at the same point in both. Asked at the first of the two the
+        run runs, so a run that ran a local activity before the deploy keeps them."""
+        if self.activities_only is None:
+            self.activities_only = workflow.patched(PATCH_NO_LOCAL_ACTIVITIES)
+        return self.activities_only
 
     def review_reasons(self) -> list[str]:
         return self.opened.review_reasons if self.opened else []

@@ -117,7 +117,8 @@ class StatusRoom:
 
     async def transition(self, change: Change) -> None:
         """The one writer of ``self.run.record`` (status, reason, flags, timeline) and of
-        what follows from it: the ``record_status`` local activity when asked, the search
+        what follows from it: the ``record_status`` activity when asked (a local activity
+        in runs before PATCH_NO_LOCAL_ACTIVITIES), the search
         attributes and the Web UI details.
 
         The order is part of the command sequence that saved histories replay, and of
@@ -162,7 +163,14 @@ class StatusRoom:
             # other recorded change is filed under it (``kept``) or, in runs before
             # PATCH_CARRIED_STATUS_ACKNOWLEDGED, puts the ledger back in step (``carry``).
             ahead, record.ahead = record.ahead, kept
-            if recorded != ahead:
+            if recorded != ahead and self.run.runs_activities_only():
+                await workflow.execute_activity_method(
+                    WithdrawalActivities.record_status,
+                    recorded,
+                    **DATABASE,
+                    summary=change.record,
+                )
+            elif recorded != ahead:
                 await workflow.execute_local_activity_method(
                     WithdrawalActivities.record_status,
                     recorded,
