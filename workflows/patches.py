@@ -299,8 +299,8 @@ PATCHES: tuple[Patch, ...] = (
     ),
     Patch(
         id="no-local-activities",
-        added=_utc("2026-12-06T12:00:00Z"),
-        commit="PLACEHOLDER",
+        added=_utc("2026-12-06T10:30:02Z"),
+        commit="ef4871d",
         changed="check_code and record_status run as activities, not local activities, so "
         "their results reach the workflow at the same point live and on replay (live, core "
         "could hand the code check's result over one activation late, after the next "
