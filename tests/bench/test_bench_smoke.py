@@ -12,7 +12,7 @@ import json
 import re
 from pathlib import Path
 
-from tests.bench.harness import BenchRun, run_bench
+from tests.bench.harness import run_bench
 
 SPREAD = r"\d+\.\d\d \(min \d+\.\d\d, max \d+\.\d\d\)"
 RATIO_LINES = [  # the forms scripts read (issues 17 and 24)
@@ -27,18 +27,6 @@ BASELINES = ("baseline", "baseline-review")
 
 
 ROUNDS = 2
-
-
-def run_bench_past_known_replay_bug(module: str, *args: str, **options: str) -> BenchRun:
-    """``run_bench``, once more when the first run stopped on the known replay bug (a
-    ``check_code`` local activity's result handed over late, docs/architecture.md "Local
-    activities where measured"; ``make simulate``'s real stage is its check, not these
-    smoke tests). Any other failure, or the bug twice, fails as before."""
-    done = run_bench(module, *args, **options)  # type: ignore[arg-type]
-    if done.ok or "Nondeterminism" not in done.stdout + done.stderr:
-        return done
-    print(f"known replay bug, running {module} once more; the first run:\n{done.tails()}")
-    return run_bench(module, *args, **options)  # type: ignore[arg-type]
 
 
 def test_bench_runs_every_phase_and_writes_the_report(tmp_path: Path) -> None:
@@ -134,7 +122,7 @@ def test_parked_review_mode_parks_approves_and_measures(tmp_path: Path) -> None:
     """Issue 17, item 5, at toy size: a set parked under review with a worker cache smaller
     than the set, approved while auto withdrawals run; memory and rates reported."""
     results = tmp_path / "parked.json"
-    done = run_bench_past_known_replay_bug(
+    done = run_bench(
         "bench.run",
         *("--mode", "parked", "--parked", "4", "--cache", "2", "--approval-bursts", "1"),
         *("--count", "2", "--concurrency", "4", "--warm-up", "1", "--results", str(results)),
