@@ -48,7 +48,7 @@ from worker import build_worker
 # the longest path without signals took 127 events (resends); the same path after 1 and
 # after 30 days the same count; a callback, a decision without a proof or an update its
 # validator refuses about 2.5 each, an update that runs its activity (resolve_payout
-# without a proof) about 11.
+# without a proof, or a code submission since no-local-activities) about 11.
 BASE_EVENTS = 150
 EVENTS_PER_DAY = 0  # nothing is written per poll or per day waited since the patches
 EVENTS_PER_SIGNAL = 12
