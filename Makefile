@@ -67,6 +67,8 @@ soak: install
 	FAULT_OUTAGE_BATCH=100 FAULT_OUTAGE_SECONDS=30 FAULT_OUTAGE_IN_FLIGHT=10 \
 	FAULT_OUTAGE_SPREAD_SECONDS=20 \
 	FAULT_DEADLINE_SECONDS=900 $(BIN)/python -m pytest tests/faults tests/reconcile
+	SCALE_BATCH=500 $(BIN)/python -m pytest tests/scale/test_postgres_two_workers.py
+	SCHEMATHESIS_MAX_SECONDS=300 $(BIN)/python -m pytest tests/api/test_schemathesis_cli.py
 	LEDGER_MACHINE_EXAMPLES=300 LEDGER_MACHINE_STEPS=40 \
 	$(BIN)/python -m pytest tests/ledger/test_ledger_state_machine.py
 

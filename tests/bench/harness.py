@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO
@@ -28,6 +29,10 @@ import pytest
 from stack import REPO_ROOT
 
 SMOKE_TIMEOUT_SECONDS = 120
+# A test that stopped the bench on purpose (``stopped`` set) needs no full timeout to see
+# the harness give up on it: the run's timeout ends this long after.
+STOPPED_TIMEOUT_SECONDS = 3.0
+WAIT_SLICE_SECONDS = 0.2
 TAIL_CHARACTERS = 5000
 READER_JOIN_SECONDS = 10.0
 
@@ -66,12 +71,17 @@ def run_bench(
     database_url: str | None = None,
     timeout: float = SMOKE_TIMEOUT_SECONDS,
     on_progress: Progress | None = None,
+    settings: dict[str, str] | None = None,
+    stopped: threading.Event | None = None,
 ) -> BenchRun:
     """``python -m module args``; fails the test (both streams' tails shown) if it is
-    still running after ``timeout`` seconds, once its whole process group is killed."""
+    still running after ``timeout`` seconds, once its whole process group is killed.
+    ``settings`` are added to its environment; once ``stopped`` is set (by a test that
+    stopped the bench on purpose) the timeout ends ``STOPPED_TIMEOUT_SECONDS`` later."""
     env = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
     if database_url is not None:
         env["DATABASE_URL"] = database_url
+    env.update(settings or {})
     process = subprocess.Popen(
         [sys.executable, "-m", module, *args],
         cwd=REPO_ROOT,
@@ -96,10 +106,11 @@ def run_bench(
         reader.start()
     hung = False
     left: list[str] = []
+    started = time.monotonic()
+    waited = timeout
     try:
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        hung = True
+        hung = not _ended(process, timeout, stopped)
+        waited = time.monotonic() - started
     finally:
         if not hung and process.returncode is not None:
             left = [_describe(p) for p in group_members(process.pid)]
@@ -112,11 +123,26 @@ def run_bench(
         raise callback_errors[0]
     if hung:
         pytest.fail(
-            f"{module} hung after {timeout:.0f} s; killed its process group {process.pid}\n"
+            f"{module} hung after {waited:.0f} s; killed its process group {process.pid}\n"
             f"{run.tails()}",
             pytrace=False,
         )
     return run
+
+
+def _ended(process: subprocess.Popen[str], timeout: float, stopped: threading.Event | None) -> bool:
+    """Whether ``process`` ended within ``timeout`` (shortened once ``stopped`` is set)."""
+    deadline = time.monotonic() + timeout
+    moved = False
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            process.wait(min(left, WAIT_SLICE_SECONDS))
+            return True
+        except subprocess.TimeoutExpired:
+            if not moved and stopped is not None and stopped.is_set():
+                deadline = min(deadline, time.monotonic() + STOPPED_TIMEOUT_SECONDS)
+                moved = True
+    return process.poll() is not None
 
 
 def _read(

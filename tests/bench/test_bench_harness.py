@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -34,8 +35,12 @@ STUCK_LINE = re.compile(
     r"(?P<seconds>\d+) s; Temporal: (?P<seen>.+); worker log: (?P<log>\S+)"
 )
 DESCRIBE_SECONDS = 5.0  # bench.deadlines.DESCRIBE_TIMEOUT_SECONDS, the most it adds
+# The deadline's base for the stuck run (30 s in the bench): long enough for a loaded
+# machine's first withdrawals, short enough not to wait half a minute for the stuck one.
+WAIT_BASE_SECONDS = 12
 # The harness's timeout for a bench stopped once its stack is up: long enough for the
-# dev server, simulators and worker to start on a loaded machine.
+# dev server, simulators and worker to start on a loaded machine. The test says when it
+# stopped the bench, so the harness gives up a few seconds after that.
 HUNG_TIMEOUT_SECONDS = 60
 GONE_WITHIN_SECONDS = 10.0
 
@@ -70,12 +75,13 @@ def test_a_stuck_withdrawal_ends_the_bench_naming_it_by_its_deadline(tmp_path: P
         *TOY_PARKED_RUN,
         *("--data-dir", str(tmp_path / "data"), "--results", str(tmp_path / "parked.json")),
         on_progress=on_progress,
+        settings={"BENCH_WAIT_BASE_SECONDS": str(WAIT_BASE_SECONDS)},
     )
     assert done.returncode == EXIT_STUCK and not done.left_running, done.tails()
     assert "stopped" in seen and "stuck" in seen, done.tails()
     (stuck,) = [m for line in done.stderr.splitlines() if (m := STUCK_LINE.fullmatch(line))]
     # The burst after parking: its withdrawals wait for the SMS a stopped worker never sends.
-    deadline = wait_seconds(min(COUNT, CONCURRENCY))
+    deadline = wait_seconds(min(COUNT, CONCURRENCY), base=WAIT_BASE_SECONDS)
     # (Its code SMS, unless the worker sent it in the moment before it was stopped.)
     assert stuck["state"] in (load.CODE_SMS, load.CODE_ACCEPTED, load.FINAL), stuck["state"]
     assert float(stuck["seconds"]) == round(deadline)
@@ -93,12 +99,14 @@ def test_a_bench_killed_on_its_timeout_leaves_no_process_behind(tmp_path: Path) 
     end: the harness kills its process group at the timeout, and with it the dev server,
     the simulators and the worker."""
     stack: dict[psutil.Process, str] = {}
+    stopped = threading.Event()
 
     def on_progress(line: str, bench_pid: int) -> None:
         if " polling " in line and not stack:
             for child in psutil.Process(bench_pid).children(recursive=True):
                 stack[child] = " ".join(child.cmdline())
             os.kill(bench_pid, signal.SIGSTOP)
+            stopped.set()
 
     with pytest.raises(pytest.fail.Exception, match="hung after") as hung:
         run_bench(
@@ -107,6 +115,7 @@ def test_a_bench_killed_on_its_timeout_leaves_no_process_behind(tmp_path: Path) 
             *("--data-dir", str(tmp_path / "data"), "--results", str(tmp_path / "parked.json")),
             timeout=HUNG_TIMEOUT_SECONDS,
             on_progress=on_progress,
+            stopped=stopped,
         )
     # The hung run's progress so far is in the failure message.
     assert "dev server and simulators up" in str(hung.value)

@@ -1,4 +1,5 @@
-"""Scale-out: a few hundred withdrawals, two worker processes, PostgreSQL.
+"""Scale-out: two worker processes, PostgreSQL, a hundred withdrawals in `make test`
+(500 in `make soak`).
 
 The same end checks as the crash test: every withdrawal final, the provider moved money
 once per succeeded withdrawal and never otherwise, every hold resolved exactly once,
@@ -32,7 +33,7 @@ from stack import REPO_ROOT, Ports, Stack, StackConfig
 from stack.child_process import ChildProcess
 from tests.support.withdrawals import workflow_handle
 
-BATCH = int(os.environ.get("SCALE_BATCH", "200"))
+BATCH = int(os.environ.get("SCALE_BATCH", "100"))  # `make soak`: 500
 CONCURRENCY = 25
 ACCOUNT_CASH = "500.00"
 RUN_DEADLINE_SECONDS = 240.0
