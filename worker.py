@@ -111,6 +111,7 @@ def build_worker(
             activities.open_withdrawal,
             activities.send_code,
             activities.check_code,
+            activities.check_code_answered,
             activities.review_decision,
             activities.authorize_cancel,
             activities.review_verify_keys,

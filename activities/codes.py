@@ -10,7 +10,7 @@ from activities.base import ActivitiesBase, refused
 from ledger import verification_codes as codes
 from ledger.opening import destination
 from models.errors import NotFound
-from models.messages import CodeCheck, CodeRequest, CodeSent
+from models.messages import CodeAnswer, CodeCheck, CodeRequest, CodeSent
 from observability.metrics import PROVIDER_SMS
 
 
@@ -63,3 +63,13 @@ class CodeActivities(ActivitiesBase):
         count were lost; ``check.attempt`` makes a retried check answer as the first.
         """
         return await self._in_transaction(codes.check_code, check, self._code_key, self._now())
+
+    @activity.defn
+    async def check_code_answered(self, check: CodeCheck) -> CodeAnswer:
+        """``check_code`` that also says whether the status it carried is in the ledger
+        (since ``code-check-answered``). A type of its own: a worker deployed before
+        ``status-written-with-its-step`` registers no such activity, so it cannot take
+        the check and drop ``then`` unread, as it could take a plain ``check_code``."""
+        return await self._in_transaction(
+            codes.check_code_answered, check, self._code_key, self._now()
+        )

@@ -93,8 +93,10 @@ class BaselineWorkflow:
         # The real check decides status-written-with-its-step first (a marker and the
         # SDK's TemporalChangeVersion upsert), then writes the next status with the check.
         workflow.patched("status-written-with-its-step")
-        # ... and then whether the check is an activity (a marker and an upsert again)
+        # ... then whether the check is an activity, and one that answers whether it wrote
+        # the status (a marker and an upsert each)
         workflow.patched("no-local-activities")
+        workflow.patched("code-check-answered")
         await self._check_code(submission)
         self._verified = True
         return CodeResult(verdict=CodeVerdict.VERIFIED, attempts_left=0, status=self._status)

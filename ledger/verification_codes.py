@@ -26,7 +26,7 @@ from ledger.withdrawals import recorded_request
 from models.domain import Channel, Status, WithdrawalRequest
 from models.errors import NotFound, RuleRefusal
 from models.limits import CODE_DIGITS, MAX_CODE_ATTEMPTS, MAX_CODE_SENDS
-from models.messages import CodeCheck
+from models.messages import CodeAnswer, CodeCheck
 
 # Core statements, built once (issue 24; ``ledger.rows``).
 CODES = table_of(tables.VerificationCode)
@@ -153,6 +153,20 @@ def check_code(session: Session, check: CodeCheck, key: bytes, now: datetime) ->
         # the status the run takes next, in this transaction (status-written-with-its-step)
         status_changes.record_with_step(session, check.then, now)
     return outcome == "verified"
+
+
+def check_code_answered(
+    session: Session, check: CodeCheck, key: bytes, now: datetime
+) -> CodeAnswer:
+    """``check_code``, saying whether the ledger has the status the check carried, so the
+    workflow counts it as written on the ledger's word (a retried check answers as the
+    first: the status its first attempt wrote is found in the timeline)."""
+    verified = check_code(session, check, key, now)
+    if not verified or check.then is None:
+        return CodeAnswer(verified=verified)
+    flush_pending(session)
+    entered = withdrawals.entered_status_at(session, check.withdrawal_id, check.then.status)
+    return CodeAnswer(verified=True, status_written=entered is not None)
 
 
 def _outcome(

@@ -81,6 +81,14 @@ class CodeCheck(BaseModel):
     then: StatusChange | None = None
 
 
+class CodeAnswer(BaseModel):
+    """``check_code_answered``'s answer: the code was right, and the ledger has
+    ``CodeCheck.then`` (written by this check, or for a retry by its first attempt)."""
+
+    verified: bool
+    status_written: bool = False
+
+
 class ResendResult(BaseModel):
     sent_at: datetime
     expires_at: datetime

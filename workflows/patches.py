@@ -119,6 +119,15 @@ PATCH_REVIEW_KEYS_BY_ACTIVITY = "review-keys-loaded-by-activity"
 # activity of old (the code check, or a status recorded before it: a refusal at open),
 # kept in ``Run.activities_only``; a run that ran one before the deploy keeps them.
 PATCH_NO_LOCAL_ACTIVITIES = "no-local-activities"
+# The code check as an activity can be taken by any worker on the task queue, one deployed
+# before PATCH_STATUS_WITH_STEP included, which drops ``CodeCheck.then`` unread and writes
+# no status, while the run took the status as written: the ledger stayed at "awaiting
+# code" (a review missing from the reviewers' queue). Since this patch the check is
+# ``check_code_answered``, a type such a worker does not register, and the carried status
+# counts as written only on its answer (``CodeAnswer.status_written``), as a deciding
+# approval's does since PATCH_CARRIED_STATUS_ACKNOWLEDGED. Decided at the first code check
+# run as an activity that carries a status, kept in ``CodeState.answered``.
+PATCH_CODE_CHECK_ANSWERED = "code-check-answered"
 
 # The workflow's registered type name (client/withdrawals.py WORKFLOW_TYPE); spelled here
 # so this register imports nothing and can be read by any tool.
@@ -307,6 +316,17 @@ PATCHES: tuple[Patch, ...] = (
         "task's activity result, and the run reached payout-submit-checked at another "
         "point than on replay)",
         decided="at the run's first check_code or record_status, kept in Run.activities_only",
+    ),
+    Patch(
+        id="code-check-answered",
+        added=_utc("2026-12-06T12:00:00Z"),
+        commit="PLACEHOLDER",
+        changed="the code check run as an activity is check_code_answered, which a worker "
+        "from before status-written-with-its-step does not register (it would drop the "
+        "carried status unread), and the carried status counts as written only when its "
+        "answer says so; otherwise run's step records it",
+        decided="at the first code check run as an activity that carries a status, kept in "
+        "CodeState.answered",
     ),
 )
 

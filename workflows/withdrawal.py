@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.patches import (  # re-exported: tests and docs name them from here
         PATCH_AUTHORISED_CANCEL,
         PATCH_CARRIED_STATUS_ACKNOWLEDGED,
+        PATCH_CODE_CHECK_ANSWERED,
         PATCH_MISMATCH_PARKED,
         PATCH_NO_LOCAL_ACTIVITIES,
         PATCH_PARKED_UNTIL_FINAL,
@@ -71,6 +72,7 @@ with workflow.unsafe.imports_passed_through():
 __all__ = [
     "PATCH_AUTHORISED_CANCEL",
     "PATCH_CARRIED_STATUS_ACKNOWLEDGED",
+    "PATCH_CODE_CHECK_ANSWERED",
     "PATCH_MISMATCH_PARKED",
     "PATCH_NO_LOCAL_ACTIVITIES",
     "PATCH_PARKED_UNTIL_FINAL",

@@ -67,6 +67,7 @@ class CodeState:
     sends: int = 0
     checks: int = 0  # every check, right or wrong: the ledger's attempt key
     carrying: bool = False  # a check in flight that writes the next status if right
+    answered: bool | None = None  # PATCH_CODE_CHECK_ANSWERED, once asked
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one send or check at a time
 
 
@@ -215,7 +216,8 @@ class Change:
     # noting its own step (a code check, a resend, a resolution) after an activity,
     # while the run may have moved on meanwhile.
     phase: Status | None = None
-    # The ledger records it too: the ``record_status`` local activity, with this summary.
+    # The ledger records it too: the ``record_status`` activity (a local activity in runs
+    # before ``no-local-activities``), with this summary.
     record: str | None = None
     # Refresh search attributes and Web UI details although neither status nor flag
     # changed (something else they show may have moved, e.g. the approvals).

@@ -202,3 +202,28 @@ def test_a_deciding_approval_says_whether_it_wrote_the_status_it_carries(
         assert again.verdict.status_written is not older_first
         written = _written(engine, wid, Status.APPROVED_AWAITING_PAYOUT, APPROVED)
         assert written == ((0, 0, 0) if older_first else (1, 1, 1)), written
+
+
+def test_a_code_check_says_whether_the_status_it_carries_is_written(engine: Engine) -> None:
+    """``check_code_answered`` (workflow patch ``code-check-answered``): written when the
+    right code wrote ``then``, and on a retry of it; not for a wrong code; not for a right
+    code whose first attempt dropped ``then`` (a worker from before the carried status),
+    so the workflow records the status itself."""
+    for wid, dropped_first in (("w-code-ack-new", False), ("w-code-ack-old", True)):
+        _opened(engine, wid)
+        then = StatusChange(
+            withdrawal_id=wid, status=Status.APPROVED_AWAITING_PAYOUT, note=APPROVED
+        )
+        wrong = CodeCheck(withdrawal_id=wid, code="000000", at=NOW, attempt=1, then=then)
+        right = CodeCheck(withdrawal_id=wid, code=CODE, at=NOW, attempt=2, then=then)
+        first_right = right.model_copy(update={"then": None}) if dropped_first else right
+
+        answer = run_in_transaction(engine, codes.check_code_answered, wrong, KEY, NOW)
+        assert (answer.verified, answer.status_written) == (False, False)
+        first = run_in_transaction(engine, codes.check_code_answered, first_right, KEY, NOW)
+        again = run_in_transaction(engine, codes.check_code_answered, right, KEY, NOW)
+
+        assert first.verified and again.verified
+        assert first.status_written is again.status_written is not dropped_first
+        written = _written(engine, wid, Status.APPROVED_AWAITING_PAYOUT, APPROVED)
+        assert written == ((0, 0, 0) if dropped_first else (1, 1, 1))

@@ -8,8 +8,10 @@ payout-submit-checked": the ``submit_code`` update's ``check_code`` local activi
 marker recorded in one workflow task, but live its result reached the workflow only with
 the next task's activity result (a review-key load), while replay hands it over in its own
 task. Core's late hand-over cannot be forced on demand (the simulator's reruns are that
-evidence); these tests check what removes the dependence on it: on every path that ran
-one of the two, new runs record activities and no local-activity marker, and replay.
+evidence); these tests check what removes the dependence on it: on the paths that run
+them (a code check right or wrong, the review's overdue flag, a refusal at open), new
+runs record activities and no local-activity marker, and replay. (The count of refused
+decisions and a parked payout record through the same ``StatusRoom.transition``.)
 Runs recorded before the patch keep their local activities (their saved histories replay
 in ``test_replay.py``; here, one recorded live with the patch forced off).
 """
@@ -35,7 +37,8 @@ from workflows.patches import PATCH_NO_LOCAL_ACTIVITIES
 from workflows.withdrawal import WithdrawalWorkflow
 
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
-WATCHED = ("check_code", "record_status")
+# the code check is ``check_code_answered`` since code-check-answered, ``check_code`` before
+WATCHED = ("check_code", "check_code_answered", "record_status")
 
 
 def local_activity_markers(history: WorkflowHistory) -> int:
@@ -108,9 +111,12 @@ async def refused_at_open(stack: Stack) -> str:
 Path_ = Callable[[Stack], Awaitable[str]]
 # path: (its run, check_code and record_status activities it schedules)
 PATHS: dict[str, tuple[Path_, Counter[str]]] = {
-    "auto": (paid_without_review, Counter(check_code=1)),
-    "wrong_code": (a_wrong_code_then_the_right_one, Counter(check_code=2)),
-    "overdue_review": (review_past_its_sla_then_approved, Counter(check_code=1, record_status=1)),
+    "auto": (paid_without_review, Counter(check_code_answered=1)),
+    "wrong_code": (a_wrong_code_then_the_right_one, Counter(check_code_answered=2)),
+    "overdue_review": (
+        review_past_its_sla_then_approved,
+        Counter(check_code_answered=1, record_status=1),
+    ),
     "refused_at_open": (refused_at_open, Counter(record_status=1)),
 }
 

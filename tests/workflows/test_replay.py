@@ -116,6 +116,10 @@ def test_saved_histories_cover_every_path() -> None:
         "test_new_runs_check_codes_and_record_statuses_by_activities-overdue_review",
         "test_new_runs_check_codes_and_record_statuses_by_activities-refused_at_open",
         "test_a_run_from_before_the_patch_keeps_its_local_activities",
+        # since "code-check-answered": the check a worker from before the carried status
+        # cannot take, its status written on its word (test_code_check_answered.py)
+        "test_an_auto_withdrawal_is_never_checked_by_a_worker_that_drops_its_status",
+        "test_a_carried_status_the_check_did_not_write_is_recorded_by_the_run",
     ):
         assert path_test in names, f"no saved history for {path_test}"
 

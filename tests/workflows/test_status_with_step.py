@@ -36,6 +36,7 @@ from ledger.events import EVENTS
 from ledger.tables import Withdrawal, WithdrawalEvent
 from models.domain import DesignatedReason, Kind, Route, Status
 from models.messages import (
+    CodeAnswer,
     CodeCheck,
     CodeVerdict,
     ReviewDecision,
@@ -108,9 +109,17 @@ class HeldCheckActivities(CountingActivities):
 
     @activity.defn(name="check_code")
     async def check_code(self, check: CodeCheck) -> bool:
+        await self._held()
+        return await super().check_code(check)
+
+    @activity.defn(name="check_code_answered")
+    async def check_code_answered(self, check: CodeCheck) -> CodeAnswer:
+        await self._held()  # the check new runs take (code-check-answered)
+        return await super().check_code_answered(check)
+
+    async def _held(self) -> None:
         self.checking.set()
         await asyncio.wait_for(self.go_on.wait(), timeout=HELD_CHECK_SECONDS)
-        return await super().check_code(check)
 
 
 class HeldApprovalActivities(CountingActivities):

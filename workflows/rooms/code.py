@@ -26,11 +26,15 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.activity_options import DATABASE, SMS
     from workflows.core.rules import CODE_ENDINGS, CodeStep, code_step
+    from workflows.patches import PATCH_CODE_CHECK_ANSWERED
     from workflows.rooms.context import Run, WithdrawalEnded
     from workflows.rooms.status_record import StatusRoom
     from workflows.withdrawal_state import (
         Change,
     )
+
+
+CHECK_SUMMARY = "check verification code hash"
 
 
 class CodeRoom:
@@ -130,24 +134,12 @@ class CodeRoom:
                 then=then,
             )
             try:
-                if self.run.runs_activities_only():
-                    ok = await workflow.execute_activity_method(
-                        WithdrawalActivities.check_code,
-                        check,
-                        **DATABASE,
-                        summary="check verification code hash",
-                    )
-                else:
-                    ok = await workflow.execute_local_activity_method(
-                        WithdrawalActivities.check_code,
-                        check,
-                        **DATABASE,
-                        summary="check verification code hash",
-                    )
+                ok, written = await self._check(check)
             finally:
                 self.run.code.carrying = False
             if ok:
-                self.status.written_ahead(then)
+                if written:
+                    self.status.written_ahead(then)
                 self.run.code.verified = True
                 await self.status.transition(
                     Change("verification code accepted", phase=Status.AWAITING_CODE)
@@ -161,6 +153,35 @@ class CodeRoom:
                 )
             )
             return self._result(CodeVerdict.WRONG)
+
+    async def _check(self, check: CodeCheck) -> tuple[bool, bool]:
+        """(the code was right, the status it carried is written). A local activity in
+        runs before PATCH_NO_LOCAL_ACTIVITIES, an activity since; since
+        PATCH_CODE_CHECK_ANSWERED one that a worker deployed before the carried status
+        existed cannot take, which says whether the ledger has the status."""
+        if not self.run.runs_activities_only():
+            ok: bool = await workflow.execute_local_activity_method(
+                WithdrawalActivities.check_code, check, **DATABASE, summary=CHECK_SUMMARY
+            )
+            return ok, ok
+        if check.then is not None and self._answered():
+            answer = await workflow.execute_activity_method(
+                WithdrawalActivities.check_code_answered,
+                check,
+                **DATABASE,
+                summary=CHECK_SUMMARY,
+            )
+            return answer.verified, answer.status_written
+        ok = await workflow.execute_activity_method(
+            WithdrawalActivities.check_code, check, **DATABASE, summary=CHECK_SUMMARY
+        )
+        return ok, ok
+
+    def _answered(self) -> bool:
+        code = self.run.code
+        if code.answered is None:
+            code.answered = workflow.patched(PATCH_CODE_CHECK_ANSWERED)
+        return code.answered
 
     def validate_submit(self, submission: CodeSubmission) -> None:
         problem = submission.problem()
