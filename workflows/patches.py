@@ -319,8 +319,8 @@ PATCHES: tuple[Patch, ...] = (
     ),
     Patch(
         id="code-check-answered",
-        added=_utc("2026-12-06T12:00:00Z"),
-        commit="PLACEHOLDER",
+        added=_utc("2026-12-06T11:21:42Z"),
+        commit="e6ccf42",
         changed="the code check run as an activity is check_code_answered, which a worker "
         "from before status-written-with-its-step does not register (it would drop the "
         "carried status unread), and the carried status counts as written only when its "
