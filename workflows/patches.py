@@ -128,6 +128,13 @@ PATCH_NO_LOCAL_ACTIVITIES = "no-local-activities"
 # approval's does since PATCH_CARRIED_STATUS_ACKNOWLEDGED. Decided at the first code check
 # run as an activity that carries a status, kept in ``CodeState.answered``.
 PATCH_CODE_CHECK_ANSWERED = "code-check-answered"
+# A run that took the plain ``check_code`` activity (recorded between the two patches
+# above: its first check came before PATCH_CODE_CHECK_ANSWERED reached its worker, and the
+# answer is kept for the run) can still have its right code checked by a worker that
+# drops ``then``: since this patch such a check's carried status is not taken as written,
+# and ``run``'s step records it (a repeat the ledger ignores when the check did write it).
+# New runs never ask it. Decided at a right code's plain check, after its answer.
+PATCH_PLAIN_CODE_CHECK_RECORDED = "plain-code-check-recorded"
 
 # The workflow's registered type name (client/withdrawals.py WORKFLOW_TYPE); spelled here
 # so this register imports nothing and can be read by any tool.
@@ -327,6 +334,16 @@ PATCHES: tuple[Patch, ...] = (
         "answer says so; otherwise run's step records it",
         decided="at the first code check run as an activity that carries a status, kept in "
         "CodeState.answered",
+    ),
+    Patch(
+        id="plain-code-check-recorded",
+        added=_utc("2026-12-06T12:00:00Z"),
+        commit="PLACEHOLDER",
+        changed="a right code checked by the plain check_code activity (runs recorded "
+        "between no-local-activities and code-check-answered) no longer counts its carried "
+        "status as written: run's step records it, a repeat the ledger ignores if written",
+        decided="at a right code's plain check_code activity, after its answer (new runs "
+        "never ask it)",
     ),
 )
 

@@ -21,11 +21,17 @@ from application.review_queue import waiting_for_review
 from models.domain import Status
 from models.messages import CodeAnswer, CodeCheck
 from tests.support.withdrawals import workflow_handle
+from tests.workflows.harness import Stack
 from tests.workflows.stacks import fake_provider_stack
 from tests.workflows.test_no_local_activities import scheduled
 from tests.workflows.test_review_timer_numbers import _patched
-from tests.workflows.test_status_with_step import CountingActivities, _designated, ledger_of
-from workflows.patches import PATCH_CODE_CHECK_ANSWERED
+from tests.workflows.test_status_with_step import (
+    CountingActivities,
+    _designated,
+    ledger_of,
+    patch_forced_off,
+)
+from workflows.patches import PATCH_CODE_CHECK_ANSWERED, PATCH_PLAIN_CODE_CHECK_RECORDED
 
 APPROVAL = (Status.APPROVED_AWAITING_PAYOUT, "approved, paying out")
 
@@ -102,3 +108,52 @@ async def test_a_carried_status_the_check_did_not_write_is_recorded_by_the_run(
 
     assert ledger["timeline"].count(APPROVAL) == 1
     assert activities.record_status_runs == 1  # the run recorded what the check did not
+
+
+async def _wrong_before_the_deploy_right_after(stack: Stack) -> str:
+    """A run recorded between no-local-activities and code-check-answered: its wrong code
+    checked by the plain ``check_code`` before the deploy (the answer kept for the run),
+    its right code after it."""
+    wid = await stack.start(amount="44.00")
+    await stack.wait_status(wid, Status.AWAITING_CODE)
+    right = await stack.code_for("acct-auto")
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+    with patch_forced_off(PATCH_CODE_CHECK_ANSWERED):
+        assert (await stack.client.submit_code(wid, wrong)).attempts_left == 4
+    assert (await stack.client.submit_code(wid, right)).verdict.value == "verified"
+    assert (await stack.client.result(wid)).status is Status.SUCCEEDED
+    return wid
+
+
+async def test_a_plain_check_after_the_deploy_still_reaches_the_ledger_via_an_older_worker(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    name = "test_a_plain_check_after_the_deploy_still_reaches_the_ledger_via_an_older_worker"
+    async with fake_provider_stack(time_skipping_env, tmp_path, OlderCodeWorker, save_as=name) as (
+        stack,
+        activities,
+    ):
+        wid = await _wrong_before_the_deploy_right_after(stack)
+        ledger = ledger_of(stack, wid)
+        history = await workflow_handle(stack.env.client, wid).fetch_history()
+
+    assert not _patched(history, PATCH_CODE_CHECK_ANSWERED)
+    assert _patched(history, PATCH_PLAIN_CODE_CHECK_RECORDED)
+    assert scheduled(history)["check_code"] == 2
+    assert ledger["timeline"].count(APPROVAL) == 1
+    assert activities.record_status_runs == 1  # the run recorded what the worker dropped
+
+
+async def test_a_plain_check_by_a_new_worker_writes_the_approval_once(
+    time_skipping_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    name = "test_a_plain_check_by_a_new_worker_writes_the_approval_once"
+    async with fake_provider_stack(
+        time_skipping_env, tmp_path, CountingActivities, save_as=name
+    ) as (stack, _):
+        wid = await _wrong_before_the_deploy_right_after(stack)
+        ledger = ledger_of(stack, wid)
+
+    assert ledger["timeline"].count(APPROVAL) == 1
+    kinds = [kind for _, kind, _ in ledger["events"]]
+    assert kinds.count("withdrawal.approved_awaiting_payout") == 1

@@ -120,6 +120,9 @@ def test_saved_histories_cover_every_path() -> None:
         # cannot take, its status written on its word (test_code_check_answered.py)
         "test_an_auto_withdrawal_is_never_checked_by_a_worker_that_drops_its_status",
         "test_a_carried_status_the_check_did_not_write_is_recorded_by_the_run",
+        # "plain-code-check-recorded": a run from between the two patches above
+        "test_a_plain_check_after_the_deploy_still_reaches_the_ledger_via_an_older_worker",
+        "test_a_plain_check_by_a_new_worker_writes_the_approval_once",
     ):
         assert path_test in names, f"no saved history for {path_test}"
 

@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.activity_options import DATABASE, SMS
     from workflows.core.rules import CODE_ENDINGS, CodeStep, code_step
-    from workflows.patches import PATCH_CODE_CHECK_ANSWERED
+    from workflows.patches import PATCH_CODE_CHECK_ANSWERED, PATCH_PLAIN_CODE_CHECK_RECORDED
     from workflows.rooms.context import Run, WithdrawalEnded
     from workflows.rooms.status_record import StatusRoom
     from workflows.withdrawal_state import (
@@ -175,6 +175,8 @@ class CodeRoom:
         ok = await workflow.execute_activity_method(
             WithdrawalActivities.check_code, check, **DATABASE, summary=CHECK_SUMMARY
         )
+        if ok and check.then is not None and workflow.patched(PATCH_PLAIN_CODE_CHECK_RECORDED):
+            return ok, False  # any worker may have run it: ``run``'s step records the status
         return ok, ok
 
     def _answered(self) -> bool:
