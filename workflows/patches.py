@@ -337,8 +337,8 @@ PATCHES: tuple[Patch, ...] = (
     ),
     Patch(
         id="plain-code-check-recorded",
-        added=_utc("2026-12-06T12:00:00Z"),
-        commit="PLACEHOLDER",
+        added=_utc("2026-12-06T11:28:33Z"),
+        commit="6cff455",
         changed="a right code checked by the plain check_code activity (runs recorded "
         "between no-local-activities and code-check-answered) no longer counts its carried "
         "status as written: run's step records it, a repeat the ledger ignores if written",
