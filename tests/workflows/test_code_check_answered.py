@@ -23,7 +23,7 @@ from models.messages import CodeAnswer, CodeCheck
 from tests.support.withdrawals import workflow_handle
 from tests.workflows.harness import Stack
 from tests.workflows.stacks import fake_provider_stack
-from tests.workflows.test_no_local_activities import scheduled
+from tests.workflows.test_no_local_activities import paid_without_review, scheduled
 from tests.workflows.test_review_timer_numbers import _patched
 from tests.workflows.test_status_with_step import (
     CountingActivities,
@@ -66,9 +66,7 @@ async def test_an_auto_withdrawal_is_never_checked_by_a_worker_that_drops_its_st
         stack,
         activities,
     ):
-        wid = await stack.start(amount="42.00")
-        await stack.verify(wid, "acct-auto")
-        assert (await stack.client.result(wid)).status is Status.SUCCEEDED
+        wid = await paid_without_review(stack)
         ledger = ledger_of(stack, wid)
         history = await workflow_handle(stack.env.client, wid).fetch_history()
 
@@ -101,9 +99,7 @@ async def test_a_carried_status_the_check_did_not_write_is_recorded_by_the_run(
         stack,
         activities,
     ):
-        wid = await stack.start(amount="43.00")
-        await stack.verify(wid, "acct-auto")
-        assert (await stack.client.result(wid)).status is Status.SUCCEEDED
+        wid = await paid_without_review(stack)
         ledger = ledger_of(stack, wid)
 
     assert ledger["timeline"].count(APPROVAL) == 1
