@@ -33,6 +33,10 @@ CODES = table_of(tables.VerificationCode)
 ACCOUNTS = table_of(tables.Account)
 ORDERS = table_of(tables.RechargeOrder)
 _CODE = select(CODES).where(CODES.c.withdrawal_id == bindparam("key"))
+# Read to be written in the same transaction: locked on PostgreSQL, so two attempts of one
+# step at once (a first past its timeout while the next runs) take turns, and the second
+# sees what the first wrote (SQLite's BEGIN IMMEDIATE already lets one writer in).
+_CODE_TO_WRITE = _CODE.with_for_update()
 _PHONE = select(ACCOUNTS.c.security_phone).where(ACCOUNTS.c.id == bindparam("key"))
 _CHANNEL = select(ORDERS.c.channel).where(ORDERS.c.id == bindparam("key"))
 _INSERT_CODE = insert(CODES)
@@ -76,7 +80,7 @@ def count_send(
     phone = session.execute(_PHONE, {"key": request.account_id}).scalar()
     if phone is None:
         raise NotFound("R1", "unknown account")
-    row = read_row(session, _CODE, tables.VerificationCode, request.withdrawal_id)
+    row = read_row(session, _CODE_TO_WRITE, tables.VerificationCode, request.withdrawal_id)
     if row is not None and row.send_count >= MAX_CODE_SENDS:
         raise CodeSendLimit("R15", f"at most {MAX_CODE_SENDS} codes per withdrawal")
     if row is None:  # the first code: there is no earlier code to keep working
@@ -100,7 +104,7 @@ def store_sent_code(
 ) -> None:
     """The provider accepted the SMS: its code replaces the previous one."""
     flush_pending(session)
-    row = read_row(session, _CODE, tables.VerificationCode, request.withdrawal_id)
+    row = read_row(session, _CODE_TO_WRITE, tables.VerificationCode, request.withdrawal_id)
     assert row is not None, "counted before sending"
     sent = {"code_hash": hashed, "expires_at": expires_at, "sent_at": sent_at, "used": False}
     _update_code(session, request.withdrawal_id, **sent)
@@ -130,7 +134,7 @@ def check_code(session: Session, check: CodeCheck, key: bytes, now: datetime) ->
     """True once for the right, unexpired code; a used code never verifies again.
     ``check.attempt`` makes a retried check answer as the first."""
     flush_pending(session)
-    row = read_row(session, _CODE, tables.VerificationCode, check.withdrawal_id)
+    row = read_row(session, _CODE_TO_WRITE, tables.VerificationCode, check.withdrawal_id)
     record = withdrawals.find(session, check.withdrawal_id)
     if row is None or record is None:
         return False
