@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, Security
+from starlette.concurrency import run_in_threadpool
 
 from api import schemas
 from api.problems import responses as problem_responses
@@ -31,7 +32,10 @@ router = APIRouter(prefix=V1_PREFIX, dependencies=[Security(bearer)])
 )
 async def get_withdrawable(request: Request, account_id: str) -> schemas.WithdrawableDocument:
     services = services_of(request)
-    found = accounts.withdrawable(services.engine, account_id, services.now())
+    # A database read is blocking: off the event loop, so other requests go on meanwhile.
+    found = await run_in_threadpool(
+        accounts.withdrawable, services.engine, account_id, services.now()
+    )
     document = found.document()
     document["orders"] = [
         schemas.OrderRemainingOut(
@@ -68,7 +72,8 @@ async def get_transactions(
     until: TIME_BOUND = None,
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> Any:
-    found = accounts.account_transactions(
+    found = await run_in_threadpool(
+        accounts.account_transactions,
         services_of(request).engine,
         account_id,
         type=type,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response, Security
+from starlette.concurrency import run_in_threadpool
 
 from api import schemas
 from api.problems import responses as problem_responses
@@ -97,8 +98,13 @@ async def list_withdrawals(
         ),
     ] = None,
 ) -> schemas.WithdrawalList:
-    page = withdrawals.list_page(
-        services_of(request).engine, account_id, status, limit=limit, cursor=cursor
+    page = await run_in_threadpool(  # a blocking read: off the event loop
+        withdrawals.list_page,
+        services_of(request).engine,
+        account_id,
+        status,
+        limit=limit,
+        cursor=cursor,
     )
     return schemas.WithdrawalList(
         withdrawals=[schemas.WithdrawalSummary.of(row) for row in page.rows],
