@@ -32,7 +32,15 @@ from ledger import tables
 from ledger.db import session_scope
 from ledger.loading import load_fixture
 from models.branches import payee_from_branch
-from models.domain import Kind, Payee, Route, Status, WithdrawalRequest, WithdrawalStatusDoc
+from models.domain import (
+    DesignatedReason,
+    Kind,
+    Payee,
+    Route,
+    Status,
+    WithdrawalRequest,
+    WithdrawalStatusDoc,
+)
 from models.fixtures import parse_fixture
 from models.messages import RecordedDecision, ReviewDecisionKind
 from models.money import Money
@@ -264,6 +272,20 @@ def bank_payee(account_number: str = data.BANK_ACCOUNT_NUMBER) -> Payee:
 
 def alipay_payee(account_number: str = data.ALIPAY_ACCOUNT) -> Payee:
     return Payee(account_number=account_number, name=data.PAYEE_NAME)
+
+
+async def start_with_a_typed_branch(stack: Stack) -> str:
+    """A designated bank withdrawal whose payee names a city the branch directory does not
+    (R10: typed by a backend, not filled from the directory): refused at open."""
+    typed = bank_payee().model_copy(update={"city": "上海市"})
+    assert isinstance(typed, Payee)
+    return await stack.start(
+        amount="100.00",
+        route=Route.BANK,
+        order_id="R-ICBC-OLD",
+        reason=DesignatedReason.LIMIT_PASSED,
+        payee=typed,
+    )
 
 
 def fen(text: str) -> int:

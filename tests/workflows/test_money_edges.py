@@ -17,7 +17,7 @@ from application.reviews import authenticate, issue_decision_proof
 from gateways.payout import TransferState
 from ledger.payout_resolution import proof_decision
 from ledger.tables import HoldState
-from models.domain import DesignatedReason, Payee, Route, Status
+from models.domain import Status
 from models.limits import CODE_RESEND_COOLDOWN_SECONDS, MAX_CODE_SENDS, PAYOUT_RETRY_TOTAL_HOURS
 from models.messages import CodeVerdict, PayoutOutcome, PayoutResolutionRequest
 from reconcile.compare import MismatchKind, compare
@@ -33,7 +33,7 @@ from tests.workflows.edge_stack import (
     edge_stack,
     set_account_status,
 )
-from tests.workflows.harness import Stack, bank_payee, fen, now
+from tests.workflows.harness import Stack, fen, now, start_with_a_typed_branch
 from tests.workflows.keys import review_signing_key, review_verify_key
 from worker import build_worker
 from workflows.search_attributes import PAYOUT_UNKNOWN
@@ -125,15 +125,7 @@ async def test_r10_a_typed_branch_from_a_backend_is_refused(
     edge_env: WorkflowEnvironment, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     async with edge_stack(edge_env, tmp_path, _name(request)) as (stack, _):
-        typed = bank_payee().model_copy(update={"city": "上海市"})  # not the directory's
-        assert isinstance(typed, Payee)
-        wid = await stack.start(
-            amount="100.00",
-            route=Route.BANK,
-            order_id="R-ICBC-OLD",
-            reason=DesignatedReason.LIMIT_PASSED,
-            payee=typed,
-        )
+        wid = await start_with_a_typed_branch(stack)
         doc = await stack.client.result(wid)
 
         assert doc.status is Status.FAILED

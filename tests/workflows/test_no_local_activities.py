@@ -26,10 +26,10 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from client.connection import data_converter
-from models.domain import DesignatedReason, Kind, Route, Status
+from models.domain import Kind, Route, Status
 from models.limits import REVIEW_SLA_HOURS
 from tests.support.withdrawals import workflow_handle
-from tests.workflows.harness import Stack, alipay_payee, bank_payee
+from tests.workflows.harness import Stack, alipay_payee, start_with_a_typed_branch
 from tests.workflows.keys import TEST_KEYS
 from tests.workflows.test_review_timer_numbers import _patched
 from tests.workflows.test_status_with_step import patch_forced_off
@@ -96,14 +96,7 @@ async def review_past_its_sla_then_approved(stack: Stack) -> str:
 
 
 async def refused_at_open(stack: Stack) -> str:
-    typed = bank_payee().model_copy(update={"city": "上海市"})  # R10: not the directory's
-    wid = await stack.start(
-        amount="100.00",
-        route=Route.BANK,
-        order_id="R-ICBC-OLD",
-        reason=DesignatedReason.LIMIT_PASSED,
-        payee=typed,
-    )
+    wid = await start_with_a_typed_branch(stack)
     assert (await stack.client.result(wid)).status is Status.FAILED  # recorded: record_status
     return wid
 
